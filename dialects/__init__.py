@@ -1,0 +1,1 @@
+"""The dialects of igoc: grad (tensor gradients), sched (schedules), npu (instructions)."""

@@ -1,0 +1,1 @@
+"""igoc-bench: workloads x targets x pipelines, tables and plots."""

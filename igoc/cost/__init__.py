@@ -1,0 +1,1 @@
+"""The cost model: DRAM traffic and cycle estimates of schedules, and lower bounds."""

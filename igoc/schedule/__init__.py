@@ -1,0 +1,1 @@
+"""Schedules of GEMMs: tilings, tile orders, partitions and the SPM planner."""

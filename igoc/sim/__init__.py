@@ -1,0 +1,1 @@
+"""The instruction-level NPU simulator: timing, functional execution, reports and traces."""

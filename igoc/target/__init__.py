@@ -1,0 +1,1 @@
+"""NPU descriptions (targets): the dataclass, TOML loading and the presets."""

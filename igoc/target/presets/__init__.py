@@ -1,0 +1,1 @@
+"""Preset NPU descriptions, one TOML file each."""

@@ -1,0 +1,1 @@
+"""Layer tables of the published networks, and the generator of samples/models."""
