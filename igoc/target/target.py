@@ -1,0 +1,168 @@
+"""The description of one NPU: a frozen dataclass, loaded from TOML.
+
+A target is what the compiler plans for and what the simulator models: the
+number of cores, the PE array, the clock, the scratchpad (SPM), and the one
+DRAM channel that all cores share. Compiler and simulator read it from the
+same object, so they never disagree about the machine.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from importlib import resources
+
+DATAFLOWS = ("os", "ws")
+
+
+class TargetError(Exception):
+    """A target description that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One NPU. Units are in the field names; every field is a TOML key."""
+
+    name: str  # what reports call the machine
+    cores: int  # cores, each with its own PE array, SPM and queues
+    array_rows: int  # PE array rows (R)
+    array_cols: int  # PE array columns (C)
+    clock_mhz: float  # core clock
+    spm_bytes: int  # scratchpad capacity of one core
+    spm_shared: bool  # true: one SPM of cores * spm_bytes that every core addresses
+    dram_bandwidth_gb_per_s: float  # the shared DRAM channel's bandwidth, all cores together (1 GB = 1e9 B)
+    dram_latency_cycles: int  # cycles from the end of a DMA transfer until its data is usable
+    dataflow: str  # "os" (output stationary) or "ws" (weight stationary)
+    element_bytes: int  # width of the array's input elements (2 = fp16)
+    acc_bytes: int  # width of accumulators held in SPM (4 = fp32)
+    psum_bytes: int  # width of partial sums spilled to DRAM and read back (2 or 4)
+
+    # ---- derived quantities -------------------------------------------------------------
+    @property
+    def clock_hz(self) -> float:
+        """Clock in Hz."""
+        return self.clock_mhz * 1e6
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        """Bytes the DRAM channel moves per core clock cycle."""
+        return self.dram_bandwidth_gb_per_s * 1e9 / self.clock_hz
+
+    @property
+    def pes(self) -> int:
+        """Processing elements of one core's array."""
+        return self.array_rows * self.array_cols
+
+    @property
+    def spm_total_bytes(self) -> int:
+        """All SPM bytes of the machine."""
+        return self.spm_bytes * self.cores
+
+    def seconds(self, cycles: float) -> float:
+        """Wall time of a number of cycles."""
+        return cycles / self.clock_hz
+
+    def as_dict(self) -> dict[str, str | int | float | bool]:
+        """Every field by its TOML key (the inverse of ``target_from_dict``)."""
+        return asdict(self)
+
+    def to_toml(self) -> str:
+        """The target as a TOML document that ``load_target`` reads back to an equal target."""
+        lines = []
+        for key, value in self.as_dict().items():
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, str):
+                text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            else:
+                text = repr(value)
+            lines.append(f"{key} = {text}")
+        return "\n".join(lines) + "\n"
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Target)}
+_POSITIVE_INTS = ("cores", "array_rows", "array_cols", "spm_bytes")
+
+
+def _check(data: dict, origin: str) -> Target:
+    unknown = sorted(set(data) - set(_FIELD_TYPES))
+    if unknown:
+        raise TargetError(
+            f"{origin}: unknown key '{unknown[0]}'; known keys: {', '.join(_FIELD_TYPES)}"
+        )
+    missing = [k for k in _FIELD_TYPES if k not in data]
+    if missing:
+        raise TargetError(f"{origin}: missing key '{missing[0]}'")
+    values: dict = {}
+    for key, kind in _FIELD_TYPES.items():
+        value = data[key]
+        if kind == "str":
+            ok = isinstance(value, str)
+        elif kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:  # float: integers are welcome too
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        if not ok:
+            raise TargetError(f"{origin}: key '{key}' must be {kind}, got {value!r}")
+        values[key] = value
+    for key in _POSITIVE_INTS:
+        if values[key] <= 0:
+            raise TargetError(f"{origin}: key '{key}' must be positive, got {values[key]}")
+    for key in ("clock_mhz", "dram_bandwidth_gb_per_s"):
+        if not (math.isfinite(values[key]) and values[key] > 0):
+            raise TargetError(f"{origin}: key '{key}' must be a positive number, got {values[key]}")
+    if values["dram_latency_cycles"] < 0:
+        raise TargetError(f"{origin}: key 'dram_latency_cycles' must not be negative")
+    if values["dataflow"] not in DATAFLOWS:
+        raise TargetError(
+            f"{origin}: key 'dataflow' must be one of {', '.join(DATAFLOWS)}, "
+            f"got {values['dataflow']!r}"
+        )
+    for key in ("element_bytes", "acc_bytes", "psum_bytes"):
+        if values[key] not in (2, 4):
+            raise TargetError(f"{origin}: key '{key}' must be 2 or 4, got {values[key]}")
+    if values["cores"] > 32:
+        raise TargetError(f"{origin}: key 'cores' must be at most 32, got {values['cores']}")
+    if not values["name"]:
+        raise TargetError(f"{origin}: key 'name' must not be empty")
+    return Target(**values)
+
+
+def target_from_dict(data: dict, origin: str = "<target>") -> Target:
+    """Build a target from its keys, checking every one (``origin`` names the source in errors)."""
+    return _check(dict(data), origin)
+
+
+def preset_names() -> list[str]:
+    """The names of the bundled presets, sorted."""
+    folder = resources.files("igoc.target.presets")
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_target(spec: str) -> Target:
+    """A preset by name (``edge``, ``server``, ...) or a TOML file by path."""
+    if spec in preset_names():
+        text = resources.files("igoc.target.presets").joinpath(spec + ".toml").read_text()
+        origin = f"preset '{spec}'"
+    else:
+        path = pathlib.Path(spec)
+        if not path.suffix == ".toml" and not path.exists():
+            raise TargetError(
+                f"unknown target '{spec}'; presets: {', '.join(preset_names())}, "
+                "or the path of a .toml file"
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise TargetError(f"{spec}: cannot read target file: {err}") from None
+        origin = spec
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise TargetError(f"{origin}: not valid TOML: {err}") from None
+    return _check(data, origin)
