@@ -1,0 +1,110 @@
+"""Checking a program's results against the numpy reference of its source.
+
+Inputs come from a seeded generator: normal values, with every weight operand
+scaled by ``1/sqrt(reduction length)`` of the op that reads it, so values keep
+their size along a chain of layers and fp16 does not overflow in long
+reductions. Each tensor's values depend only on the seed and its name.
+
+Tolerance rule: an output passes when ``max |sim - ref| <= tol * scale`` with
+``scale = max |ref|`` and ``tol`` = 1e-2 for fp16 and fp32 results, 6e-2 for bf16
+(fp16 storage and partial sums possibly spilled in fp16, against an fp32
+reference). ``max_rel_err`` is ``max |sim - ref| / scale``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+
+from igoc.isa.instructions import DType
+from igoc.isa.numerics import round_to
+from igoc.isa.program import Program
+from igoc.reference import ReferenceError, evaluate
+from igoc.sim.errors import SimError
+
+TOLERANCE = {DType.F16: 1e-2, DType.F32: 1e-2, DType.BF16: 6e-2}
+RULE = "max|sim-ref| <= tol*max|ref|, tol 1e-2 (f16, f32), 6e-2 (bf16)"
+
+
+def _weight_fan(op: dict, shapes: dict[str, tuple[int, ...]]) -> tuple[str, int] | None:
+    """The weight operand of an op and the reduction length it feeds, if the op has one."""
+    name, inputs = op.get("op"), op.get("inputs", [])
+    if len(inputs) != 2 or inputs[1] not in shapes:
+        return None
+    w = shapes[inputs[1]]
+    groups = int((op.get("attrs") or {}).get("groups", 1) or 1)
+    if name == "matmul" and len(w) == 2:
+        return inputs[1], w[0]
+    if name == "matmul_dx" and len(w) == 2:
+        return inputs[1], w[1]
+    if name == "conv2d" and len(w) == 4:
+        return inputs[1], w[1] * w[2] * w[3]
+    if name == "conv2d_dx" and len(w) == 4:
+        return inputs[1], max(w[0] // max(groups, 1), 1) * w[2] * w[3]
+    return None
+
+
+def generate_inputs(program: Program, seed: int) -> dict[str, np.ndarray]:
+    """Seeded random values for every input tensor, by name (see the module doc)."""
+    shapes = {t.name: t.shape for t in program.tensors}
+    fan: dict[str, int] = {}
+    for op in program.reference or []:
+        if isinstance(op, dict):
+            found = _weight_fan(op, shapes)
+            if found:
+                fan[found[0]] = max(fan.get(found[0], 1), found[1])
+    out = {}
+    for t in program.tensors:
+        if t.role != "input":
+            continue
+        rng = np.random.default_rng([seed, zlib.crc32(t.name.encode())])
+        values = rng.standard_normal(t.shape, dtype=np.float32) / math.sqrt(fan.get(t.name, 1))
+        out[t.name] = round_to(values, t.dtype)
+    return out
+
+
+def check_outputs(
+    program: Program, inputs: dict[str, np.ndarray], tensors: dict[str, np.ndarray]
+) -> dict:
+    """Compare every tensor the reference produces (and the program has) with the simulated one."""
+    if not program.reference:
+        raise SimError(
+            "the program carries no reference ops (it was not made by the compiler), "
+            "so --check has nothing to compare with"
+        )
+    decls = {t.name: t for t in program.tensors}
+    specs = {t.name: (t.shape, t.dtype) for t in program.tensors}
+    try:
+        expected = evaluate(program.reference, inputs, specs)
+    except ReferenceError as err:
+        raise SimError(f"cannot evaluate the reference: {err}") from None
+    outputs = {}
+    passed = True
+    for name in sorted(expected):
+        if name not in decls:
+            continue
+        ref = expected[name].astype(np.float64)
+        got = np.asarray(tensors[name], dtype=np.float64).reshape(ref.shape)
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.abs(got - ref)
+        max_abs = float(np.max(diff)) if diff.size else 0.0
+        if not math.isfinite(max_abs):
+            max_abs = math.inf
+        scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+        tol = TOLERANCE[decls[name].dtype]
+        ok = bool(np.isfinite(max_abs)) and max_abs <= tol * max(scale, 1e-30)
+        if scale == 0.0:
+            ok = max_abs == 0.0
+        outputs[name] = {
+            "passed": ok,
+            "max_abs_err": max_abs,
+            "max_rel_err": max_abs / scale if scale else max_abs,
+            "scale": scale,
+            "tolerance": tol,
+        }
+        passed &= ok
+    if not outputs:
+        raise SimError("the reference produces none of the program's tensors")
+    return {"passed": passed, "rule": RULE, "outputs": outputs}

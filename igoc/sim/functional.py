@@ -1,0 +1,199 @@
+"""Functional execution: the program run on data, each core in program order.
+
+DRAM is one array per tensor (in the storage form of ``igoc.isa.numerics``);
+input tensors hold the given values, every other tensor starts at zero. SPM is
+real bytes: a ``uint8`` array per core (one shared array when the target's SPM is
+shared), with a mask of the bytes ever written, so that reading a byte that was
+never written is an error. Loads convert the tensor's type to the SPM type,
+matmuls compute in fp32 and round once to C's type, stores round to the
+tensor's type (accumulating stores add in fp32 and round once).
+
+Cores run one at a time, each until it reaches a barrier or halts; a barrier
+releases its cores when all have arrived. The result is that of executing each
+core in program order with the barriers respected, which is what the timing
+model allows; accumulating stores are then trivially atomic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from igoc.isa.encoding import FLAG_ACCUMULATE, FLAG_TRANSPOSE, FLAG_TRANSPOSE_B, Opcode
+from igoc.isa.instructions import DType
+from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
+from igoc.isa.program import Program
+from igoc.sim.errors import SimError
+from igoc.sim.im2col import tile_indices
+from igoc.sim.prepare import KIND_NAMES, CoreCode, spm_capacity
+
+
+class Machine:
+    """DRAM and SPM contents, and one handler per instruction kind."""
+
+    def __init__(self, program: Program, inputs: dict[str, np.ndarray]) -> None:
+        self.program = program
+        self.dram: list[np.ndarray] = []
+        for t in program.tensors:
+            if t.name in inputs:
+                values = round_to(np.asarray(inputs[t.name]).reshape(-1), t.dtype)
+            else:
+                values = np.zeros(t.numel, STORAGE_DTYPE[t.dtype])
+            self.dram.append(np.ascontiguousarray(values))
+        target = program.target
+        size = spm_capacity(program)
+        count = 1 if target.spm_shared else target.cores
+        self.spm = [np.zeros(size, np.uint8) for _ in range(count)]
+        self.written = [np.zeros(size, bool) for _ in range(count)]
+        self.shared = target.spm_shared
+        self.core = 0
+        self.index = 0
+
+    # ---- SPM access ----------------------------------------------------------------------
+    def _fail(self, message: str) -> SimError:
+        rec = self.program_records[self.core][self.index]
+        return SimError(message, self.core, self.index, KIND_NAMES[Opcode(int(rec["op"]))])
+
+    def read_spm(self, addr: int, count: int, dtype: DType) -> np.ndarray:
+        """``count`` elements of ``dtype`` at SPM ``addr``, as float32 (error if never written)."""
+        bank = 0 if self.shared else self.core
+        end = addr + count * dtype.nbytes
+        written = self.written[bank][addr:end]
+        if not written.all():
+            first = addr + int(np.argmin(written))
+            raise self._fail(f"reads SPM byte {first:#x}, which was never written")
+        return from_spm_bytes(self.spm[bank][addr:end], dtype)
+
+    def write_spm(self, addr: int, values: np.ndarray, dtype: DType) -> None:
+        """Store ``values`` (any float array, C order) at SPM ``addr`` as ``dtype``."""
+        bank = 0 if self.shared else self.core
+        data = to_spm_bytes(values, dtype)
+        self.spm[bank][addr : addr + len(data)] = data
+        self.written[bank][addr : addr + len(data)] = True
+
+    # ---- instructions --------------------------------------------------------------------
+    def step(self, rec) -> None:
+        """Execute one instruction record."""
+        op = int(rec["op"])
+        if op == Opcode.MATMUL:
+            self._matmul(rec)
+        elif op == Opcode.LOAD:
+            self._load(rec)
+        elif op == Opcode.STORE:
+            self._store(rec)
+        elif op == Opcode.GATHER:
+            self._gather(rec)
+        elif op == Opcode.SCATTER:
+            self._scatter(rec)
+
+    def _block_index(self, rec) -> np.ndarray:
+        rows, cols, off, stride = int(rec["f2"]), int(rec["f3"]), int(rec["f5"]), int(rec["f6"])
+        return off + np.arange(rows, dtype=np.int64)[:, None] * stride + np.arange(cols)
+
+    def _load(self, rec) -> None:
+        block = self.dram[int(rec["f0"])][self._block_index(rec)].astype(np.float32)
+        if int(rec["flags"]) & FLAG_TRANSPOSE:
+            block = block.T
+        self.write_spm(int(rec["f1"]), np.ascontiguousarray(block), DType(int(rec["dt0"])))
+
+    def _gather(self, rec) -> None:
+        g = self.program.convs[int(rec["f4"])]
+        idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
+        tile = np.where(valid, self.dram[int(rec["f0"])][idx].astype(np.float32), 0.0)
+        if int(rec["flags"]) & FLAG_TRANSPOSE:
+            tile = tile.T
+        self.write_spm(int(rec["f1"]), np.ascontiguousarray(tile), DType(int(rec["dt0"])))
+
+    def _spm_block(self, rec) -> np.ndarray:
+        rows, cols = int(rec["f2"]), int(rec["f3"])
+        values = self.read_spm(int(rec["f1"]), rows * cols, DType(int(rec["dt0"])))
+        if int(rec["flags"]) & FLAG_TRANSPOSE:
+            return values.reshape(cols, rows).T
+        return values.reshape(rows, cols)
+
+    def _store(self, rec) -> None:
+        tensor = self.program.tensors[int(rec["f0"])]
+        dram = self.dram[int(rec["f0"])]
+        idx = self._block_index(rec)
+        values = self._spm_block(rec)
+        if int(rec["flags"]) & FLAG_ACCUMULATE:
+            values = dram[idx].astype(np.float32) + values
+        dram[idx] = round_to(values, tensor.dtype)
+
+    def _scatter(self, rec) -> None:
+        tensor = self.program.tensors[int(rec["f0"])]
+        dram = self.dram[int(rec["f0"])]
+        g = self.program.convs[int(rec["f4"])]
+        idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
+        values = self._spm_block(rec)
+        flat = idx[valid]
+        positions, inverse = np.unique(flat, return_inverse=True)
+        sums = np.zeros(len(positions), np.float32)
+        np.add.at(sums, inverse, values[valid].astype(np.float32))
+        if int(rec["flags"]) & FLAG_ACCUMULATE:
+            sums = dram[positions].astype(np.float32) + sums
+        dram[positions] = round_to(sums, tensor.dtype)
+
+    def _matmul(self, rec) -> None:
+        a_addr, b_addr, c_addr = int(rec["f0"]), int(rec["f1"]), int(rec["f2"])
+        m, k, n = int(rec["f3"]), int(rec["f4"]), int(rec["f5"])
+        flags = int(rec["flags"])
+        in_dtype, c_dtype = DType(int(rec["dt0"])), DType(int(rec["dt1"]))
+        a = self.read_spm(a_addr, m * k, in_dtype)
+        a = a.reshape(k, m).T if flags & FLAG_TRANSPOSE else a.reshape(m, k)
+        b = self.read_spm(b_addr, k * n, in_dtype)
+        b = b.reshape(n, k).T if flags & FLAG_TRANSPOSE_B else b.reshape(k, n)
+        product = a @ b
+        if flags & FLAG_ACCUMULATE:
+            product = self.read_spm(c_addr, m * n, c_dtype).reshape(m, n) + product
+        self.write_spm(c_addr, np.ascontiguousarray(product), c_dtype)
+
+
+def run_functional(
+    program: Program, codes: list[CoreCode], inputs: dict[str, np.ndarray]
+) -> list[np.ndarray]:
+    """Execute the program on ``inputs``; returns the final contents of every DRAM tensor."""
+    machine = Machine(program, inputs)
+    machine.program_records = [c.records for c in codes]
+    cores = len(codes)
+    pcs = [0] * cores
+    done = [False] * cores
+    counts: dict[tuple[int, int], int] = {}
+    arrived: dict[tuple[int, int], set[int]] = {}
+    blocked: set[int] = set()
+    with np.errstate(all="ignore"):
+        progress = True
+        while progress:
+            progress = False
+            for c in range(cores):
+                if done[c] or c in blocked:
+                    continue
+                progress = True
+                records = codes[c].records
+                machine.core = c
+                i = pcs[c]
+                while i < len(records):
+                    rec = records[i]
+                    op = int(rec["op"])
+                    if op == Opcode.HALT:
+                        break
+                    if op == Opcode.BARRIER:
+                        break
+                    machine.index = i
+                    machine.step(rec)
+                    i += 1
+                pcs[c] = i
+                if i >= len(records) or int(records[i]["op"]) == Opcode.HALT:
+                    done[c] = True
+                    continue
+                bid, mask = int(records[i]["f0"]), int(records[i]["f1"])
+                nth = counts.get((c, bid), 0)
+                counts[(c, bid)] = nth + 1
+                group = arrived.setdefault((bid, nth), set())
+                group.add(c)
+                blocked.add(c)
+                members = {x for x in range(cores) if mask >> x & 1}
+                if members <= group:
+                    for x in members:
+                        blocked.discard(x)
+                        pcs[x] += 1
+    return machine.dram

@@ -1,0 +1,127 @@
+"""The im2col view of an NCHW tensor: which elements a gather tile reads, and how many.
+
+A tile of the im2col matrix (rows ``m0..m1``, columns ``k0..k1``, see
+``igoc.isa.instructions.ConvGeometry``) reads element ``(n, c, h, w)`` of the tensor
+for each row ``m = (n, oh, ow)`` and column ``k = (c, r, s)``. A contiguous run of
+rows is, for each image ``n``, a contiguous run of output positions ``(oh, ow)``,
+which is at most three rectangles; likewise columns per channel ``c`` and kernel
+taps ``(r, s)``. Two rectangles give a product set of rows ``h`` and columns ``w``,
+so the distinct elements of a tile are counted on an ``H x W`` mask per (run, run)
+pair instead of element by element; counts are cached.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from igoc.isa.instructions import ConvGeometry
+
+Rect = tuple[int, int, int, int]  # rows a0..a1, columns b0..b1 (half-open)
+
+
+def run_rects(start: int, end: int, width: int) -> tuple[Rect, ...]:
+    """The rectangles of a row-major grid ``width`` wide that cells ``start..end`` cover."""
+    a0, b0 = divmod(start, width)
+    a1, b1 = divmod(end, width)
+    if a0 == a1:
+        return ((a0, a0 + 1, b0, b1),) if b1 > b0 else ()
+    rects = []
+    if b0:
+        rects.append((a0, a0 + 1, b0, width))
+        a0 += 1
+    if a1 > a0:
+        rects.append((a0, a1, 0, width))
+    if b1:
+        rects.append((a1, a1 + 1, 0, b1))
+    return tuple(rects)
+
+
+def runs(start: int, end: int, period: int) -> list[tuple[int, int, int, int]]:
+    """Split ``start..end`` by blocks of ``period``: ``(first block, blocks, run start, run end)``.
+
+    Each entry stands for ``blocks`` consecutive blocks from ``first block`` that
+    each cover ``run start..run end`` of the block.
+    """
+    q0, r0 = divmod(start, period)
+    q1, r1 = divmod(end, period)
+    if q0 == q1:
+        return [(q0, 1, r0, r1)] if r1 > r0 else []
+    out = [(q0, 1, r0, period)]
+    if q1 > q0 + 1:
+        out.append((q0 + 1, q1 - q0 - 1, 0, period))
+    if r1:
+        out.append((q1, 1, 0, r1))
+    return out
+
+
+def _axis_mask(o0: int, o1: int, k0: int, k1: int, stride: int, pad: int, dil: int, size: int):
+    pos = np.arange(o0, o1)[:, None] * stride - pad + np.arange(k0, k1)[None, :] * dil
+    pos = pos[(pos >= 0) & (pos < size)]
+    mask = np.zeros(size, bool)
+    mask[pos] = True
+    return mask
+
+
+@lru_cache(maxsize=65536)
+def positions(g: ConvGeometry, m_run: tuple[int, int], k_run: tuple[int, int]) -> int:
+    """Distinct in-bounds (h, w) that output positions ``m_run`` and taps ``k_run`` touch."""
+    mask = np.zeros((g.height, g.width), bool)
+    for oa0, oa1, ob0, ob1 in run_rects(m_run[0], m_run[1], g.out_width):
+        for ka0, ka1, kb0, kb1 in run_rects(k_run[0], k_run[1], g.kernel_w):
+            hm = _axis_mask(oa0, oa1, ka0, ka1, g.stride_h, g.pad_h, g.dilation_h, g.height)
+            wm = _axis_mask(ob0, ob1, kb0, kb1, g.stride_w, g.pad_w, g.dilation_w, g.width)
+            mask |= np.outer(hm, wm)
+    return int(mask.sum())
+
+
+@lru_cache(maxsize=65536)
+def distinct_elements(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:
+    """Distinct in-bounds tensor elements that the im2col tile (m0, k0, rows, cols) reads."""
+    ohw = g.out_height * g.out_width
+    taps = g.kernel_h * g.kernel_w
+    total = 0
+    for _, n_count, ms, me in runs(m0, m0 + rows, ohw):
+        for _, c_count, ks, ke in runs(k0, k0 + cols, taps):
+            total += n_count * c_count * positions(g, (ms, me), (ks, ke))
+    return total
+
+
+def bounding_box(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> tuple[int, ...]:
+    """A box ``(n0, n1, c0, c1, h0, h1, w0, w1)`` (half-open) holding every element read.
+
+    Empty (``h0 >= h1`` or ``w0 >= w1``) when the tile reads only padding.
+    """
+    ohw = g.out_height * g.out_width
+    taps = g.kernel_h * g.kernel_w
+    m1, k1 = m0 + rows, k0 + cols
+    n0, n1 = m0 // ohw, (m1 - 1) // ohw + 1
+    c0, c1 = k0 // taps, (k1 - 1) // taps + 1
+    o_rects = [r for _, _, s, e in runs(m0, m1, ohw) for r in run_rects(s, e, g.out_width)]
+    k_rects = [r for _, _, s, e in runs(k0, k1, taps) for r in run_rects(s, e, g.kernel_w)]
+    oh0, oh1 = min(r[0] for r in o_rects), max(r[1] for r in o_rects)
+    ow0, ow1 = min(r[2] for r in o_rects), max(r[3] for r in o_rects)
+    r0, r1 = min(r[0] for r in k_rects), max(r[1] for r in k_rects)
+    s0, s1 = min(r[2] for r in k_rects), max(r[3] for r in k_rects)
+    h0 = max(0, oh0 * g.stride_h - g.pad_h + r0 * g.dilation_h)
+    h1 = min(g.height, (oh1 - 1) * g.stride_h - g.pad_h + (r1 - 1) * g.dilation_h + 1)
+    w0 = max(0, ow0 * g.stride_w - g.pad_w + s0 * g.dilation_w)
+    w1 = min(g.width, (ow1 - 1) * g.stride_w - g.pad_w + (s1 - 1) * g.dilation_w + 1)
+    return (n0, n1, c0, c1, h0, h1, w0, w1)
+
+
+def tile_indices(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int):
+    """Flat NCHW indices of the tile's elements (rows x cols) and the mask of in-bounds ones."""
+    m = np.arange(m0, m0 + rows, dtype=np.int64)
+    k = np.arange(k0, k0 + cols, dtype=np.int64)
+    ohw = g.out_height * g.out_width
+    n, rem = np.divmod(m, ohw)
+    oh, ow = np.divmod(rem, g.out_width)
+    c, rem = np.divmod(k, g.kernel_h * g.kernel_w)
+    r, s = np.divmod(rem, g.kernel_w)
+    h = oh[:, None] * g.stride_h - g.pad_h + r[None, :] * g.dilation_h
+    w = ow[:, None] * g.stride_w - g.pad_w + s[None, :] * g.dilation_w
+    valid = (h >= 0) & (h < g.height) & (w >= 0) & (w < g.width)
+    flat = ((n[:, None] * g.channels + c[None, :]) * g.height + h) * g.width + w
+    return np.where(valid, flat, 0), valid

@@ -1,0 +1,75 @@
+"""``simulate``: time a program and, when asked, run it on data."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from igoc.isa.program import Program, ProgramError, check_program
+from igoc.sim.errors import SimError
+from igoc.sim.functional import run_functional
+from igoc.sim.prepare import prepare
+from igoc.sim.report import build_report
+from igoc.sim.timing import run_timing
+from igoc.sim.trace import trace_events, write_trace
+
+
+@dataclass
+class SimResult:
+    """What a run gives: the report, and in functional mode the final DRAM tensors."""
+
+    report: dict  # the JSON-able report (igoc/sim/README.md lists its keys)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # output-role tensors by name
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)  # every DRAM tensor by name
+
+
+def simulate(
+    program: Program,
+    *,
+    functional: bool = False,
+    inputs: dict[str, np.ndarray] | None = None,
+    trace_path: str | os.PathLike | None = None,
+) -> SimResult:
+    """Simulate ``program``; ``SimError`` for an invalid one.
+
+    ``functional`` runs it on data: ``inputs`` maps input tensor names to arrays
+    (values rounded to each tensor's type; tensors left out start at zero).
+    ``trace_path`` writes Chrome trace events there.
+    """
+    try:
+        check_program(program)
+    except ProgramError as err:
+        raise SimError(f"invalid program: {err}") from None
+    codes = prepare(program)
+    for code in codes:
+        if code.error is not None:
+            raise code.error
+    runners = run_timing(
+        codes, float(program.target.dram_latency_cycles), [t.shape for t in program.tensors]
+    )
+    report = build_report(program, codes, runners)
+    if trace_path is not None:
+        write_trace(trace_path, trace_events(program, codes, runners))
+    result = SimResult(report)
+    if functional:
+        given = dict(inputs or {})
+        decls = {t.name: t for t in program.tensors}
+        for name, value in given.items():
+            if name not in decls:
+                raise SimError(f"input '{name}' is not a tensor of the program")
+            if decls[name].role != "input":
+                raise SimError(f"tensor '{name}' is not an input (its role is {decls[name].role})")
+            if tuple(np.shape(value)) != decls[name].shape:
+                raise SimError(
+                    f"input '{name}' has shape {tuple(np.shape(value))}, "
+                    f"the program declares {decls[name].shape}"
+                )
+        dram = run_functional(program, codes, given)
+        for t, values in zip(program.tensors, dram, strict=True):
+            array = values.reshape(t.shape)
+            result.tensors[t.name] = array
+            if t.role == "output":
+                result.outputs[t.name] = array
+    return result

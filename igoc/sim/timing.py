@@ -1,0 +1,384 @@
+"""The timing model: in-order issue into load, compute and store queues, per core.
+
+Each core issues its stream in program order; an instruction goes to its queue
+(load: ``Load``, ``Gather``; compute: ``Matmul``; store: ``Store``, ``Scatter``),
+and each queue runs its instructions one at a time, in order. An instruction
+*is ready* when its queue is free and every earlier instruction of its core that
+it conflicts with has completed:
+
+* SPM hazards on the exact byte ranges touched: read after write, write after
+  read, write after write (between different queues; a queue is in order anyway);
+* DRAM hazards between the core's own DMAs on a tensor it both reads and writes;
+* fences: nothing starts before the last ``Barrier`` of the core has ended.
+
+A matmul then runs for its SCALE-Sim cycles (``igoc.sim.compute``). A DMA books
+``bytes / bytes_per_cycle`` cycles on the shared DRAM channel (``igoc.sim.channel``);
+its queue is busy until the transfer ends, and its data is usable (it completes)
+``dram_latency_cycles`` later, so back-to-back DMAs overlap their latency. A
+store's SPM bytes may be overwritten once its transfer ends.
+
+Because each queue is in order, the completion times of one queue's instructions
+never decrease; so "the latest conflicting instruction of queue q" is the one
+that last touched the range, and hazard tracking keeps, per queue, one time per
+elementary SPM segment (``igoc.sim.prepare``): LW (load wrote it, usable at),
+CW (matmul wrote it), CR (matmul read it), SR (store read it, released at).
+
+Stalls: the cycles between the moment an instruction's queue became free and
+the moment it is ready are charged to the constraint that bound it: ``dma`` (an
+earlier DMA), ``dependency`` (an earlier matmul), ``barrier`` (the fence); a DMA
+that waits for the channel after it is ready charges the wait to
+``dram_bandwidth``.
+
+Cores are interleaved by time: each runs until its next DMA would become ready
+later than another core's pending one, so the channel sees transfers in time
+order. Barriers meet when every core of the mask has arrived; barriers that can
+never meet are a ``SimError``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+
+from igoc.isa.encoding import Opcode
+from igoc.sim.channel import Channel
+from igoc.sim.errors import SimError
+from igoc.sim.prepare import CoreCode, footprints_overlap
+
+DMA, DEPENDENCY, BANDWIDTH, BARRIER = 0, 1, 2, 3
+STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
+
+# plain ints: the loop compares them with the record's opcode many times
+_GATHER, _SCATTER = int(Opcode.GATHER), int(Opcode.SCATTER)
+_MATMUL, _BARRIER = int(Opcode.MATMUL), int(Opcode.BARRIER)
+
+# results of CoreRunner.run
+WAITING, AT_BARRIER, HALTED = 0, 1, 2
+
+
+class CoreRunner:
+    """The timing state of one core, advanced by ``run``."""
+
+    def __init__(self, code: CoreCode, latency: float, shapes: list[tuple[int, ...]]) -> None:
+        self.code = code
+        self.latency = latency
+        self.shapes = shapes
+        n = len(code.kind)
+        self.n = n
+        self.pc = 0
+        segs = code.segments
+        self.lw = [0.0] * segs
+        self.cw = [0.0] * segs
+        self.cr = [0.0] * segs
+        self.sr = [0.0] * segs
+        self.ql = self.qc = self.qs = 0.0
+        self.fence = 0.0
+        self.done = 0.0
+        self.stalls = [0.0, 0.0, 0.0, 0.0]
+        self.busy = [0.0, 0.0, 0.0]  # load, compute, store
+        self.start = array("d", bytes(8 * n))
+        self.end = array("d", bytes(8 * n))
+        self.dram_loads: dict[int, list[tuple[float, tuple]]] = {}
+        self.dram_stores: dict[int, list[tuple[float, tuple]]] = {}
+        self.finish = 0.0
+        self.halted = False
+
+    def floor(self) -> float:
+        """No DMA of this core will ever become ready before this time."""
+        return min(self.ql, self.qs)
+
+    def _dram_wait(self, table: dict, tensor: int, footprint: tuple, since: float) -> float:
+        """Latest completion of the other queue's DMAs on ``tensor`` overlapping ``footprint``."""
+        entries = table.get(tensor)
+        if not entries:
+            return 0.0
+        drop = 0
+        while drop < len(entries) and entries[drop][0] <= since:
+            drop += 1
+        if drop:
+            del entries[:drop]
+        latest = 0.0
+        shape = self.shapes[tensor]
+        for when, other in entries:
+            if when > latest and footprints_overlap(footprint, other, shape):
+                latest = when
+        return latest
+
+    def run(self, channel: Channel, limit: float, other_floor: float) -> int:  # noqa: C901
+        """Advance until the core halts, reaches a barrier, or has a DMA ready after ``limit``.
+
+        Returns ``HALTED``, ``AT_BARRIER`` (``self.pc`` is the barrier; ``self.arrival``
+        when the core got there) or ``WAITING`` (``self.pending`` is when the DMA at
+        ``self.pc`` becomes ready).
+        """
+        code = self.code
+        kind, dur = code.kind, code.dur
+        s1, e1, s2, e2, s3, e3 = code.s1, code.e1, code.s2, code.e2, code.s3, code.e3
+        track = code.track
+        lw, cw, cr, sr = self.lw, self.cw, self.cr, self.sr
+        ql, qc, qs = self.ql, self.qc, self.qs
+        fence, done, lat = self.fence, self.done, self.latency
+        st_dma, st_dep, st_bw, st_bar = self.stalls
+        busy_l, busy_c, busy_s = self.busy
+        start_of, end_of = self.start, self.end
+        reserve = channel.reserve
+        n = self.n
+        i = self.pc
+        status = HALTED
+        while i < n:
+            k = kind[i]
+            if k == _MATMUL:
+                ready = qc
+                cause = -1
+                if fence > ready:
+                    ready, cause = fence, BARRIER
+                a, ea = s1[i], e1[i]
+                t = lw[a] if ea == a + 1 else max(lw[a:ea])
+                if t > ready:
+                    ready, cause = t, DMA
+                b, eb = s2[i], e2[i]
+                t = lw[b] if eb == b + 1 else max(lw[b:eb])
+                if t > ready:
+                    ready, cause = t, DMA
+                c, ec = s3[i], e3[i]
+                if ec == c + 1:
+                    t, t2 = lw[c], sr[c]
+                else:
+                    t, t2 = max(lw[c:ec]), max(sr[c:ec])
+                if t2 > t:
+                    t = t2
+                if t > ready:
+                    ready, cause = t, DMA
+                if cause == DMA:
+                    st_dma += ready - qc
+                elif cause == BARRIER:
+                    st_bar += ready - qc
+                d = dur[i]
+                end = ready + d
+                busy_c += d
+                qc = end
+                if ea == a + 1:
+                    cr[a] = end
+                else:
+                    cr[a:ea] = [end] * (ea - a)
+                if eb == b + 1:
+                    cr[b] = end
+                else:
+                    cr[b:eb] = [end] * (eb - b)
+                if ec == c + 1:
+                    cw[c] = end
+                else:
+                    cw[c:ec] = [end] * (ec - c)
+                start_of[i] = ready
+                end_of[i] = end
+                if end > done:
+                    done = end
+            elif k <= _GATHER:  # load, gather
+                ready = ql
+                cause = -1
+                if fence > ready:
+                    ready, cause = fence, BARRIER
+                a, ea = s1[i], e1[i]
+                if ea == a + 1:
+                    t, t2 = cw[a], cr[a]
+                    if t2 > t:
+                        t = t2
+                    t2 = sr[a]
+                else:
+                    t = max(max(cw[a:ea]), max(cr[a:ea]))
+                    t2 = max(sr[a:ea])
+                if t > ready:
+                    ready, cause = t, DEPENDENCY
+                if t2 > ready:
+                    ready, cause = t2, DMA
+                tensor = track[i]
+                if tensor >= 0:
+                    t = self._dram_wait(self.dram_stores, tensor, code.footprints[i], ql)
+                    if t > ready:
+                        ready, cause = t, DMA
+                if ready > limit:
+                    self.pending = ready
+                    status = WAITING
+                    break
+                if cause == DMA:
+                    st_dma += ready - ql
+                elif cause == DEPENDENCY:
+                    st_dep += ready - ql
+                elif cause == BARRIER:
+                    st_bar += ready - ql
+                d = dur[i]
+                floor = ql if ql < qs else qs
+                xend = reserve(ready, d, floor if floor < other_floor else other_floor)
+                st_bw += xend - ready - d
+                busy_l += d
+                ql = xend
+                end = xend + lat
+                if ea == a + 1:
+                    lw[a] = end
+                else:
+                    lw[a:ea] = [end] * (ea - a)
+                if tensor >= 0:
+                    self.dram_loads.setdefault(tensor, []).append((end, code.footprints[i]))
+                start_of[i] = ready
+                end_of[i] = end
+                if end > done:
+                    done = end
+            elif k <= _SCATTER:  # store, scatter
+                ready = qs
+                cause = -1
+                if fence > ready:
+                    ready, cause = fence, BARRIER
+                a, ea = s1[i], e1[i]
+                if ea == a + 1:
+                    t, t2 = lw[a], cw[a]
+                else:
+                    t, t2 = max(lw[a:ea]), max(cw[a:ea])
+                if t > ready:
+                    ready, cause = t, DMA
+                if t2 > ready:
+                    ready, cause = t2, DEPENDENCY
+                tensor = track[i]
+                if tensor >= 0:
+                    t = self._dram_wait(self.dram_loads, tensor, code.footprints[i], qs)
+                    if t > ready:
+                        ready, cause = t, DMA
+                if ready > limit:
+                    self.pending = ready
+                    status = WAITING
+                    break
+                if cause == DMA:
+                    st_dma += ready - qs
+                elif cause == DEPENDENCY:
+                    st_dep += ready - qs
+                elif cause == BARRIER:
+                    st_bar += ready - qs
+                d = dur[i]
+                floor = ql if ql < qs else qs
+                xend = reserve(ready, d, floor if floor < other_floor else other_floor)
+                st_bw += xend - ready - d
+                busy_s += d
+                qs = xend
+                if ea == a + 1:
+                    sr[a] = xend
+                else:
+                    sr[a:ea] = [xend] * (ea - a)
+                end = xend + lat
+                if tensor >= 0:
+                    self.dram_stores.setdefault(tensor, []).append((end, code.footprints[i]))
+                start_of[i] = ready
+                end_of[i] = end
+                if end > done:
+                    done = end
+            elif k == _BARRIER:
+                self.arrival = done if done > fence else fence
+                status = AT_BARRIER
+                break
+            else:  # halt
+                break
+            i += 1
+        self.pc = i
+        self.ql, self.qc, self.qs = ql, qc, qs
+        self.fence, self.done = fence, done
+        self.stalls = [st_dma, st_dep, st_bw, st_bar]
+        self.busy = [busy_l, busy_c, busy_s]
+        if status == HALTED:
+            finish = done if done > fence else fence
+            if i < n:
+                start_of[i] = finish
+                end_of[i] = finish
+            self.finish = finish
+            self.halted = True
+        return status
+
+    def release(self, at: float) -> None:
+        """The barrier at ``self.pc`` met at time ``at``: record it and move past it."""
+        i = self.pc
+        self.start[i] = self.arrival
+        self.end[i] = at
+        self.fence = at
+        if at > self.done:
+            self.done = at
+        self.pc = i + 1
+
+
+def run_timing(codes: list[CoreCode], latency: float, shapes: list[tuple[int, ...]]):
+    """Time every core together; returns the runners (``SimError`` for dangling barriers)."""
+    runners = [CoreRunner(c, latency, shapes) for c in codes]
+    channel = Channel()
+    inf = float("inf")
+    if len(runners) == 1:
+        r = runners[0]
+        while True:
+            status = r.run(channel, inf, inf)
+            if status != AT_BARRIER:
+                break
+            _check_barrier_alone(r)
+            r.release(r.arrival)
+        return runners
+    heap = [(0.0, c) for c in range(len(runners))]
+    waiting: dict[tuple[int, int], dict[int, int]] = {}  # (id, nth) -> core -> mask
+    arrivals: dict[tuple[int, int], list[int]] = {}
+    counts: dict[tuple[int, int], int] = {}  # (core, id) -> arrivals so far
+    while heap:
+        _, c = heapq.heappop(heap)
+        r = runners[c]
+        limit = heap[0][0] if heap else inf
+        other_floor = min((x.floor() for x in runners if x is not r and not x.halted), default=inf)
+        status = r.run(channel, limit, other_floor)
+        if status == WAITING:
+            heapq.heappush(heap, (r.pending, c))
+        elif status == AT_BARRIER:
+            rec = r.code.records[r.pc]
+            bid, mask = int(rec["f0"]), int(rec["f1"])
+            nth = counts.get((c, bid), 0)
+            counts[(c, bid)] = nth + 1
+            key = (bid, nth)
+            group = waiting.setdefault(key, {})
+            if group and next(iter(group.values())) != mask:
+                other = next(iter(group))
+                raise SimError(
+                    f"barrier {bid} with core mask {mask:#x}, but core {other} waits at it "
+                    f"with mask {group[other]:#x}",
+                    c,
+                    r.pc,
+                    "barrier",
+                )
+            group[c] = mask
+            arrivals.setdefault(key, []).append(c)
+            members = [x for x in range(len(runners)) if mask >> x & 1]
+            if all(x in group for x in members):
+                at = max(runners[x].arrival for x in members)
+                for x in members:
+                    runners[x].release(at)
+                    heapq.heappush(heap, (at, x))
+                del waiting[key]
+    stuck = [r for r in runners if not r.halted]
+    if stuck:
+        raise _dangling(runners, stuck)
+    return runners
+
+
+def _check_barrier_alone(r: CoreRunner) -> None:
+    mask = int(r.code.records[r.pc]["f1"])
+    if mask != 1 << r.code.core:
+        raise SimError(
+            f"barrier waits for cores {mask:#x} that never come", r.code.core, r.pc, "barrier"
+        )
+
+
+def _dangling(runners: list[CoreRunner], stuck: list[CoreRunner]) -> SimError:
+    first = stuck[0]
+    parts = []
+    for r in stuck:
+        rec = r.code.records[r.pc]
+        parts.append(f"core {r.code.core} waits at barrier {int(rec['f0'])} (instruction {r.pc})")
+    for r in runners:
+        if r.halted:
+            parts.append(f"core {r.code.core} halted (instruction {r.pc})")
+    rec = first.code.records[first.pc]
+    return SimError(
+        f"barrier {int(rec['f0'])} can never meet: " + "; ".join(parts),
+        first.code.core,
+        first.pc,
+        "barrier",
+    )
