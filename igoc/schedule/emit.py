@@ -1,0 +1,222 @@
+"""From a plan to instructions: each tile movement becomes a DMA, each tile matmul a Matmul.
+
+``ProgramBuilder`` collects the DRAM tensors, conv geometries, per-core streams
+and labels of a whole program; ``emit_plan`` appends one planned schedule to a
+core's stream, in program order: for each step, the spills and loads it needs,
+its matmuls, then the stores of the tiles it completed. The simulator's
+decoupled queues overlap them by themselves (the planner placed the tiles so
+that a step's loads never wait for the step before).
+
+``plan_traffic`` counts the DRAM bytes the same plan moves, per tensor, without
+emitting anything: the cost model's traffic, equal to the simulator's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from igoc.isa.instructions import (
+    ConvGeometry,
+    DType,
+    Gather,
+    Instruction,
+    Load,
+    Matmul,
+    Scatter,
+    Store,
+)
+from igoc.isa.program import Label, Program, layout_tensors
+from igoc.schedule.layer import COMPUTATIONS, Access
+from igoc.schedule.planner import Action, Plan
+from igoc.sim.im2col import distinct_elements
+from igoc.target import Target
+
+
+def is_injective(geometry: ConvGeometry) -> bool:
+    """True if no two im2col entries map to the same tensor element (a scatter may overwrite)."""
+    g = geometry
+    return (g.kernel_h == 1 or g.stride_h >= g.dilation_h * (g.kernel_h - 1) + 1) and (
+        g.kernel_w == 1 or g.stride_w >= g.dilation_w * (g.kernel_w - 1) + 1
+    )
+
+
+def psum_name(tensor: str) -> str:
+    """The partial-sum buffer of an output tensor."""
+    return tensor + ".psum"
+
+
+@dataclass
+class EmitContext:
+    """What emitting a plan needs besides the plan."""
+
+    acc_dtype: DType  # accumulators in SPM
+    psum_dtype: DType  # partial sums in DRAM
+    spm_base: int = 0  # this core's first SPM byte
+
+
+@dataclass
+class ProgramBuilder:
+    """Collects tensors, convs, streams and labels, then builds a ``Program``."""
+
+    target: Target
+    tensor_specs: dict[str, tuple[str, DType, tuple[int, ...]]] = field(default_factory=dict)
+    tensor_index: dict[str, int] = field(default_factory=dict)
+    convs: list[ConvGeometry] = field(default_factory=list)
+    conv_index: dict[ConvGeometry, int] = field(default_factory=dict)
+    streams: list[list[Instruction]] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.streams:
+            self.streams = [[] for _ in range(self.target.cores)]
+
+    def tensor(self, name: str, role: str, dtype: DType, shape: tuple[int, ...]) -> int:
+        """Declare a DRAM tensor (once; later calls must agree) and return its index."""
+        spec = (role, dtype, tuple(shape))
+        if name in self.tensor_specs:
+            if self.tensor_specs[name][1:] != spec[1:]:
+                raise ValueError(f"tensor {name!r} declared twice with different types")
+            return self.tensor_index[name]
+        self.tensor_specs[name] = spec
+        self.tensor_index[name] = len(self.tensor_index)
+        return self.tensor_index[name]
+
+    def conv(self, geometry: ConvGeometry) -> int:
+        """The index of a conv geometry in the table, adding it if new."""
+        if geometry not in self.conv_index:
+            self.conv_index[geometry] = len(self.convs)
+            self.convs.append(geometry)
+        return self.conv_index[geometry]
+
+    def label(self, core: int, first: int, name: str) -> None:
+        """Mark instructions ``first..`` (to the current end) of a core's stream as ``name``."""
+        last = len(self.streams[core]) - 1
+        if last >= first:
+            self.labels.append(Label(core, first, last, name))
+
+    def build(self, reference: list[dict] | None, meta: dict) -> Program:
+        """The finished program, its tensors laid out in declaration order."""
+        specs = [(name, role, dt, shape) for name, (role, dt, shape) in self.tensor_specs.items()]
+        return Program(
+            target=self.target,
+            tensors=layout_tensors(specs),
+            convs=list(self.convs),
+            streams=[list(s) for s in self.streams],
+            labels=list(self.labels),
+            reference=reference,
+            meta=meta,
+        )
+
+
+def _psum_offset(access: Access, r0: int, c0: int) -> int:
+    return (access.row_offset + r0) * access.view_cols + access.col_offset + c0
+
+
+def _dma(action: Action, ctx: EmitContext, builder: ProgramBuilder) -> Instruction:
+    """The DMA instruction of one planned movement."""
+    res = action.residency
+    access, _, r0, c0, rows, cols = res.key
+    spm = ctx.spm_base + res.address
+    if action.kind in ("spill", "reload"):
+        tensor = builder.tensor(
+            psum_name(access.tensor), "psum", ctx.psum_dtype, (access.view_rows, access.view_cols)
+        )
+        offset = _psum_offset(access, r0, c0)
+        if action.kind == "spill":
+            return Store(tensor, offset, rows, cols, access.view_cols, spm, ctx.acc_dtype)
+        return Load(tensor, offset, rows, cols, access.view_cols, spm, ctx.acc_dtype)
+    tensor = builder.tensor_index[access.tensor]
+    spm_dtype = access.dtype if action.kind == "load" else ctx.acc_dtype
+    if access.kind == "im2col":
+        conv = builder.conv(access.conv)
+        m0, k0 = access.row_offset + r0, access.col_offset + c0
+        if action.kind == "load":
+            return Gather(tensor, conv, m0, k0, rows, cols, spm, spm_dtype)
+        accumulate = action.kind == "store_acc" or not is_injective(access.conv)
+        return Scatter(tensor, conv, m0, k0, rows, cols, spm, spm_dtype, accumulate)
+    if access.kind == "rows":
+        offset = (access.row_offset + r0) * access.ld_elems + access.col_offset + c0
+        block_rows, block_cols, transpose = rows, cols, False
+    else:  # "cols": DRAM holds the transpose
+        offset = (access.col_offset + c0) * access.ld_elems + access.row_offset + r0
+        block_rows, block_cols, transpose = cols, rows, True
+    if action.kind == "load":
+        return Load(
+            tensor, offset, block_rows, block_cols, access.ld_elems, spm, spm_dtype, transpose
+        )
+    return Store(
+        tensor,
+        offset,
+        block_rows,
+        block_cols,
+        access.ld_elems,
+        spm,
+        spm_dtype,
+        action.kind == "store_acc",
+        transpose,
+    )
+
+
+def emit_plan(plan: Plan, ctx: EmitContext, builder: ProgramBuilder, core: int) -> int:
+    """Append a planned schedule to a core's stream; return how many instructions it added."""
+    stream = builder.streams[core]
+    start = len(stream)
+    for s, step in enumerate(plan.steps):
+        for action in plan.before[s]:
+            stream.append(_dma(action, ctx, builder))
+        for mm, fresh, (acc, a, b) in zip(step, plan.fresh[s], plan.residency_of[s], strict=True):
+            comp = COMPUTATIONS[mm.computation]
+            stream.append(
+                Matmul(
+                    a_addr=ctx.spm_base + a.address,
+                    b_addr=ctx.spm_base + b.address,
+                    c_addr=ctx.spm_base + acc.address,
+                    m=mm.m,
+                    k=mm.k,
+                    n=mm.n,
+                    in_dtype=a.key[0].dtype,
+                    c_dtype=ctx.acc_dtype,
+                    accumulate=not fresh,
+                    transpose_a=comp.transpose_a,
+                    transpose_b=comp.transpose_b,
+                )
+            )
+        for action in plan.after[s]:
+            stream.append(_dma(action, ctx, builder))
+    return len(stream) - start
+
+
+def action_bytes(action: Action, ctx: EmitContext) -> tuple[str, int, int]:
+    """The tensor a movement touches and the bytes it reads from and writes to DRAM."""
+    access, _, r0, c0, rows, cols = action.residency.key
+    if action.kind in ("spill", "reload"):
+        nbytes = rows * cols * ctx.psum_dtype.nbytes
+        name = psum_name(access.tensor)
+        return (name, 0, nbytes) if action.kind == "spill" else (name, nbytes, 0)
+    if access.kind == "im2col":
+        elems = distinct_elements(
+            access.conv, access.row_offset + r0, rows, access.col_offset + c0, cols
+        )
+    else:
+        elems = rows * cols
+    nbytes = elems * access.dtype.nbytes
+    if action.kind == "load":
+        return access.tensor, nbytes, 0
+    accumulate = action.kind == "store_acc" or (
+        access.kind == "im2col" and not is_injective(access.conv)
+    )
+    return access.tensor, nbytes if accumulate else 0, nbytes
+
+
+def plan_traffic(plan: Plan, ctx: EmitContext) -> dict[str, list[int]]:
+    """DRAM bytes ``[read, write]`` per tensor that the plan moves."""
+    traffic: dict[str, list[int]] = {}
+    for actions in (*plan.before, *plan.after):
+        for action in actions:
+            name, read, write = action_bytes(action, ctx)
+            if not (read or write):
+                continue
+            entry = traffic.setdefault(name, [0, 0])
+            entry[0] += read
+            entry[1] += write
+    return traffic

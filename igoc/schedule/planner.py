@@ -1,0 +1,296 @@
+"""The SPM planner: which tiles are loaded, kept, evicted and written back, and where they live.
+
+Input: the ordered steps of a schedule (``steps.py``). Because the compiler knows
+the whole future sequence, it evicts optimally for uniform costs (Belady's rule:
+the tile needed furthest in the future leaves first). The same planner serves
+every schedule, baseline and interleaved alike, so the reuse each order makes
+possible appears by itself and comparisons stay fair.
+
+The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
+
+1. Tiles of step ``s`` that are not resident are brought in: an input tile is
+   loaded; an accumulator tile is reloaded from its partial-sum buffer if it was
+   spilled before, and otherwise starts from zero (its first matmul overwrites).
+2. Room is made by evicting resident tiles that neither step ``s`` nor step
+   ``s-1`` uses (those are protected: step ``s``'s loads run while step ``s-1``
+   computes — double buffering), furthest next use first; only if that cannot
+   make room are step ``s-1``'s tiles given up too. A dirty accumulator (a
+   partial sum) is spilled to its partial-sum buffer when evicted.
+3. After its last matmul in the schedule an accumulator is final and is stored:
+   overwritten into its output, or — when the schedule covers only part of the
+   reduction (a partition on one core of several) — accumulated into it.
+
+Every tile occupies SPM from the step before its first use (its load overlaps
+the previous step's compute) to its last use while resident. Its address is
+chosen when it comes in, best fit among the holes (inputs from the bottom,
+accumulators from the top). When the holes are too small although the bytes
+would suffice, more tiles are evicted, in the same order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from igoc.schedule.steps import Matmul, TileKey
+
+ALIGN_BYTES = 64
+_NEVER = 1 << 62
+
+
+class PlanError(Exception):
+    """A schedule that cannot run in the given SPM; ``needed_bytes`` says how much it needs."""
+
+    def __init__(self, message: str, needed_bytes: int):
+        super().__init__(message)
+        self.needed_bytes = needed_bytes
+
+
+@dataclass
+class Residency:
+    """One stay of a tile in SPM: from step ``start`` to step ``end`` (inclusive)."""
+
+    key: TileKey
+    is_acc: bool
+    size_bytes: int
+    start: int
+    end: int
+    address: int = -1
+
+
+@dataclass
+class Action:
+    """A data movement the program performs.
+
+    ``kind``: ``load`` (input tile from its tensor), ``reload`` (partial sum from its
+    buffer), ``spill`` (partial sum to its buffer), ``store`` (final tile to its
+    output) or ``store_acc`` (final tile of a partial reduction, added into its output).
+    """
+
+    kind: str
+    residency: Residency
+
+
+@dataclass
+class Plan:
+    """The planner's decisions for one schedule."""
+
+    steps: Sequence[tuple[Matmul, ...]]
+    before: list[list[Action]]  # per step: spills, loads and reloads, before its matmuls
+    after: list[list[Action]]  # per step: final stores, after its matmuls
+    fresh: list[list[bool]]  # per step, per matmul: True if it starts its accumulator at zero
+    residency_of: list[list[tuple[Residency, Residency, Residency]]]  # per matmul: acc, a, b
+    residencies: list[Residency] = field(default_factory=list)
+    peak_bytes: int = 0
+    budget_bytes: int = 0
+
+
+def _round_up(value: int, align: int = ALIGN_BYTES) -> int:
+    return (value + align - 1) // align * align
+
+
+def _plan(
+    steps: Sequence[tuple[Matmul, ...]],
+    tile_bytes: Callable[[TileKey, bool], int],
+    budget_bytes: int,
+    partial: Callable[[str], bool],
+) -> Plan:
+    """Belady residency planning with online best-fit placement."""
+    # Intern the keys: everything below works on small integers.
+    ident: dict[TileKey, int] = {}
+    keys: list[TileKey] = []
+    step_ids: list[list[int]] = []  # per step: its distinct tiles, inputs before accumulators
+    mm_ids: list[list[tuple[int, int, int]]] = []  # per step, per matmul: acc, a, b
+    uses: list[list[int]] = []
+    for s, step in enumerate(steps):
+        distinct: list[int] = []
+        triples = []
+        for mm in step:
+            triple = []
+            for key in (mm.acc, mm.a, mm.b):
+                t = ident.get(key)
+                if t is None:
+                    t = ident[key] = len(keys)
+                    keys.append(key)
+                    uses.append([])
+                if not uses[t] or uses[t][-1] != s:
+                    uses[t].append(s)
+                triple.append(t)
+            triples.append(tuple(triple))
+            for t in (triple[1], triple[2], triple[0]):
+                if t not in distinct:
+                    distinct.append(t)
+        step_ids.append(distinct)
+        mm_ids.append(triples)
+    count = len(keys)
+    is_acc = [key[1] for key in keys]
+    size = [_round_up(tile_bytes(key, key[1])) for key in keys]
+    last_use = [u[-1] for u in uses]
+    partial_acc = [key[1] and partial(key[0].tensor) for key in keys]
+    pointer = [0] * count  # index into uses[t] of the next use after the current step
+    resident: list[Residency | None] = [None] * count
+    dirty = [False] * count  # accumulators holding a partial sum
+    spilled = [False] * count  # accumulators with a partial sum in their buffer
+    heap: list[tuple[int, int]] = []  # (-next use, tile)
+    free = _FreeList(budget_bytes)
+    used_bytes = 0
+    peak = 0
+    plan = Plan(steps, [], [], [], [])
+
+    for s in range(len(steps)):
+        before: list[Action] = []
+        after: list[Action] = []
+        ids = step_ids[s]
+        for t in ids:
+            res = resident[t]
+            if res is not None:
+                res.end = s  # protect it while this step's other tiles come in
+        for t in ids:
+            if resident[t] is not None:
+                continue
+            need = size[t]
+            held: list[tuple[int, int]] = []
+            address = free.allocate(need, is_acc[t]) if used_bytes + need <= budget_bytes else -1
+            while address < 0:
+                victim = -1
+                while heap:
+                    entry = heapq.heappop(heap)
+                    v = entry[1]
+                    res = resident[v]
+                    if res is None:
+                        continue  # stale: no longer resident
+                    lst = uses[v]
+                    p = pointer[v]
+                    nxt = lst[p] if p < len(lst) else _NEVER
+                    if -entry[0] != nxt:
+                        continue  # stale: used since
+                    if res.end >= s - 1:
+                        held.append(entry)  # protected: used by this or the previous step
+                        continue
+                    victim = v
+                    break
+                if victim < 0:
+                    # Give up double buffering rather than fail: take a tile of step s-1
+                    # (its replacement's load then waits for that step's compute).
+                    for h, entry in enumerate(held):
+                        if resident[entry[1]].end < s:  # type: ignore[union-attr]
+                            victim = entry[1]
+                            del held[h]
+                            break
+                if victim < 0:
+                    for entry in held:
+                        heapq.heappush(heap, entry)
+                    needed = used_bytes + need
+                    if used_bytes + need <= budget_bytes:
+                        needed = budget_bytes + need  # fragmented: ask for one more tile
+                    raise PlanError(
+                        f"step {s} needs {needed} bytes of SPM, the budget is {budget_bytes}",
+                        needed,
+                    )
+                res = resident[victim]
+                resident[victim] = None
+                used_bytes -= res.size_bytes
+                free.release(res.address, res.size_bytes)
+                if dirty[victim]:
+                    dirty[victim] = False
+                    spilled[victim] = True
+                    before.append(Action("spill", res))
+                if used_bytes + need <= budget_bytes:
+                    address = free.allocate(need, is_acc[t])
+            for entry in held:
+                heapq.heappush(heap, entry)
+            res = Residency(keys[t], is_acc[t], need, start=max(s - 1, 0), end=s, address=address)
+            plan.residencies.append(res)
+            resident[t] = res
+            used_bytes += need
+            if used_bytes > peak:
+                peak = used_bytes
+            if not is_acc[t]:
+                before.append(Action("load", res))
+            elif spilled[t]:
+                spilled[t] = False
+                dirty[t] = True
+                before.append(Action("reload", res))
+        fresh: list[bool] = []
+        res_of: list[tuple[Residency, Residency, Residency]] = []
+        for acc, a, b in mm_ids[s]:
+            fresh.append(not dirty[acc])
+            dirty[acc] = True
+            res_of.append((resident[acc], resident[a], resident[b]))  # type: ignore[arg-type]
+        for t in ids:
+            lst = uses[t]
+            p = pointer[t]
+            while p < len(lst) and lst[p] <= s:
+                p += 1
+            pointer[t] = p
+            heapq.heappush(heap, (-(lst[p] if p < len(lst) else _NEVER), t))
+            if is_acc[t] and last_use[t] == s:
+                dirty[t] = False
+                kind = "store_acc" if partial_acc[t] else "store"
+                after.append(Action(kind, resident[t]))  # type: ignore[arg-type]
+        plan.before.append(before)
+        plan.after.append(after)
+        plan.fresh.append(fresh)
+        plan.residency_of.append(res_of)
+    plan.peak_bytes = peak
+    plan.budget_bytes = budget_bytes
+    return plan
+
+
+class _FreeList:
+    """The holes of the SPM, sorted by address, coalesced; best-fit allocation."""
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self.holes: list[list[int]] = [[0, capacity_bytes]]
+
+    def allocate(self, size: int, from_top: bool) -> int:
+        """An address for ``size`` bytes, or -1 if no hole is large enough."""
+        chosen = -1
+        for h, (_, hole) in enumerate(self.holes):
+            if hole >= size and (
+                chosen < 0
+                or hole < self.holes[chosen][1]
+                or (hole == self.holes[chosen][1] and from_top)
+            ):
+                chosen = h
+        if chosen < 0:
+            return -1
+        addr, hole = self.holes[chosen]
+        if from_top:
+            address = addr + hole - size
+        else:
+            address = addr
+            self.holes[chosen][0] += size
+        self.holes[chosen][1] -= size
+        if self.holes[chosen][1] == 0:
+            del self.holes[chosen]
+        return address
+
+    def release(self, address: int, size: int) -> None:
+        """Return ``size`` bytes at ``address``."""
+        holes = self.holes
+        lo = bisect.bisect_left(holes, [address, 0])
+        holes.insert(lo, [address, size])
+        if lo + 1 < len(holes) and holes[lo][0] + holes[lo][1] == holes[lo + 1][0]:
+            holes[lo][1] += holes[lo + 1][1]
+            del holes[lo + 1]
+        if lo > 0 and holes[lo - 1][0] + holes[lo - 1][1] == holes[lo][0]:
+            holes[lo - 1][1] += holes[lo][1]
+            del holes[lo]
+
+
+def plan_schedule(
+    steps: Sequence[tuple[Matmul, ...]],
+    tile_bytes: Callable[[TileKey, bool], int],
+    capacity_bytes: int,
+    partial: Callable[[str], bool] = lambda tensor: False,
+) -> Plan:
+    """Plan a schedule's SPM use: which tiles move when, and where each one lives.
+
+    ``tile_bytes(key, is_acc)`` gives a tile's SPM size; ``partial(tensor)`` says
+    whether the schedule covers only part of that output's reduction (its final
+    tiles are then added into DRAM). Raises ``PlanError`` if it cannot fit.
+    """
+    return _plan(steps, tile_bytes, capacity_bytes, partial)

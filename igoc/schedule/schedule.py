@@ -1,0 +1,129 @@
+"""A layer's schedule: the tile order, tile sizes and partitioning that a pass chose.
+
+Orders of a layer with both gradients (the names ``sched.order`` shows):
+
+- ``sequential`` — dX then dW, two separate tiled GEMMs, each with its own tile
+  sizes and loop order (the conventional schedule; the baseline);
+- ``only-interleaving`` — dX in its own order (rows of dY, reduction over N
+  innermost) zipped step by step with dW in its own (columns of dY, reduction
+  over M innermost): no partial sums, little dY sharing;
+- ``dx-major`` — one walk over dY by rows, both gradients at every dY tile;
+- ``dw-major`` — one walk over dY by columns, both gradients at every tile;
+- ``fused-<perm>`` — both gradients at every point of any other loop order.
+
+A single GEMM (a forward op, or a gradient without its partner) has a loop
+order, a permutation of ``ijl`` (i walks M, j walks N, l walks K; outermost
+first). A partition splits the frame along one dimension into ``parts`` equal
+boxes; ``cores`` of them run side by side, the rest one after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from igoc.schedule.layer import COMPUTATIONS, LayerGemm
+from igoc.schedule.steps import PERMUTATIONS, Box, Segment, Tiling
+
+#: The loop order each gradient walks in when it runs alone (reduction innermost).
+NATURAL_ORDER = {"fwd": "ijl", "dx": "ilj", "dw": "jli"}
+
+FUSED_NAMES = {"ijl": "dx-major", "jil": "dw-major"}
+INTERLEAVED_ORDERS = (
+    "sequential",
+    "only-interleaving",
+    "dx-major",
+    "dw-major",
+    *(f"fused-{p}" for p in PERMUTATIONS if p not in FUSED_NAMES),
+)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Split the frame along ``dim`` ("m", "n" or "k") into ``parts`` boxes over ``cores`` cores."""
+
+    dim: str | None = None
+    parts: int = 1
+    cores: int = 1
+
+    def boxes(self, layer: LayerGemm) -> list[Box]:
+        """The boxes of the partition, in order (box p runs on core p % cores)."""
+        whole = Box.whole(layer)
+        if self.dim is None or self.parts == 1:
+            return [whole]
+        size = layer.dim({"m": "i", "n": "j", "k": "l"}[self.dim])
+        cuts = [size * p // self.parts for p in range(self.parts + 1)]
+        boxes = []
+        for lo, hi in zip(cuts, cuts[1:], strict=False):
+            if hi > lo:
+                boxes.append(Box(**{**whole.__dict__, self.dim: (lo, hi)}))
+        return boxes
+
+    def __str__(self) -> str:
+        if self.dim is None or self.parts == 1:
+            return "none"
+        return f"{self.dim}{self.parts}"
+
+
+@dataclass(frozen=True)
+class LayerSchedule:
+    """The schedule of one op: its order, tiles per computation, loop orders and partition."""
+
+    computations: tuple[str, ...]  # e.g. ("dx", "dw") or ("fwd",)
+    order: str  # an entry of INTERLEAVED_ORDERS, or a permutation for a single GEMM
+    tilings: tuple[Tiling, ...]  # one per computation (shared orders repeat the same tiling)
+    partition: Partition = field(default_factory=Partition)
+    loops: tuple[str, ...] | None = None  # "sequential": each computation's loop order
+
+    def __post_init__(self) -> None:
+        if len(self.tilings) != len(self.computations):
+            raise ValueError("one tiling per computation")
+        if len(self.computations) == 1:
+            if self.order not in PERMUTATIONS:
+                raise ValueError(f"order {self.order!r} is not a loop order of 'ijl'")
+        elif self.order not in INTERLEAVED_ORDERS:
+            raise ValueError(f"order {self.order!r} is not one of {', '.join(INTERLEAVED_ORDERS)}")
+        elif self.order not in ("sequential",) and self.tilings[0] != self.tilings[1]:
+            raise ValueError(f"order {self.order!r} shares one tiling between dX and dW")
+        if self.loops is not None:
+            if self.order != "sequential" or len(self.loops) != len(self.computations):
+                raise ValueError("per-computation loop orders belong to the sequential order")
+            if any(loop not in PERMUTATIONS for loop in self.loops):
+                raise ValueError(f"loop orders {self.loops} are not permutations of 'ijl'")
+
+    def loop_orders(self) -> tuple[str, ...]:
+        """The loop order of each computation."""
+        if len(self.computations) == 1:
+            return (self.order,)
+        if self.order == "sequential" and self.loops is not None:
+            return self.loops
+        if self.order in ("sequential", "only-interleaving"):
+            return tuple(NATURAL_ORDER[c] for c in self.computations)
+        perm = {v: k for k, v in FUSED_NAMES.items()}.get(self.order)
+        perm = perm or self.order.removeprefix("fused-")
+        return (perm, perm)
+
+    def phases(self, box: Box) -> tuple[tuple[Segment, ...], ...]:
+        """The phases (``steps.py``) that walk one box."""
+        orders = self.loop_orders()
+        if len(self.computations) == 1 or self.order == "sequential":
+            return tuple(
+                (Segment((c,), t, o, box),)
+                for c, t, o in zip(self.computations, self.tilings, orders, strict=True)
+            )
+        if self.order == "only-interleaving":
+            return (
+                tuple(
+                    Segment((c,), t, o, box)
+                    for c, t, o in zip(self.computations, self.tilings, orders, strict=True)
+                ),
+            )
+        return ((Segment(self.computations, self.tilings[0], orders[0], box),),)
+
+    def partial_roles(self, layer: LayerGemm) -> set[str]:
+        """Outputs whose reduction the partition splits across cores (their tiles are added)."""
+        if self.partition.cores <= 1 or self.partition.dim is None:
+            return set()
+        index = {"m": "i", "n": "j", "k": "l"}[self.partition.dim]
+        return {
+            COMPUTATIONS[c].acc for c in self.computations if COMPUTATIONS[c].reduction == index
+        }
