@@ -1,0 +1,107 @@
+"""What igoc's command-line tools share: exit codes, error reporting, input and output.
+
+Exit codes: 0 success; 1 an error in the user's input (a diagnostic was
+printed); 2 bad usage (bad flags, an unknown pipeline or pass); 3 an internal
+error of igoc (a pass failed or left invalid IR), which is a bug to report.
+Nothing here imports xDSL, lark or numpy at module level, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+
+from igoc.frontend.diagnostics import DiagnosticError
+
+EXIT_OK = 0
+EXIT_INPUT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+class UsageError(Exception):
+    """A command line that makes no sense (exit 2)."""
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` (``-``: standard output) atomically: temporary file, rename."""
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_bytes(path, text.encode())
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".igoc-", dir=folder)
+    except OSError as err:
+        raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except OSError as err:
+        os.unlink(temporary)
+        raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
+
+
+def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int:
+    """Run a tool's body, turning every failure into a message and an exit code.
+
+    ``sources`` maps file names to their text, filled by the body as it reads
+    input, so that diagnostics show the offending line.
+    """
+    from igoc.pipeline import PassError, PipelineError
+    from igoc.target import TargetError
+
+    try:
+        return body()
+    except DiagnosticError as err:
+        location = err.location
+        source = sources.get(location[0]) if location else None
+        print(err.render(source), file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except TargetError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except (UsageError, PipelineError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except PassError as err:
+        print(f"{prog}: internal error: {err}", file=sys.stderr)
+        _traceback_if_asked()
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`igoc ... | head`); nothing left to say.
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as err:  # noqa: BLE001 - a user never sees a traceback
+        print(f"{prog}: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        _traceback_if_asked()
+        return EXIT_INTERNAL
+
+
+def _traceback_if_asked() -> None:
+    if os.environ.get("IGOC_TRACEBACK"):
+        traceback.print_exc()
+    else:
+        print("(set IGOC_TRACEBACK=1 to see where)", file=sys.stderr)
+
+
+def load_module(path: str, sources: dict[str, str]):
+    """Read and parse an input file (``-``: standard input); remember its text in ``sources``."""
+    from igoc.frontend import parse_text, read_source
+
+    name = "<stdin>" if path == "-" else path
+    text = read_source(path)
+    sources[name] = text
+    return parse_text(text, name)

@@ -1,0 +1,180 @@
+"""igoc: compile a training step written in the grad dialect.
+
+    igoc IN.mlir [-o OUT] [--target T] [--pipeline NAME] [--emit STAGE] [--pass-pipeline SPEC]
+         [--print-ir-after-all] [--print-ir-before-all] [--print-ir-after PASS]
+         [--dump-dir DIR] [--time-passes] [--generic]
+
+Parses and verifies the input, stamps the target into the module, runs the
+pipeline's passes (verifying after each) and writes the result: the IR of the
+final stage, or - once a pipeline reaches the ``npu`` stage - the NPU program.
+IR dumps go to standard error, headed as MLIR heads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from igoc.cli.common import UsageError, load_module, run_tool, write_text
+
+PROG = "igoc"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Compile the backward pass of a DNN training step for an NPU.",
+        epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
+    )
+    parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", help="output file (default: standard output)"
+    )
+    parser.add_argument(
+        "--target",
+        metavar="T",
+        help="preset name or a .toml file (default: the input's, or server)",
+    )
+    parser.add_argument("--pipeline", metavar="NAME", help="named pipeline (see --list-passes)")
+    parser.add_argument(
+        "--pass-pipeline", metavar="SPEC", help="passes to run instead, e.g. 'cse,canonicalize'"
+    )
+    parser.add_argument("--emit", metavar="STAGE", help="stop after STAGE and print its IR")
+    parser.add_argument(
+        "--print-ir-after-all", action="store_true", help="dump the IR after every pass"
+    )
+    parser.add_argument(
+        "--print-ir-before-all", action="store_true", help="dump the IR before every pass"
+    )
+    parser.add_argument(
+        "--print-ir-after",
+        metavar="PASS",
+        action="append",
+        default=[],
+        help="dump the IR after each run of PASS (repeatable)",
+    )
+    parser.add_argument(
+        "--dump-dir", metavar="DIR", help="write the IR after each pass to DIR/NN-<pass>.mlir"
+    )
+    parser.add_argument("--time-passes", action="store_true", help="report the time of each pass")
+    parser.add_argument("--generic", action="store_true", help="print IR in MLIR's generic form")
+    parser.add_argument("--list-passes", action="store_true", help="list passes and pipelines")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run igoc with ``argv`` (default: the command line); return the exit status."""
+    args = _parser().parse_args(argv)
+    sources: dict[str, str] = {}
+    return run_tool(PROG, lambda: _compile(args, sources), sources)
+
+
+def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
+    from igoc import pipeline
+
+    if args.list_passes:
+        sys.stdout.write(pipeline.list_passes())
+        return 0
+    if args.input is None:
+        raise UsageError("no input file (give IN.mlir, or '-' for standard input)")
+    steps = pipeline.build_pipeline(args.pipeline, args.pass_pipeline)
+    for name in args.print_ir_after:
+        if name not in pipeline.PASSES:
+            raise UsageError(f"--print-ir-after: unknown pass '{name}'")
+    if args.emit is not None:
+        steps = pipeline.steps_until(steps, args.emit)
+    target = None
+    if args.target is not None:
+        from igoc.target import load_target
+
+        target = load_target(args.target)
+
+    timings: list[tuple[str, float]] = []
+    start = time.perf_counter()
+    module = load_module(args.input, sources)
+    timings.append(("parse + verify", time.perf_counter() - start))
+
+    if target is not None:
+        pipeline.stamp_target(module, target)
+    elif steps and pipeline.TARGET_ATTRIBUTE not in module.attributes:
+        pipeline.stamp_target(module, pipeline.module_target(module))
+
+    dumps = _Dumps(args, len(steps))
+    dumps.input(module)
+    pipeline.run(module, steps, dumps.after, before_step=dumps.before)
+    for index, step in enumerate(steps):
+        timings.append((step.spec, dumps.seconds[index]))
+
+    stage = args.emit or pipeline.final_stage(steps)
+    start = time.perf_counter()
+    if stage == "npu":
+        # ---- the hook of the NPU program: the lowering's final step writes the .npu file ----
+        from igoc.isa import emit_program  # type: ignore[attr-defined]
+
+        emit_program(module, args.output or "a.npu")
+    else:
+        from igoc.frontend import print_module
+
+        write_text(args.output or "-", print_module(module, args.generic))
+    timings.append(("output", time.perf_counter() - start))
+    if args.time_passes:
+        _report_times(timings)
+    return 0
+
+
+class _Dumps:
+    """The IR dumps a run asked for: before/after passes on stderr, and files in --dump-dir."""
+
+    def __init__(self, args: argparse.Namespace, count: int):
+        self.args = args
+        self.width = max(2, len(str(count)))
+        self.seconds: list[float] = []
+        if args.dump_dir is not None:
+            try:
+                os.makedirs(args.dump_dir, exist_ok=True)
+            except OSError as err:
+                raise UsageError(f"--dump-dir: cannot create '{args.dump_dir}': {err}") from None
+
+    def _text(self, module) -> str:
+        from igoc.frontend import print_module
+
+        return print_module(module, self.args.generic)
+
+    def _write(self, index: int, name: str, note: str, module) -> None:
+        if self.args.dump_dir is None:
+            return
+        path = os.path.join(self.args.dump_dir, f"{index:0{self.width}d}-{name}.mlir")
+        write_text(path, f"// {note}\n{self._text(module)}")
+
+    def input(self, module) -> None:
+        """The verified input (with the target stamped)."""
+        self._write(0, "input", "igoc: the verified input (stage grad)", module)
+
+    def before(self, index: int, step, module) -> None:
+        """Before a pass runs."""
+        if self.args.print_ir_before_all:
+            print(f"// -----// IR Dump Before {step.name} //----- //", file=sys.stderr)
+            sys.stderr.write(self._text(module))
+
+    def after(self, index: int, step, module, seconds: float) -> None:
+        """After a pass ran and its IR verified."""
+        self.seconds.append(seconds)
+        if self.args.print_ir_after_all or step.name in self.args.print_ir_after:
+            print(f"// -----// IR Dump After {step.name} //----- //", file=sys.stderr)
+            sys.stderr.write(self._text(module))
+        stage = f"stage {step.stage}" if step.stage else "same stage"
+        self._write(index + 1, step.name, f"igoc: IR after pass '{step.spec}' ({stage})", module)
+
+
+def _report_times(timings: list[tuple[str, float]]) -> None:
+    total = sum(seconds for _, seconds in timings)
+    lines = ["// igoc: wall-clock time per phase (seconds)"]
+    lines += [f"//   {seconds:9.4f}  {name}" for name, seconds in timings]
+    lines.append(f"//   {total:9.4f}  total")
+    print("\n".join(lines), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

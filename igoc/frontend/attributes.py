@@ -1,0 +1,294 @@
+"""Types and attributes from the parse tree: the builtin ones igoc's IR uses.
+
+Types: ranked tensors with static shapes, integer types (signless, ``si``,
+``ui``), ``f16``/``bf16``/``f32``/``f64``, ``index``, ``none`` and function types.
+Attributes: integers (``i64`` unless typed, ``2 : i32``), floats (``f64``
+unless typed), strings, booleans, unit, arrays, dictionaries, dense arrays
+(``array<i64: 1, 2>``) and types. Each error raises :class:`TreeError` with
+the token it is about; the builder turns that into a diagnostic.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+from lark import Token, Tree
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    BoolAttr,
+    DenseArrayBase,
+    DictionaryAttr,
+    FloatAttr,
+    FunctionType,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    NoneType,
+    Signedness,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    bf16,
+    f16,
+    f32,
+    f64,
+    i64,
+)
+from xdsl.ir import Attribute
+from xdsl.utils.exceptions import VerifyException
+
+_FLOAT_TYPES: dict[str, Attribute] = {"f16": f16, "bf16": bf16, "f32": f32, "f64": f64}
+_INTEGER_TYPE = re.compile(r"(si|ui|i)([0-9]+)")
+_SIGNEDNESS = {"i": Signedness.SIGNLESS, "si": Signedness.SIGNED, "ui": Signedness.UNSIGNED}
+_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|(.))", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": b"\n", "t": b"\t", '"': b'"', "\\": b"\\"}
+
+
+class TreeError(Exception):
+    """A problem with one token or subtree of the input."""
+
+    def __init__(self, message: str, where: Token | Tree):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+
+def first_token(node: Token | Tree) -> Token:
+    """The first token of a subtree (for error positions)."""
+    while isinstance(node, Tree):
+        node = next(child for child in node.children if child is not None)
+    return node
+
+
+class AttributeBuilder:
+    """Builds types and attributes, caching the types of the text that spells them."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, Attribute] = {}
+        self._tuples: dict[str, list[Attribute]] = {}
+        self._int_arrays: dict[str, ArrayAttr] = {}
+        self._ints: dict[str, IntegerAttr] = {}
+
+    # ---- types ------------------------------------------------------------------------------
+
+    def type(self, node: Token | Tree) -> Attribute:
+        """The type a TENSOR or SCALAR token or a ``function_type`` subtree spells."""
+        if isinstance(node, Token):
+            cached = self._types.get(node.value)
+            if cached is None:
+                cached = self._types[node.value] = self._new_type(node)
+            return cached
+        inputs, outputs = self.function_type(node)
+        return FunctionType.from_lists(inputs, outputs)
+
+    def function_type(self, node: Tree) -> tuple[list[Attribute], list[Attribute]]:
+        """Input and output types of a ``function_type`` subtree."""
+        inputs, outputs = node.children
+        if isinstance(outputs, Token) and outputs.type != "TENSOR_TUPLE":
+            return self.types(inputs), [self.type(outputs)]
+        return self.types(inputs), self.types(outputs)
+
+    def types(self, node: Tree | Token | None) -> list[Attribute]:
+        """The types of a ``type_list`` subtree or a TENSOR_TUPLE token (None: no types)."""
+        if node is None:
+            return []
+        if isinstance(node, Token):
+            cached = self._tuples.get(node.value)
+            if cached is None:
+                cached = self._tuples[node.value] = self._tensor_tuple(node)
+            return cached
+        return [self.type(child) for child in node.children]
+
+    def _tensor_tuple(self, token: Token) -> list[Attribute]:
+        types = []
+        offset = 0
+        for part in token.value[1:-1].split(","):
+            text = part.strip()
+            column = token.column + 1 + offset + (len(part) - len(part.lstrip()))
+            part_token = Token("TENSOR", text, None, token.line, column)
+            types.append(self.type(part_token))
+            offset += len(part) + 1
+        return types
+
+    def _new_type(self, token: Token) -> Attribute:
+        text = token.value
+        if token.type == "TENSOR":
+            return self._tensor(token)
+        scalar = self.scalar(text)
+        if scalar is None:
+            raise TreeError(f"unknown type '{text}'", token)
+        return scalar
+
+    def scalar(self, text: str) -> Attribute | None:
+        """A scalar type by name, or None."""
+        if text in _FLOAT_TYPES:
+            return _FLOAT_TYPES[text]
+        if text == "index":
+            return IndexType()
+        if text == "none":
+            return NoneType()
+        match = _INTEGER_TYPE.fullmatch(text)
+        if match and 0 < int(match.group(2)) <= 1 << 16:
+            return IntegerType(int(match.group(2)), _SIGNEDNESS[match.group(1)])
+        return None
+
+    def _tensor(self, token: Token) -> TensorType:
+        text = token.value
+        *dims, element_name = text[len("tensor<") : -1].split("x")
+        element = self.scalar(element_name)
+        if element is None or isinstance(element, NoneType):
+            raise TreeError(
+                f"unknown element type '{element_name}' in {text}; "
+                "expected f16, bf16, f32, f64, i1, i8, i16, i32, i64 or index",
+                token,
+            )
+        shape = []
+        for dim in dims:
+            if dim == "?":
+                raise TreeError(f"{text} has a dynamic dimension; shapes must be static", token)
+            if not dim.isdigit():
+                raise TreeError(f"bad dimension '{dim}' in {text}", token)
+            shape.append(int(dim))
+        return TensorType(element, shape)
+
+    # ---- attributes -------------------------------------------------------------------------
+
+    def attribute(self, node: Token | Tree) -> Attribute:
+        """The attribute an ``attr_value`` (a token or a subtree) spells."""
+        if isinstance(node, Token):
+            kind = node.type
+            if kind == "INT":
+                cached = self._ints.get(node.value)
+                if cached is None:
+                    cached = self._ints[node.value] = self._integer(node, i64)
+                return cached
+            if kind == "INT_ARRAY":
+                array = self._int_arrays.get(node.value)
+                if array is None:
+                    elements = []
+                    for part in node.value[1:-1].split(","):
+                        part_token = Token("INT", part.strip(), None, node.line, node.column)
+                        elements.append(self.attribute(part_token))
+                    array = self._int_arrays[node.value] = ArrayAttr(elements)
+                return array
+            if kind == "FLOAT":
+                return FloatAttr(float(node.value), f64)
+            if kind == "STRING":
+                return StringAttr(decode_string(node))
+            if kind == "TRUE":
+                return BoolAttr(True, IntegerType(1))
+            if kind == "FALSE":
+                return BoolAttr(False, IntegerType(1))
+            if kind == "UNIT":
+                return UnitAttr()
+            return self.type(node)
+        kind = node.data
+        if kind == "attr_dict":
+            return DictionaryAttr(self.dictionary(node))
+        if kind == "array_attr":
+            return ArrayAttr([self.attribute(c) for c in node.children if c is not None])
+        if kind == "typed_int":
+            value, type_node = node.children
+            value_type = self.type(type_node)
+            if isinstance(value_type, IntegerType | IndexType):
+                return self._integer(value, value_type)
+            if value_type in _FLOAT_TYPES.values() and value.value.lstrip("-").startswith("0x"):
+                return self._float_from_bits(value, value_type)
+            raise TreeError(f"an integer cannot have type {value_type}", type_node)
+        if kind == "typed_float":
+            value, type_node = node.children
+            value_type = self.type(type_node)
+            if value_type not in _FLOAT_TYPES.values():
+                raise TreeError(f"a float cannot have type {value_type}", type_node)
+            return FloatAttr(float(value.value), value_type)  # type: ignore[arg-type]
+        if kind == "dense_array":
+            return self._dense_array(node)
+        if kind == "function_type":
+            return self.type(node)
+        raise TreeError(f"unexpected {kind}", node)  # pragma: no cover - grammar and builder agree
+
+    def dictionary(self, node: Tree | None) -> dict[str, Attribute]:
+        """The entries of an ``attr_dict`` subtree, in order (None: no entries)."""
+        entries: dict[str, Attribute] = {}
+        if node is None:
+            return entries
+        for entry in node.children:
+            if entry is None:
+                continue
+            name_token, value = entry.children
+            name = decode_string(name_token) if name_token.type == "STRING" else name_token.value
+            if name in entries:
+                raise TreeError(f"duplicate attribute '{name}'", name_token)
+            entries[name] = UnitAttr() if value is None else self.attribute(value)
+        return entries
+
+    def _integer(self, token: Token, value_type: Attribute) -> IntegerAttr:
+        try:
+            return IntegerAttr(int(token.value, 0), value_type)  # type: ignore[arg-type]
+        except VerifyException as err:
+            raise TreeError(str(err), token) from None
+
+    def _float_from_bits(self, token: Token, value_type: Attribute) -> FloatAttr:
+        bits = int(token.value, 16)
+        formats = {f16: ("<H", "<e"), f32: ("<I", "<f"), f64: ("<Q", "<d")}
+        if value_type not in formats:
+            raise TreeError(f"hexadecimal {value_type} values are not supported", token)
+        pack_format, unpack_format = formats[value_type]
+        try:
+            (value,) = struct.unpack(unpack_format, struct.pack(pack_format, bits))
+        except struct.error:
+            raise TreeError(f"{token.value} does not fit in {value_type}", token) from None
+        return FloatAttr(value, value_type)  # type: ignore[arg-type]
+
+    def _dense_array(self, node: Tree) -> DenseArrayBase:
+        element_token, values = node.children
+        element = self.type(element_token)
+        items = [] if values is None else values.children
+        if isinstance(element, IntegerType):
+            integers = [self._dense_integer(item, element) for item in items]
+            return DenseArrayBase.from_list(element, integers)
+        if element in _FLOAT_TYPES.values():
+            floats = [self._dense_float(item, element) for item in items]
+            return DenseArrayBase.from_list(element, floats)  # type: ignore[arg-type]
+        raise TreeError(f"dense arrays hold integers or floats, not {element}", element_token)
+
+    def _dense_integer(self, item: Token, element: IntegerType) -> int:
+        if item.type in ("TRUE", "FALSE"):
+            return int(item.type == "TRUE")
+        if item.type != "INT":
+            raise TreeError(f"expected an integer in array<{element}: ...>", item)
+        return self._integer(item, element).value.data
+
+    def _dense_float(self, item: Token, element: Attribute) -> float:
+        if item.type not in ("INT", "FLOAT"):
+            raise TreeError(f"expected a number in array<{element}: ...>", item)
+        return float(int(item.value, 0) if item.type == "INT" else item.value)
+
+
+def decode_string(token: Token) -> str:
+    """The text of a string literal (or quoted ``@"symbol"``) token.
+
+    Escapes are MLIR's: ``\\n``, ``\\t``, ``\\"``, ``\\\\`` and ``\\XX`` (one byte, in hex);
+    the bytes are decoded as UTF-8.
+    """
+    body = token.value[1:-1] if token.type == "STRING" else token.value[2:-1]
+    if "\\" not in body:
+        return body
+    data = bytearray()
+    position = 0
+    for match in _ESCAPE.finditer(body):
+        data += body[position : match.start()].encode()
+        hex_digits, char = match.groups()
+        if hex_digits is not None:
+            data.append(int(hex_digits, 16))
+        elif char in _SIMPLE_ESCAPES:
+            data += _SIMPLE_ESCAPES[char]
+        else:
+            raise TreeError(f"unknown escape '\\{char}' in a string", token)
+        position = match.end()
+    data += body[position:].encode()
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise TreeError("the string's escapes do not form UTF-8 text", token) from None

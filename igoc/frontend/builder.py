@@ -1,0 +1,559 @@
+"""From the parse tree to xDSL IR, checking what xDSL's verifier does not.
+
+The builder walks the tree top-down, so it knows at every point which values
+are visible: a function body sees its arguments and the values defined above
+in it; a region of a generic op also sees the values of the region around it
+unless the op is isolated from above (``func.func``, ``builtin.module``). It
+checks use before definition, redefinition, operand and result counts, each
+operand's type against the op's signature, unknown ops and attributes, and
+``func.return`` against the function's signature. Every op gets the
+``FileLineColLoc`` of the first token of its statement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lark import Token, Tree
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FileLineColLoc,
+    FunctionType,
+    IntAttr,
+    ModuleOp,
+    StringAttr,
+)
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.irdl import IRDLOperation
+from xdsl.irdl.operations import VariadicDef
+from xdsl.traits import IsolatedFromAbove
+
+from igoc.frontend.attributes import AttributeBuilder, TreeError, decode_string, first_token
+from igoc.frontend.registry import make_context, unknown_op_message
+from igoc.frontend.syntax import UniformFormat
+
+_VALID_NAME = re.compile(r"[A-Za-z_$.\-][\w$.\-]*", re.ASCII)
+
+
+@dataclass
+class _Scope:
+    """The values of one region: name -> (values, defining token)."""
+
+    values: dict[str, tuple[list[SSAValue], Token]] = field(default_factory=dict)
+    isolated: bool = False
+    blocks: dict[str, Block] = field(default_factory=dict)
+    block_uses: dict[str, Token] = field(default_factory=dict)
+    defined_blocks: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _OpInfo:
+    """What the builder needs to know about an op class, computed once per class."""
+
+    op_class: type[Operation]
+    uniform: bool
+    properties: frozenset[str]
+    attributes: frozenset[str]
+    operand_names: tuple[str, ...] | None  # None: some operand is variadic
+    result_names: tuple[str, ...] | None
+
+
+def _op_info(op_class: type[Operation]) -> _OpInfo:
+    if not issubclass(op_class, IRDLOperation):
+        return _OpInfo(op_class, False, frozenset(), frozenset(), None, None)
+    definition = op_class.get_irdl_definition()
+
+    def fixed(defs: list) -> tuple[str, ...] | None:
+        if any(isinstance(d, VariadicDef) for _, d in defs):
+            return None
+        return tuple(name for name, _ in defs)
+
+    return _OpInfo(
+        op_class,
+        issubclass(op_class, UniformFormat),
+        frozenset(definition.properties),
+        frozenset(definition.attributes),
+        fixed(definition.operands),
+        fixed(definition.results),
+    )
+
+
+class IRBuilder:
+    """Builds one module from one parse tree."""
+
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.ctx = make_context()
+        self.attrs = AttributeBuilder()
+        self.scopes: list[_Scope] = []
+        self.functions: list[tuple[str, list[Attribute]]] = []
+        self.symbols: dict[str, Token] = {}
+        self._file_attr = StringAttr(filename)
+        self._ints: dict[int, IntAttr] = {}
+        self._ops: dict[str, _OpInfo] = {}
+        self._current: Tree | None = None
+
+    # ---- entry point ------------------------------------------------------------------------
+
+    def module(self, tree: Tree) -> ModuleOp:
+        """The module of a whole file: its one ``module`` op, or its top-level ops wrapped."""
+        children = tree.children
+        self.scopes.append(_Scope(isolated=True))
+        block = Block()
+        self.ops_into(block, children)
+        self.scopes.pop()
+        only = block.first_op
+        if only is not None and only is block.last_op and isinstance(only, ModuleOp):
+            only.detach()
+            return only
+        module = ModuleOp(Region(block))
+        if children:
+            module.location = self.location(first_token(children[0]))
+        return module
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def error(self, message: str, where: Token | Tree) -> TreeError:
+        """An error about one token or subtree."""
+        return TreeError(message, where)
+
+    def location(self, token: Token) -> FileLineColLoc:
+        """The ``FileLineColLoc`` of a token."""
+        ints = self._ints
+        line = ints.get(token.line) or ints.setdefault(token.line, IntAttr(token.line))
+        column = ints.get(token.column) or ints.setdefault(token.column, IntAttr(token.column))
+        return FileLineColLoc(self._file_attr, line, column)
+
+    def op_info(self, name: str, token: Token) -> _OpInfo:
+        """The class of the op called ``name`` (an error at ``token`` if there is none)."""
+        info = self._ops.get(name)
+        if info is None:
+            op_class = self.ctx.get_optional_op(name)
+            if op_class is None:
+                raise self.error(unknown_op_message(name), token)
+            info = self._ops[name] = _op_info(op_class)
+        return info
+
+    def lookup(self, token: Token) -> SSAValue:
+        """The value a VALUE token (``%name`` or ``%name#index``) refers to."""
+        name, _, index_text = token.value[1:].partition("#")
+        for scope in reversed(self.scopes):
+            entry = scope.values.get(name)
+            if entry is not None:
+                values = entry[0]
+                index = int(index_text) if index_text else 0
+                if index >= len(values):
+                    raise self.error(
+                        f"%{name} has {len(values)} result(s); #{index} does not exist", token
+                    )
+                return values[index]
+            if scope.isolated:
+                break
+        raise self.error(self._undefined_message(name), token)
+
+    def _undefined_message(self, name: str) -> str:
+        for scope in reversed(self.scopes):
+            if name in scope.values:
+                return (
+                    f"%{name} is defined outside this isolated region (func.func and "
+                    "modules see no values from outside)"
+                )
+        return f"use of undefined value %{name}"
+
+    def define(self, token: Token, values: list[SSAValue]) -> None:
+        """Bind a name (the VALUE token) to values, refusing a second definition."""
+        name = token.value[1:]
+        if "#" in name:
+            raise self.error(f"a result is named without '#': %{name.partition('#')[0]}", token)
+        for scope in reversed(self.scopes):
+            previous = scope.values.get(name)
+            if previous is not None:
+                first = previous[1]
+                raise self.error(
+                    f"redefinition of %{name} (first defined at line {first.line}, "
+                    f"column {first.column})",
+                    token,
+                )
+            if scope.isolated:
+                break
+        self.scopes[-1].values[name] = (values, token)
+        if _VALID_NAME.fullmatch(name) and not name[0].isdigit():
+            for value in values:
+                value.name_hint = name
+
+    def operands(self, node: Tree | None, types: list[Attribute], op_name: str) -> list[SSAValue]:
+        """Resolve operand tokens and check each against its type in the signature."""
+        tokens = [] if node is None else node.children
+        if len(tokens) != len(types):
+            where = node if node is not None else None
+            raise self.error(
+                f"{op_name} has {len(tokens)} operand(s) but its signature lists "
+                f"{len(types)} operand type(s)",
+                where or self._current,
+            )
+        values = []
+        for token, expected in zip(tokens, types, strict=True):
+            value = self.lookup(token)
+            if value.type != expected:
+                defined = self._definition_token(token)
+                raise self.error(
+                    f"type mismatch for {token.value}: the signature of {op_name} gives "
+                    f"{expected}, but {token.value} is {value.type} (defined at line "
+                    f"{defined.line})",
+                    token,
+                )
+            values.append(value)
+        return values
+
+    def _definition_token(self, token: Token) -> Token:
+        name = token.value[1:].partition("#")[0]
+        for scope in reversed(self.scopes):
+            if name in scope.values:
+                return scope.values[name][1]
+        return token  # pragma: no cover - only called on names that resolved
+
+    def results(self, node: Tree | None, op: Operation) -> None:
+        """Bind the names before ``=`` to the op's results (``%r:2`` names two)."""
+        tokens = [] if node is None else node.children
+        groups: list[tuple[Token, int]] = []
+        for token in tokens:
+            if token.type == "INT":
+                groups[-1] = (groups[-1][0], int(token.value))
+            else:
+                groups.append((token, 1))
+        total = sum(count for _, count in groups)
+        if total != len(op.results):
+            raise self.error(
+                f"{op.name} has {len(op.results)} result(s) but {total} name(s) are given "
+                "before '='",
+                tokens[0] if tokens else self._current,
+            )
+        position = 0
+        for token, count in groups:
+            self.define(token, list(op.results[position : position + count]))
+            position += count
+
+    def split_entries(
+        self, info: _OpInfo, entries: dict[str, Attribute], where: Tree
+    ) -> tuple[dict[str, Attribute], dict[str, Attribute]]:
+        """Declared properties of the op, and the other attributes."""
+        properties: dict[str, Attribute] = {}
+        attributes: dict[str, Attribute] = {}
+        for name, value in entries.items():
+            if name in info.properties:
+                properties[name] = value
+            else:
+                if info.uniform and "." not in name and name not in info.attributes:
+                    raise self.error(self._unknown_attribute(info, name), where)
+                attributes[name] = value
+        return properties, attributes
+
+    def _unknown_attribute(self, info: _OpInfo, name: str) -> str:
+        import difflib
+
+        known = sorted(info.properties | info.attributes)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        listing = f"it has {', '.join(known)}" if known else "it has none"
+        return (
+            f"unknown attribute '{name}' for {info.op_class.name}; {hint}({listing}; "
+            "other attributes need a dotted name such as 'sched.note')"
+        )
+
+    # ---- operations -------------------------------------------------------------------------
+
+    def ops_into(self, block: Block, nodes: list) -> None:
+        """Build the op trees ``nodes`` at the end of ``block``."""
+        builders = {
+            "custom_op": self.custom_op,
+            "generic_op": self.generic_op,
+            "func_op": self.func_op,
+            "return_op": self.return_op,
+            "module_op": self.module_op,
+        }
+        for node in nodes:
+            self._current = node
+            block.add_op(builders[node.data](node))
+
+    def custom_op(self, node: Tree) -> Operation:
+        """``%r = dialect.op %a, %b {attrs} : (T, T) -> R`` for ops of igoc's dialects."""
+        results, name_token, operand_node, attr_node, type_node = node.children
+        name = name_token.value
+        info = self.op_info(name, name_token)
+        if not info.uniform:
+            raise self.error(
+                f"{name} has no uniform custom form; write it in the generic form "
+                f'"{name}"(...) : (...) -> (...)',
+                name_token,
+            )
+        inputs, outputs = self.attrs.function_type(type_node)
+        self._check_counts(info, len(inputs), len(outputs), name_token)
+        operands = self.operands(operand_node, inputs, name)
+        entries = self.attrs.dictionary(attr_node)
+        properties, attributes = self.split_entries(info, entries, attr_node or node)
+        op = info.op_class.create(
+            operands=operands,
+            result_types=outputs,
+            properties=properties,
+            attributes=attributes,
+            location=self.location(results.children[0] if results else name_token),
+        )
+        self.results(results, op)
+        return op
+
+    def _check_counts(self, info: _OpInfo, inputs: int, outputs: int, token: Token) -> None:
+        name = info.op_class.name
+        if info.operand_names is not None and inputs != len(info.operand_names):
+            raise self.error(
+                f"{name} takes {len(info.operand_names)} operand(s) "
+                f"({', '.join(info.operand_names)}), but its signature lists {inputs}",
+                token,
+            )
+        if info.result_names is not None and outputs != len(info.result_names):
+            raise self.error(
+                f"{name} has {len(info.result_names)} result(s) "
+                f"({', '.join(info.result_names)}), but its signature lists {outputs}",
+                token,
+            )
+
+    def generic_op(self, node: Tree) -> Operation:
+        """``%r = "dialect.op"(%a) [^bb] <{props}> ({...}) {attrs} : (T) -> R`` for any op."""
+        (
+            results,
+            name_token,
+            operand_node,
+            successor_node,
+            property_node,
+            region_node,
+            attr_node,
+            type_node,
+        ) = node.children
+        name = decode_string(name_token)
+        info = self.op_info(name, name_token)
+        inputs, outputs = self.attrs.function_type(type_node)
+        self._check_counts(info, len(inputs), len(outputs), name_token)
+        operands = self.operands(operand_node, inputs, name)
+        properties: dict[str, Attribute] = {}
+        if property_node is not None:
+            properties = self.attrs.dictionary(property_node.children[0])
+            unknown = sorted(set(properties) - info.properties)
+            if unknown and issubclass(info.op_class, IRDLOperation):
+                known = ", ".join(sorted(info.properties)) or "none"
+                raise self.error(
+                    f"{name} has no property '{unknown[0]}' (its properties: {known})",
+                    property_node,
+                )
+        moved, attributes = self.split_entries(info, self.attrs.dictionary(attr_node), node)
+        for key in moved:
+            if key in properties:
+                raise self.error(f"'{key}' is given both as a property and an attribute", node)
+        properties |= moved
+        successors = []
+        if successor_node is not None:
+            successors = [self.block_ref(token) for token in successor_node.children]
+        regions = []
+        if region_node is not None:
+            isolated = info.op_class.has_trait(IsolatedFromAbove)
+            is_function = info.op_class is func.FuncOp
+            if is_function:
+                signature = properties.get("function_type")
+                outputs_of_function = (
+                    list(signature.outputs.data) if isinstance(signature, FunctionType) else []
+                )
+                symbol = properties.get("sym_name")
+                self.functions.append(
+                    (symbol.data if isinstance(symbol, StringAttr) else "?", outputs_of_function)
+                )
+            regions = [self.region(r, isolated=isolated) for r in region_node.children]
+            if is_function:
+                self.functions.pop()
+        op = info.op_class.create(
+            operands=operands,
+            result_types=outputs,
+            properties=properties,
+            attributes=attributes,
+            successors=successors,
+            regions=regions,
+            location=self.location(results.children[0] if results else name_token),
+        )
+        self.results(results, op)
+        return op
+
+    def module_op(self, node: Tree) -> ModuleOp:
+        """``builtin.module @name attributes {...} { ... }``."""
+        keyword, symbol, attr_node, *body = node.children
+        self.scopes.append(_Scope(isolated=True))
+        saved_symbols, self.symbols = self.symbols, {}
+        block = Block()
+        self.ops_into(block, body)
+        self.symbols = saved_symbols
+        self.scopes.pop()
+        name = StringAttr(self.symbol_name(symbol)) if symbol is not None else None
+        module = ModuleOp(Region(block), self.attrs.dictionary(attr_node), name)
+        module.location = self.location(keyword)
+        return module
+
+    def symbol_name(self, token: Token) -> str:
+        """The name of an ``@symbol`` token."""
+        if token.value.startswith('@"'):
+            return decode_string(token)
+        return token.value[1:]
+
+    def func_op(self, node: Tree) -> func.FuncOp:
+        """``func.func [private] @name(%a: T, ...) -> (R, ...) attributes {...} { body }``."""
+        keyword, visibility, symbol, arg_node, result_node, attr_node, body = node.children
+        name = self.symbol_name(symbol)
+        if name in self.symbols:
+            first = self.symbols[name]
+            raise self.error(
+                f"redefinition of @{name} (first defined at line {first.line})", symbol
+            )
+        self.symbols[name] = symbol
+        args = [] if arg_node is None else arg_node.children
+        arg_types = [self.attrs.type(arg.children[1]) for arg in args]
+        arg_attrs = [self.attrs.dictionary(arg.children[2]) for arg in args]
+        named = [arg.children[0] is not None for arg in args]
+        if body is not None and not all(named):
+            raise self.error(
+                f"the arguments of @{name} need names (%x: T) because it has a body", symbol
+            )
+        result_types, result_attrs = self.func_results(result_node)
+        function_type = FunctionType.from_lists(arg_types, result_types)
+        region = Region()
+        if body is not None:
+            self.functions.append((name, result_types))
+            region = self.region(
+                body,
+                isolated=True,
+                entry_types=arg_types,
+                entry_names=[arg.children[0] for arg in args],
+            )
+            self.functions.pop()
+            self._check_terminated(region, name, node)
+        properties, attributes = self.split_entries(
+            self.op_info("func.func", keyword), self.attrs.dictionary(attr_node), node
+        )
+        op = func.FuncOp(
+            name,
+            function_type,
+            region,
+            visibility.value if visibility is not None else None,
+            arg_attrs=_dict_array(arg_attrs),
+            res_attrs=_dict_array(result_attrs),
+        )
+        op.properties |= properties
+        op.attributes |= attributes
+        op.location = self.location(keyword)
+        return op
+
+    def func_results(self, node: Tree | None) -> tuple[list[Attribute], list[dict]]:
+        """Result types and result attribute dictionaries of a ``func.func``."""
+        if node is None:
+            return [], []
+        children = node.children
+        if len(children) == 1 and isinstance(children[0], Token):
+            if children[0].type == "TENSOR_TUPLE":
+                types = self.attrs.types(children[0])
+                return types, [{}] * len(types)
+            return [self.attrs.type(children[0])], [{}]
+        results = [child for child in children if child is not None]
+        types = [self.attrs.type(result.children[0]) for result in results]
+        return types, [self.attrs.dictionary(result.children[1]) for result in results]
+
+    def _check_terminated(self, region: Region, name: str, node: Tree) -> None:
+        block = region.blocks.first
+        last = None if block is None else block.last_op
+        if not isinstance(last, func.ReturnOp):
+            raise self.error(f"the body of @{name} must end with func.return", node.children[2])
+
+    def return_op(self, node: Tree) -> func.ReturnOp:
+        """``func.return %a, %b : T, T``, checked against the function's result types."""
+        keyword, operand_node, type_node = node.children
+        types = self.attrs.types(type_node)
+        values = self.operands(operand_node, types, "func.return")
+        if not self.functions:
+            raise self.error("func.return outside a function", keyword)
+        name, expected = self.functions[-1]
+        if len(values) != len(expected):
+            raise self.error(
+                f"func.return returns {len(values)} value(s), but @{name} declares "
+                f"{len(expected)} result(s) ({', '.join(map(str, expected)) or 'none'})",
+                keyword,
+            )
+        for position, (value, result_type) in enumerate(zip(values, expected, strict=True)):
+            if value.type != result_type:
+                token = operand_node.children[position]
+                raise self.error(
+                    f"func.return value {position + 1} ({token.value}) is {value.type}, but "
+                    f"@{name} declares result {position + 1} as {result_type}",
+                    token,
+                )
+        op = func.ReturnOp(*values)
+        op.location = self.location(keyword)
+        return op
+
+    # ---- regions and blocks -----------------------------------------------------------------
+
+    def region(
+        self,
+        node: Tree,
+        *,
+        isolated: bool,
+        entry_types: list[Attribute] | None = None,
+        entry_names: list[Token | None] | None = None,
+    ) -> Region:
+        """A region: the ops before the first label form the entry block."""
+        scope = _Scope(isolated=isolated)
+        self.scopes.append(scope)
+        entry_ops = [c for c in node.children if c.data != "block"]
+        labeled = [c for c in node.children if c.data == "block"]
+        blocks: list[Block] = []
+        if entry_ops or entry_types is not None:
+            entry = Block(arg_types=entry_types or [])
+            for token, arg in zip(entry_names or [], entry.args, strict=False):
+                if token is not None:
+                    self.define(token, [arg])
+            blocks.append(entry)
+            self.ops_into(entry, entry_ops)
+        for block_node in labeled:
+            blocks.append(self.block(block_node))
+        missing = sorted(set(scope.blocks) - scope.defined_blocks)
+        if missing:
+            raise self.error(f"use of undefined block ^{missing[0]}", scope.block_uses[missing[0]])
+        self.scopes.pop()
+        return Region(blocks)
+
+    def block_ref(self, token: Token) -> Block:
+        """The block a BLOCK token names in the current region (created on first mention)."""
+        scope = self.scopes[-1]
+        name = token.value[1:]
+        block = scope.blocks.get(name)
+        if block is None:
+            block = scope.blocks[name] = Block()
+            scope.block_uses[name] = token
+        return block
+
+    def block(self, node: Tree) -> Block:
+        """``^name(%a: T, ...): ops``."""
+        label, arg_node, *ops = node.children
+        scope = self.scopes[-1]
+        name = label.value[1:]
+        if name in scope.defined_blocks:
+            raise self.error(f"redefinition of block ^{name}", label)
+        block = self.block_ref(label)
+        scope.defined_blocks.add(name)
+        for arg in [] if arg_node is None else arg_node.children:
+            value_token, type_node = arg.children
+            value = block.insert_arg(self.attrs.type(type_node), len(block.args))
+            self.define(value_token, [value])
+        self.ops_into(block, ops)
+        return block
+
+
+def _dict_array(entries: list[dict]) -> ArrayAttr[DictionaryAttr] | None:
+    if not any(entries):
+        return None
+    return ArrayAttr([DictionaryAttr(e) for e in entries])

@@ -1,0 +1,80 @@
+"""Diagnostics: an error in the user's input, with where it is and how to show it.
+
+A diagnostic renders in the style of MLIR and clang::
+
+    conv.mlir:7:3: error: output height (OH) disagrees: ...
+      %dx = grad.conv2d_dx %dy, %w {stride = [2, 2]} : (...) -> ...
+      ^
+
+This module imports nothing heavy, so command-line tools can catch
+:class:`DiagnosticError` without loading xDSL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Location = tuple[str, int, int]
+"""``(filename, line, column)``, both counted from 1."""
+
+
+class DiagnosticError(Exception):
+    """An error in the user's input: a message and, when known, where it is."""
+
+    def __init__(self, message: str, location: Location | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return self.headline()
+
+    def headline(self) -> str:
+        """``FILE:LINE:COL: error: MESSAGE``, or ``error: MESSAGE`` without a location."""
+        if self.location is None:
+            return f"error: {self.message}"
+        filename, line, column = self.location
+        return f"{filename}:{line}:{column}: error: {self.message}"
+
+    def render(self, source_text: str | None = None) -> str:
+        """The headline, then the source line and a caret under the column (when available)."""
+        lines = [self.headline()]
+        if self.location is not None and source_text is not None:
+            _, line, column = self.location
+            source_line = _source_line(source_text, line)
+            if source_line:
+                lines.append(source_line)
+                prefix = source_line[: max(column - 1, 0)]
+                lines.append("".join("\t" if c == "\t" else " " for c in prefix) + "^")
+        return "\n".join(lines)
+
+
+def _source_line(text: str, line: int) -> str:
+    """Line ``line`` (from 1) of ``text``, control characters made visible; '' if absent."""
+    if line < 1:
+        return ""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    source_line = text[start:] if end < 0 else text[start:end]
+    return "".join(c if c == "\t" or c.isprintable() else "?" for c in source_line.rstrip("\r"))
+
+
+def location_of(op: Any) -> Location | None:
+    """The ``(filename, line, column)`` of an op built by the front end, or None."""
+    location = getattr(op, "location", None)
+    try:
+        return (location.filename.data, location.line.data, location.column.data)
+    except AttributeError:
+        return None
+
+
+def error_at(op: Any, message: str) -> DiagnosticError:
+    """A diagnostic at an op's source location, for passes to raise.
+
+    ``raise error_at(op, "this layer needs 9.2 MiB of SPM; the target has 8 MiB")``
+    """
+    return DiagnosticError(message, location_of(op))

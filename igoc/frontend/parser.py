@@ -1,0 +1,233 @@
+"""Parse MLIR text into a verified xDSL module, or raise a :class:`DiagnosticError`.
+
+The steps: check that the text is text; lex and parse it with the lark grammar
+(``grammar.lark``, lexer in ``lexer.py``); build xDSL ops with the checks of
+``builder.py``; run xDSL's verifier and turn its first complaint into a
+diagnostic at the op that raised it.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from importlib import resources
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.irdl import IRDLOperation
+from xdsl.irdl.constraints import VerificationContext
+from xdsl.utils.exceptions import VerifyException
+
+from igoc.frontend.attributes import TreeError, first_token
+from igoc.frontend.builder import IRBuilder
+from igoc.frontend.diagnostics import DiagnosticError, location_of
+from igoc.frontend.lexer import LexError, MlirLexer
+from igoc.frontend.registry import unknown_op_message
+
+_PARSER: Lark | None = None
+
+_DESCRIPTIONS = {
+    "TENSOR": "a tensor type",
+    "SCALAR": "a type",
+    "VALUE": "a value (%name)",
+    "BLOCK": "a block label (^name)",
+    "SYMBOL": "a symbol (@name)",
+    "STRING": "a string",
+    "FLOAT": "a number",
+    "INT": "an integer",
+    "NAME": "a name",
+    "OPNAME": "an op name",
+    "MODULE": "'module'",
+    "FUNC": "'func.func'",
+    "RETURN": "'func.return'",
+    "VISIBILITY": "'private' or 'public'",
+    "TRUE": "'true'",
+    "FALSE": "'false'",
+    "UNIT": "'unit'",
+    "_ARRAY": "'array'",
+    "_ATTRIBUTES": "'attributes'",
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "_LBRACE": "'{'",
+    "_RBRACE": "'}'",
+    "_LSQB": "'['",
+    "_RSQB": "']'",
+    "_LANGLE": "'<'",
+    "_RANGLE": "'>'",
+    "_COMMA": "','",
+    "_EQUAL": "'='",
+    "_COLON": "':'",
+    "_ARROW": "'->'",
+    "$END": "the end of the input",
+}
+
+# Sets of terminals that read better as one phrase, tried in order.
+_GROUPS = (
+    ("an operation", {"OPNAME", "STRING", "FUNC", "RETURN", "MODULE"}, {"VALUE"}),
+    (
+        "an attribute value",
+        {"INT", "FLOAT", "STRING", "TRUE", "FALSE", "_LSQB", "_LBRACE", "TENSOR"},
+        {"UNIT", "_ARRAY", "SCALAR", "_LPAR"},
+    ),
+    ("a type", {"TENSOR", "SCALAR", "_LPAR"}, set()),
+)
+
+
+def _lark() -> Lark:
+    global _PARSER
+    if _PARSER is None:
+        grammar = resources.files("igoc.frontend").joinpath("grammar.lark").read_text()
+        _PARSER = Lark(grammar, parser="lalr", lexer=MlirLexer, maybe_placeholders=True)
+    return _PARSER
+
+
+def read_source(path: str) -> str:
+    """The text of a file (``-``: standard input), or a diagnostic saying why it has none."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read()
+    except FileNotFoundError:
+        raise DiagnosticError(f"cannot read '{path}': no such file") from None
+    except IsADirectoryError:
+        raise DiagnosticError(f"cannot read '{path}': it is a directory") from None
+    except OSError as err:
+        raise DiagnosticError(f"cannot read '{path}': {err.strerror or err}") from None
+    return decode_source(data, "<stdin>" if path == "-" else path)
+
+
+def decode_source(data: bytes, filename: str) -> str:
+    """Bytes as UTF-8 text, or a diagnostic at the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DiagnosticError(
+            f"not UTF-8 text (byte 0x{data[err.start]:02x}); is this a binary file?",
+            (filename, line, column),
+        ) from None
+
+
+def parse_file(path: str) -> ModuleOp:
+    """Parse and verify the file at ``path`` (``-``: standard input)."""
+    return parse_text(read_source(path), "<stdin>" if path == "-" else path)
+
+
+def parse_text(text: str, filename: str = "<stdin>") -> ModuleOp:
+    """Parse, build and verify MLIR text; raise :class:`DiagnosticError` on any user error."""
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise DiagnosticError(
+            "the input holds a NUL character; is this a binary file?",
+            _position(text, nul, filename),
+        )
+    # Parsing makes many objects and no garbage cycles: the cyclic collector only costs time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        tree = _lark().parse(text)
+        if not tree.children:
+            raise DiagnosticError(
+                "the input holds no operations (expected a module or a func.func)",
+                (filename, 1, 1),
+            )
+        module = IRBuilder(filename).module(tree)
+    except LexError as err:
+        raise DiagnosticError(err.message, (filename, err.line, err.column)) from None
+    except UnexpectedToken as err:
+        raise _syntax_error(err, text, filename) from None
+    except UnexpectedCharacters as err:  # pragma: no cover - the lexer raises LexError instead
+        raise DiagnosticError("unexpected character", (filename, err.line, err.column)) from None
+    except UnexpectedInput as err:  # pragma: no cover - LALR reports UnexpectedToken
+        raise DiagnosticError("syntax error", (filename, err.line, err.column)) from None
+    except TreeError as err:
+        token = first_token(err.where)
+        raise DiagnosticError(err.message, (filename, token.line, token.column)) from None
+    else:
+        verify(module)
+        return module
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def verify(module: ModuleOp) -> None:
+    """Run xDSL's verifier; report its first complaint at the op that made it."""
+    try:
+        module.verify()
+    except Exception as err:  # noqa: BLE001 - any verifier failure is reported, never raised
+        op, message = _failing_op(module, err)
+        raise DiagnosticError(f"'{op.name}' op {message}", location_of(op)) from None
+
+
+def _failing_op(module: ModuleOp, err: Exception):
+    """The first op that does not verify, and its message (slow: only on the error path)."""
+    for op in module.walk():
+        if isinstance(op, IRDLOperation):
+            definition = op.get_irdl_definition()
+            for name, value in op.properties.items():
+                if name in definition.properties:
+                    try:
+                        definition.properties[name].constr.verify(value, VerificationContext())
+                    except VerifyException as bad:
+                        return op, f"has a bad value for '{name}': {_one_line(bad)}"
+        try:
+            op.verify_()
+        except Exception as bad:  # noqa: BLE001
+            return op, _one_line(bad)
+    for op in module.walk():
+        try:
+            op.verify(verify_nested_ops=False)
+        except Exception as bad:  # noqa: BLE001
+            return op, _one_line(bad)
+    return module, _one_line(err)
+
+
+def _one_line(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    return text.removeprefix("Operation does not verify: ") or type(err).__name__
+
+
+def _position(text: str, index: int, filename: str) -> tuple[str, int, int]:
+    line = text.count("\n", 0, index) + 1
+    return (filename, line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _syntax_error(err: UnexpectedToken, text: str, filename: str) -> DiagnosticError:
+    token: Token = err.token
+    expected = set(err.expected)
+    if token.type == "$END":
+        end = len(text.rstrip())
+        message = (
+            f"unexpected end of the input (is the file cut short?); expected {_expected(expected)}"
+        )
+        return DiagnosticError(message, _position(text, end, filename))
+    location = (filename, token.line, token.column)
+    if token.type in ("NAME", "OPNAME") and "OPNAME" in expected:
+        return DiagnosticError(unknown_op_message(token.value), location)
+    return DiagnosticError(
+        f"unexpected {_describe(token)}; expected {_expected(expected)}", location
+    )
+
+
+def _describe(token: Token) -> str:
+    if token.type.startswith("_") or token.type in ("MODULE", "FUNC", "RETURN"):
+        return f"'{token.value}'"
+    kind = _DESCRIPTIONS.get(token.type, token.type).split(" (")[0]
+    return f"{kind} '{token.value}'"
+
+
+def _expected(names: set[str]) -> str:
+    phrases = []
+    for phrase, required, optional in _GROUPS:
+        if required <= names:
+            names = names - required - optional
+            phrases.append(phrase)
+    phrases += sorted(_DESCRIPTIONS.get(name, name) for name in names)
+    if len(phrases) == 1:
+        return phrases[0]
+    return ", ".join(phrases[:-1]) + " or " + phrases[-1]

@@ -1,0 +1,74 @@
+"""The dialects igoc knows, loaded lazily into an xDSL context.
+
+Adding a dialect is one line in ``DIALECTS``. A dialect is imported only when
+an op or attribute of it is first looked up.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xdsl.context import Context
+    from xdsl.ir import Dialect, Operation
+
+DIALECTS: dict[str, str] = {
+    "builtin": "xdsl.dialects.builtin:Builtin",
+    "func": "xdsl.dialects.func:Func",
+    "grad": "igoc.dialects.grad:Grad",
+}
+"""Dialect name -> ``module:object`` of its xDSL ``Dialect``."""
+
+
+def load_object(path: str) -> object:
+    """Import ``module:attribute`` and return the attribute."""
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _factory(path: str):
+    return lambda: load_object(path)
+
+
+def make_context() -> Context:
+    """A fresh xDSL context with every dialect of ``DIALECTS`` registered (not yet loaded)."""
+    from xdsl.context import Context
+
+    ctx = Context()
+    for name, path in DIALECTS.items():
+        ctx.register_dialect(name, _factory(path))
+    return ctx
+
+
+def dialect(name: str) -> Dialect:
+    """The dialect called ``name`` (imported now)."""
+    return load_object(DIALECTS[name])  # type: ignore[return-value]
+
+
+def op_names(dialect_name: str) -> list[str]:
+    """The names of every op of a dialect, sorted."""
+    return sorted(op.name for op in dialect(dialect_name).operations)
+
+
+def unknown_op_message(name: str) -> str:
+    """Why ``name`` is no op, with the nearest known name or the known ones."""
+    dialect_name, dot, _ = name.partition(".")
+    if not dot or dialect_name not in DIALECTS:
+        every = [op for d in DIALECTS for op in op_names(d)]
+        close = difflib.get_close_matches(name, every, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return (
+            f"unknown op '{name}'{hint} (known dialects: {', '.join(sorted(DIALECTS))}; "
+            "an op is written dialect.name)"
+        )
+    known = op_names(dialect_name)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown op '{name}'; {hint}known {dialect_name} ops: {', '.join(known)}"
+
+
+def op_class(ctx: Context, name: str) -> type[Operation] | None:
+    """The class of the op called ``name``, or None."""
+    return ctx.get_optional_op(name)
