@@ -15,7 +15,9 @@ The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
    ``s-1`` uses (those are protected: step ``s``'s loads run while step ``s-1``
    computes — double buffering), furthest next use first; only if that cannot
    make room are step ``s-1``'s tiles given up too. A dirty accumulator (a
-   partial sum) is spilled to its partial-sum buffer when evicted.
+   partial sum) is spilled to its partial-sum buffer when evicted; the spill is
+   placed right after the tile's last use, so it has long finished when the
+   space is needed.
 3. After its last matmul in the schedule an accumulator is final and is stored:
    overwritten into its output, or — when the schedule covers only part of the
    reduction (a partition on one core of several) — accumulated into it.
@@ -78,8 +80,8 @@ class Plan:
     """The planner's decisions for one schedule."""
 
     steps: Sequence[tuple[Matmul, ...]]
-    before: list[list[Action]]  # per step: spills, loads and reloads, before its matmuls
-    after: list[list[Action]]  # per step: final stores, after its matmuls
+    before: list[list[Action]]  # per step: loads and reloads, before its matmuls
+    after: list[list[Action]]  # per step: final stores and spills, after its matmuls
     fresh: list[list[bool]]  # per step, per matmul: True if it starts its accumulator at zero
     residency_of: list[list[tuple[Residency, Residency, Residency]]]  # per matmul: acc, a, b
     residencies: list[Residency] = field(default_factory=list)
@@ -196,7 +198,9 @@ def _plan(
                 if dirty[victim]:
                     dirty[victim] = False
                     spilled[victim] = True
-                    before.append(Action("spill", res))
+                    # Write it back right after its last use, not now: the store then runs
+                    # long before this step's load needs the space (same bytes either way).
+                    plan.after[res.end].append(Action("spill", res))
                 if used_bytes + need <= budget_bytes:
                     address = free.allocate(need, is_acc[t])
             for entry in held:
