@@ -399,7 +399,6 @@ class _Assembler:
         rest = raw[start:].split(";")[0].strip()
         if rest == "{":
             body = []
-            first = number
             while number < len(lines) and lines[number].strip() != "}":
                 body.append(lines[number])
                 number += 1
@@ -408,7 +407,7 @@ class _Assembler:
             number += 1
             try:
                 data = tomllib.loads("\n".join(body))
-                self.target = target_from_dict(data, f"{self.filename}:{first + 1}")
+                self.target = target_from_dict(data, "target block")
             except tomllib.TOMLDecodeError as err:
                 raise line.error_at(col, f"target block is not valid TOML: {err}") from None
             except TargetError as err:
@@ -556,7 +555,7 @@ class _Assembler:
         stride = self.tensors[tensor][3][-1]
         tok = line.peek()
         if tok is not None and tok.text == "stride":
-            stride = line.keyword("stride", 2**63)
+            stride = line.keyword("stride", 2**64 - 1)
         offset = elem if elem is not None else row * stride + col
         return offset, rows, cols, stride, first
 

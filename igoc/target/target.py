@@ -32,7 +32,7 @@ class Target:
     clock_mhz: float  # core clock
     spm_bytes: int  # scratchpad capacity of one core
     spm_shared: bool  # true: one SPM of cores * spm_bytes that every core addresses
-    dram_bandwidth_gb_per_s: float  # the shared DRAM channel's bandwidth, all cores together (1 GB = 1e9 B)
+    dram_bandwidth_gb_per_s: float  # the shared DRAM channel, all cores together (1 GB = 1e9 B)
     dram_latency_cycles: int  # cycles from the end of a DMA transfer until its data is usable
     dataflow: str  # "os" (output stationary) or "ws" (weight stationary)
     element_bytes: int  # width of the array's input elements (2 = fp16)

@@ -1,0 +1,88 @@
+"""The im2col view: distinct-element counts and bounding boxes against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from igoc.isa.instructions import ConvGeometry
+from igoc.sim import im2col
+
+
+@st.composite
+def tiles(draw):
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 7))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 7))
+    g = ConvGeometry(
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 3)),
+        h,
+        w,
+        kh,
+        kw,
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 3)),
+        ph,
+        pw,
+        dh,
+        dw,
+    )
+    m0 = draw(st.integers(0, g.rows - 1))
+    k0 = draw(st.integers(0, g.cols - 1))
+    rows = draw(st.integers(1, g.rows - m0))
+    cols = draw(st.integers(1, g.cols - k0))
+    return g, m0, rows, k0, cols
+
+
+def brute_force(g, m0, rows, k0, cols):
+    """Element by element, straight from the ConvGeometry docstring."""
+    seen = set()
+    for m in range(m0, m0 + rows):
+        n, rem = divmod(m, g.out_height * g.out_width)
+        oh, ow = divmod(rem, g.out_width)
+        for k in range(k0, k0 + cols):
+            c, rem = divmod(k, g.kernel_h * g.kernel_w)
+            r, s = divmod(rem, g.kernel_w)
+            h = oh * g.stride_h - g.pad_h + r * g.dilation_h
+            w = ow * g.stride_w - g.pad_w + s * g.dilation_w
+            if 0 <= h < g.height and 0 <= w < g.width:
+                seen.add((n, c, h, w))
+    return seen
+
+
+@settings(max_examples=200)
+@given(tiles())
+def test_distinct_elements_and_box_match_brute_force(tile):
+    g, m0, rows, k0, cols = tile
+    seen = brute_force(*tile)
+    assert im2col.distinct_elements(g, m0, rows, k0, cols) == len(seen)
+    n0, n1, c0, c1, h0, h1, w0, w1 = im2col.bounding_box(g, m0, rows, k0, cols)
+    for n, c, h, w in seen:
+        assert n0 <= n < n1 and c0 <= c < c1 and h0 <= h < h1 and w0 <= w < w1
+    idx, valid = im2col.tile_indices(g, m0, rows, k0, cols)
+    flat = {((n * g.channels + c) * g.height + h) * g.width + w for n, c, h, w in seen}
+    assert set(idx[valid].tolist()) == flat
+
+
+def test_one_by_one_view_is_the_channels_matrix():
+    """A 1x1 view of (N, C, H, W) is the (N*H*W) x C matrix: row (n, h, w), column c."""
+    g = ConvGeometry(2, 3, 4, 5)
+    x = np.arange(2 * 3 * 4 * 5)
+    idx, valid = im2col.tile_indices(g, 0, g.rows, 0, g.cols)
+    assert valid.all()
+    expected = x.reshape(2, 3, 4, 5).transpose(0, 2, 3, 1).reshape(-1, 3)
+    np.testing.assert_array_equal(x[idx], expected)
+    assert im2col.distinct_elements(g, 0, g.rows, 0, g.cols) == x.size
+
+
+def test_a_strided_3x3_reads_each_element_once_per_instruction():
+    """3x3 kernel, stride 1, pad 1 on 6x6: the whole im2col matrix holds 9*36 - padding
+    entries, but reads only the 36 distinct elements of each channel."""
+    g = ConvGeometry(1, 2, 6, 6, 3, 3, 1, 1, 1, 1)
+    assert im2col.distinct_elements(g, 0, g.rows, 0, g.cols) == 2 * 36
+    # one output row (6 positions) and one channel's 9 taps: rows h 0..1, all 6 columns
+    assert im2col.distinct_elements(g, 0, 6, 0, 9) == 2 * 6

@@ -1,0 +1,117 @@
+"""The ladder: hand-written programs, each with its cycle count derived by hand.
+
+All run on the ``tiny`` target of the programs' headers: a 4x4 array at 1 GHz,
+DRAM at 16 GB/s = 16 bytes per cycle with 100 cycles of latency. A DMA of B
+bytes occupies its queue and the channel for B/16 cycles; its data is usable
+100 cycles after the transfer ends. A store's data is in DRAM (and the core's
+halt may complete) 100 cycles after its transfer ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from simkit import program_file, random_inputs
+
+from igoc.sim import simulate
+
+
+def run(name: str, functional: bool = True):
+    program = program_file(name)
+    inputs = random_inputs(program) if functional else None
+    return program, inputs, simulate(program, functional=functional, inputs=inputs)
+
+
+def test_load_store():
+    """8x8 fp16 = 128 B: load [0, 8], usable at 108; store ready at 108 (RAW on SPM),
+    transfer [108, 116], in DRAM at 216. Halt completes at 216."""
+    _, inputs, result = run("01_load_store.s")
+    assert result.report["cycles"] == 216
+    assert result.report["traffic"]["a"] == {"read": 128, "write": 0}
+    assert result.report["traffic"]["c"] == {"read": 0, "write": 128}
+    np.testing.assert_array_equal(result.outputs["c"], inputs["a"])
+
+
+def test_strided():
+    """8 rows x 4 cols x 2 B = 64 B: load [0, 4] -> 104; store [104, 108] -> 208.
+    Only the 64 bytes of the block are read, not the 8 x 16 tensor."""
+    _, inputs, result = run("02_strided.s")
+    assert result.report["cycles"] == 208
+    assert result.report["dram_read_bytes"] == 64
+    np.testing.assert_array_equal(result.outputs["c"], inputs["a"][:, 4:8])
+
+
+def test_transposed():
+    """Same bytes as the strided case: 64 B each way, 208 cycles; c is the block transposed."""
+    _, inputs, result = run("03_transposed.s")
+    assert result.report["cycles"] == 208
+    np.testing.assert_array_equal(result.outputs["c"], inputs["a"][:, 0:4].T)
+
+
+def test_matmul_output_stationary():
+    """a: 8x12x2 = 192 B, load [0, 12] -> 112; b: 192 B, load [12, 24] -> 124.
+    OS matmul m=8 k=12 n=8 on 4x4: ceil(8/4)*ceil(8/4)*(12+4+4-2) = 4*18 = 72, [124, 196].
+    Store c (fp16 in DRAM): 128 B, [196, 204] -> 304."""
+    program, inputs, result = run("04_matmul_os.s")
+    assert result.report["cycles"] == 304
+    assert result.report["per_core"][0]["busy"]["compute"] == 72
+    expected = inputs["a"].astype(np.float32) @ inputs["b"].astype(np.float32)
+    np.testing.assert_allclose(
+        result.outputs["c"].astype(np.float32), expected, rtol=2e-3, atol=2e-3
+    )
+
+
+def test_matmul_weight_stationary():
+    """As the OS case, but WS: ceil(k/4)*ceil(n/4)*(m + 2*4 + 4 - 2) = 3*2*18 = 108 cycles,
+    [124, 232]; store [232, 240] -> 340."""
+    _, inputs, result = run("05_matmul_ws.s")
+    assert result.report["cycles"] == 340
+    assert result.report["per_core"][0]["busy"]["compute"] == 108
+    expected = inputs["a"].astype(np.float32) @ inputs["b"].astype(np.float32)
+    np.testing.assert_allclose(
+        result.outputs["c"].astype(np.float32), expected, rtol=2e-3, atol=2e-3
+    )
+
+
+def test_accumulate():
+    """Four 128 B loads back to back: [0,8] [8,16] [16,24] [24,32], usable at 108, 116, 124, 132.
+    Matmul 1 (OS, 8x8x8: 2*2*(8+6) = 56) waits for b0: [116, 172]. Matmul 2 needs a1, b1
+    (ready by 132) and the compute queue: [172, 228]. The accumulating store reads and
+    writes c: 256 B = 16 cycles, [228, 244] -> 344."""
+    _, inputs, result = run("06_accumulate.s")
+    report = result.report
+    assert report["cycles"] == 344
+    assert report["traffic"]["c"] == {"read": 128, "write": 128}
+    # stalls: matmul 1 waited 116 for b0 (dma); matmul 2 started as soon as the queue freed
+    assert report["stalls"]["dma"] >= 116
+    assert report["labels"]["k_loop"]["start"] == 0
+    assert report["labels"]["k_loop"]["end"] == 228
+    expected = inputs["a"].astype(np.float32) @ inputs["b"].astype(np.float32)
+    np.testing.assert_allclose(
+        result.outputs["c"].astype(np.float32), expected, rtol=2e-3, atol=2e-3
+    )
+
+
+def test_two_cores_barrier():
+    """Core 0: load [0, 8] -> 108, store [108, 116] -> 216, arrives at the barrier at 216.
+    Core 1 arrives at 0 and waits; released at 216: load [216, 224] -> 324,
+    store [324, 332] -> 432. Its load's queue was free from 0: 216 cycles of barrier stall."""
+    _, inputs, result = run("07_two_cores_barrier.s")
+    report = result.report
+    assert report["cycles"] == 432
+    assert report["per_core"][0]["cycles"] == 216
+    assert report["per_core"][1]["cycles"] == 432
+    assert report["per_core"][1]["stalls"]["barrier"] == 216
+    np.testing.assert_array_equal(result.outputs["d"], inputs["a"])
+
+
+def test_two_cores_contend():
+    """Each core issues four 8-cycle loads at once on one 16 B/cycle channel. The channel
+    alternates: core 0 gets [0,8] [16,24] [32,40] [48,56], core 1 [8,16] [24,32] [40,48]
+    [56,64]. Last data usable at 156 (core 0) and 164 (core 1): 164 cycles, against
+    4*8 + 100 = 132 for one core alone. Bandwidth stalls: core 0 3*8, core 1 4*8."""
+    _, _, result = run("08_two_cores_contend.s", functional=False)
+    report = result.report
+    assert report["cycles"] == 164
+    assert [c["cycles"] for c in report["per_core"]] == [156, 164]
+    assert [c["stalls"]["dram_bandwidth"] for c in report["per_core"]] == [24, 32]
+    assert report["stalls"]["dram_bandwidth"] == 56
