@@ -8,6 +8,7 @@ same object, so they never disagree about the machine.
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
 import tomllib
@@ -75,11 +76,16 @@ class Target:
             if isinstance(value, bool):
                 text = "true" if value else "false"
             elif isinstance(value, str):
-                text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                text = _toml_string(value)
             else:
                 text = repr(value)
             lines.append(f"{key} = {text}")
         return "\n".join(lines) + "\n"
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, except that DEL must be escaped too."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Target)}
