@@ -38,8 +38,13 @@ PASSES: dict[str, str] = {
     "canonicalize": "xdsl.transforms.canonicalize:CanonicalizePass",
     "cse": "xdsl.transforms.common_subexpression_elimination:CommonSubexpressionElimination",
     "dce": "xdsl.transforms.dead_code_elimination:DeadCodeElimination",
-    # igoc's passes go here, one line each in pipeline order, named as in DESIGN.md §8:
-    # "conv-to-gemm" -> "igoc.passes.conv_to_gemm:ConvToGemmPass", and so on.
+    # igoc's passes, in pipeline order.
+    "conv-to-gemm": "igoc.passes.conv_to_gemm:ConvToGemmPass",
+    "fuse-gradients": "igoc.passes.fuse_gradients:FuseGradientsPass",
+    "tile": "igoc.passes.tile:TilePass",
+    "select-order": "igoc.passes.select_order:SelectOrderPass",
+    "partition": "igoc.passes.partition:PartitionPass",
+    "lower-to-npu": "igoc.passes.lower_to_npu:LowerToNpuPass",
 }
 """Pass name -> ``module:Class`` of its ``ModulePass``."""
 
@@ -64,12 +69,44 @@ STAGE_OF_PASS: dict[str, str] = {
 
 PIPELINES: dict[str, list[tuple[str, str | None]]] = {
     "none": [],
-    # igoc's pipelines go here: "baseline", "igo-interleave", "igo-rearrange", "igo",
-    # each a list such as [("conv-to-gemm", "gemm"), ("tile", "tiled"), ...].
+    # The conventional schedule: dX then dW as separate GEMMs, each with its best loop
+    # order and tiles, the batch (M) split across cores.
+    "baseline": [
+        ("conv-to-gemm", "gemm"),
+        ("tile", "tiled"),
+        ("select-order{policy=cost}", "ordered"),
+        ("partition{policy=m}", "partitioned"),
+        ("lower-to-npu", "npu"),
+    ],
+    # The paper's three cumulative steps: + interleaving, + rearranging, + partitioning.
+    "igo-interleave": [
+        ("conv-to-gemm", "gemm"),
+        ("fuse-gradients", "fused"),
+        ("tile", "tiled"),
+        ("select-order{policy=only-interleaving}", "ordered"),
+        ("partition{policy=m}", "partitioned"),
+        ("lower-to-npu", "npu"),
+    ],
+    "igo-rearrange": [
+        ("conv-to-gemm", "gemm"),
+        ("fuse-gradients", "fused"),
+        ("tile", "tiled"),
+        ("select-order{policy=cost}", "ordered"),
+        ("partition{policy=m}", "partitioned"),
+        ("lower-to-npu", "npu"),
+    ],
+    "igo": [
+        ("conv-to-gemm", "gemm"),
+        ("fuse-gradients", "fused"),
+        ("tile", "tiled"),
+        ("select-order{policy=cost}", "ordered"),
+        ("partition{policy=cost}", "partitioned"),
+        ("lower-to-npu", "npu"),
+    ],
 }
 """Pipeline name -> ``(pass spec, stage it produces)`` for each pass, in order."""
 
-DEFAULT_PIPELINE = "none"
+DEFAULT_PIPELINE = "igo"
 DEFAULT_TARGET = "server"
 TARGET_ATTRIBUTE = "igoc.target"
 

@@ -18,6 +18,7 @@ DIALECTS: dict[str, str] = {
     "builtin": "xdsl.dialects.builtin:Builtin",
     "func": "xdsl.dialects.func:Func",
     "grad": "igoc.dialects.grad:Grad",
+    "npu": "igoc.dialects.npu:Npu",
 }
 """Dialect name -> ``module:object`` of its xDSL ``Dialect``."""
 

@@ -157,11 +157,20 @@ def _dma(action: Action, ctx: EmitContext, builder: ProgramBuilder) -> Instructi
     )
 
 
-def emit_plan(plan: Plan, ctx: EmitContext, builder: ProgramBuilder, core: int) -> int:
-    """Append a planned schedule to a core's stream; return how many instructions it added."""
+def emit_plan(
+    plan: Plan,
+    ctx: EmitContext,
+    builder: ProgramBuilder,
+    core: int,
+    first: int = 0,
+    end: int | None = None,
+) -> int:
+    """Append steps ``first..end`` of a plan to a core's stream; return the instructions added."""
     stream = builder.streams[core]
     start = len(stream)
-    for s, step in enumerate(plan.steps):
+    end = len(plan.steps) if end is None else end
+    for s in range(first, end):
+        step = plan.steps[s]
         for action in plan.before[s]:
             stream.append(_dma(action, ctx, builder))
         for mm, fresh, (acc, a, b) in zip(step, plan.fresh[s], plan.residency_of[s], strict=True):

@@ -1,0 +1,217 @@
+"""Schedule decisions for whole ops: the pure functions behind tile, select-order and partition.
+
+Each decision takes a layer (``LayerDesc``), the target and a policy, and gives
+a schedule plus the candidates it weighed, each with its estimated DRAM bytes
+and cycles — the passes record both in the IR. Decisions depend only on a
+layer's shapes, never on its tensor names, so equal layers (a network repeats
+many) share one cached decision.
+
+Policies of ``select-order`` (ops with both gradients):
+  ``cost`` — every order (``schedule.INTERLEAVED_ORDERS``), each with its best
+  tiles, ranked by the cost model; ``sequential`` is the baseline's own
+  schedule, so ``cost`` never picks anything the cost model ranks worse;
+  ``paper`` — Algorithm 1 of the paper (from M, N, K alone), with the best tiles
+  for that order; ``exhaustive`` — every candidate of ``cost``, simulated; or the
+  name of one order. An op with one GEMM always gets its best loop order and
+  tiles (``cost``; simulated under ``exhaustive``).
+
+Policies of ``partition``: ``cost``, ``exhaustive``, or a fixed dimension
+``m``, ``n``, ``k`` (split across the cores, the baseline's batch split is
+``m``) or ``none``.
+"""
+
+from __future__ import annotations
+
+from igoc.cost.search import (
+    Candidate,
+    best_single,
+    best_tiling,
+    evaluate,
+    interleaved_candidates,
+    paper_order,
+    single_candidates,
+)
+from igoc.schedule.describe import LayerDesc
+from igoc.schedule.schedule import INTERLEAVED_ORDERS, NATURAL_ORDER, LayerSchedule, Partition
+from igoc.target import Target
+
+ORDER_POLICIES = ("cost", "paper", "exhaustive", *INTERLEAVED_ORDERS)
+PARTITION_POLICIES = ("cost", "exhaustive", "m", "n", "k", "none")
+
+_CACHE: dict[tuple, tuple[LayerSchedule, list[dict]]] = {}
+
+
+def _cached(key: tuple, compute):
+    if key not in _CACHE:
+        _CACHE[key] = compute()
+    return _CACHE[key]
+
+
+def default_partition(target: Target) -> Partition:
+    """The conventional split: the batch (M) across the cores, nothing on one core."""
+    return Partition("m", target.cores, target.cores) if target.cores > 1 else Partition()
+
+
+def describe_candidate(c: Candidate, cycles_key: str = "cycles") -> dict:
+    """A candidate as a small dictionary for the IR dump."""
+    s = c.schedule
+    out: dict = {"order": s.order, "tile": [[t.m, t.n, t.k] for t in s.tilings]}
+    if str(s.partition) != "none":
+        out["partition"] = str(s.partition)
+    if c.estimate is None:
+        out["fits"] = False
+    else:
+        out["dram_bytes"] = c.estimate.dram_bytes
+        out[cycles_key] = int(round(c.estimate.cycles))
+    return out
+
+
+def _simulated(desc: LayerDesc, candidates: list[Candidate], target: Target) -> list[dict]:
+    from igoc.cost.simulate import simulate_layer
+
+    rows = []
+    for c in candidates:
+        row = describe_candidate(c)
+        if c.estimate is not None:
+            row["simulated_cycles"] = simulate_layer(desc, c.schedule, target)
+        rows.append(row)
+    return rows
+
+
+def _pick(candidates: list[Candidate], rows: list[dict], simulated: bool) -> LayerSchedule:
+    fitting = [(c, r) for c, r in zip(candidates, rows, strict=True) if c.estimate is not None]
+    if not fitting:
+        raise ValueError("no candidate fits")
+    if simulated:
+        return min(fitting, key=lambda cr: (cr[1]["simulated_cycles"], cr[0].rank))[0].schedule
+    return min(fitting, key=lambda cr: cr[0].rank)[0].schedule
+
+
+def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, list[dict]]:
+    """The ``tile`` pass: each op's natural order (``only-interleaving`` when fused), best tiles."""
+    key = ("tile", desc.signature(), target)
+
+    def compute():
+        layers = desc.layers()
+        part = default_partition(target)
+        if len(desc.computations) == 1:
+            comp = desc.computations[0]
+            cand = best_tiling(layers, (comp,), NATURAL_ORDER[comp], target, part)
+        else:
+            cand = best_tiling(layers, desc.computations, "only-interleaving", target, part)
+        if cand.estimate is None:
+            raise ValueError(_no_fit(desc, cand))
+        return cand.schedule, [describe_candidate(cand)]
+
+    return _cached(key, compute)
+
+
+def select_order(
+    desc: LayerDesc, target: Target, policy: str, partition: Partition | None = None
+) -> tuple[LayerSchedule, list[dict]]:
+    """The ``select-order`` pass's decision for one op."""
+    if policy not in ORDER_POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; policies: {', '.join(ORDER_POLICIES)}")
+    part = partition or default_partition(target)
+    key = ("order", desc.signature(), target, policy, part)
+
+    def compute():
+        layers = desc.layers()
+        simulated = policy == "exhaustive"
+        if len(desc.computations) == 1:
+            cands = single_candidates(layers, desc.computations[0], target, part)
+        elif policy in ("cost", "exhaustive"):
+            cands = interleaved_candidates(layers, target, part)
+        else:
+            order = paper_order(*desc.gemm_dims()[:3]) if policy == "paper" else policy
+            if order == "sequential":
+                cands = interleaved_candidates(layers, target, part, ("sequential",))
+            else:
+                cands = [best_tiling(layers, desc.computations, order, target, part)]
+        rows = (
+            _simulated(desc, cands, target) if simulated else [describe_candidate(c) for c in cands]
+        )
+        if all(c.estimate is None for c in cands):
+            raise ValueError(_no_fit(desc, min(cands, key=lambda c: -c.needed_bytes)))
+        return _pick(cands, rows, simulated), rows
+
+    return _cached(key, compute)
+
+
+def _retile(
+    desc: LayerDesc, schedule: LayerSchedule, partition: Partition, target: Target
+) -> Candidate:
+    """The same order on a new partition, with tiles searched again for its boxes."""
+    layers = desc.layers()
+    if len(schedule.computations) == 1:
+        return best_tiling(layers, schedule.computations, schedule.order, target, partition)
+    if schedule.order == "sequential":
+        dx = best_single(layers, "dx", target, partition).schedule
+        dw = best_single(layers, "dw", target, partition).schedule
+        seq = LayerSchedule(
+            schedule.computations,
+            "sequential",
+            (dx.tilings[0], dw.tilings[0]),
+            partition,
+            (dx.order, dw.order),
+        )
+        return evaluate(layers, seq, target)
+    return best_tiling(layers, schedule.computations, schedule.order, target, partition)
+
+
+def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
+    """The partitions ``cost`` weighs: each dimension, in as many parts as cores x 1, 2, 4."""
+    m, n, k, _ = desc.gemm_dims()
+    sizes = {"m": m, "n": n, "k": k}
+    out = [default_partition(target)]
+    if target.cores == 1:
+        out.append(Partition())
+    for dim in ("m", "n", "k"):
+        for factor in (1, 2, 4):
+            parts = target.cores * factor
+            if parts > 1 and sizes[dim] >= parts * min(target.array_rows, target.array_cols) // 2:
+                cand = Partition(dim, parts, target.cores)
+                if cand not in out:
+                    out.append(cand)
+    return out
+
+
+def choose_partition(
+    desc: LayerDesc, schedule: LayerSchedule, target: Target, policy: str
+) -> tuple[LayerSchedule, list[dict]]:
+    """The ``partition`` pass's decision for one op (its order kept)."""
+    if policy not in PARTITION_POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; policies: {', '.join(PARTITION_POLICIES)}")
+    key = ("partition", desc.signature(), target, policy, schedule)
+
+    def compute():
+        if policy in ("m", "n", "k", "none"):
+            dim = None if policy == "none" or target.cores == 1 else policy
+            part = Partition(dim, target.cores if dim else 1, target.cores)
+            if part == schedule.partition:
+                return schedule, []
+            cand = _retile(desc, schedule, part, target)
+            if cand.estimate is None:
+                raise ValueError(_no_fit(desc, cand))
+            return cand.schedule, [describe_candidate(cand)]
+        cands = []
+        for part in partition_candidates(target, desc):
+            if part == schedule.partition:
+                cands.append(evaluate(desc.layers(), schedule, target))
+            else:
+                cands.append(_retile(desc, schedule, part, target))
+        simulated = policy == "exhaustive"
+        rows = (
+            _simulated(desc, cands, target) if simulated else [describe_candidate(c) for c in cands]
+        )
+        return _pick(cands, rows, simulated), rows
+
+    return _cached(key, compute)
+
+
+def _no_fit(desc: LayerDesc, cand: Candidate) -> str:
+    need = cand.needed_bytes
+    return (
+        f"layer {desc.name} cannot be scheduled: its smallest tiles need "
+        f"{need / 1024:.1f} KiB of SPM"
+    )

@@ -1,0 +1,195 @@
+"""Glue between xDSL IR and igoc's plain-data schedules, shared by the passes.
+
+- ``to_attr`` / ``from_attr``: JSON-like Python values <-> builtin attributes
+  (dictionaries, arrays, integers, floats, strings, booleans);
+- ``tensor_names``: the DRAM tensor name of every value of a function;
+- ``describe_op``: a grad op as a ``LayerDesc``;
+- ``layer_ops``: the grad ops of a module that become GEMMs, with their function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    BoolAttr,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f64,
+    i64,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from igoc.schedule.describe import GRAD_OPS, ConvAttrs, LayerDesc, dtype_of
+
+SCHED_PREFIX = "sched."
+
+
+def to_attr(value: object) -> Attribute:
+    """A builtin attribute for a JSON-like value (dict keys must be strings)."""
+    if isinstance(value, Attribute):
+        return value
+    if isinstance(value, bool):
+        return BoolAttr(value, IntegerType(1))
+    if isinstance(value, int):
+        return IntegerAttr(value, i64)
+    if isinstance(value, float):
+        return FloatAttr(value, f64)
+    if isinstance(value, str):
+        return StringAttr(value)
+    if isinstance(value, dict):
+        return DictionaryAttr({str(k): to_attr(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return ArrayAttr([to_attr(v) for v in value])
+    raise TypeError(f"cannot turn {value!r} into an attribute")
+
+
+def from_attr(attr: Attribute) -> object:
+    """The JSON-like value of a builtin attribute (the inverse of ``to_attr``)."""
+    if isinstance(attr, IntegerAttr):
+        width = getattr(attr.type, "width", None)
+        if width is not None and width.data == 1:
+            return bool(attr.value.data)
+        return attr.value.data
+    if isinstance(attr, FloatAttr):
+        return attr.value.data
+    if isinstance(attr, StringAttr):
+        return attr.data
+    if isinstance(attr, DictionaryAttr):
+        return {k: from_attr(v) for k, v in attr.data.items()}
+    if isinstance(attr, ArrayAttr):
+        return [from_attr(v) for v in attr.data]
+    return attr
+
+
+def sched_get(op: Operation, key: str) -> object | None:
+    """The value of discardable attribute ``sched.<key>``, or None."""
+    attr = op.attributes.get(SCHED_PREFIX + key)
+    return None if attr is None else from_attr(attr)
+
+
+def sched_set(op: Operation, key: str, value: object) -> None:
+    """Set discardable attribute ``sched.<key>``."""
+    op.attributes[SCHED_PREFIX + key] = to_attr(value)
+
+
+def functions(module: ModuleOp) -> list[func.FuncOp]:
+    """The functions of a module, in order."""
+    return [op for op in module.body.block.ops if isinstance(op, func.FuncOp)]
+
+
+def tensor_names(module: ModuleOp, function: func.FuncOp) -> dict[SSAValue, str]:
+    """The DRAM tensor name of every value of a function.
+
+    Arguments and results keep the names the user gave them (``x``, ``dw``), prefixed
+    by the function's name when the module holds several functions (``fc.x``);
+    values without a name become ``v<n>``.
+    """
+    prefix = f"{function.sym_name.data}." if len(functions(module)) > 1 else ""
+    names: dict[SSAValue, str] = {}
+    taken: set[str] = set()
+
+    def name(value: SSAValue) -> None:
+        base = value.name_hint or f"v{len(names)}"
+        candidate, n = prefix + base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{prefix}{base}.{n}"
+        taken.add(candidate)
+        names[value] = candidate
+
+    for arg in function.body.block.args:
+        name(arg)
+    for op in function.body.block.ops:
+        for result in op.results:
+            name(result)
+    return names
+
+
+def layer_ops(module: ModuleOp) -> Iterator[tuple[func.FuncOp, Operation]]:
+    """Every grad op of the module that is a GEMM layer, with its function, in order."""
+    for function in functions(module):
+        for op in function.body.block.ops:
+            if op.name in GRAD_OPS:
+                yield function, op
+
+
+def describe_op(op: Operation, names: dict[SSAValue, str]) -> LayerDesc:
+    """A grad op as a ``LayerDesc`` (tensor names from ``names``)."""
+    kind, computations, operand_roles, result_roles = GRAD_OPS[op.name]
+    if kind is None:
+        kind = op.properties["kind"].data  # type: ignore[attr-defined]
+    tensors: dict[str, str] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    dtype = None
+    for role, value in (
+        *zip(operand_roles, op.operands, strict=True),
+        *zip(result_roles, op.results, strict=True),
+    ):
+        tensors[role] = names[value]
+        ty = value.type
+        assert isinstance(ty, TensorType)
+        shapes[role] = tuple(ty.get_shape())
+        dtype = dtype_of(str(ty.get_element_type()))
+    conv = ConvAttrs()
+    if kind == "conv2d":
+        props = op.properties
+
+        def pair(key: str, default: tuple[int, int]) -> tuple[int, int]:
+            attr = props.get(key)
+            if attr is None:
+                return default
+            a, b = (e.value.data for e in attr.data)  # type: ignore[attr-defined]
+            return (a, b)
+
+        groups_attr = props.get("groups")
+        conv = ConvAttrs(
+            pair("stride", (1, 1)),
+            pair("padding", (0, 0)),
+            pair("dilation", (1, 1)),
+            groups_attr.value.data if groups_attr is not None else 1,  # type: ignore[attr-defined]
+        )
+    label = "+".join(names[r] for r in op.results)
+    return LayerDesc(label, kind, computations, tensors, shapes, dtype, conv)  # type: ignore[arg-type]
+
+
+def desc_to_dict(desc: LayerDesc) -> dict:
+    """A ``LayerDesc`` as a JSON-like dictionary (``npu.layer``'s ``layer`` property)."""
+    out = {
+        "kind": desc.kind,
+        "computations": list(desc.computations),
+        "dtype": desc.dtype.mlir_name,
+        "tensors": dict(sorted(desc.tensors.items())),
+        "shapes": {role: list(shape) for role, shape in sorted(desc.shapes.items())},
+    }
+    if desc.kind == "conv2d":
+        out["conv"] = desc.conv.as_dict()
+    return out
+
+
+def desc_from_dict(name: str, data: dict) -> LayerDesc:
+    """The inverse of ``desc_to_dict``."""
+    conv = data.get("conv")
+    return LayerDesc(
+        name,
+        data["kind"],
+        tuple(data["computations"]),
+        dict(data["tensors"]),
+        {role: tuple(shape) for role, shape in data["shapes"].items()},
+        dtype_of(data["dtype"]),
+        ConvAttrs(
+            tuple(conv["stride"]),
+            tuple(conv["padding"]),
+            tuple(conv["dilation"]),
+            int(conv["groups"]),
+        )
+        if conv
+        else ConvAttrs(),
+    )

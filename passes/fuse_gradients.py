@@ -1,0 +1,95 @@
+"""fuse-gradients: one ``grad.interleaved`` op for the dX and dW of each layer.
+
+Expects: grad ops, each layer's dX (``grad.*_dx %dy, %w``) and dW
+(``grad.*_dw %x, %dy``) reading the same dY value, of the same kind, with the
+same conv parameters.
+Guarantees: each such pair is one ``grad.interleaved %dy, %x, %w`` whose two
+results replace the pair's; it sits where the later of the two stood, takes
+the location and the ``sched.*`` annotations of the dX op and the result names
+of both. A dX or dW without its partner (the first layer computes no dX) stays
+as it is, and so does a pair that cannot be fused without moving a use of its
+results before their definition. Results are unchanged: the fused op computes
+exactly what the pair did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from igoc.dialects.grad import (
+    Conv2DDwOp,
+    Conv2DDxOp,
+    ConvParams,
+    InterleavedOp,
+    MatmulDwOp,
+    MatmulDxOp,
+)
+from igoc.irutil import functions
+
+PAIRS = {MatmulDxOp: (MatmulDwOp, "matmul"), Conv2DDxOp: (Conv2DDwOp, "conv2d")}
+
+
+def find_pairs(ops: list[Operation]) -> list[tuple[Operation, Operation]]:
+    """The (dX op, dW op) pairs of a block that share dY, in the order of their dX."""
+    pairs = []
+    taken: set[int] = set()
+    for dx in ops:
+        partner = PAIRS.get(type(dx))
+        if partner is None:
+            continue
+        dw_type, kind = partner
+        for j, dw in enumerate(ops):
+            if j in taken or not isinstance(dw, dw_type):
+                continue
+            if dw.dy is not dx.dy:  # type: ignore[attr-defined]
+                continue
+            if kind == "conv2d" and dx.conv_params != dw.conv_params:  # type: ignore[attr-defined]
+                continue
+            pairs.append((dx, dw))
+            taken.add(j)
+            break
+    return pairs
+
+
+def can_fuse(ops: list[Operation], dx: Operation, dw: Operation) -> bool:
+    """True if the fused op can stand where the later op of the pair stands."""
+    first, last = sorted((ops.index(dx), ops.index(dw)))
+    early = ops[first]
+    between = ops[first + 1 : last]
+    return not any(use.operation in between for result in early.results for use in result.uses)
+
+
+@dataclass(frozen=True)
+class FuseGradientsPass(ModulePass):
+    """Fuses each layer's dX and dW ops, which read the same dY, into one grad.interleaved op."""
+
+    name = "fuse-gradients"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for function in functions(op):
+            ops = list(function.body.block.ops)
+            for dx, dw in find_pairs(ops):
+                if not can_fuse(ops, dx, dw):
+                    continue
+                kind = PAIRS[type(dx)][1]
+                params = dx.conv_params if kind == "conv2d" else ConvParams()  # type: ignore[attr-defined]
+                fused = InterleavedOp(dx.dy, dw.x, dx.w, kind, params)  # type: ignore[attr-defined]
+                fused.location = dx.location
+                for key, value in dx.attributes.items():
+                    if key.startswith("sched."):
+                        fused.attributes[key] = value
+                later = max(dx, dw, key=ops.index)
+                Rewriter.insert_op(fused, InsertPoint.before(later))
+                for old, new in ((dx.results[0], fused.dx), (dw.results[0], fused.dw)):
+                    new.name_hint = old.name_hint
+                    old.replace_all_uses_with(new)
+                for old_op in (dx, dw):
+                    old_op.detach()
+                    old_op.erase()
+                ops = list(function.body.block.ops)

@@ -1,0 +1,79 @@
+"""partition: split each layer op along M, N or K, over the cores or in sequence on one.
+
+Expects: layer ops with ``sched.order`` and ``sched.tile`` (after ``select-order``).
+Guarantees: ``sched.partition = {dim, parts, cores}``: the frame is cut along
+``dim`` into ``parts`` equal boxes; box ``p`` runs on core ``p % cores``, the boxes of
+one core one after another. Splitting a gradient's reduction (M for dW, N for
+dX) across cores makes its tiles partial: each core adds its share into DRAM
+(those bytes are counted). Splitting K makes every core read all of dY. The
+order is kept; tiles are searched again for the boxes. ``sched.partitions``
+lists the candidates weighed with their DRAM bytes and cycles. Policies
+(option ``policy``): ``cost``, ``exhaustive`` (simulated), or a fixed ``m``,
+``n``, ``k`` (split across the cores; ``m`` is the conventional batch split) or
+``none``. Option ``ops``: ``all`` ops, or only ``backward`` ones (forward ops then
+keep the batch split).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from igoc.cost.decide import PARTITION_POLICIES, choose_partition
+from igoc.frontend import error_at
+from igoc.irutil import describe_op, layer_ops, sched_get, sched_set, tensor_names
+from igoc.passes.tile import record_schedule
+from igoc.pipeline import module_target
+from igoc.schedule.describe import schedule_from_dict
+
+OPS = ("all", "backward")
+
+
+@dataclass(frozen=True)
+class PartitionPass(ModulePass):
+    """Splits each layer op along M, N or K, over the cores or in sequence on one."""
+
+    name = "partition"
+
+    policy: str = "cost"
+    """cost, exhaustive, m, n, k or none."""
+
+    ops: str = "backward"
+    """Which ops the policy applies to: all, or backward (forward ops keep the batch split)."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.policy not in PARTITION_POLICIES:
+            raise ValueError(
+                f"partition: policy must be one of {', '.join(PARTITION_POLICIES)}, "
+                f"got {self.policy!r}"
+            )
+        if self.ops not in OPS:
+            raise ValueError(f"partition: ops must be one of {', '.join(OPS)}, got {self.ops!r}")
+        target = module_target(op)
+        names_of = {}
+        for function, layer in layer_ops(op):
+            if function not in names_of:
+                names_of[function] = tensor_names(op, function)
+            desc = describe_op(layer, names_of[function])
+            data = {
+                "order": sched_get(layer, "order"),
+                "tile": sched_get(layer, "tile"),
+                "loops": sched_get(layer, "loops"),
+                "partition": sched_get(layer, "partition"),
+            }
+            if data["order"] is None or data["tile"] is None:
+                raise error_at(layer, "partition needs sched.order and sched.tile: run tile first")
+            schedule = schedule_from_dict(desc.computations, data)
+            policy = self.policy
+            if self.ops == "backward" and desc.computations == ("fwd",):
+                policy = "m"
+            try:
+                schedule, candidates = choose_partition(desc, schedule, target, policy)
+            except ValueError as err:
+                raise error_at(layer, str(err)) from None
+            record_schedule(layer, schedule)
+            if candidates:
+                sched_set(layer, "partitions", candidates)
