@@ -143,3 +143,18 @@ def test_command_line_errors_exit_1(tmp_path, capsys):
     assert "not an igoc program" in capsys.readouterr().err
     write_npu(parse_assembly(HAND_WRITTEN), tmp_path / "ok.npu")
     assert as_main([str(tmp_path / "missing.s"), "-o", str(tmp_path / "y.npu")]) == 1
+
+
+def test_the_readme_example_assembles_and_runs():
+    import pathlib
+
+    from igoc.sim import simulate
+
+    readme = pathlib.Path(__file__).resolve().parents[2] / "igoc" / "isa" / "README.md"
+    text = readme.read_text()
+    start = text.index("```\n; c = a · b") + 4
+    source = text[start : text.index("```", start)]
+    program = parse_assembly(source, "README.md")
+    assert program.instruction_count == 8 and program.labels[0].name == "layer1"
+    assert simulate(program).report["cycles"] > 0
+    assert encode_program(parse_assembly(format_program(program))) == encode_program(program)
