@@ -147,3 +147,22 @@ def test_report_has_every_key_and_is_json(tmp_path):
     assert spans[1]["ts"] == 0.108 and spans[1]["args"]["tensor"] == "c"
     names = {e["args"]["name"] for e in events if e["ph"] == "M"}
     assert {"core 0", "load", "compute", "store", "sync"} <= names
+
+
+def test_gather_waits_for_a_scatter_to_the_same_tensor():
+    """Through a 1x1 view, x (1, 2, 4, 4) is a 16 x 2 matrix (64 B in fp16). Load 64 B of a:
+    [0,4] -> 104; scatter them into x: [104,108], in DRAM at 208; a gather of x must wait
+    for that (DRAM RAW on the (n, c, h, w) box): [208,212] -> 312."""
+    from igoc.isa.instructions import ConvGeometry, Gather, Scatter
+
+    tensors = TENSORS + layout_tensors([("x", "output", F16, (1, 2, 4, 4))], 1024)
+    stream = [
+        Load(0, 0, 4, 8, 8, 0x0, F16),
+        Scatter(4, 0, 0, 0, 16, 2, 0x0, F16, accumulate=False),
+        Gather(4, 0, 0, 0, 16, 2, 0x100, F16),
+        Halt(),
+    ]
+    program = Program(tiny_target(), tensors, [ConvGeometry(1, 2, 4, 4)], [stream])
+    report = simulate(program).report
+    assert report["cycles"] == 312
+    assert report["traffic"]["x"] == {"read": 64, "write": 64}
