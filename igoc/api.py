@@ -1,0 +1,106 @@
+"""igoc as a library: compile MLIR text or a file to an NPU program in one call.
+
+    from igoc.api import compile_file
+    from igoc.sim import simulate
+    program = compile_file("samples/basics/linear.mlir", "edge", pipeline="igo")
+    report = simulate(program).report
+
+What the ``igoc`` command does, without the command line: parse and verify,
+stamp the target, run a named pipeline (or a pass-pipeline spec) down to the
+``npu`` stage, and build the program (``Program``, ready for ``write_npu`` or
+``simulate``). Errors in the input raise ``igoc.frontend.DiagnosticError``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
+
+    from igoc.isa.program import Program
+    from igoc.target import Target
+
+
+def _target(target: Target | str) -> Target:
+    from igoc.target import Target, load_target
+
+    return target if isinstance(target, Target) else load_target(target)
+
+
+def lower_module(
+    module: ModuleOp,
+    target: Target | str,
+    pipeline: str = "igo",
+    pass_pipeline: str | None = None,
+) -> ModuleOp:
+    """Run a pipeline on a parsed module, in place, down to the ``npu`` stage."""
+    from igoc import pipeline as pipelines
+
+    pipelines.stamp_target(module, _target(target))
+    steps = pipelines.build_pipeline(pipeline, pass_pipeline)
+    if pipelines.final_stage(steps) != "npu":
+        steps += pipelines.parse_spec("lower-to-npu")
+    pipelines.run(module, steps)
+    return module
+
+
+def program_meta(module: ModuleOp, pipeline: str) -> dict:
+    """What a program records of how it was made: version, pipeline, each layer's schedule."""
+    from igoc import __version__
+    from igoc.dialects.npu import CoreOp, LayerOp, ProgramOp
+    from igoc.irutil import from_attr
+
+    layers = []
+    for program in module.body.block.ops:
+        if not isinstance(program, ProgramOp):
+            continue
+        for core in program.body.block.ops:
+            if not isinstance(core, CoreOp):
+                continue
+            for op in core.body.block.ops:
+                if isinstance(op, LayerOp):
+                    layers.append(
+                        {
+                            "core": core.core.value.data,
+                            "name": op.layer_name.data,
+                            "schedule": from_attr(op.schedule),
+                            "stats": from_attr(op.stats),
+                        }
+                    )
+    return {"compiler": f"igoc {__version__}", "pipeline": pipeline, "layers": layers}
+
+
+def compile_module(
+    module: ModuleOp,
+    target: Target | str,
+    pipeline: str = "igo",
+    pass_pipeline: str | None = None,
+) -> Program:
+    """The NPU program of a parsed module (the module is lowered in place)."""
+    from igoc.passes.lower_to_npu import program_from_module
+
+    lower_module(module, target, pipeline, pass_pipeline)
+    return program_from_module(module, program_meta(module, pass_pipeline or pipeline))
+
+
+def compile_text(
+    text: str,
+    target: Target | str,
+    pipeline: str = "igo",
+    filename: str = "<string>",
+    pass_pipeline: str | None = None,
+) -> Program:
+    """The NPU program of MLIR text."""
+    from igoc.frontend import parse_text
+
+    return compile_module(parse_text(text, filename), target, pipeline, pass_pipeline)
+
+
+def compile_file(
+    path: str, target: Target | str, pipeline: str = "igo", pass_pipeline: str | None = None
+) -> Program:
+    """The NPU program of an MLIR file."""
+    from igoc.frontend import parse_file
+
+    return compile_module(parse_file(path), target, pipeline, pass_pipeline)
