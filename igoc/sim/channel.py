@@ -39,6 +39,9 @@ class Channel:
         if duration <= 0:
             return ready
         j = bisect_right(ends, ready)
+        if j == len(starts) - 1 and starts[j] <= ready:  # busy until the last end: queue behind
+            ends[j] += duration
+            return ends[j]
         t = ready
         left = duration
         pieces = []

@@ -316,6 +316,8 @@ def run_timing(codes: list[CoreCode], latency: float, shapes: list[tuple[int, ..
             r.release(r.arrival)
         return runners
     heap = [(0.0, c) for c in range(len(runners))]
+    pops = 0
+    floor = 0.0
     waiting: dict[tuple[int, int], dict[int, int]] = {}  # (id, nth) -> core -> mask
     arrivals: dict[tuple[int, int], list[int]] = {}
     counts: dict[tuple[int, int], int] = {}  # (core, id) -> arrivals so far
@@ -323,8 +325,10 @@ def run_timing(codes: list[CoreCode], latency: float, shapes: list[tuple[int, ..
         _, c = heapq.heappop(heap)
         r = runners[c]
         limit = heap[0][0] if heap else inf
-        other_floor = min((x.floor() for x in runners if x is not r and not x.halted), default=inf)
-        status = r.run(channel, limit, other_floor)
+        if pops % 64 == 0:  # a stale floor is still a lower bound: refresh it now and then
+            floor = min((x.floor() for x in runners if not x.halted), default=inf)
+        pops += 1
+        status = r.run(channel, limit, floor)
         if status == WAITING:
             heapq.heappush(heap, (r.pending, c))
         elif status == AT_BARRIER:
