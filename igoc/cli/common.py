@@ -36,7 +36,17 @@ def write_text(path: str, text: str) -> None:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+
+    A path that exists and is no regular file (``/dev/null``, a pipe) is written directly.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        try:
+            with open(path, "wb") as stream:
+                stream.write(data)
+        except OSError as err:
+            raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
+        return
     folder = os.path.dirname(os.path.abspath(path))
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=".igoc-", dir=folder)

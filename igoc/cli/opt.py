@@ -1,10 +1,16 @@
 """igoc-opt: run chosen passes on IR and print the IR (like mlir-opt).
 
     igoc-opt IN.mlir -p SPEC [-o OUT] [--generic] [--target T] [--print-ir-after-all]
+             [--split-input-file]
 
 The input is parsed and verified by igoc's front end (so errors are igoc's
 diagnostics), the passes come from igoc's registry and are run by xDSL's
 ``PassPipeline`` machinery, and the IR is verified after each pass.
+
+``--split-input-file`` treats each part of the input between lines
+``// -----`` as a file of its own (as mlir-opt does, for tests): each part is
+processed, its output or its diagnostic printed, and the next part follows;
+line numbers stay those of the whole file.
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--print-ir-after-all", action="store_true", help="dump the IR after every pass to stderr"
     )
+    parser.add_argument(
+        "--split-input-file",
+        action="store_true",
+        help="process each part between '// -----' lines on its own",
+    )
     parser.add_argument("--list-passes", action="store_true", help="list passes and pipelines")
     return parser
 
@@ -68,11 +79,21 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
         from igoc.target import load_target
 
         target = load_target(args.target)
+
+    if args.split_input_file:
+        return _run_split(args, steps, target, sources)
     module = load_module(args.input, sources)
+    write_text(args.output, _process(args, steps, target, module))
+    return 0
+
+
+def _process(args: argparse.Namespace, steps: list, target, module) -> str:
+    """Stamp the target, run the passes, and return the IR's text."""
+    from igoc import pipeline
+    from igoc.frontend import print_module
+
     if target is not None:
         pipeline.stamp_target(module, target)
-
-    from igoc.frontend import print_module
 
     def after(index: int, step: pipeline.Step, module, seconds: float) -> None:
         if args.print_ir_after_all:
@@ -80,8 +101,45 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
             sys.stderr.write(print_module(module, args.generic))
 
     pipeline.run(module, steps, after)
-    write_text(args.output, print_module(module, args.generic))
-    return 0
+    return print_module(module, args.generic)
+
+
+SPLIT_MARKER = "// -----"
+
+
+def _run_split(args: argparse.Namespace, steps: list, target, sources: dict[str, str]) -> int:
+    from igoc.frontend import DiagnosticError, parse_text, read_source
+
+    name = "<stdin>" if args.input == "-" else args.input
+    text = read_source(args.input)
+    sources[name] = text
+    outputs = []
+    status = 0
+    lines_before = 0
+    for part in _split(text):
+        # Blank lines in place of the earlier parts keep line numbers those of the whole file.
+        padded = "\n" * lines_before + part
+        lines_before += part.count("\n") + 2  # the part's lines and the marker's
+        try:
+            outputs.append(_process(args, steps, target, parse_text(padded, name)))
+        except DiagnosticError as err:
+            print(err.render(text), file=sys.stderr)
+            status = 1
+    write_text(args.output, f"{SPLIT_MARKER}\n".join(outputs))
+    return status
+
+
+def _split(text: str) -> list[str]:
+    """The parts of ``text`` between lines that are exactly ``// -----``."""
+    parts, current = [], []
+    for line in text.split("\n"):
+        if line.rstrip() == SPLIT_MARKER:
+            parts.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    parts.append("\n".join(current))
+    return parts
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ operand's type against the op's signature, unknown ops and attributes, and
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -44,6 +45,7 @@ class _Scope:
 
     values: dict[str, tuple[list[SSAValue], Token]] = field(default_factory=dict)
     isolated: bool = False
+    node: Tree | None = None  # the region's parse tree, to find late definitions
     blocks: dict[str, Block] = field(default_factory=dict)
     block_uses: dict[str, Token] = field(default_factory=dict)
     defined_blocks: set[str] = field(default_factory=set)
@@ -101,7 +103,7 @@ class IRBuilder:
     def module(self, tree: Tree) -> ModuleOp:
         """The module of a whole file: its one ``module`` op, or its top-level ops wrapped."""
         children = tree.children
-        self.scopes.append(_Scope(isolated=True))
+        self.scopes.append(_Scope(isolated=True, node=tree))
         block = Block()
         self.ops_into(block, children)
         self.scopes.pop()
@@ -152,15 +154,31 @@ class IRBuilder:
                 return values[index]
             if scope.isolated:
                 break
-        raise self.error(self._undefined_message(name), token)
+        raise self.error(self._undefined_message(name, token), token)
 
-    def _undefined_message(self, name: str) -> str:
+    def _undefined_message(self, name: str, use: Token) -> str:
+        """Why ``%name`` is not visible at ``use`` (only called on the error path)."""
         for scope in reversed(self.scopes):
             if name in scope.values:
                 return (
                     f"%{name} is defined outside this isolated region (func.func and "
                     "modules see no values from outside)"
                 )
+        for scope in reversed(self.scopes):
+            definitions = _definitions(scope.node, f"%{name}")
+            later = [t for t in definitions if (t.line, t.column) > (use.line, use.column)]
+            if later:
+                return (
+                    f"%{name} is used before its definition (at line {later[0].line}, "
+                    f"column {later[0].column})"
+                )
+            if definitions:
+                return (
+                    f"use of undefined value %{name} (the %{name} of line "
+                    f"{definitions[0].line} belongs to a region that does not hold this use)"
+                )
+            if scope.isolated:
+                break
         return f"use of undefined value %{name}"
 
     def define(self, token: Token, values: list[SSAValue]) -> None:
@@ -237,9 +255,13 @@ class IRBuilder:
             position += count
 
     def split_entries(
-        self, info: _OpInfo, entries: dict[str, Attribute], where: Tree
+        self, info: _OpInfo, entries: dict[str, Attribute], where: Tree | None
     ) -> tuple[dict[str, Attribute], dict[str, Attribute]]:
-        """Declared properties of the op, and the other attributes."""
+        """Declared properties of the op, and the other attributes.
+
+        An op of igoc's dialects accepts only its own properties and attributes
+        and dotted (discardable) names, so that a misspelt ``strides`` is an error.
+        """
         properties: dict[str, Attribute] = {}
         attributes: dict[str, Attribute] = {}
         for name, value in entries.items():
@@ -247,21 +269,20 @@ class IRBuilder:
                 properties[name] = value
             else:
                 if info.uniform and "." not in name and name not in info.attributes:
-                    raise self.error(self._unknown_attribute(info, name), where)
+                    raise self.error(self._unknown_attribute(info, name), _entry(where, name))
                 attributes[name] = value
         return properties, attributes
 
     def _unknown_attribute(self, info: _OpInfo, name: str) -> str:
-        import difflib
-
         known = sorted(info.properties | info.attributes)
+        op_name = info.op_class.name
+        rule = "other attributes need a dotted name such as 'sched.note'"
+        if not known:
+            return f"unknown attribute '{name}': {op_name} takes none ({rule})"
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        listing = f"it has {', '.join(known)}" if known else "it has none"
-        return (
-            f"unknown attribute '{name}' for {info.op_class.name}; {hint}({listing}; "
-            "other attributes need a dotted name such as 'sched.note')"
-        )
+        takes = ", ".join(known)
+        return f"unknown attribute '{name}' for {op_name}; {hint}it takes {takes} ({rule})"
 
     # ---- operations -------------------------------------------------------------------------
 
@@ -293,7 +314,7 @@ class IRBuilder:
         self._check_counts(info, len(inputs), len(outputs), name_token)
         operands = self.operands(operand_node, inputs, name)
         entries = self.attrs.dictionary(attr_node)
-        properties, attributes = self.split_entries(info, entries, attr_node or node)
+        properties, attributes = self.split_entries(info, entries, attr_node)
         op = info.op_class.create(
             operands=operands,
             result_types=outputs,
@@ -346,7 +367,7 @@ class IRBuilder:
                     f"{name} has no property '{unknown[0]}' (its properties: {known})",
                     property_node,
                 )
-        moved, attributes = self.split_entries(info, self.attrs.dictionary(attr_node), node)
+        moved, attributes = self.split_entries(info, self.attrs.dictionary(attr_node), attr_node)
         for key in moved:
             if key in properties:
                 raise self.error(f"'{key}' is given both as a property and an attribute", node)
@@ -385,7 +406,7 @@ class IRBuilder:
     def module_op(self, node: Tree) -> ModuleOp:
         """``builtin.module @name attributes {...} { ... }``."""
         keyword, symbol, attr_node, *body = node.children
-        self.scopes.append(_Scope(isolated=True))
+        self.scopes.append(_Scope(isolated=True, node=node))
         saved_symbols, self.symbols = self.symbols, {}
         block = Block()
         self.ops_into(block, body)
@@ -434,7 +455,7 @@ class IRBuilder:
             self.functions.pop()
             self._check_terminated(region, name, node)
         properties, attributes = self.split_entries(
-            self.op_info("func.func", keyword), self.attrs.dictionary(attr_node), node
+            self.op_info("func.func", keyword), self.attrs.dictionary(attr_node), attr_node
         )
         op = func.FuncOp(
             name,
@@ -506,7 +527,7 @@ class IRBuilder:
         entry_names: list[Token | None] | None = None,
     ) -> Region:
         """A region: the ops before the first label form the entry block."""
-        scope = _Scope(isolated=isolated)
+        scope = _Scope(isolated=isolated, node=node)
         self.scopes.append(scope)
         entry_ops = [c for c in node.children if c.data != "block"]
         labeled = [c for c in node.children if c.data == "block"]
@@ -551,6 +572,29 @@ class IRBuilder:
             self.define(value_token, [value])
         self.ops_into(block, ops)
         return block
+
+
+def _definitions(node: Tree | None, value: str) -> list[Token]:
+    """The tokens that define ``value`` (``%name``) anywhere inside ``node``."""
+    if node is None:
+        return []
+    return [
+        token
+        for subtree in node.iter_subtrees_topdown()
+        if subtree.data in ("results", "block_arg", "func_arg")
+        for token in subtree.children
+        if isinstance(token, Token) and token.type == "VALUE" and token.value == value
+    ]
+
+
+def _entry(attr_dict: Tree | None, name: str) -> Tree | Token | None:
+    """The entry called ``name`` in an ``attr_dict`` subtree (for error positions)."""
+    if attr_dict is None:
+        return None
+    for entry in attr_dict.children:
+        if entry is not None and entry.children[0].value.strip('"') == name:
+            return entry
+    return attr_dict
 
 
 def _dict_array(entries: list[dict]) -> ArrayAttr[DictionaryAttr] | None:

@@ -27,6 +27,7 @@ TOKENS: tuple[tuple[str, str], ...] = (
     ("COMMENT", r"//[^\n]*"),
     # The body of a tensor type is checked when the type is built, with a precise message.
     ("TENSOR", r"tensor<[^<>\n]*>"),
+    ("BAD_TENSOR", r"tensor<"),
     ("VALUE", r"%[A-Za-z0-9_$.\-]+(?:\#[0-9]+)?"),
     ("BLOCK", r"\^[A-Za-z0-9_$.\-]+"),
     ("SYMBOL", r'@(?:[A-Za-z_$.][A-Za-z0-9_$.\-]*|"(?:[^"\\\n]|\\.)*")'),
@@ -143,6 +144,9 @@ class MlirLexer(Lexer):
                 continue
             elif kind == "BAD":
                 raise LexError(_bad_character(value), line, start - line_start + 1)
+            elif kind == "BAD_TENSOR":
+                message = "a tensor type ends with '>' on the same line: tensor<4x8xf16>"
+                raise LexError(message, line, start - line_start + 1)
             yield Token(kind, value, start, line, start - line_start + 1)
 
 

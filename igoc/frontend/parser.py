@@ -9,12 +9,14 @@ diagnostic at the op that raised it.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from importlib import resources
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.irdl import IRDLOperation
 from xdsl.irdl.constraints import VerificationContext
 from xdsl.utils.exceptions import VerifyException
@@ -24,6 +26,7 @@ from igoc.frontend.builder import IRBuilder
 from igoc.frontend.diagnostics import DiagnosticError, location_of
 from igoc.frontend.lexer import LexError, MlirLexer
 from igoc.frontend.registry import unknown_op_message
+from igoc.frontend.syntax import plain_text
 
 _PARSER: Lark | None = None
 
@@ -78,8 +81,33 @@ def _lark() -> Lark:
     global _PARSER
     if _PARSER is None:
         grammar = resources.files("igoc.frontend").joinpath("grammar.lark").read_text()
-        _PARSER = Lark(grammar, parser="lalr", lexer=MlirLexer, maybe_placeholders=True)
+        _PARSER = Lark(
+            grammar,
+            parser="lalr",
+            lexer=MlirLexer,
+            maybe_placeholders=True,
+            cache=_cache_path(),
+        )
     return _PARSER
+
+
+def _cache_path() -> str | bool:
+    """Where lark keeps the analysed grammar between runs (the user's cache folder), or False.
+
+    Loading it takes a fifth of the time of analysing the grammar; lark checks that
+    the cached grammar is this one and rebuilds the file when it is not.
+    """
+    import lark
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "igoc")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK):
+        return False
+    return os.path.join(folder, f"grammar-lark-{lark.__version__}.cache")
 
 
 def read_source(path: str) -> str:
@@ -164,17 +192,13 @@ def verify(module: ModuleOp) -> None:
         raise DiagnosticError(f"'{op.name}' op {message}", location_of(op)) from None
 
 
-def _failing_op(module: ModuleOp, err: Exception):
+def _failing_op(module: ModuleOp, err: Exception) -> tuple[Operation, str]:
     """The first op that does not verify, and its message (slow: only on the error path)."""
     for op in module.walk():
         if isinstance(op, IRDLOperation):
-            definition = op.get_irdl_definition()
-            for name, value in op.properties.items():
-                if name in definition.properties:
-                    try:
-                        definition.properties[name].constr.verify(value, VerificationContext())
-                    except VerifyException as bad:
-                        return op, f"has a bad value for '{name}': {_one_line(bad)}"
+            bad_property = _bad_property(op)
+            if bad_property:
+                return op, bad_property
         try:
             op.verify_()
         except Exception as bad:  # noqa: BLE001
@@ -185,6 +209,25 @@ def _failing_op(module: ModuleOp, err: Exception):
         except Exception as bad:  # noqa: BLE001
             return op, _one_line(bad)
     return module, _one_line(err)
+
+
+def _bad_property(op: IRDLOperation) -> str | None:
+    """What is wrong with the first property of ``op`` that breaks its constraint, if any."""
+    definitions = op.get_irdl_definition().properties
+    for name, value in op.properties.items():
+        definition = definitions.get(name)
+        if definition is None:
+            continue
+        try:
+            definition.constr.verify(value, VerificationContext())
+        except VerifyException as bad:
+            default = definition.default_value
+            shown = plain_text(value)
+            if default is not None:
+                expected = plain_text(default)
+                return f"has a bad value for '{name}': {shown}; expected a value like {expected}"
+            return f"has a bad value for '{name}': {shown} ({_one_line(bad)})"
+    return None
 
 
 def _one_line(err: Exception) -> str:
@@ -214,14 +257,32 @@ def _syntax_error(err: UnexpectedToken, text: str, filename: str) -> DiagnosticE
     )
 
 
+_TOKEN_KINDS = {
+    "STRING": "string",
+    "INT": "integer",
+    "FLOAT": "number",
+    "VALUE": "value",
+    "NAME": "name",
+    "OPNAME": "op name",
+    "TENSOR": "type",
+    "SCALAR": "type",
+    "SYMBOL": "symbol",
+    "BLOCK": "block label",
+    "INT_ARRAY": "list",
+    "TENSOR_TUPLE": "list of types",
+}
+
+
 def _describe(token: Token) -> str:
-    if token.type.startswith("_") or token.type in ("MODULE", "FUNC", "RETURN"):
+    kind = _TOKEN_KINDS.get(token.type)
+    if kind is None:
         return f"'{token.value}'"
-    kind = _DESCRIPTIONS.get(token.type, token.type).split(" (")[0]
-    return f"{kind} '{token.value}'"
+    shown = token.value if token.type == "STRING" else f"'{token.value}'"
+    return f"{kind} {shown}"
 
 
 def _expected(names: set[str]) -> str:
+    names = names - {"INT_ARRAY", "TENSOR_TUPLE"}  # shortcuts whose parts are listed too
     phrases = []
     for phrase, required, optional in _GROUPS:
         if required <= names:

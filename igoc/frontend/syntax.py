@@ -133,6 +133,15 @@ def signature_text(inputs: tuple[Attribute, ...], outputs: tuple[Attribute, ...]
     return text + "(" + ", ".join(map(attribute_text, outputs)) + ")"
 
 
+def plain_text(attr: Attribute) -> str:
+    """An attribute as :func:`print_plain_attribute` prints it."""
+    from xdsl.printer import Printer
+
+    stream = io.StringIO()
+    print_plain_attribute(Printer(stream=stream), attr)
+    return stream.getvalue()
+
+
 @functools.lru_cache(maxsize=4096)
 def plain_dict_text(entries: tuple[tuple[str, Attribute], ...]) -> str:
     """``{name = value, ...}`` as :func:`print_plain_dict` prints it."""
