@@ -1,0 +1,348 @@
+"""The igoc driver: flags, stages, dumps, output, exit codes; no traceback for bad input."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from clikit import LAYER
+
+from igoc import pipeline
+from igoc.cli import igoc as igoc_cli
+from igoc.frontend import parse_text, print_module
+from igoc.pipeline import module_target
+from igoc.target import load_target
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def layer(tmp_path) -> pathlib.Path:
+    path = tmp_path / "layer.mlir"
+    path.write_text(LAYER)
+    return path
+
+
+@pytest.fixture
+def test_passes(monkeypatch):
+    """Register the misbehaving passes of clikit and a pipeline through every stage."""
+    for name in ("Reject", "Crash", "Break", "Target"):
+        monkeypatch.setitem(pipeline.PASSES, f"test-{name.lower()}", f"clikit:{name}Pass")
+    monkeypatch.setitem(
+        pipeline.PIPELINES,
+        "staged",
+        [("cse", "gemm"), ("test-target", None), ("canonicalize", "fused")],
+    )
+
+
+def run(capsys, *argv):
+    status = igoc_cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# ---- output --------------------------------------------------------------------------------------
+
+
+def test_prints_the_final_ir(capsys, layer):
+    status, out, err = run(capsys, layer, "--pass-pipeline=cse")
+    assert (status, err) == (0, "")
+    module = parse_text(out)
+    assert sum(op.name == "grad.matmul" for op in module.walk()) == 1
+    assert module_target(module) == load_target("server")
+
+
+def test_output_file_is_written_whole(capsys, layer, tmp_path):
+    out_path = tmp_path / "out.mlir"
+    status, out, _ = run(capsys, layer, "--pass-pipeline=cse", "-o", out_path)
+    assert status == 0 and out == ""
+    assert parse_text(out_path.read_text())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["layer.mlir", "out.mlir"]
+
+
+def test_a_failed_run_leaves_no_output_file(capsys, tmp_path):
+    bad = tmp_path / "bad.mlir"
+    bad.write_text(LAYER.replace("%y2 = grad.matmul %x, %w", "%y2 = grad.matmul %x, %q"))
+    out_path = tmp_path / "out.mlir"
+    status, _, err = run(capsys, bad, "-o", out_path)
+    assert status == 1 and "use of undefined value %q" in err
+    assert not out_path.exists()
+
+
+def test_output_to_dev_null_and_to_a_missing_folder(capsys, layer, tmp_path):
+    assert run(capsys, layer, "--emit=grad", "-o", os.devnull)[0] == 0
+    status, _, err = run(capsys, layer, "--emit=grad", "-o", tmp_path / "no" / "out.mlir")
+    assert status == 1 and "cannot write" in err
+
+
+def test_same_input_same_output(capsys, layer):
+    first = run(capsys, layer, "--pass-pipeline=cse,canonicalize")
+    second = run(capsys, layer, "--pass-pipeline=cse,canonicalize")
+    assert first == second
+
+
+def test_generic_output_parses_back(capsys, layer):
+    status, out, _ = run(capsys, layer, "--emit=grad", "--generic")
+    assert status == 0 and out.startswith('"builtin.module"() ({')
+    assert print_module(parse_text(out)) == print_module(parse_text(LAYER))
+
+
+def test_standard_input(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(LAYER.encode())))
+    status, out, _ = run(capsys, "-", "--emit=grad")
+    assert status == 0 and "func.func @layer" in out
+
+
+# ---- targets -------------------------------------------------------------------------------------
+
+
+def test_target_is_stamped_when_given_or_when_passes_run(capsys, layer, tmp_path):
+    _, out, _ = run(capsys, layer, "--emit=grad")
+    assert "igoc.target" not in out
+    _, out, _ = run(capsys, layer, "--emit=grad", "--target=edge")
+    assert module_target(parse_text(out)) == load_target("edge")
+    custom = tmp_path / "mine.toml"
+    custom.write_text(load_target("edge").to_toml().replace('"edge"', '"mine"'))
+    _, out, _ = run(capsys, layer, "--pass-pipeline=cse", "--target", custom)
+    assert module_target(parse_text(out)).name == "mine"
+
+
+def test_the_inputs_target_is_kept_without_target_flag(capsys, tmp_path, test_passes):
+    stamped = tmp_path / "stamped.mlir"
+    module = parse_text(LAYER)
+    pipeline.stamp_target(module, load_target("edge"))
+    stamped.write_text(print_module(module))
+    status, out, _ = run(capsys, stamped, "--pass-pipeline=test-target")
+    assert status == 0 and 'test.seen = "edge"' in out
+    status, out, _ = run(capsys, stamped, "--pass-pipeline=test-target", "--target=server")
+    assert 'test.seen = "server"' in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--target=nowhere"], "error: unknown target 'nowhere'"),
+        (["--target=missing.toml"], "cannot read target file"),
+    ],
+)
+def test_bad_targets(capsys, layer, argv, message):
+    status, _, err = run(capsys, layer, *argv)
+    assert status == 1 and message in err
+
+
+def test_a_broken_target_in_the_input(capsys, tmp_path):
+    path = tmp_path / "t.mlir"
+    path.write_text('module attributes {igoc.target = {name = "x"}} {\n' + LAYER + "}\n")
+    status, _, err = run(capsys, path, "--pass-pipeline=cse")
+    assert status == 1
+    assert err.startswith(f"{path}:1:1: error: igoc.target: missing key 'cores'")
+
+
+# ---- pipelines and stages ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--pipeline=nope"], "unknown pipeline 'nope'; known pipelines: "),
+        (["--pass-pipeline=cse,nosuch"], "unknown pass 'nosuch'"),
+        (["--pass-pipeline=cse{"], "bad pass pipeline 'cse{'"),
+        (["--pass-pipeline=cse{unknown=1}"], "bad pass pipeline"),
+        (["--emit=gemmm"], "unknown stage 'gemmm'; stages: grad, gemm, fused"),
+        (["--pass-pipeline=cse", "--emit=tiled"], "never reaches stage 'tiled'; it reaches grad"),
+        (["--print-ir-after=nosuch"], "--print-ir-after: unknown pass 'nosuch'"),
+    ],
+)
+def test_bad_usage_exits_2(capsys, layer, argv, message):
+    status, out, err = run(capsys, layer, *argv)
+    assert (status, out) == (2, "")
+    assert err.startswith("igoc: error: ") and message in err
+
+
+def test_no_input_is_bad_usage(capsys):
+    status, _, err = run(capsys)
+    assert status == 2 and "no input file" in err
+
+
+def test_emit_stops_after_the_pass_that_produces_the_stage(capsys, layer, test_passes):
+    status, out, err = run(
+        capsys, layer, "--pipeline=staged", "--emit=gemm", "--print-ir-after-all"
+    )
+    assert status == 0
+    assert "IR Dump After cse" in err and "test-target" not in err
+    assert "test.seen" not in out
+    status, out, err = run(
+        capsys, layer, "--pipeline=staged", "--emit=fused", "--print-ir-after-all"
+    )
+    assert [line for line in err.splitlines() if "IR Dump" in line] == [
+        "// -----// IR Dump After cse //----- //",
+        "// -----// IR Dump After test-target //----- //",
+        "// -----// IR Dump After canonicalize //----- //",
+    ]
+    assert 'test.seen = "server"' in out
+
+
+def test_the_npu_stage_ends_in_emit_program(capsys, layer, tmp_path, test_passes, monkeypatch):
+    monkeypatch.setitem(pipeline.PIPELINES, "to-npu", [("cse", "npu")])
+    calls = []
+    monkeypatch.setattr(igoc_cli, "_emit_program", lambda: lambda m, path: calls.append((m, path)))
+    status, out, _ = run(capsys, layer, "--pipeline=to-npu", "-o", tmp_path / "a.npu")
+    assert (status, out) == (0, "")
+    ((module, path),) = calls
+    assert path == str(tmp_path / "a.npu")
+    assert sum(op.name == "grad.matmul" for op in module.walk()) == 1
+    status, out, _ = run(capsys, layer, "--pipeline=to-npu", "--emit=grad")
+    assert status == 0 and len(calls) == 1 and "func.func @layer" in out
+
+
+# ---- dumps and timing ----------------------------------------------------------------------------
+
+
+def test_dump_dir_holds_one_parsable_file_per_pass(capsys, layer, tmp_path):
+    dumps = tmp_path / "dumps"
+    status, _, _ = run(
+        capsys, layer, "--pass-pipeline=cse,canonicalize", "--dump-dir", dumps, "-o", os.devnull
+    )
+    assert status == 0
+    names = sorted(p.name for p in dumps.iterdir())
+    assert names == ["00-input.mlir", "01-cse.mlir", "02-canonicalize.mlir"]
+    texts = [(dumps / name).read_text() for name in names]
+    assert texts[0].startswith("// igoc: the verified input")
+    assert texts[1].startswith("// igoc: IR after pass 'cse'")
+    counts = [sum(op.name == "grad.matmul" for op in parse_text(t).walk()) for t in texts]
+    assert counts == [2, 1, 1]
+
+
+def test_print_ir_after_one_pass_and_before_all(capsys, layer):
+    status, _, err = run(capsys, layer, "--pass-pipeline=cse,canonicalize", "--print-ir-after=cse")
+    headers = [line for line in err.splitlines() if line.startswith("// -----//")]
+    assert headers == ["// -----// IR Dump After cse //----- //"]
+    status, _, err = run(capsys, layer, "--pass-pipeline=cse,canonicalize", "--print-ir-before-all")
+    headers = [line for line in err.splitlines() if line.startswith("// -----//")]
+    assert headers == [
+        "// -----// IR Dump Before cse //----- //",
+        "// -----// IR Dump Before canonicalize //----- //",
+    ]
+    before_cse = err.split("IR Dump Before canonicalize")[0]
+    assert before_cse.count("grad.matmul %") == 2
+
+
+def test_time_passes(capsys, layer):
+    status, _, err = run(capsys, layer, "--pass-pipeline=cse,canonicalize", "--time-passes")
+    lines = err.splitlines()
+    assert status == 0 and lines[0] == "// igoc: wall-clock time per phase (seconds)"
+    phases = [line.split(maxsplit=2)[-1] for line in lines[1:]]
+    assert phases == ["parse + verify", "cse", "canonicalize", "output", "total"]
+
+
+def test_list_passes(capsys):
+    status, out, _ = run(capsys, "--list-passes")
+    assert status == 0
+    assert out.startswith("passes:\n")
+    for name in ("cse", "dce", "canonicalize", *pipeline.PASSES):
+        assert f"  {name} " in out
+    assert "pipelines:" in out and "  none " in out
+
+
+# ---- errors --------------------------------------------------------------------------------------
+
+
+def test_a_diagnostic_shows_the_line_and_exits_1(capsys, tmp_path):
+    bad = tmp_path / "bad.mlir"
+    bad.write_text(LAYER.replace("tensor<4x2xf16>)\n", "tensor<4x3xf16>)\n", 1))
+    status, out, err = run(capsys, bad, "--emit=grad")
+    assert (status, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{bad}:2:1: error: ") or lines[0].startswith(f"{bad}:")
+    assert len(lines) == 3 and lines[2].strip() == "^"
+
+
+def test_a_pass_reports_an_input_error_at_the_users_line(capsys, layer, test_passes):
+    status, _, err = run(capsys, layer, "--pass-pipeline=test-reject")
+    assert status == 1
+    assert err.splitlines() == [
+        f"{layer}:4:3: error: this layer needs 9.2 MiB of SPM; the target has 8 MiB",
+        "  %y1 = grad.matmul %x, %w : (tensor<4x8xf16>, tensor<8x2xf16>) -> tensor<4x2xf16>",
+        "  ^",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("test-crash", "igoc: internal error: pass 'test-crash' failed: a bug"),
+        ("test-break", "igoc: internal error: the IR after pass 'test-break' does not verify"),
+    ],
+)
+def test_a_failing_pass_is_an_internal_error(capsys, layer, test_passes, spec, message):
+    status, _, err = run(capsys, layer, f"--pass-pipeline={spec}")
+    assert status == 3
+    assert err.startswith(message) and "Traceback" not in err
+
+
+GARBAGE = [
+    b"",
+    b"\x00\x01\x02\x03",
+    bytes(range(256)),
+    b"func.func @f(%x: tensor<4xf16>) {\n  func.return %x",
+    "func.func @\u00e9() {}".encode(),
+    b"}}}}{{{{",
+    b'"' * 100,
+]
+
+
+@pytest.mark.parametrize("data", GARBAGE, ids=range(len(GARBAGE)))
+def test_garbage_gives_one_diagnostic_in_a_fresh_process(tmp_path, data):
+    path = tmp_path / "garbage.mlir"
+    path.write_bytes(data)
+    run_ = subprocess.run(
+        [sys.executable, "-m", "igoc.cli.igoc", str(path)], capture_output=True, text=True
+    )
+    assert run_.returncode == 1, run_.stderr
+    assert "Traceback" not in run_.stderr
+    assert run_.stderr.startswith(f"{path}:") and ": error: " in run_.stderr.splitlines()[0]
+
+
+def test_missing_file_and_folder(capsys, tmp_path):
+    status, _, err = run(capsys, tmp_path / "nope.mlir")
+    assert status == 1 and err == f"error: cannot read '{tmp_path / 'nope.mlir'}': no such file\n"
+    status, _, err = run(capsys, tmp_path)
+    assert status == 1 and "it is a directory" in err
+
+
+# ---- start-up ------------------------------------------------------------------------------------
+
+
+def test_help_loads_no_heavy_module():
+    """`igoc --help` must not import xDSL, lark or numpy (fast start-up; timed by a script)."""
+    code = (
+        "import sys, igoc.cli.igoc as cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('xdsl', 'lark', 'numpy') if m in sys.modules))"
+    )
+    run_ = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run_.returncode == 0
+    assert "usage: igoc" in run_.stdout
+    assert run_.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_main_job_on_a_bundled_sample(tmp_path):
+    """The README's first command: compile a sample with the default pipeline."""
+    out = tmp_path / "conv3x3.out"
+    run_ = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "igoc.cli.igoc",
+            str(ROOT / "samples/basics/conv3x3.mlir"),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run_.returncode == 0, run_.stderr
+    assert out.stat().st_size > 0
