@@ -115,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"error: {err.strerror or err}: {getattr(err, 'filename', '')}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print("error: not enough memory for the program's tensors", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

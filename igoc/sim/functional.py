@@ -30,7 +30,7 @@ from igoc.sim.prepare import KIND_NAMES, CoreCode, spm_capacity
 class Machine:
     """DRAM and SPM contents, and one handler per instruction kind."""
 
-    def __init__(self, program: Program, inputs: dict[str, np.ndarray]) -> None:
+    def __init__(self, program: Program, inputs: dict[str, np.ndarray], spm_bytes: int) -> None:
         self.program = program
         self.dram: list[np.ndarray] = []
         for t in program.tensors:
@@ -40,7 +40,7 @@ class Machine:
                 values = np.zeros(t.numel, STORAGE_DTYPE[t.dtype])
             self.dram.append(np.ascontiguousarray(values))
         target = program.target
-        size = spm_capacity(program)
+        size = min(spm_bytes, spm_capacity(program))  # the bytes the program touches
         count = 1 if target.spm_shared else target.cores
         self.spm = [np.zeros(size, np.uint8) for _ in range(count)]
         self.written = [np.zeros(size, bool) for _ in range(count)]
@@ -152,7 +152,15 @@ def run_functional(
     program: Program, codes: list[CoreCode], inputs: dict[str, np.ndarray]
 ) -> list[np.ndarray]:
     """Execute the program on ``inputs``; returns the final contents of every DRAM tensor."""
-    machine = Machine(program, inputs)
+    peak = max((c.spm_peak_bytes for c in codes), default=0)
+    try:
+        machine = Machine(program, inputs, peak)
+    except (MemoryError, ValueError):
+        dram = sum(t.nbytes for t in program.tensors)
+        raise SimError(
+            f"not enough memory to run on data: {dram:,} bytes of DRAM tensors and "
+            f"{peak:,} bytes of SPM per core"
+        ) from None
     machine.program_records = [c.records for c in codes]
     cores = len(codes)
     pcs = [0] * cores

@@ -145,3 +145,11 @@ def test_check_without_reference_is_a_clear_error(tmp_path, capsys):
     write_npu(prog, path)
     assert sim_main([str(path), "--check"]) == 1
     assert "carries none" in capsys.readouterr().err
+
+
+def test_functional_mode_on_tensors_too_large_for_memory():
+    tensors = layout_tensors([("big", "input", F16, (2**20, 2**20))])
+    prog = Program(tiny_target(), tensors, [], [[Load(0, 0, 1, 1, 1, 0, F16), Halt()]])
+    assert simulate(prog).report["dram_read_bytes"] == 2
+    err = error_of(prog, functional=True)
+    assert "not enough memory" in err.message
