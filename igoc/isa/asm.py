@@ -267,7 +267,12 @@ class _Line:
         tok = self.next(what)
         if tok.kind != "number":
             raise self.error(f"expected {what} (a number), got '{tok.text}'", tok)
-        value = int(tok.text.replace("_", ""), 0)
+        text = tok.text.replace("_", "")
+        base = {"0x": 16, "0X": 16, "0b": 2, "0B": 2}.get(text[:2], 10)
+        try:
+            value = int(text[2:] if base != 10 else text, base)
+        except ValueError:
+            raise self.error(f"bad number '{tok.text}'", tok) from None
         if value > limit:
             raise self.error(f"{what} {value} is too large (at most {limit})", tok)
         return value

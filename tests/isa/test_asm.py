@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from isakit import programs
 
 from igoc.cli.asm import main as as_main
@@ -158,3 +159,33 @@ def test_the_readme_example_assembles_and_runs():
     assert program.instruction_count == 8 and program.labels[0].name == "layer1"
     assert simulate(program).report["cycles"] > 0
     assert encode_program(parse_assembly(format_program(program))) == encode_program(program)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(HAND_WRITTEN) - 1),
+            st.sampled_from(list(' x0[]=,;."-{}\n9f')),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_mutated_text_gives_a_program_or_a_diagnostic(edits):
+    text = list(HAND_WRITTEN)
+    for at, char, insert in edits:
+        at = min(at, len(text) - 1)
+        if insert:
+            text.insert(at, char)
+        else:
+            text[at] = char
+    source = "".join(text)
+    try:
+        program = parse_assembly(source, "m.s")
+    except AsmError as err:
+        lines = str(err).split("\n")
+        assert lines[0].startswith("m.s:") and ": error: " in lines[0] and len(lines) == 3
+    else:
+        assert encode_program(program)

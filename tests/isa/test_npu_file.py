@@ -7,6 +7,7 @@ import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from isakit import programs
 
 from igoc.isa.instructions import ConvGeometry, DType, Halt, Load
@@ -159,4 +160,25 @@ def test_check_program_names_the_problem(change, message):
     program = small_program()
     change(program)
     with pytest.raises(ProgramError, match=message):
+        check_program(program)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.tuples(st.integers(24, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+    st.integers(0, 64),
+)
+def test_mutated_files_are_refused_or_read_never_a_crash(changes, cut):
+    """Bytes changed and the checksum recomputed, so the checks behind the checksum run."""
+    data = bytearray(encode_program(small_program()))
+    for at, value in changes:
+        data[24 + at % (len(data) - 28)] = value
+    if cut:
+        del data[-4 - cut : -4]
+        data[16:24] = struct.pack("<Q", len(data) - 28)
+    try:
+        program = decode_program(_resealed(bytes(data)), "f.npu")
+    except NpuFormatError as err:
+        assert "\n" not in str(err)
+    else:
         check_program(program)
