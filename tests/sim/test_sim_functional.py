@@ -125,3 +125,30 @@ def test_accumulating_stores_from_two_cores_add_up():
     result = simulate(program, functional=True, inputs={"a": values})
     np.testing.assert_array_equal(result.outputs["c"], 2 * values)
     assert result.report["traffic"]["c"] == {"read": 128, "write": 128}
+
+
+def test_transposed_gather_and_store():
+    """A gathered tile lands transposed; a transposed store writes it back the right way round."""
+    g = ConvGeometry(1, 2, 4, 4, 3, 3, 1, 1, 1, 1)  # im2col 16 x 18
+    tensors = layout_tensors(
+        [
+            ("x", "input", F16, (1, 2, 4, 4)),
+            ("t", "output", F16, (5, 7)),
+            ("u", "output", F16, (7, 5)),
+        ]
+    )
+    stream = [
+        Gather(0, 0, 3, 4, 7, 5, 0x0, F16, transpose=True),  # SPM: 5 x 7
+        Store(1, 0, 5, 7, 7, 0x0, F16),  # t = tile transposed
+        Store(2, 0, 7, 5, 5, 0x0, F16, transpose=True),  # u = the tile itself
+        Halt(),
+    ]
+    program = Program(tiny_target(), tensors, [g], [stream])
+    x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+    result = simulate(program, functional=True, inputs={"x": x})
+    from igoc.sim.im2col import tile_indices
+
+    idx, valid = tile_indices(g, 3, 7, 4, 5)
+    tile = np.where(valid, x.reshape(-1)[idx], 0)
+    np.testing.assert_array_equal(result.outputs["u"], tile)
+    np.testing.assert_array_equal(result.outputs["t"], tile.T)
