@@ -1,0 +1,61 @@
+"""``--plot FILE.png``: grouped bars as in the paper's figures (needs matplotlib).
+
+One column of panels per target; the top row is execution time
+(forward + backward), the bottom row DRAM traffic, both normalised to the
+reference pipeline. In each panel, a group of bars per model and one for the
+average, a bar per pipeline. matplotlib is an optional extra of igoc
+(``pip install matplotlib``), imported only here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from igoc.bench.tables import METRICS, Bench, averages, ratio
+
+MISSING = "--plot needs matplotlib, which is not installed (pip install matplotlib)"
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def write_plot(bench: Bench, path: str) -> None:
+    """Draw the figure and write it to ``path`` (PNG; the format follows the suffix)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = METRICS[:2]
+    columns = len(bench.targets)
+    figure, axes = plt.subplots(
+        len(metrics), columns, figsize=(max(6.0, 5.5 * columns), 7.0), squeeze=False
+    )
+    width = 0.8 / len(bench.pipelines)
+    for column, target in enumerate(bench.targets):
+        labels = [row.workload.row for row in target.rows] + ["avg"]
+        for line, metric in enumerate(metrics):
+            axis = axes[line][column]
+            means, _ = averages(target, metric, bench.pipelines, bench.reference)
+            for index, pipeline in enumerate(bench.pipelines):
+                values = [ratio(row, metric, pipeline, bench.reference) for row in target.rows]
+                values.append(means[pipeline])
+                offsets = [
+                    x + (index - (len(bench.pipelines) - 1) / 2) * width for x in range(len(labels))
+                ]
+                axis.bar(
+                    offsets,
+                    [0.0 if v is None else v for v in values],
+                    width,
+                    label=pipeline,
+                )
+            axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+            axis.axhline(1.0, color="black", linewidth=0.6)
+            axis.set_ylabel(f"{metric.name} / {bench.reference}")
+            axis.set_title(f"{target.run.name} (batch {target.run.batch}): {metric.name}")
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(figure)

@@ -1,0 +1,159 @@
+"""Run a list of jobs: from the cache where possible, the rest in parallel worker processes.
+
+Jobs with equal keys run once. The rest run longest first (by the size of
+their input), so that two workers finish together, in a ``spawn`` process pool
+of ``workers`` processes (or in this process when ``workers`` is 1). Each
+finished job prints one progress line on stderr with its times and an
+estimate of the time left; its result goes to the cache at once, so an
+interrupted run loses only the jobs under way. A worker that dies (killed,
+out of memory) fails its job, and that failure is not cached.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from igoc.bench.cache import ResultCache
+from igoc.bench.jobs import Job, compiler_fingerprint, job_key, run_job
+
+
+def _format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass
+class Progress:
+    """Progress lines on a stream: one per finished job, with an estimate of the time left."""
+
+    stream: TextIO | None = None  # None: silent
+    clock: Callable[[], float] = time.perf_counter
+    total: int = 0  # jobs to compute
+    done: int = 0
+    started: float = field(default=0.0)
+
+    def begin(self, unique_jobs: int, cached: int, workers: int) -> None:
+        """Say how many jobs there are and how many come from the cache."""
+        self.total = unique_jobs - cached
+        self.started = self.clock()
+        if self.stream is not None and unique_jobs:
+            running = f"{self.total} to run" + (f" on {workers} workers" if self.total else "")
+            self._say(f"igoc-bench: {unique_jobs} jobs, {cached} from the cache, {running}")
+
+    def finished(self, job: Job, result: dict) -> None:
+        """Report one computed job."""
+        self.done += 1
+        if self.stream is None:
+            return
+        timing = result.get("timing", {})
+        seconds = timing.get("compile_s", 0.0) + timing.get("simulate_s", 0.0)
+        detail = f"{seconds:.1f} s"
+        if "simulate_s" in timing:
+            detail += (
+                f" (compile {timing['compile_s']:.1f} s, simulate {timing['simulate_s']:.1f} s)"
+            )
+        if result["status"] != "ok":
+            detail += f" FAILED ({result.get('stage', '?')}): {result.get('error', '')}"
+        elapsed = self.clock() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        width = len(str(self.total))
+        clock = f"{_format_duration(elapsed)} elapsed"
+        if self.done < self.total:
+            clock += f", about {_format_duration(left)} left"
+        self._say(f"[{self.done:{width}d}/{self.total}] {job.describe()}: {detail}; {clock}")
+
+    def _say(self, line: str) -> None:
+        assert self.stream is not None
+        print(line, file=self.stream, flush=True)
+
+
+def _describe(job: Job) -> dict:
+    """What a cache entry records of its job, for a reader (the key is what counts)."""
+    return {
+        "input": job.input_name,
+        "model": job.model,
+        "batch": job.batch,
+        "target": job.target_name,
+        "pipeline": job.pipeline,
+        "pass_pipeline": job.pass_pipeline,
+    }
+
+
+def _ignore_interrupts() -> None:
+    """Worker initialiser: Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_jobs(
+    jobs: list[Job],
+    workers: int = 1,
+    cache: ResultCache | None = None,
+    progress: Progress | None = None,
+) -> list[dict]:
+    """The result of every job, in the order of ``jobs``."""
+    progress = progress if progress is not None else Progress()
+    fingerprint = compiler_fingerprint()
+    keys = [job_key(job, fingerprint) for job in jobs]
+    unique = dict(zip(keys, jobs, strict=True))
+    results: dict[str, dict] = {}
+    if cache is not None:
+        for key in unique:
+            hit = cache.get(key)
+            if hit is not None:
+                results[key] = hit
+    pending = [(key, job) for key, job in unique.items() if key not in results]
+    pending.sort(key=lambda item: -len(item[1].text))
+    progress.begin(len(unique), len(results), min(workers, max(len(pending), 1)))
+
+    def record(key: str, job: Job, result: dict, cacheable: bool = True) -> None:
+        results[key] = result
+        if cache is not None and cacheable:
+            cache.put(key, _describe(job), result)
+        progress.finished(job, result)
+
+    if workers <= 1 or len(pending) <= 1:
+        for key, job in pending:
+            record(key, job, run_job(job))
+    elif pending:
+        _run_pool(pending, workers, record)
+    return [results[key] for key in keys]
+
+
+def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(pending)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts,
+    )
+    try:
+        futures = {pool.submit(run_job, job): (key, job) for key, job in pending}
+        for future in as_completed(futures):
+            key, job = futures[future]
+            try:
+                result = future.result()
+            except Exception as err:  # noqa: BLE001 - the worker died, not igoc
+                reason = " ".join(str(err).split()) or type(err).__name__
+                failure = {"status": "failed", "stage": "worker", "error": reason, "timing": {}}
+                record(key, job, failure, cacheable=False)
+                continue
+            record(key, job, result)
+    except BaseException:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def stderr_progress(enabled: bool) -> Progress:
+    """A progress reporter on stderr, or a silent one."""
+    return Progress(stream=sys.stderr if enabled else None)
