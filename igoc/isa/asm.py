@@ -217,7 +217,7 @@ class _Tok:
 
 
 class _Line:
-    """The tokens of one source line, with a cursor and error helpers."""
+    """The tokens of one source line, with a cursor and the diagnostics that point into it."""
 
     def __init__(self, asm: _Assembler, number: int, text: str, start: int = 0) -> None:
         self.asm, self.lineno, self.text = asm, number, text

@@ -1,4 +1,4 @@
-"""Helpers shared by the simulator tests: small targets and programs built in a few lines."""
+"""Shared by the simulator tests: small targets and programs built in a few lines."""
 
 from __future__ import annotations
 
