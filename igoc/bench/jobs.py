@@ -4,7 +4,9 @@ A :class:`Job` is plain data (the MLIR text, the target as TOML, the pipeline),
 so it pickles to a worker process, or to another machine, as it is; and
 :func:`run_job` is a pure top-level function of it that returns a JSON-ready
 record (:mod:`igoc.bench.summary`), never raises for a failure of igoc, and
-reports failures as ``{"status": "failed", "stage": ..., "error": ...}``.
+reports failures as ``{"status": "failed", "stage": ..., "error": ..., "transient": ...}``
+(transient: a failure of the machine, such as running out of memory, which a
+rerun may not repeat).
 
 :func:`job_key` names a job's result by content: the SHA-256 of the input
 text, the target's TOML, the pipeline (and its pass-pipeline spec) and the
@@ -35,6 +37,9 @@ _SKIPPED_FOLDERS = ("cli", "bench", "zoo")
 """igoc's folders that cannot change a job's result (the bench's own job modules excepted)."""
 
 _JOB_MODULES = ("jobs.py", "summary.py")
+
+TRANSIENT_ERRORS = (ImportError, MemoryError, OSError)
+"""Failures of the machine rather than of igoc on this input: never cached."""
 
 
 @dataclass(frozen=True)
@@ -190,9 +195,15 @@ def run_job(job: Job) -> dict:
 
         result = {"status": "ok", **summarise(program, report)}
     except _Failure as err:
-        result = {"status": "failed", "stage": stage, "error": str(err)}
+        result = {"status": "failed", "stage": stage, "error": str(err), "transient": False}
     except Exception as err:  # noqa: BLE001 - a failed job is reported, never raised
-        result = {"status": "failed", "stage": stage, "error": _one_line(err)}
+        transient = isinstance(err, TRANSIENT_ERRORS)
+        result = {
+            "status": "failed",
+            "stage": stage,
+            "error": _one_line(err),
+            "transient": transient,
+        }
     timing.setdefault("compile_s", time.perf_counter() - start)
     timing["peak_rss_bytes"] = _peak_memory_bytes(was_reset)
     result["timing"] = timing

@@ -112,9 +112,9 @@ def run_jobs(
     pending.sort(key=lambda item: -len(item[1].text))
     progress.begin(len(unique), len(results), min(workers, max(len(pending), 1)))
 
-    def record(key: str, job: Job, result: dict, cacheable: bool = True) -> None:
+    def record(key: str, job: Job, result: dict) -> None:
         results[key] = result
-        if cache is not None and cacheable:
+        if cache is not None and not result.get("transient"):
             cache.put(key, _describe(job), result)
         progress.finished(job, result)
 
@@ -142,8 +142,13 @@ def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
                 result = future.result()
             except Exception as err:  # noqa: BLE001 - the worker died, not igoc
                 reason = " ".join(str(err).split()) or type(err).__name__
-                failure = {"status": "failed", "stage": "worker", "error": reason, "timing": {}}
-                record(key, job, failure, cacheable=False)
+                failure = {
+                    "status": "failed",
+                    "stage": "worker",
+                    "error": reason,
+                    "transient": True,
+                }
+                record(key, job, failure)
                 continue
             record(key, job, result)
     except BaseException:
