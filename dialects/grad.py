@@ -233,23 +233,22 @@ def _verify_each_signature_once(op_class: type[IRDLOperation]) -> type[IRDLOpera
     A grad op's verification - xDSL's constraint checks and the shape rules - is a
     function of its operand types, result types and properties alone, and a model
     repeats the same layer shapes many times; remembering the signatures that passed
-    makes verifying a large module several times faster.
+    makes verifying a large module several times faster. Signatures are keyed by the
+    identity of their attribute objects (the front end shares equal ones), and the
+    memo keeps those objects alive, so an identity is never reused while remembered.
     """
     verify = op_class.verify_
-    passed: dict[tuple, None] = {}
+    passed: dict[tuple[int, ...], tuple[Attribute, ...]] = {}
 
     def verify_(self: IRDLOperation) -> None:
-        key = (
-            tuple(self.operand_types),
-            tuple(self.result_types),
-            tuple(self.properties.items()),
-        )
+        parts = (*self.operand_types, *self.result_types, *self.properties.values())
+        key = (*map(id, parts), *self.properties)
         if key in passed:
             return
         verify(self)
         if len(passed) >= _SEEN_LIMIT:
             passed.clear()
-        passed[key] = None
+        passed[key] = parts
 
     op_class.verify_ = verify_  # type: ignore[method-assign]
     return op_class

@@ -8,7 +8,6 @@ diagnostic at the op that raised it.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from importlib import resources
@@ -26,6 +25,7 @@ from igoc.frontend.builder import IRBuilder
 from igoc.frontend.diagnostics import DiagnosticError, location_of
 from igoc.frontend.lexer import LexError, MlirLexer
 from igoc.frontend.registry import unknown_op_message
+from igoc.frontend.speed import paused_collector
 from igoc.frontend.syntax import plain_text
 
 _PARSER: Lark | None = None
@@ -153,9 +153,12 @@ def parse_text(text: str, filename: str = "<stdin>") -> ModuleOp:
             "the input holds a NUL character; is this a binary file?",
             _position(text, nul, filename),
         )
-    # Parsing makes many objects and no garbage cycles: the cyclic collector only costs time.
-    collecting = gc.isenabled()
-    gc.disable()
+    with paused_collector():
+        return _parse(text, filename)
+
+
+def _parse(text: str, filename: str) -> ModuleOp:
+    """Parse, build and verify (the collector paused by the caller)."""
     try:
         tree = _lark().parse(text)
         if not tree.children:
@@ -175,12 +178,8 @@ def parse_text(text: str, filename: str = "<stdin>") -> ModuleOp:
     except TreeError as err:
         token = first_token(err.where)
         raise DiagnosticError(err.message, (filename, token.line, token.column)) from None
-    else:
-        verify(module)
-        return module
-    finally:
-        if collecting:
-            gc.enable()
+    verify(module)
+    return module
 
 
 def verify(module: ModuleOp) -> None:

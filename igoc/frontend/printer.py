@@ -16,6 +16,7 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation
 from xdsl.printer import Printer
 
+from igoc.frontend.speed import paused_collector
 from igoc.frontend.syntax import UniformFormat, attribute_text, print_plain_dict
 
 _CUSTOM = (ModuleOp, func.FuncOp, func.ReturnOp, UniformFormat)
@@ -55,6 +56,7 @@ class _IgocPrinter(Printer):
 def print_module(module: Operation, generic: bool = False) -> str:
     """The text of a module (or any op), ending with a newline."""
     stream = io.StringIO()
-    _IgocPrinter(stream=stream, print_generic_format=generic).print_op(module)
+    with paused_collector():
+        _IgocPrinter(stream=stream, print_generic_format=generic).print_op(module)
     stream.write("\n")
     return stream.getvalue()
