@@ -42,29 +42,33 @@ class Channel:
         if j == len(starts) - 1 and starts[j] <= ready:  # busy until the last end: queue behind
             ends[j] += duration
             return ends[j]
-        t = ready
-        left = duration
-        pieces = []
-        k = j
-        while left > 0:
-            if k < len(starts) and starts[k] <= t:
-                t = max(t, ends[k])
-                k += 1
-                continue
-            gap_end = starts[k] if k < len(starts) else float("inf")
-            use = min(left, gap_end - t)
-            pieces.append((t, t + use))
-            left -= use
-            t += use
-        merged = sorted(list(zip(starts[j:k], ends[j:k], strict=True)) + pieces)
+        # walk the busy intervals from j on, filling the gaps between them
+        n = len(starts)
         new_s: list[float] = []
         new_e: list[float] = []
-        for s, e in merged:
-            if new_e and s <= new_e[-1]:
-                new_e[-1] = max(new_e[-1], e)
+        t, left, k = ready, duration, j
+        while left > 0:
+            if k < n and starts[k] <= t:  # busy: keep the interval, go on after it
+                if new_e and starts[k] <= new_e[-1]:
+                    new_e[-1] = max(new_e[-1], ends[k])
+                else:
+                    new_s.append(starts[k])
+                    new_e.append(ends[k])
+                if ends[k] > t:
+                    t = ends[k]
+                k += 1
+                continue
+            use = min(left, (starts[k] if k < n else float("inf")) - t)
+            if new_e and new_e[-1] >= t:
+                new_e[-1] = t + use
             else:
-                new_s.append(s)
-                new_e.append(e)
+                new_s.append(t)
+                new_e.append(t + use)
+            left -= use
+            t += use
+        if k < n and starts[k] <= new_e[-1]:  # the last piece touches the next interval
+            new_e[-1] = max(new_e[-1], ends[k])
+            k += 1
         starts[j:k] = new_s
         ends[j:k] = new_e
         if len(starts) > 64:

@@ -52,6 +52,7 @@ class CoreCode:
     s3: list[int]  # matmul C
     e3: list[int]
     segments: int  # elementary SPM segments of this core
+    single_segment: bool  # every range is exactly one segment (buffers reused whole)
     track: list[int]  # tensor index when the DMA needs DRAM hazard checks, else -1
     footprints: dict[int, tuple] = field(default_factory=dict)  # per tracked DMA
     tensor: np.ndarray | None = None  # tensor index per instruction (-1: none)
@@ -241,7 +242,10 @@ def _prepare_core(program, core, rec, tensor_numel, tensor_bytes, bpc) -> CoreCo
     starts = np.concatenate([start1[is_dma | is_mm], start2[is_mm], start3[is_mm]])
     ends = np.concatenate([end1[is_dma | is_mm], end2[is_mm], end3[is_mm]]).astype(np.int64)
     bounds = np.unique(np.concatenate([starts, ends]))
-    seg = lambda a: np.searchsorted(bounds, a).tolist()  # noqa: E731
+    seg_of = [np.searchsorted(bounds, x) for x in (start1, end1, start2, end2, start3, end3)]
+    spans = [e - s for s, e in zip(seg_of[::2], seg_of[1::2], strict=True)]
+    used = (is_dma | is_mm, is_mm, is_mm)
+    single = all(not u.any() or int(sp[u].max()) == 1 for sp, u in zip(spans, used, strict=True))
     spm_peak = int(ends.max()) if len(ends) else 0
 
     # DRAM hazards: only tensors this core both reads and writes
@@ -271,13 +275,14 @@ def _prepare_core(program, core, rec, tensor_numel, tensor_bytes, bpc) -> CoreCo
         records=rec,
         kind=op.tolist(),
         dur=dur.tolist(),
-        s1=seg(start1),
-        e1=seg(end1.astype(np.int64)),
-        s2=seg(start2),
-        e2=seg(end2.astype(np.int64)),
-        s3=seg(start3),
-        e3=seg(end3.astype(np.int64)),
+        s1=seg_of[0].tolist(),
+        e1=seg_of[1].tolist(),
+        s2=seg_of[2].tolist(),
+        e2=seg_of[3].tolist(),
+        s3=seg_of[4].tolist(),
+        e3=seg_of[5].tolist(),
         segments=max(len(bounds), 1),
+        single_segment=single,
         track=track.tolist() if track is not None else [-1] * n,
         footprints=footprints,
         tensor=tensor,

@@ -19,9 +19,9 @@ store's SPM bytes may be overwritten once its transfer ends.
 
 Because each queue is in order, the completion times of one queue's instructions
 never decrease; so "the latest conflicting instruction of queue q" is the one
-that last touched the range, and hazard tracking keeps, per queue, one time per
-elementary SPM segment (``igoc.sim.prepare``): LW (load wrote it, usable at),
-CW (matmul wrote it), CR (matmul read it), SR (store read it, released at).
+that last touched the range, and hazard tracking keeps, per queue, a map from SPM
+ranges to times (``igoc.sim.runmap``): LW (load wrote it, usable at), CW (matmul
+wrote it), CR (matmul read it), SR (store read it, released at).
 
 Stalls: the cycles between the moment an instruction's queue became free and
 the moment it is ready are charged to the constraint that bound it: ``dma`` (an
@@ -44,6 +44,7 @@ from igoc.isa.encoding import Opcode
 from igoc.sim.channel import Channel
 from igoc.sim.errors import SimError
 from igoc.sim.prepare import CoreCode, footprints_overlap
+from igoc.sim.runmap import RunMap, SegmentMap
 
 DMA, DEPENDENCY, BANDWIDTH, BARRIER = 0, 1, 2, 3
 STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
@@ -66,11 +67,14 @@ class CoreRunner:
         n = len(code.kind)
         self.n = n
         self.pc = 0
-        segs = code.segments
-        self.lw = [0.0] * segs
-        self.cw = [0.0] * segs
-        self.cr = [0.0] * segs
-        self.sr = [0.0] * segs
+
+        def new_map():
+            return SegmentMap(code.segments) if code.single_segment else RunMap()
+
+        self.lw = new_map()  # load queue wrote it; data usable at
+        self.cw = new_map()  # compute queue wrote it
+        self.cr = new_map()  # compute queue read it
+        self.sr = new_map()  # store queue read it; bytes released at
         self.ql = self.qc = self.qs = 0.0
         self.fence = 0.0
         self.done = 0.0
@@ -115,7 +119,9 @@ class CoreRunner:
         kind, dur = code.kind, code.dur
         s1, e1, s2, e2, s3, e3 = code.s1, code.e1, code.s2, code.e2, code.s3, code.e3
         track = code.track
-        lw, cw, cr, sr = self.lw, self.cw, self.cr, self.sr
+        lw_max, cw_max, cr_max, sr_max = self.lw.max, self.cw.max, self.cr.max, self.sr.max
+        lw_paint, cw_paint = self.lw.paint, self.cw.paint
+        cr_paint, sr_paint = self.cr.paint, self.sr.paint
         ql, qc, qs = self.ql, self.qc, self.qs
         fence, done, lat = self.fence, self.done, self.latency
         st_dma, st_dep, st_bw, st_bar = self.stalls
@@ -133,18 +139,16 @@ class CoreRunner:
                 if fence > ready:
                     ready, cause = fence, BARRIER
                 a, ea = s1[i], e1[i]
-                t = lw[a] if ea == a + 1 else max(lw[a:ea])
+                t = lw_max(a, ea)
                 if t > ready:
                     ready, cause = t, DMA
                 b, eb = s2[i], e2[i]
-                t = lw[b] if eb == b + 1 else max(lw[b:eb])
+                t = lw_max(b, eb)
                 if t > ready:
                     ready, cause = t, DMA
                 c, ec = s3[i], e3[i]
-                if ec == c + 1:
-                    t, t2 = lw[c], sr[c]
-                else:
-                    t, t2 = max(lw[c:ec]), max(sr[c:ec])
+                t = lw_max(c, ec)
+                t2 = sr_max(c, ec)
                 if t2 > t:
                     t = t2
                 if t > ready:
@@ -157,18 +161,9 @@ class CoreRunner:
                 end = ready + d
                 busy_c += d
                 qc = end
-                if ea == a + 1:
-                    cr[a] = end
-                else:
-                    cr[a:ea] = [end] * (ea - a)
-                if eb == b + 1:
-                    cr[b] = end
-                else:
-                    cr[b:eb] = [end] * (eb - b)
-                if ec == c + 1:
-                    cw[c] = end
-                else:
-                    cw[c:ec] = [end] * (ec - c)
+                cr_paint(a, ea, end)
+                cr_paint(b, eb, end)
+                cw_paint(c, ec, end)
                 start_of[i] = ready
                 end_of[i] = end
                 if end > done:
@@ -179,14 +174,11 @@ class CoreRunner:
                 if fence > ready:
                     ready, cause = fence, BARRIER
                 a, ea = s1[i], e1[i]
-                if ea == a + 1:
-                    t, t2 = cw[a], cr[a]
-                    if t2 > t:
-                        t = t2
-                    t2 = sr[a]
-                else:
-                    t = max(max(cw[a:ea]), max(cr[a:ea]))
-                    t2 = max(sr[a:ea])
+                t = cw_max(a, ea)
+                t2 = cr_max(a, ea)
+                if t2 > t:
+                    t = t2
+                t2 = sr_max(a, ea)
                 if t > ready:
                     ready, cause = t, DEPENDENCY
                 if t2 > ready:
@@ -213,10 +205,7 @@ class CoreRunner:
                 busy_l += d
                 ql = xend
                 end = xend + lat
-                if ea == a + 1:
-                    lw[a] = end
-                else:
-                    lw[a:ea] = [end] * (ea - a)
+                lw_paint(a, ea, end)
                 if tensor >= 0:
                     self.dram_loads.setdefault(tensor, []).append((end, code.footprints[i]))
                 start_of[i] = ready
@@ -229,10 +218,8 @@ class CoreRunner:
                 if fence > ready:
                     ready, cause = fence, BARRIER
                 a, ea = s1[i], e1[i]
-                if ea == a + 1:
-                    t, t2 = lw[a], cw[a]
-                else:
-                    t, t2 = max(lw[a:ea]), max(cw[a:ea])
+                t = lw_max(a, ea)
+                t2 = cw_max(a, ea)
                 if t > ready:
                     ready, cause = t, DMA
                 if t2 > ready:
@@ -258,10 +245,7 @@ class CoreRunner:
                 st_bw += xend - ready - d
                 busy_s += d
                 qs = xend
-                if ea == a + 1:
-                    sr[a] = xend
-                else:
-                    sr[a:ea] = [xend] * (ea - a)
+                sr_paint(a, ea, xend)
                 end = xend + lat
                 if tensor >= 0:
                     self.dram_stores.setdefault(tensor, []).append((end, code.footprints[i]))
