@@ -151,6 +151,8 @@ def grid(rows: list[list[str]], right_aligned: Container[int]) -> list[str]:
 def _absolute(value: float | None) -> str:
     if value is None:
         return "failed"
+    if value < 1:
+        return f"{value:.4g}"
     return f"{value:.3f}" if value < 1000 else f"{value:.1f}"
 
 

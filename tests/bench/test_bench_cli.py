@@ -1,0 +1,245 @@
+"""igoc-bench end to end: --quick in a fresh cache, the JSON schema, a cached rerun, bad usage.
+
+The quick runs pin the compiler's fingerprint (part of every cache key), so
+that an edit of igoc's source between the two runs cannot turn the rerun's
+hits into misses; that the fingerprint is part of the key is tested on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from igoc.bench import plot
+from igoc.bench.tables import METRICS
+from igoc.cli.bench import main
+
+QUICK_TARGETS = {"edge": 4, "server": 8}
+QUICK_MODELS = {"edge": ["ncf", "dlrm"], "server": ["ncf", "dlrm"]}
+PIPELINES = ["baseline", "igo-interleave", "igo-rearrange", "igo"]
+NUMBER = (int, float)
+
+
+@dataclass
+class Outcome:
+    """What one igoc-bench run did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _bench(*args: str) -> Outcome:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(args))
+    return Outcome(status, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """``igoc-bench --quick -j 2`` in an empty cache, then the same again."""
+    folder = tmp_path_factory.mktemp("quick")
+    cache = folder / "cache"
+    args = ["--quick", "--jobs", "2", "--cache-dir", str(cache)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("igoc.bench.runner.compiler_fingerprint", lambda: "pinned")
+        first = _bench(*args, "--json", str(folder / "first.json"), "--csv", str(folder / "r.csv"))
+        again = _bench(*args, "--json", str(folder / "again.json"))
+    return folder, first, again
+
+
+def test_quick_runs_every_job_and_prints_the_tables(quick):
+    folder, first, _ = quick
+    assert first.returncode == 0, first.stderr
+    assert "16 jobs, 0 from the cache, 16 to run on 2 workers" in first.stderr
+    assert first.stderr.count("] ") == 16  # one progress line per job
+    text = first.stdout
+    for target, batch in QUICK_TARGETS.items():
+        assert f"== {target}: " in text and f"batch {batch};" in text
+    for metric in METRICS:
+        assert text.count(metric.title) == len(QUICK_TARGETS)
+    assert "Average reduction of execution time" in text
+    assert "failed" not in text
+
+
+def test_quick_json_schema(quick):
+    folder, _, _ = quick
+    doc = json.loads((folder / "first.json").read_text())
+    assert doc["schema_version"] == 1
+    assert doc["tool"] == "igoc-bench" and doc["compiler"].startswith("igoc ")
+    assert doc["pipelines"] == PIPELINES and doc["reference_pipeline"] == "baseline"
+    assert isinstance(doc["average"], str) and doc["im2col"] == "on-the-fly"
+    assert set(doc["metrics"]) == {metric.name for metric in METRICS}
+    assert [t["name"] for t in doc["targets"]] == list(QUICK_TARGETS)
+    for target in doc["targets"]:
+        assert target["batch"] == QUICK_TARGETS[target["name"]]
+        assert target["models"] == QUICK_MODELS[target["name"]]
+        assert target["target"]["name"] == target["name"]
+        for metric in METRICS:
+            table = target["tables"][metric.name]
+            assert set(table) == {"title", "unit", "reference", "average", "models_averaged"}
+            assert table["models_averaged"] == 2
+            assert set(table["reference"]) == set(target["models"])
+            assert all(isinstance(v, float) and v > 0 for v in table["reference"].values())
+            assert set(table["average"]) == set(PIPELINES)
+    runs = doc["runs"]
+    assert len(runs) == 2 * 2 * 4
+    for run in runs:
+        assert run["status"] == "ok" and run["error"] is None and run["stage"] is None
+        assert isinstance(run["batch"], int) and run["input"].endswith(".mlir")
+        for key in ("cycles", "macs", "dram_read_bytes", "dram_write_bytes", "backward_cycles"):
+            assert isinstance(run[key], int) and run[key] > 0, key
+        assert 0 < run["backward_cycles"] <= run["cycles"]
+        assert 0 < run["backward_dram_bytes"] <= run["dram_read_bytes"] + run["dram_write_bytes"]
+        assert set(run["normalised"]) == {metric.name for metric in METRICS}
+        assert all(isinstance(v, NUMBER) for v in run["normalised"].values())
+        assert "layers" not in run and "timing" not in run  # only when asked
+
+
+def test_quick_ratios_follow_from_the_runs(quick):
+    folder, _, _ = quick
+    doc = json.loads((folder / "first.json").read_text())
+    base = {(r["target"], r["row"]): r for r in doc["runs"] if r["pipeline"] == "baseline"}
+    for run in doc["runs"]:
+        ref = base[(run["target"], run["row"])]
+        assert run["normalised"]["time"] == pytest.approx(run["cycles"] / ref["cycles"])
+        traffic = run["dram_read_bytes"] + run["dram_write_bytes"]
+        ref_traffic = ref["dram_read_bytes"] + ref["dram_write_bytes"]
+        assert run["normalised"]["dram"] == pytest.approx(traffic / ref_traffic)
+    for target in doc["targets"]:
+        for pipeline in PIPELINES:
+            ratios = [
+                r["normalised"]["time"]
+                for r in doc["runs"]
+                if r["target"] == target["name"] and r["pipeline"] == pipeline
+            ]
+            mean = target["tables"]["time"]["average"][pipeline]
+            assert mean == pytest.approx(sum(ratios) / len(ratios))
+
+
+def test_quick_csv_has_a_row_per_job(quick):
+    folder, _, _ = quick
+    lines = (folder / "r.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:7] == ["row", "model", "batch", "input", "target", "pipeline", "status"]
+    assert "time_ratio" in header and header[-1] == "error"
+    assert len(lines) == 1 + 16
+    assert {line.split(",")[5] for line in lines[1:]} == set(PIPELINES)
+
+
+def test_a_rerun_comes_from_the_cache_and_says_the_same(quick):
+    folder, first, again = quick
+    assert again.returncode == 0, again.stderr
+    assert "16 jobs, 16 from the cache, 0 to run" in again.stderr
+    assert again.stdout == first.stdout
+    assert (folder / "again.json").read_bytes() == (folder / "first.json").read_bytes()
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "vgg"], "unknown model 'vgg'; models: rcnn, goo, ncf, res"),
+        (["--target", "tpu"], "unknown target 'tpu'; targets: edge, server"),
+        (["--pipeline", "fast"], "unknown pipeline 'fast'; pipelines: baseline"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--json", "-", "--csv", "-"], "cannot both write to standard output"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):
+    status, out, err = _run(capsys, *args, "--cache-dir", str(tmp_path))
+    assert status == 2
+    assert out == ""
+    assert err.startswith("igoc-bench: error: ") and message in err
+    assert err.count("\n") == 1
+    assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_unknown_flag_value_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--psum-bytes", "3"])
+    assert stop.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_missing_model_file_is_an_input_error(capsys, tmp_path):
+    status, _, err = _run(capsys, "--model", str(tmp_path / "none.mlir"), "--no-cache")
+    assert status == 1
+    assert "cannot read a model file" in err and "Traceback" not in err
+
+
+def test_bad_target_file_is_an_input_error(capsys, tmp_path):
+    bad = tmp_path / "npu.toml"
+    bad.write_text("name = 'npu'\n")
+    status, _, err = _run(capsys, "--target", str(bad), "--no-cache")
+    assert status == 1
+    assert "missing key" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(plot.available(), reason="matplotlib is installed")
+def test_plot_without_matplotlib_says_so_before_running(capsys, tmp_path):
+    status, _, err = _run(capsys, "--plot", str(tmp_path / "p.png"), "--cache-dir", str(tmp_path))
+    assert status == 1
+    assert err == f"igoc-bench: error: {plot.MISSING}\n"
+    assert not any(tmp_path.iterdir())
+
+
+def test_help_names_every_option(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    for option in (
+        "--target",
+        "--model",
+        "--pipeline",
+        "--jobs",
+        "--quick",
+        "--json",
+        "--csv",
+        "--plot",
+        "--layers",
+        "--cache-dir",
+        "--no-cache",
+        "--psum-bytes",
+        "--im2col",
+    ):
+        assert option in out
+
+
+def test_console_command_runs(tmp_path):
+    """The installed module runs as a program: one tiny job, no cache."""
+    linear = "samples/basics/linear.mlir"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "igoc.cli.bench",
+            "--model",
+            linear,
+            "--target",
+            "edge",
+            "--pipeline",
+            "baseline",
+            "--no-cache",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(__import__("pathlib").Path(__file__).parents[2]),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "linear" in done.stdout

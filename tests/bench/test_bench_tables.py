@@ -1,0 +1,151 @@
+"""Tables, JSON and CSV from hand-made result records, whose ratios are worked out by hand."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from igoc.bench import export
+from igoc.bench.layers import render_layers
+from igoc.bench.tables import METRICS, Bench, Row, TargetResults, averages, ratio, render_tables
+from igoc.bench.workloads import Workload, target_run
+
+PIPELINES = ["baseline", "igo"]
+
+
+def _ok(cycles: int, dram: int, backward_cycles: int, backward_dram: int) -> dict:
+    return {
+        "status": "ok",
+        "cycles": cycles,
+        "seconds": cycles / 1e9,
+        "macs": 1000,
+        "instructions": 10,
+        "utilization": 0.5,
+        "dram_read_bytes": dram // 2,
+        "dram_write_bytes": dram - dram // 2,
+        "forward_cycles": cycles - backward_cycles,
+        "backward_cycles": backward_cycles,
+        "forward_dram_bytes": dram - backward_dram,
+        "backward_dram_bytes": backward_dram,
+        "layers": [
+            {
+                "name": "fc",
+                "ops": [
+                    {
+                        "label": "y",
+                        "kind": "forward",
+                        "cores": 1,
+                        "schedule": {"order": "ijl", "partition": {"dim": "none", "parts": 1}},
+                    },
+                    {
+                        "label": "dx+dw",
+                        "kind": "backward",
+                        "cores": 1,
+                        "schedule": {"order": "dW-major", "partition": {"dim": "k", "parts": 2}},
+                    },
+                ],
+                "cycles": cycles,
+                "macs": 1000,
+                "compute_bound_cycles": 10,
+                "data_bound_cycles": 40,
+                "compulsory_bytes": 400,
+                "dram_read_bytes": dram // 2,
+                "dram_write_bytes": dram - dram // 2,
+                "traffic": {"dy": {"read": 2000, "write": 0}, "dw": {"read": 0, "write": 500}},
+            }
+        ],
+        "timing": {"compile_s": 1.5, "simulate_s": 0.25, "peak_rss_bytes": 10**8},
+    }
+
+
+FAILED = {"status": "failed", "stage": "compile", "error": "too big", "timing": {}}
+
+
+def _row(name: str, results: dict) -> Row:
+    return Row(Workload(name, name, 4, f"{name}-b4.mlir", ""), results)
+
+
+def _bench() -> Bench:
+    rows = [
+        _row("a", {"baseline": _ok(100, 1000, 60, 800), "igo": _ok(50, 500, 30, 300)}),
+        _row("b", {"baseline": _ok(200, 2000, 100, 1000), "igo": _ok(150, 1000, 90, 900)}),
+        _row("c", {"baseline": _ok(100, 1000, 50, 500), "igo": FAILED}),
+    ]
+    return Bench(PIPELINES, "baseline", [TargetResults(target_run("edge"), rows)])
+
+
+def test_ratios_and_averages():
+    bench = _bench()
+    target = bench.targets[0]
+    time, dram, backward_time, backward_dram = METRICS
+    assert ratio(target.rows[0], time, "igo", "baseline") == 0.5
+    assert ratio(target.rows[1], time, "igo", "baseline") == 0.75
+    assert ratio(target.rows[2], time, "igo", "baseline") is None
+    assert ratio(target.rows[2], time, "baseline", "baseline") == 1.0
+    means, count = averages(target, time, PIPELINES, "baseline")
+    assert count == 2  # c failed under igo: left out of every column's mean
+    assert means == {"baseline": 1.0, "igo": 0.625}
+    assert averages(target, dram, PIPELINES, "baseline")[0]["igo"] == 0.5
+    assert averages(target, backward_time, PIPELINES, "baseline")[0]["igo"] == (0.5 + 0.9) / 2
+    assert averages(target, backward_dram, PIPELINES, "baseline")[0]["igo"] == (0.375 + 0.9) / 2
+
+
+def test_text_tables():
+    text = render_tables(_bench())
+    assert text.startswith("== edge: 1 core of 45x45 PEs at 1000 MHz")
+    time_table = text.split("\n\n")[1].splitlines()
+    assert time_table[0] == "Execution time, forward + backward, normalised to baseline"
+    assert time_table[1].split() == ["network", "model", "baseline", "[ms]", "igo"]
+    assert time_table[2].split() == ["a", "a", "0.0001", "0.500"]
+    assert time_table[4].split() == ["c", "c", "0.0001", "failed"]
+    assert time_table[5].split() == ["average", "0.625"]
+    assert time_table[6].split() == ["reduction", "37.5%"]
+    assert "over 2 of 3 models" in time_table[7]
+    assert "1 job(s) failed:\n  c-b4.mlir on edge, igo (compile): too big" in text
+    assert text == render_tables(_bench())
+
+
+def test_layer_detail():
+    text = render_layers(_bench())
+    lines = text.splitlines()
+    assert lines[0] == "-- a-b4.mlir on edge: per layer"
+    first = lines[2].split()
+    assert first[:4] == ["fc", "baseline", "dx+dw:dW-major", "k/2"]
+    assert first[4:9] == ["100", "40", "data", "2.50", "1.0"]
+    assert first[9:] == ["dy=2.0r", "dw=0.5w"]
+    # c has no igo run: only its baseline row.
+    c_block = text.split("-- c-b4.mlir on edge: per layer\n")[1].splitlines()
+    assert [line.split()[1] for line in c_block[1:] if line] == ["baseline"]
+
+
+def test_json_document():
+    doc = json.loads(export.to_json(_bench(), "igoc 0.0", layers=True, timings=True))
+    assert doc["schema_version"] == export.SCHEMA_VERSION == 1
+    (target,) = doc["targets"]
+    assert target["tables"]["time"]["average"] == {"baseline": 1.0, "igo": 0.625}
+    assert target["tables"]["time"]["reference"]["b"] == 200 / 1e9 * 1e3  # ms at 1 GHz
+    assert target["tables"]["dram"]["reference"]["b"] == 2000 / 1e6  # MB
+    runs = doc["runs"]
+    assert [(r["row"], r["pipeline"]) for r in runs] == [
+        (row, p) for row in "abc" for p in PIPELINES
+    ]
+    failed = runs[-1]
+    assert failed["status"] == "failed" and failed["error"] == "too big"
+    assert failed["cycles"] is None and failed["normalised"]["time"] is None
+    assert failed["layers"] == [] and failed["timing"]["compile_s"] is None
+    assert runs[0]["layers"][0]["name"] == "fc"
+    assert runs[0]["timing"] == {"compile_s": 1.5, "simulate_s": 0.25, "peak_rss_bytes": 10**8}
+
+
+def test_json_leaves_out_measurements_unless_asked():
+    doc = json.loads(export.to_json(_bench(), "igoc 0.0"))
+    assert all("timing" not in run and "layers" not in run for run in doc["runs"])
+
+
+def test_csv_rows():
+    rows = list(csv.DictReader(io.StringIO(export.to_csv(_bench()))))
+    assert len(rows) == 6
+    assert list(rows[0]) == list(export.CSV_COLUMNS)
+    assert rows[1]["pipeline"] == "igo" and float(rows[1]["time_ratio"]) == 0.5
+    assert rows[5]["status"] == "failed" and rows[5]["cycles"] == "" and rows[5]["error"]

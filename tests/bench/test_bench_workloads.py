@@ -1,0 +1,98 @@
+"""Which workload runs on which target: batches, variants, names, files and the zoo."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from igoc.bench.workloads import (
+    DEFAULT_TARGETS,
+    BenchUsageError,
+    default_models,
+    model_choice,
+    model_names,
+    samples_dir,
+    target_run,
+    workload,
+)
+from igoc.zoo.generate import expected_files
+
+ROOT = pathlib.Path(__file__).parents[2]
+
+
+@pytest.mark.parametrize(
+    ("spec", "variant", "batch"),
+    [
+        ("edge", "edge", 4),
+        ("server", "server", 8),
+        ("server-2c", "server", 16),
+        ("server-4c", "server", 32),
+        ("server-8c", "server", 64),
+    ],
+)
+def test_batches_follow_the_paper(spec, variant, batch):
+    run = target_run(spec)
+    assert (run.name, run.variant, run.batch) == (spec, variant, batch)
+
+
+def test_defaults_are_the_three_presets_with_the_checked_in_batches():
+    assert [target_run(spec).batch for spec in DEFAULT_TARGETS] == [4, 8, 32]
+
+
+def test_psum_bytes_and_batch_override():
+    run = target_run("server", psum_bytes=4, batch=16)
+    assert run.target.psum_bytes == 4 and run.batch == 16
+    assert "psum_bytes = 4" in run.target.to_toml()
+    assert target_run("server").target.psum_bytes == 2
+
+
+def test_target_file(tmp_path):
+    toml = target_run("edge").target.to_toml().replace('name = "edge"', 'name = "mine"')
+    path = tmp_path / "mine.toml"
+    path.write_text(toml)
+    run = target_run(str(path))
+    assert (run.name, run.variant, run.batch) == ("mine", "server", 8)
+
+
+def test_unknown_target_lists_the_presets():
+    with pytest.raises(BenchUsageError, match="unknown target 'tpu'; targets: edge, server"):
+        target_run("tpu")
+
+
+def test_model_names():
+    assert model_names()[:9] == ["rcnn", "goo", "ncf", "res", "dlrm", "mob", "yolo", "bert", "t5"]
+    assert len(model_names()) == len(set(model_names()))
+    assert model_choice("RES").network is not None
+    assert model_choice("T5").label == "T5"
+    assert model_choice("yolov5").model == "yolov5"
+    assert model_choice("x/my.mlir").path == pathlib.Path("x/my.mlir")
+    with pytest.raises(BenchUsageError, match="unknown model 'vgg'"):
+        model_choice("vgg")
+    assert [c.label for c in default_models(quick=True)] == ["ncf", "dlrm"]
+    assert len(default_models()) == 9
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "model", "file"),
+    [
+        ("yolo", "edge", "yolov2-tiny", "yolov2-tiny-b4.mlir"),
+        ("yolo", "server-4c", "yolov5", "yolov5-b32.mlir"),
+        ("bert-tiny", "server", "bert-tiny", "bert-tiny-b8.mlir"),
+    ],
+)
+def test_variant_follows_the_target_unless_a_model_is_named(name, spec, model, file):
+    load = workload(model_choice(name), target_run(spec), samples_dir())
+    assert (load.model, load.input_name) == (model, file)
+
+
+def test_checked_in_files_are_read_and_others_generated(tmp_path):
+    load = workload(model_choice("res"), target_run("server"), samples_dir())
+    assert load.text == (ROOT / "samples" / "models" / "resnet50-b8.mlir").read_text()
+    (tmp_path / "resnet50-b8.mlir").write_text("// edited\n")
+    assert workload(model_choice("res"), target_run("server"), tmp_path).text == "// edited\n"
+    # Not on disk: rendered by the zoo, as its generator would write it.
+    generated = workload(model_choice("ncf"), target_run("edge"), tmp_path)
+    assert generated.text == expected_files()["ncf-b4.mlir"]
+    sixteen = workload(model_choice("ncf"), target_run("server-2c"), tmp_path)
+    assert sixteen.batch == 16 and "tensor<16x256xf16>" in sixteen.text
