@@ -118,10 +118,6 @@ class IRBuilder:
 
     # ---- helpers ----------------------------------------------------------------------------
 
-    def error(self, message: str, where: Token | Tree) -> TreeError:
-        """An error about one token or subtree."""
-        return TreeError(message, where)
-
     def location(self, token: Token) -> FileLineColLoc:
         """The ``FileLineColLoc`` of a token."""
         ints = self._ints
@@ -135,7 +131,7 @@ class IRBuilder:
         if info is None:
             op_class = self.ctx.get_optional_op(name)
             if op_class is None:
-                raise self.error(unknown_op_message(name), token)
+                raise TreeError(unknown_op_message(name), token)
             info = self._ops[name] = _op_info(op_class)
         return info
 
@@ -148,13 +144,13 @@ class IRBuilder:
                 values = entry[0]
                 index = int(index_text) if index_text else 0
                 if index >= len(values):
-                    raise self.error(
+                    raise TreeError(
                         f"%{name} has {len(values)} result(s); #{index} does not exist", token
                     )
                 return values[index]
             if scope.isolated:
                 break
-        raise self.error(self._undefined_message(name, token), token)
+        raise TreeError(self._undefined_message(name, token), token)
 
     def _undefined_message(self, name: str, use: Token) -> str:
         """Why ``%name`` is not visible at ``use`` (only called on the error path)."""
@@ -185,12 +181,12 @@ class IRBuilder:
         """Bind a name (the VALUE token) to values, refusing a second definition."""
         name = token.value[1:]
         if "#" in name:
-            raise self.error(f"a result is named without '#': %{name.partition('#')[0]}", token)
+            raise TreeError(f"a result is named without '#': %{name.partition('#')[0]}", token)
         for scope in reversed(self.scopes):
             previous = scope.values.get(name)
             if previous is not None:
                 first = previous[1]
-                raise self.error(
+                raise TreeError(
                     f"redefinition of %{name} (first defined at line {first.line}, "
                     f"column {first.column})",
                     token,
@@ -206,18 +202,17 @@ class IRBuilder:
         """Resolve operand tokens and check each against its type in the signature."""
         tokens = [] if node is None else node.children
         if len(tokens) != len(types):
-            where = node if node is not None else None
-            raise self.error(
+            raise TreeError(
                 f"{op_name} has {len(tokens)} operand(s) but its signature lists "
                 f"{len(types)} operand type(s)",
-                where or self._current,
+                node if node is not None else self._current,
             )
         values = []
         for token, expected in zip(tokens, types, strict=True):
             value = self.lookup(token)
             if value.type != expected:
                 defined = self._definition_token(token)
-                raise self.error(
+                raise TreeError(
                     f"type mismatch for {token.value}: the signature of {op_name} gives "
                     f"{expected}, but {token.value} is {value.type} (defined at line "
                     f"{defined.line})",
@@ -244,7 +239,7 @@ class IRBuilder:
                 groups.append((token, 1))
         total = sum(count for _, count in groups)
         if total != len(op.results):
-            raise self.error(
+            raise TreeError(
                 f"{op.name} has {len(op.results)} result(s) but {total} name(s) are given "
                 "before '='",
                 tokens[0] if tokens else self._current,
@@ -269,7 +264,7 @@ class IRBuilder:
                 properties[name] = value
             else:
                 if info.uniform and "." not in name and name not in info.attributes:
-                    raise self.error(self._unknown_attribute(info, name), _entry(where, name))
+                    raise TreeError(self._unknown_attribute(info, name), _entry(where, name))
                 attributes[name] = value
         return properties, attributes
 
@@ -286,18 +281,15 @@ class IRBuilder:
 
     # ---- operations -------------------------------------------------------------------------
 
-    def ops_into(self, block: Block, nodes: list) -> None:
-        """Build the op trees ``nodes`` at the end of ``block``."""
-        builders = {
-            "custom_op": self.custom_op,
-            "generic_op": self.generic_op,
-            "func_op": self.func_op,
-            "return_op": self.return_op,
-            "module_op": self.module_op,
-        }
+    def ops_into(self, block: Block, nodes: list[Tree]) -> None:
+        """Build the op trees ``nodes`` at the end of ``block``.
+
+        Each kind of op tree (``custom_op``, ``generic_op``, ``func_op``,
+        ``return_op``, ``module_op``) is built by the method of that name.
+        """
         for node in nodes:
             self._current = node
-            block.add_op(builders[node.data](node))
+            block.add_op(getattr(self, node.data)(node))
 
     def custom_op(self, node: Tree) -> Operation:
         """``%r = dialect.op %a, %b {attrs} : (T, T) -> R`` for ops of igoc's dialects."""
@@ -305,7 +297,7 @@ class IRBuilder:
         name = name_token.value
         info = self.op_info(name, name_token)
         if not info.uniform:
-            raise self.error(
+            raise TreeError(
                 f"{name} has no uniform custom form; write it in the generic form "
                 f'"{name}"(...) : (...) -> (...)',
                 name_token,
@@ -328,13 +320,13 @@ class IRBuilder:
     def _check_counts(self, info: _OpInfo, inputs: int, outputs: int, token: Token) -> None:
         name = info.op_class.name
         if info.operand_names is not None and inputs != len(info.operand_names):
-            raise self.error(
+            raise TreeError(
                 f"{name} takes {len(info.operand_names)} operand(s) "
                 f"({', '.join(info.operand_names)}), but its signature lists {inputs}",
                 token,
             )
         if info.result_names is not None and outputs != len(info.result_names):
-            raise self.error(
+            raise TreeError(
                 f"{name} has {len(info.result_names)} result(s) "
                 f"({', '.join(info.result_names)}), but its signature lists {outputs}",
                 token,
@@ -363,14 +355,14 @@ class IRBuilder:
             unknown = sorted(set(properties) - info.properties)
             if unknown and issubclass(info.op_class, IRDLOperation):
                 known = ", ".join(sorted(info.properties)) or "none"
-                raise self.error(
+                raise TreeError(
                     f"{name} has no property '{unknown[0]}' (its properties: {known})",
                     property_node,
                 )
         moved, attributes = self.split_entries(info, self.attrs.dictionary(attr_node), attr_node)
         for key in moved:
             if key in properties:
-                raise self.error(f"'{key}' is given both as a property and an attribute", node)
+                raise TreeError(f"'{key}' is given both as a property and an attribute", node)
         properties |= moved
         successors = []
         if successor_node is not None:
@@ -429,16 +421,14 @@ class IRBuilder:
         name = self.symbol_name(symbol)
         if name in self.symbols:
             first = self.symbols[name]
-            raise self.error(
-                f"redefinition of @{name} (first defined at line {first.line})", symbol
-            )
+            raise TreeError(f"redefinition of @{name} (first defined at line {first.line})", symbol)
         self.symbols[name] = symbol
         args = [] if arg_node is None else arg_node.children
         arg_types = [self.attrs.type(arg.children[1]) for arg in args]
         arg_attrs = [self.attrs.dictionary(arg.children[2]) for arg in args]
         named = [arg.children[0] is not None for arg in args]
         if body is not None and not all(named):
-            raise self.error(
+            raise TreeError(
                 f"the arguments of @{name} need names (%x: T) because it has a body", symbol
             )
         result_types, result_attrs = self.func_results(result_node)
@@ -488,7 +478,7 @@ class IRBuilder:
         block = region.blocks.first
         last = None if block is None else block.last_op
         if not isinstance(last, func.ReturnOp):
-            raise self.error(f"the body of @{name} must end with func.return", node.children[2])
+            raise TreeError(f"the body of @{name} must end with func.return", node.children[2])
 
     def return_op(self, node: Tree) -> func.ReturnOp:
         """``func.return %a, %b : T, T``, checked against the function's result types."""
@@ -496,10 +486,10 @@ class IRBuilder:
         types = self.attrs.types(type_node)
         values = self.operands(operand_node, types, "func.return")
         if not self.functions:
-            raise self.error("func.return outside a function", keyword)
+            raise TreeError("func.return outside a function", keyword)
         name, expected = self.functions[-1]
         if len(values) != len(expected):
-            raise self.error(
+            raise TreeError(
                 f"func.return returns {len(values)} value(s), but @{name} declares "
                 f"{len(expected)} result(s) ({', '.join(map(str, expected)) or 'none'})",
                 keyword,
@@ -507,7 +497,7 @@ class IRBuilder:
         for position, (value, result_type) in enumerate(zip(values, expected, strict=True)):
             if value.type != result_type:
                 token = operand_node.children[position]
-                raise self.error(
+                raise TreeError(
                     f"func.return value {position + 1} ({token.value}) is {value.type}, but "
                     f"@{name} declares result {position + 1} as {result_type}",
                     token,
@@ -543,7 +533,7 @@ class IRBuilder:
             blocks.append(self.block(block_node))
         missing = sorted(set(scope.blocks) - scope.defined_blocks)
         if missing:
-            raise self.error(f"use of undefined block ^{missing[0]}", scope.block_uses[missing[0]])
+            raise TreeError(f"use of undefined block ^{missing[0]}", scope.block_uses[missing[0]])
         self.scopes.pop()
         return Region(blocks)
 
@@ -563,7 +553,7 @@ class IRBuilder:
         scope = self.scopes[-1]
         name = label.value[1:]
         if name in scope.defined_blocks:
-            raise self.error(f"redefinition of block ^{name}", label)
+            raise TreeError(f"redefinition of block ^{name}", label)
         block = self.block_ref(label)
         scope.defined_blocks.add(name)
         for arg in [] if arg_node is None else arg_node.children:

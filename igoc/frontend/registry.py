@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from xdsl.context import Context
-    from xdsl.ir import Dialect, Operation
+    from xdsl.ir import Dialect
 
 DIALECTS: dict[str, str] = {
     "builtin": "xdsl.dialects.builtin:Builtin",
@@ -69,7 +69,3 @@ def unknown_op_message(name: str) -> str:
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown op '{name}'; {hint}known {dialect_name} ops: {', '.join(known)}"
 
-
-def op_class(ctx: Context, name: str) -> type[Operation] | None:
-    """The class of the op called ``name``, or None."""
-    return ctx.get_optional_op(name)

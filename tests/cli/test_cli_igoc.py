@@ -346,3 +346,22 @@ def test_the_main_job_on_a_bundled_sample(tmp_path):
     )
     assert run_.returncode == 0, run_.stderr
     assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", sorted(pipeline.PIPELINES))
+def test_every_stage_of_every_pipeline_reads_back(capsys, tmp_path, name):
+    """What igoc prints at any stage, in either form, parses back to the same text."""
+    dumps = tmp_path / "dumps"
+    for sample in ("linear", "conv-stride2"):
+        path = ROOT / "samples" / "basics" / f"{sample}.mlir"
+        status, _, err = run(
+            capsys, path, f"--pipeline={name}", "--dump-dir", dumps / sample, "-o", os.devnull
+        )
+        assert status == 0, err
+    files = sorted(dumps.rglob("*.mlir"))
+    assert len(files) == 2 * (len(pipeline.PIPELINES[name]) + 1)
+    for file in files:
+        module = parse_text(file.read_text(), file.name)
+        for generic in (False, True):
+            text = print_module(module, generic)
+            assert print_module(parse_text(text), generic) == text
