@@ -30,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")
     parser.add_argument(
-        "-o", "--output", metavar="OUT", help="output file (default: standard output)"
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output file (default: IN.npu in the current folder for an NPU program, "
+        "standard output for IR)",
     )
     parser.add_argument(
         "--target",
@@ -112,7 +116,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     start = time.perf_counter()
     if stage == "npu":
         # ---- the hook of the NPU program: the lowering's final step writes the .npu file ----
-        _emit_program()(module, args.output or "a.npu")
+        _emit_program()(module, args.output or _default_program_path(args.input))
     else:
         from igoc.frontend import print_module
 
@@ -121,6 +125,13 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if args.time_passes:
         _report_times(timings)
     return 0
+
+
+def _default_program_path(input_path: str) -> str:
+    """``IN.npu`` in the current folder (``a.npu`` for standard input), as cc names ``foo.o``."""
+    if input_path == "-":
+        return "a.npu"
+    return os.path.splitext(os.path.basename(input_path))[0] + ".npu"
 
 
 def _emit_program():

@@ -196,6 +196,8 @@ def test_the_npu_stage_ends_in_emit_program(capsys, layer, tmp_path, test_passes
     assert sum(op.name == "grad.matmul" for op in module.walk()) == 1
     status, out, _ = run(capsys, layer, "--pipeline=to-npu", "--emit=grad")
     assert status == 0 and len(calls) == 1 and "func.func @layer" in out
+    status, out, _ = run(capsys, layer, "--pipeline=to-npu")  # IN.npu, as cc names foo.o
+    assert (status, out) == (0, "") and calls[-1][1] == "layer.npu"
 
 
 # ---- dumps and timing ----------------------------------------------------------------------------
