@@ -3,8 +3,9 @@
 One column of panels per target; the top row is execution time
 (forward + backward), the bottom row DRAM traffic, both normalised to the
 reference pipeline. In each panel, a group of bars per model and one for the
-average, a bar per pipeline. matplotlib is an optional extra of igoc
-(``pip install matplotlib``), imported only here.
+average, a bar per pipeline; a failed job is an ``x`` where its bar would be.
+matplotlib is an optional extra of igoc (``pip install matplotlib``), imported
+only here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 
 from igoc.bench.tables import METRICS, Bench, averages, ratio
+
+TITLES = {"time": "execution time", "dram": "DRAM traffic"}
 
 MISSING = "--plot needs matplotlib, which is not installed (pip install matplotlib)"
 
@@ -39,22 +42,20 @@ def write_plot(bench: Bench, path: str) -> None:
         for line, metric in enumerate(metrics):
             axis = axes[line][column]
             means, _ = averages(target, metric, bench.pipelines, bench.reference)
+            count = len(bench.pipelines)
             for index, pipeline in enumerate(bench.pipelines):
                 values = [ratio(row, metric, pipeline, bench.reference) for row in target.rows]
                 values.append(means[pipeline])
-                offsets = [
-                    x + (index - (len(bench.pipelines) - 1) / 2) * width for x in range(len(labels))
-                ]
-                axis.bar(
-                    offsets,
-                    [0.0 if v is None else v for v in values],
-                    width,
-                    label=pipeline,
-                )
+                offsets = [x + (index - (count - 1) / 2) * width for x in range(len(labels))]
+                axis.bar(offsets, [0.0 if v is None else v for v in values], width, label=pipeline)
+                for offset, value in zip(offsets, values, strict=True):
+                    if value is None:  # a failed job: no bar, a mark where it would stand
+                        axis.text(offset, 0.02, "x", ha="center", fontsize=7, color="red")
             axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
             axis.axhline(1.0, color="black", linewidth=0.6)
-            axis.set_ylabel(f"{metric.name} / {bench.reference}")
-            axis.set_title(f"{target.run.name} (batch {target.run.batch}): {metric.name}")
+            axis.set_ylabel(f"normalised to {bench.reference}")
+            name = TITLES[metric.name]
+            axis.set_title(f"{target.run.name} (batch {target.run.batch}): {name}")
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120, metadata={"Software": None})

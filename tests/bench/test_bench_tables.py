@@ -6,6 +6,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from igoc.bench import export
 from igoc.bench.layers import render_layers
 from igoc.bench.tables import METRICS, Bench, Row, TargetResults, averages, ratio, render_tables
@@ -149,3 +151,14 @@ def test_csv_rows():
     assert list(rows[0]) == list(export.CSV_COLUMNS)
     assert rows[1]["pipeline"] == "igo" and float(rows[1]["time_ratio"]) == 0.5
     assert rows[5]["status"] == "failed" and rows[5]["cycles"] == "" and rows[5]["error"]
+
+
+def test_plot_is_a_png_and_reproducible(tmp_path):
+    pytest.importorskip("matplotlib")
+    from igoc.bench.plot import write_plot
+
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    write_plot(_bench(), str(first))
+    write_plot(_bench(), str(second))
+    assert first.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert first.read_bytes() == second.read_bytes()
