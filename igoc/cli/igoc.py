@@ -17,6 +17,7 @@ import os
 import sys
 import time
 
+from igoc import pipeline
 from igoc.cli.common import UsageError, load_module, run_tool, write_text
 
 PROG = "igoc"
@@ -41,11 +42,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="T",
         help="preset name or a .toml file (default: the input's, or server)",
     )
-    parser.add_argument("--pipeline", metavar="NAME", help="named pipeline (see --list-passes)")
+    parser.add_argument(
+        "--pipeline",
+        metavar="NAME",
+        help=f"named pipeline (default: {pipeline.DEFAULT_PIPELINE}; see --list-passes)",
+    )
     parser.add_argument(
         "--pass-pipeline", metavar="SPEC", help="passes to run instead, e.g. 'cse,canonicalize'"
     )
-    parser.add_argument("--emit", metavar="STAGE", help="stop after STAGE and print its IR")
+    parser.add_argument(
+        "--emit",
+        metavar="STAGE",
+        help=f"stop after STAGE and print its IR ({', '.join(pipeline.STAGES)})",
+    )
     parser.add_argument(
         "--print-ir-after-all", action="store_true", help="dump the IR after every pass"
     )
@@ -76,8 +85,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
-    from igoc import pipeline
-
     if args.list_passes:
         sys.stdout.write(pipeline.list_passes())
         return 0
