@@ -44,7 +44,7 @@ class Progress:
         self.total = unique_jobs - cached
         self.started = self.clock()
         if self.stream is not None and unique_jobs:
-            running = f"{self.total} to run" + (f" on {workers} workers" if self.total else "")
+            running = f"{self.total} to run" + (f" on {workers} workers" if workers > 1 else "")
             self._say(f"igoc-bench: {unique_jobs} jobs, {cached} from the cache, {running}")
 
     def finished(self, job: Job, result: dict) -> None:
