@@ -1,0 +1,82 @@
+"""The runner: equal jobs run once, failures of igoc are cached, failures of the machine not."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import pathlib
+
+import pytest
+
+from igoc.bench import runner
+from igoc.bench.cache import ResultCache
+from igoc.bench.jobs import Job
+from igoc.bench.runner import Progress, run_jobs
+from igoc.target import load_target
+
+LINEAR = pathlib.Path(__file__).parents[2] / "samples" / "basics" / "linear.mlir"
+
+
+@pytest.fixture
+def job() -> Job:
+    return Job(
+        row="linear",
+        model="linear",
+        batch=None,
+        input_name="linear.mlir",
+        text=LINEAR.read_text(),
+        target_name="edge",
+        target_toml=load_target("edge").to_toml(),
+        pipeline="baseline",
+    )
+
+
+def test_equal_jobs_run_once(job, tmp_path):
+    stream = io.StringIO()
+    results = run_jobs([job, job], 1, ResultCache(tmp_path), Progress(stream))
+    assert results[0] == results[1] and results[0]["status"] == "ok"
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "igoc-bench: 1 jobs, 0 from the cache, 1 to run"
+    assert len(lines) == 2 and lines[1].startswith("[1/1] linear.mlir on edge, baseline: ")
+
+
+def test_failures_of_igoc_are_cached(job, tmp_path):
+    broken = dataclasses.replace(job, text="func.func @f(\n")
+    cache = ResultCache(tmp_path)
+    (result,) = run_jobs([broken], 1, cache)
+    assert result["status"] == "failed" and result["stage"] == "compile"
+    assert result["error"].startswith("linear.mlir:1:14: error: unexpected end of the input")
+    assert result["transient"] is False
+    assert len(list(tmp_path.rglob("*.json"))) == 1
+
+
+def test_failures_of_the_machine_are_not(job, tmp_path, monkeypatch):
+    def out_of_memory(_job):
+        return {"status": "failed", "stage": "compile", "error": "MemoryError", "transient": True}
+
+    monkeypatch.setattr(runner, "run_job", out_of_memory)
+    (result,) = run_jobs([job], 1, ResultCache(tmp_path))
+    assert result["error"] == "MemoryError"
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_progress_estimates_the_time_left(job):
+    ticks = itertools.count(0.0, 10.0)  # every look at the clock is 10 s later
+    stream = io.StringIO()
+    progress = Progress(stream, clock=lambda: next(ticks))
+    progress.begin(unique_jobs=5, cached=1, workers=2)
+    ok = {"status": "ok", "timing": {"compile_s": 2.0, "simulate_s": 0.5}}
+    progress.finished(job, ok)
+    failed = {"status": "failed", "stage": "simulate", "error": "boom", "timing": {}}
+    progress.finished(job, failed)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "igoc-bench: 5 jobs, 1 from the cache, 4 to run on 2 workers"
+    assert lines[1] == (
+        "[1/4] linear.mlir on edge, baseline: 2.5 s (compile 2.0 s, simulate 0.5 s); "
+        "0:10 elapsed, about 0:30 left"
+    )
+    assert lines[2] == (
+        "[2/4] linear.mlir on edge, baseline: 0.0 s FAILED (simulate): boom; "
+        "0:20 elapsed, about 0:20 left"
+    )
