@@ -21,9 +21,10 @@ Ops accept extra (discardable) attributes, such as the ``sched.*`` annotations
 of later passes, and keep them through printing and parsing.
 
 Verifiers check every shape rule and name the dimension that disagrees. The
-rules are data: each op lists the layout of each tensor it touches (the
-``_LAYOUTS`` table), a dimension letter bound by the first tensor that holds it
-must agree in all the others, and convolutions add the output-size rule.
+rules are data: each op names the role of each tensor it touches (``ROLES``),
+each role has a layout of dimension letters (the ``_MATMUL`` and ``_CONV``
+tables), a letter bound by the first tensor that holds it must agree in all the
+others, and convolutions add the channel-group and output-size rules.
 A pass that replaces an op copies the replaced op's ``location`` onto the new
 one, so that diagnostics keep pointing at the user's source line.
 """
