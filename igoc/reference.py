@@ -88,8 +88,10 @@ def conv2d(x: np.ndarray, w: np.ndarray, **attrs) -> np.ndarray:
     y = np.zeros((n, groups, cout // groups, oh, ow), np.float32)
     for r in range(kh):
         for s in range(kw):
-            xs = _window(xp, r, s, oh, ow, st, di).reshape(n, groups, cin_g, oh, ow)
-            y += np.einsum("ngchw,gdc->ngdhw", xs, wg[:, :, :, r, s], dtype=np.float32)
+            xs = _window(xp, r, s, oh, ow, st, di).reshape(n, groups, cin_g, oh * ow)
+            y += (np.ascontiguousarray(wg[None, :, :, :, r, s]) @ xs).reshape(
+                y.shape
+            )  # (d, c) . (c, hw) per group
     return y.reshape(n, cout, oh, ow)
 
 
@@ -111,11 +113,11 @@ def conv2d_dx(dy: np.ndarray, w: np.ndarray, input_hw: tuple[int, int] | None = 
     if (_out_size(h, kh, st[0], pd[0], di[0]), _out_size(wd, kw, st[1], pd[1], di[1])) != (oh, ow):
         raise ReferenceError(f"input size {h}x{wd} does not give dy's size {oh}x{ow}")
     dxp = np.zeros((n, groups * cin_g, h + 2 * pd[0], wd + 2 * pd[1]), np.float32)
-    dyg = _f32(dy).reshape(n, groups, cout // groups, oh, ow)
-    wg = _f32(w).reshape(groups, cout // groups, cin_g, kh, kw)
+    dyg = _f32(dy).reshape(n, groups, cout // groups, oh * ow)
+    wt = _f32(w).reshape(groups, cout // groups, cin_g, kh, kw).transpose(0, 2, 1, 3, 4)
     for r in range(kh):
         for s in range(kw):
-            part = np.einsum("ngdhw,gdc->ngchw", dyg, wg[:, :, :, r, s], dtype=np.float32)
+            part = np.ascontiguousarray(wt[None, :, :, :, r, s]) @ dyg  # (c, d) . (d, hw)
             _window(dxp, r, s, oh, ow, st, di)[...] += part.reshape(n, groups * cin_g, oh, ow)
     return dxp[:, :, pd[0] : pd[0] + h, pd[1] : pd[1] + wd]
 
@@ -139,12 +141,15 @@ def conv2d_dw(x: np.ndarray, dy: np.ndarray, kernel_hw: tuple[int, int] | None =
         raise ReferenceError(f"kernel {kh}x{kw} does not give dy's size {oh}x{ow}")
     cin_g = cin // groups
     xp = np.pad(_f32(x), ((0, 0), (0, 0), (pd[0], pd[0]), (pd[1], pd[1])))
-    dyg = _f32(dy).reshape(n, groups, cout // groups, oh, ow)
+    # (g, d, n*hw) . (g, n*hw, c) per kernel tap
+    dyg = _f32(dy).reshape(n, groups, cout // groups, oh * ow).transpose(1, 2, 0, 3)
+    dyg = dyg.reshape(groups, cout // groups, n * oh * ow)
     dw = np.zeros((groups, cout // groups, cin_g, kh, kw), np.float32)
     for r in range(kh):
         for s in range(kw):
-            xs = _window(xp, r, s, oh, ow, st, di).reshape(n, groups, cin_g, oh, ow)
-            dw[:, :, :, r, s] = np.einsum("ngchw,ngdhw->gdc", xs, dyg, dtype=np.float32)
+            xs = _window(xp, r, s, oh, ow, st, di).reshape(n, groups, cin_g, oh * ow)
+            xs = xs.transpose(1, 0, 3, 2).reshape(groups, n * oh * ow, cin_g)
+            dw[:, :, :, r, s] = dyg @ xs
     return dw.reshape(cout, cin_g, kh, kw)
 
 
