@@ -97,7 +97,7 @@ class AttributeBuilder:
             cached = self._tuples.get(node.value)
             if cached is None:
                 cached = self._tuples[node.value] = self._tensor_tuple(node)
-            return cached
+            return list(cached)
         return [self.type(child) for child in node.children]
 
     def _tensor_tuple(self, token: Token) -> list[Attribute]:
