@@ -17,8 +17,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from igoc.cli.common import UsageError, load_module, run_tool, write_text
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
+
+    from igoc.pipeline import Step
+    from igoc.target import Target
 
 PROG = "igoc-opt"
 
@@ -87,7 +94,9 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
     return 0
 
 
-def _process(args: argparse.Namespace, steps: list, target, module) -> str:
+def _process(
+    args: argparse.Namespace, steps: list[Step], target: Target | None, module: ModuleOp
+) -> str:
     """Stamp the target, run the passes, and return the IR's text."""
     from igoc import pipeline
     from igoc.frontend import print_module
@@ -95,7 +104,7 @@ def _process(args: argparse.Namespace, steps: list, target, module) -> str:
     if target is not None:
         pipeline.stamp_target(module, target)
 
-    def after(index: int, step: pipeline.Step, module, seconds: float) -> None:
+    def after(index: int, step: Step, module: ModuleOp, seconds: float) -> None:
         if args.print_ir_after_all:
             print(f"// -----// IR Dump After {step.name} //----- //", file=sys.stderr)
             sys.stderr.write(print_module(module, args.generic))
@@ -107,7 +116,9 @@ def _process(args: argparse.Namespace, steps: list, target, module) -> str:
 SPLIT_MARKER = "// -----"
 
 
-def _run_split(args: argparse.Namespace, steps: list, target, sources: dict[str, str]) -> int:
+def _run_split(
+    args: argparse.Namespace, steps: list[Step], target: Target | None, sources: dict[str, str]
+) -> int:
     from igoc.frontend import DiagnosticError, parse_text, read_source
 
     name = "<stdin>" if args.input == "-" else args.input
