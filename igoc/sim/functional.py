@@ -127,8 +127,7 @@ class Machine:
         values = self._spm_block(rec)
         flat = idx[valid]
         positions, inverse = np.unique(flat, return_inverse=True)
-        sums = np.zeros(len(positions), np.float32)
-        np.add.at(sums, inverse, values[valid].astype(np.float32))
+        sums = np.bincount(inverse, weights=values[valid], minlength=len(positions))
         if int(rec["flags"]) & FLAG_ACCUMULATE:
             sums = dram[positions].astype(np.float32) + sums
         dram[positions] = round_to(sums, tensor.dtype)
