@@ -22,9 +22,10 @@ from igoc.isa.encoding import FLAG_ACCUMULATE, FLAG_TRANSPOSE, FLAG_TRANSPOSE_B,
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
 from igoc.isa.program import Program
+from igoc.sim.checks import KIND_NAMES, spm_capacity
 from igoc.sim.errors import SimError
 from igoc.sim.im2col import tile_indices
-from igoc.sim.prepare import KIND_NAMES, CoreCode, spm_capacity
+from igoc.sim.prepare import CoreCode
 
 
 class Machine:

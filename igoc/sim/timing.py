@@ -43,7 +43,8 @@ from array import array
 from igoc.isa.encoding import Opcode
 from igoc.sim.channel import Channel
 from igoc.sim.errors import SimError
-from igoc.sim.prepare import CoreCode, footprints_overlap
+from igoc.sim.footprints import footprints_overlap
+from igoc.sim.prepare import CoreCode
 from igoc.sim.runmap import RunMap, SegmentMap
 
 DMA, DEPENDENCY, BANDWIDTH, BARRIER = 0, 1, 2, 3

@@ -16,7 +16,8 @@ import numpy as np
 
 from igoc.isa.encoding import Opcode
 from igoc.isa.program import Program
-from igoc.sim.prepare import KIND_NAMES, CoreCode
+from igoc.sim.checks import KIND_NAMES
+from igoc.sim.prepare import CoreCode
 from igoc.sim.timing import CoreRunner
 
 TRACKS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igoc.sim.prepare import footprints_overlap
+from igoc.sim.footprints import footprints_overlap
 
 SHAPE = (2, 3, 4, 5)  # 120 elements
 
