@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from igoc.isa.asm import format_program
+from igoc.isa.disasm import format_program
 from igoc.isa.npufile import NpuFormatError, read_npu
 
 
