@@ -234,43 +234,46 @@ def check_records(records: np.ndarray) -> None:
         raise EncodingError(f"instruction {i}: matmul n out of range")
 
 
+_DTYPE_OF = {int(d): d for d in DType}
+_LOAD, _GATHER, _STORE, _SCATTER = 1, 2, 3, 4
+_MATMUL, _BARRIER, _HALT = 5, 6, 7
+
+
 def decode_record(rec: np.void | Sequence) -> Instruction:
-    """One record (a row of a ``RECORD_DTYPE`` array) as its instruction."""
-    op, flags, dt0, dt1, f0, f1, f2, f3, f4, f5, f6 = (int(v) for v in rec)
-    if op == Opcode.LOAD:
-        return Load(f0, f5, f2, f3, f6, f1, DType(dt0), bool(flags & FLAG_TRANSPOSE))
-    if op == Opcode.GATHER:
-        return Gather(f0, f4, f5, f6, f2, f3, f1, DType(dt0), bool(flags & FLAG_TRANSPOSE))
-    if op == Opcode.STORE:
-        return Store(
-            f0,
-            f5,
-            f2,
-            f3,
-            f6,
-            f1,
-            DType(dt0),
-            bool(flags & FLAG_ACCUMULATE),
-            bool(flags & FLAG_TRANSPOSE),
-        )
-    if op == Opcode.SCATTER:
-        return Scatter(f0, f4, f5, f6, f2, f3, f1, DType(dt0), bool(flags & FLAG_ACCUMULATE))
-    if op == Opcode.MATMUL:
-        return Matmul(
-            f0,
-            f1,
-            f2,
-            f3,
-            f4,
-            f5,
-            DType(dt0),
-            DType(dt1),
-            bool(flags & FLAG_ACCUMULATE),
-            bool(flags & FLAG_TRANSPOSE),
-            bool(flags & FLAG_TRANSPOSE_B),
-        )
-    if op == Opcode.BARRIER:
+    """One record (a ``RECORD_DTYPE`` row, or its ``tolist()`` tuple) as its instruction."""
+    if type(rec) is not tuple:
+        rec = tuple(int(v) for v in rec)
+    op, flags, dt0, dt1, f0, f1, f2, f3, f4, f5, f6 = rec
+    transpose = bool(flags & FLAG_TRANSPOSE)
+    accumulate = bool(flags & FLAG_ACCUMULATE)
+    try:
+        if op == _LOAD:
+            return Load(f0, f5, f2, f3, f6, f1, _DTYPE_OF[dt0], transpose)
+        if op == _MATMUL:
+            transpose_b = bool(flags & FLAG_TRANSPOSE_B)
+            return Matmul(
+                f0,
+                f1,
+                f2,
+                f3,
+                f4,
+                f5,
+                _DTYPE_OF[dt0],
+                _DTYPE_OF[dt1],
+                accumulate,
+                transpose,
+                transpose_b,
+            )
+        if op == _STORE:
+            return Store(f0, f5, f2, f3, f6, f1, _DTYPE_OF[dt0], accumulate, transpose)
+        if op == _GATHER:
+            return Gather(f0, f4, f5, f6, f2, f3, f1, _DTYPE_OF[dt0], transpose)
+        if op == _SCATTER:
+            return Scatter(f0, f4, f5, f6, f2, f3, f1, _DTYPE_OF[dt0], accumulate)
+    except KeyError:
+        raise EncodingError(f"unknown element type code in a record of opcode {op}") from None
+    if op == _BARRIER:
         return Barrier(f0, f1)
-    if op == Opcode.HALT:
+    if op == _HALT:
         return Halt()
     raise EncodingError(f"unknown opcode {op}")
