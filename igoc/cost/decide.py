@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from igoc.cost.search import (
     Candidate,
-    best_single,
+    TileSearch,
     best_tiling,
     evaluate,
     interleaved_candidates,
@@ -88,7 +88,9 @@ def _pick(candidates: list[Candidate], rows: list[dict], simulated: bool) -> Lay
 
 
 def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, list[dict]]:
-    """The ``tile`` pass: each op's natural order (``only-interleaving`` when fused), best tiles."""
+    """The ``tile`` pass: each op's natural order (``only-interleaving`` when fused) and the
+    largest aligned tiles, equal along M, N and K as far as the dimensions allow, whose step
+    fits twice in SPM. No search: ``select-order`` searches tiles per order."""
     key = ("tile", desc.signature(), target)
 
     def compute():
@@ -96,12 +98,15 @@ def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, li
         part = default_partition(target)
         if len(desc.computations) == 1:
             comp = desc.computations[0]
-            cand = best_tiling(layers, (comp,), NATURAL_ORDER[comp], target, part)
+            search = TileSearch(layers, (comp,), NATURAL_ORDER[comp], target, part)
         else:
-            cand = best_tiling(layers, desc.computations, "only-interleaving", target, part)
-        if cand.estimate is None:
-            raise ValueError(_no_fit(desc, cand))
-        return cand.schedule, [describe_candidate(cand)]
+            search = TileSearch(layers, desc.computations, "only-interleaving", target, part)
+        point = search.balanced()
+        if not search.fits(point):
+            cand = evaluate(layers, search.schedule(point), target)
+            if cand.estimate is None:
+                raise ValueError(_no_fit(desc, cand))
+        return search.schedule(point), []
 
     return _cached(key, compute)
 
@@ -146,28 +151,25 @@ def _retile(
     if len(schedule.computations) == 1:
         return best_tiling(layers, schedule.computations, schedule.order, target, partition)
     if schedule.order == "sequential":
-        dx = best_single(layers, "dx", target, partition).schedule
-        dw = best_single(layers, "dw", target, partition).schedule
+        loops = schedule.loop_orders()
+        dx = best_tiling(layers, ("dx",), loops[0], target, partition).schedule
+        dw = best_tiling(layers, ("dw",), loops[1], target, partition).schedule
         seq = LayerSchedule(
-            schedule.computations,
-            "sequential",
-            (dx.tilings[0], dw.tilings[0]),
-            partition,
-            (dx.order, dw.order),
+            schedule.computations, "sequential", (dx.tilings[0], dw.tilings[0]), partition, loops
         )
         return evaluate(layers, seq, target)
     return best_tiling(layers, schedule.computations, schedule.order, target, partition)
 
 
 def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
-    """The partitions ``cost`` weighs: each dimension, in as many parts as cores x 1, 2, 4."""
+    """The partitions ``cost`` weighs: each dimension, in as many parts as the cores, or twice."""
     m, n, k, _ = desc.gemm_dims()
     sizes = {"m": m, "n": n, "k": k}
     out = [default_partition(target)]
     if target.cores == 1:
         out.append(Partition())
     for dim in ("m", "n", "k"):
-        for factor in (1, 2, 4):
+        for factor in (1, 2):
             parts = target.cores * factor
             if parts > 1 and sizes[dim] >= parts * min(target.array_rows, target.array_cols) // 2:
                 cand = Partition(dim, parts, target.cores)

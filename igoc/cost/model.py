@@ -65,11 +65,16 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     bytes_per_cycle = target.dram_bytes_per_cycle / max(1, sharing_cores)
     latency = target.dram_latency_cycles
     traffic: dict[str, list[int]] = {}
+    known: dict[tuple, tuple[str, int, int]] = {}
 
     def move(actions) -> int:
         total = 0
         for action in actions:
-            name, read, write = action_bytes(action, ctx)
+            key = (action.kind, action.residency.key)
+            moved = known.get(key)
+            if moved is None:
+                moved = known[key] = action_bytes(action, ctx)
+            name, read, write = moved
             if not (read or write):
                 continue
             entry = traffic.setdefault(name, [0, 0])
@@ -124,4 +129,14 @@ def merge(estimates: Sequence[Estimate]) -> Estimate:
         traffic=traffic,
         compute_cycles=max((e.compute_cycles for e in estimates), default=0),
         macs=sum(e.macs for e in estimates),
+    )
+
+
+def scale(estimate: Estimate, times: int) -> Estimate:
+    """The estimate of ``times`` equal, independent repetitions run one after another."""
+    return Estimate(
+        cycles=estimate.cycles * times,
+        traffic={name: [r * times, w * times] for name, (r, w) in estimate.traffic.items()},
+        compute_cycles=estimate.compute_cycles * times,
+        macs=estimate.macs * times,
     )

@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from igoc.cost.model import Estimate, matmul_cycles
+from igoc.cost.model import Estimate, matmul_cycles, scale
 from igoc.schedule.compile import acc_dtype, estimate_layer, plan_layer
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm
 from igoc.schedule.planner import PlanError
@@ -57,6 +57,10 @@ def compute_cycles(
     return total
 
 
+_EVALUATED: dict[tuple, Candidate] = {}
+_EVALUATED_LIMIT = 20000
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A schedule and what the cost model says of it (``estimate`` None: it does not fit)."""
@@ -74,12 +78,32 @@ class Candidate:
 
 
 def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -> Candidate:
-    """Plan a schedule on every core and estimate it."""
+    """Plan a schedule on every core and estimate it (remembered: searches revisit schedules).
+
+    The groups of a grouped convolution are equal GEMMs on disjoint data, one after
+    another: one group is planned and its estimate counted once per group.
+    """
+    key = (
+        tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers[:1]),
+        len(layers),
+        schedule,
+        target,
+    )
+    found = _EVALUATED.get(key)
+    if found is not None:
+        return found
     try:
-        plans = plan_layer(layers, schedule, target)
+        plans = plan_layer(layers[:1], schedule, target)
+        estimate = estimate_layer(plans, target)
+        if len(layers) > 1:
+            estimate = scale(estimate, len(layers))
+        cand = Candidate(schedule, estimate)
     except PlanError as err:
-        return Candidate(schedule, None, err.needed_bytes)
-    return Candidate(schedule, estimate_layer(plans, target))
+        cand = Candidate(schedule, None, err.needed_bytes)
+    if len(_EVALUATED) >= _EVALUATED_LIMIT:
+        _EVALUATED.clear()
+    _EVALUATED[key] = cand
+    return cand
 
 
 def _sizes(extent: int, align: int) -> list[int]:
@@ -107,6 +131,123 @@ def step_bytes(computations: Iterable[str], tiling: Tiling, elem: int, acc: int)
     return total
 
 
+class TileSearch:
+    """The search for one order's best tiles on the aligned grid.
+
+    ``quick()`` evaluates only the starting tiles: the balanced one (all three
+    dimensions grown together while two steps' tiles fit in SPM), and for each
+    priority of the dimensions the tile grown as far as it fits along the first,
+    then the second, then the third.
+    ``refine()`` then moves one grid step along one dimension, or two in opposite
+    directions, while the estimate improves. Both remember what they evaluated.
+    """
+
+    def __init__(
+        self,
+        layers: list[LayerGemm],
+        computations: tuple[str, ...],
+        order: str,
+        target: Target,
+        partition: Partition = WHOLE,
+    ) -> None:
+        self.layers, self.computations, self.order = layers, computations, order
+        self.target, self.partition = target, partition
+        extent = _box_extent(layers[0], partition)
+        self.grid = (
+            _sizes(extent["m"], target.array_rows),
+            _sizes(extent["n"], target.array_cols),
+            _sizes(extent["k"], target.array_rows),
+        )
+        self.elem = layers[0].dtype.nbytes
+        self.acc = acc_dtype(target).nbytes
+        self.budget = target.spm_bytes // 2
+        shared = len(computations) > 1 and order != "sequential"
+        self.step_computations = computations if shared else computations[:1]
+        self.seen: dict[tuple[int, ...], Candidate] = {}
+        self.best: Candidate | None = None
+        self.best_point: tuple[int, ...] = (0, 0, 0)
+
+    def tiling(self, p: tuple[int, ...]) -> Tiling:
+        """The tiles at a grid point."""
+        return Tiling(self.grid[0][p[0]], self.grid[1][p[1]], self.grid[2][p[2]])
+
+    def schedule(self, p: tuple[int, ...]) -> LayerSchedule:
+        """The schedule at a grid point."""
+        tiles = (self.tiling(p),) * len(self.computations)
+        return LayerSchedule(self.computations, self.order, tiles, self.partition)
+
+    def fits(self, p: tuple[int, ...]) -> bool:
+        """Whether two steps' tiles fit in SPM (room for double buffering)."""
+        need = step_bytes(self.step_computations, self.tiling(p), self.elem, self.acc)
+        return need <= self.budget
+
+    def compute_bound(self, p: tuple[int, ...]) -> float:
+        """The array cycles alone at a grid point: no schedule of it is faster."""
+        layer, t = self.layers[0], self.tiling(p)
+        total = sum(
+            compute_cycles(layer, c, t, self.partition, self.target) for c in self.computations
+        )
+        return total * len(self.layers) / max(1, self.partition.cores)
+
+    def visit(self, p: tuple[int, ...]) -> Candidate:
+        """Evaluate a grid point (once)."""
+        if p not in self.seen:
+            if not self.fits(p) and p != (0, 0, 0):
+                self.seen[p] = Candidate(self.schedule(p), None)  # no room to double-buffer
+            else:
+                self.seen[p] = evaluate(self.layers, self.schedule(p), self.target)
+            if self.best is None or self.seen[p].rank < self.best.rank:
+                self.best, self.best_point = self.seen[p], p
+        return self.seen[p]
+
+    def _grow(self, point: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
+        while True:
+            q = list(point)
+            for d in dims:
+                q[d] = min(q[d] + 1, len(self.grid[d]) - 1)
+            if tuple(q) == point or not self.fits(tuple(q)):
+                return point
+            point = tuple(q)
+
+    def balanced(self) -> tuple[int, ...]:
+        """The grid point grown in all three dimensions together while two steps fit."""
+        return self._grow((0, 0, 0), (0, 1, 2))
+
+    def quick(self) -> Candidate:
+        """The best of the starting tiles."""
+        starts = {self.balanced()}
+        for prio in itertools.permutations(range(3)):
+            p: tuple[int, ...] = (0, 0, 0)
+            for d in prio:
+                p = self._grow(p, (d,))
+            starts.add(p)
+        for p in sorted(starts):
+            self.visit(p)
+        if self.best is not None and self.best.estimate is None:
+            self.visit((0, 0, 0))  # nothing fitted: the smallest tiles
+        return self.best  # type: ignore[return-value]
+
+    def refine(self) -> Candidate:
+        """Local search from the best point so far."""
+        if self.best is None:
+            self.quick()
+        point, current = self.best_point, self.best
+        for _ in range(40):
+            improved = False
+            for move in _MOVES:
+                q = tuple(p + d for p, d in zip(point, move, strict=True))
+                if not all(0 <= v < len(self.grid[d]) for d, v in enumerate(q)):
+                    continue
+                if q not in self.seen and self.compute_bound(q) >= current.rank[0]:  # type: ignore[union-attr]
+                    continue  # its compute alone takes longer than the current best
+                cand = self.visit(q)
+                if cand.rank < current.rank:  # type: ignore[union-attr]
+                    current, point, improved = cand, q, True
+            if not improved:
+                break
+        return self.best  # type: ignore[return-value]
+
+
 def best_tiling(
     layers: list[LayerGemm],
     computations: tuple[str, ...],
@@ -114,94 +255,27 @@ def best_tiling(
     target: Target,
     partition: Partition = WHOLE,
 ) -> Candidate:
-    """The best tiling for one order (local search on the aligned grid)."""
-    layer = layers[0]
-    extent = _box_extent(layer, partition)
-    grid = {
-        "m": _sizes(extent["m"], target.array_rows),
-        "n": _sizes(extent["n"], target.array_cols),
-        "k": _sizes(extent["k"], target.array_rows),
-    }
-    elem, acc = layer.dtype.nbytes, acc_dtype(target).nbytes
-    budget = target.spm_bytes // 2
-    shared = len(computations) > 1 and order != "sequential"
+    """The best tiling for one order (``TileSearch``: starts, then local search)."""
+    return TileSearch(layers, computations, order, target, partition).refine()
 
-    def schedule(point: tuple[int, ...]) -> LayerSchedule:
-        tiling = Tiling(grid["m"][point[0]], grid["n"][point[1]], grid["k"][point[2]])
-        if len(computations) == 1:
-            return LayerSchedule(computations, order, (tiling,), partition)
-        return LayerSchedule(computations, order, (tiling, tiling), partition)
 
-    def compute_bound(p: tuple[int, ...]) -> float:
-        t = Tiling(grid["m"][p[0]], grid["n"][p[1]], grid["k"][p[2]])
-        return (
-            sum(compute_cycles(layer, c, t, partition, target) for c in computations)
-            * len(layers)
-            / max(1, partition.cores)
-        )
-
-    def fits(p: tuple[int, ...]) -> bool:
-        t = Tiling(grid["m"][p[0]], grid["n"][p[1]], grid["k"][p[2]])
-        return step_bytes(computations if shared else computations[:1], t, elem, acc) <= budget
-
-    def grow(point: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
-        """Grow the given dimensions one grid step at a time, together, while it fits."""
-        while True:
-            q = list(point)
-            for d in dims:
-                q[d] = min(q[d] + 1, len(grid["mnk"[d]]) - 1)
-            if tuple(q) == point or not fits(q):
-                return point
-            point = tuple(q)
-
-    # Starts: the balanced tile, and for each priority of the dimensions the tile
-    # that is as large as it can be along the first, then the second, then the third.
-    starts = {grow((0, 0, 0), (0, 1, 2))}
-    for prio in itertools.permutations(range(3)):
-        p: tuple[int, ...] = (0, 0, 0)
-        for d in prio:
-            p = grow(p, (d,))
-        starts.add(p)
-    seen: dict[tuple[int, ...], Candidate] = {}
-
-    def visit(p: tuple[int, ...]) -> Candidate:
-        if p not in seen:
-            if not fits(p) and p != (0, 0, 0):
-                seen[p] = Candidate(schedule(p), None)  # no room to double-buffer
-            else:
-                seen[p] = evaluate(layers, schedule(p), target)
-        return seen[p]
-
-    ranked = sorted(starts, key=lambda p: visit(p).rank)
-    best = visit(ranked[0])
-    for point in ranked[:1]:
-        current = visit(point)
-        for _ in range(40):
-            improved = False
-            for move in _MOVES:
-                q = tuple(p + d for p, d in zip(point, move, strict=True))
-                if not all(0 <= v < len(grid[d]) for v, d in zip(q, "mnk", strict=True)):
-                    continue
-                if q not in seen and compute_bound(q) >= current.rank[0]:
-                    continue  # its compute alone takes longer than the current best
-                cand = visit(q)
-                if cand.rank < current.rank:
-                    current, point, improved = cand, q, True
-            if not improved:
-                break
-        if current.rank < best.rank:
-            best = current
-    if best.estimate is None:
-        # Nothing fitted around the start: shrink to the smallest tile.
-        best = visit((0, 0, 0))
-    return best
+def screened(searches: list[TileSearch], refine: int) -> list[Candidate]:
+    """Each search's quick result, and the ``refine`` most promising refined."""
+    quick = [s.quick() for s in searches]
+    ranked = sorted(range(len(searches)), key=lambda i: quick[i].rank)
+    for i in ranked[:refine]:
+        searches[i].refine()
+    return [s.best for s in searches]  # type: ignore[misc]
 
 
 def single_candidates(
     layers: list[LayerGemm], computation: str, target: Target, partition: Partition = WHOLE
 ) -> list[Candidate]:
-    """Every loop order of one GEMM, each with its best tiling."""
-    return [best_tiling(layers, (computation,), order, target, partition) for order in PERMUTATIONS]
+    """Every loop order of one GEMM: each at its starting tiles, the best two refined."""
+    searches = [
+        TileSearch(layers, (computation,), order, target, partition) for order in PERMUTATIONS
+    ]
+    return screened(searches, refine=2)
 
 
 def best_single(
@@ -216,29 +290,31 @@ def interleaved_candidates(
     target: Target,
     partition: Partition = WHOLE,
     orders: Iterable[str] = INTERLEAVED_ORDERS,
+    refine: int = 3,
 ) -> list[Candidate]:
     """Every order of a layer's dX and dW, each with its best tiling.
 
     ``sequential`` is the two best single-GEMM schedules one after the other, the
     very schedule of the baseline, so choosing the cheapest candidate never loses
-    to it by the cost model's measure.
+    to it by the cost model's measure. The fused orders are screened at their
+    starting tiles and the ``refine`` most promising searched further.
     """
-    out = []
-    for order in orders:
-        if order == "sequential":
-            dx = best_single(layers, "dx", target, partition).schedule
-            dw = best_single(layers, "dw", target, partition).schedule
-            seq = LayerSchedule(
-                ("dx", "dw"),
-                "sequential",
-                (dx.tilings[0], dw.tilings[0]),
-                partition,
-                loops=(dx.order, dw.order),
-            )
-            out.append(evaluate(layers, seq, target))
-        else:
-            out.append(best_tiling(layers, ("dx", "dw"), order, target, partition))
-    return out
+    orders = list(orders)
+    fused = [o for o in orders if o != "sequential"]
+    searches = [TileSearch(layers, ("dx", "dw"), o, target, partition) for o in fused]
+    found = dict(zip(fused, screened(searches, refine), strict=True))
+    if "sequential" in orders:
+        dx = best_single(layers, "dx", target, partition).schedule
+        dw = best_single(layers, "dw", target, partition).schedule
+        seq = LayerSchedule(
+            ("dx", "dw"),
+            "sequential",
+            (dx.tilings[0], dw.tilings[0]),
+            partition,
+            loops=(dx.order, dw.order),
+        )
+        found["sequential"] = evaluate(layers, seq, target)
+    return [found[o] for o in orders]
 
 
 def paper_order(m: int, n: int, k: int) -> str:

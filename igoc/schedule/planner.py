@@ -18,7 +18,8 @@ The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
    partial sum) is spilled to its partial-sum buffer when evicted; the spill is
    placed right after the tile's last use, so it has long finished when the
    space is needed.
-3. After its last matmul in the schedule an accumulator is final and is stored:
+3. A tile that no later step uses leaves SPM as soon as no step may still read
+   it. After its last matmul in the schedule an accumulator is final and is stored:
    overwritten into its output, or — when the schedule covers only part of the
    reduction (a partition on one core of several) — accumulated into it.
 
@@ -35,6 +36,7 @@ import bisect
 import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from igoc.schedule.steps import Matmul, TileKey
 
@@ -50,7 +52,7 @@ class PlanError(Exception):
         self.needed_bytes = needed_bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class Residency:
     """One stay of a tile in SPM: from step ``start`` to step ``end`` (inclusive)."""
 
@@ -62,8 +64,7 @@ class Residency:
     address: int = -1
 
 
-@dataclass
-class Action:
+class Action(NamedTuple):
     """A data movement the program performs.
 
     ``kind``: ``load`` (input tile from its tensor), ``reload`` (partial sum from its
@@ -137,6 +138,7 @@ def _plan(
     spilled = [False] * count  # accumulators with a partial sum in their buffer
     heap: list[tuple[int, int]] = []  # (-next use, tile)
     free = _FreeList(budget_bytes)
+    dying: dict[int, list[int]] = {}  # step -> tiles never used again, freed at that step
     used_bytes = 0
     peak = 0
     plan = Plan(steps, [], [], [], [])
@@ -144,6 +146,12 @@ def _plan(
     for s in range(len(steps)):
         before: list[Action] = []
         after: list[Action] = []
+        for t in dying.pop(s, ()):
+            res = resident[t]
+            if res is not None:  # unless evicted already
+                resident[t] = None
+                used_bytes -= res.size_bytes
+                free.release(res.address, res.size_bytes)
         ids = step_ids[s]
         for t in ids:
             res = resident[t]
@@ -230,6 +238,8 @@ def _plan(
                 p += 1
             pointer[t] = p
             heapq.heappush(heap, (-(lst[p] if p < len(lst) else _NEVER), t))
+            if p == len(lst):
+                dying.setdefault(s + 2, []).append(t)  # free once no step may still read it
             if is_acc[t] and last_use[t] == s:
                 dirty[t] = False
                 kind = "store_acc" if partial_acc[t] else "store"

@@ -16,6 +16,7 @@ own orders); a schedule is a sequence of phases run one after another.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from igoc.schedule.layer import COMPUTATIONS, INDEX_DIM, ROLE_INDICES, Access, LayerGemm
 
@@ -58,8 +59,7 @@ class Box:
         return getattr(self, INDEX_DIM[index])
 
 
-@dataclass(frozen=True)
-class Matmul:
+class Matmul(NamedTuple):
     """One tile matmul of a step: ``acc += a . b`` for a computation at point (i, j, l)."""
 
     computation: str
@@ -81,31 +81,6 @@ class Segment:
     box: Box
 
 
-def _tile_key(
-    layer: LayerGemm, role: str, is_acc: bool, extent: dict[str, tuple[int, int]]
-) -> TileKey:
-    rows_index, cols_index = ROLE_INDICES[role]
-    r0, r1 = extent[rows_index]
-    c0, c1 = extent[cols_index]
-    return (layer.accesses[role], is_acc, r0, c0, r1 - r0, c1 - c0)
-
-
-def _matmul(name: str, layer: LayerGemm, extent: dict[str, tuple[int, int]]) -> Matmul:
-    comp = COMPUTATIONS[name]
-    size = {index: hi - lo for index, (lo, hi) in extent.items()}
-    # The instruction frame: product rows/cols are the accumulator's, k is the reduction.
-    rows_index, cols_index = ROLE_INDICES[comp.acc]
-    return Matmul(
-        computation=name,
-        acc=_tile_key(layer, comp.acc, True, extent),
-        a=_tile_key(layer, comp.a, False, extent),
-        b=_tile_key(layer, comp.b, False, extent),
-        m=size[rows_index],
-        k=size[comp.reduction],
-        n=size[cols_index],
-    )
-
-
 def _cuts(lo: int, hi: int, tile: int) -> list[tuple[int, int]]:
     return [(start, min(start + tile, hi)) for start in range(lo, hi, tile)]
 
@@ -115,13 +90,55 @@ def segment_steps(segment: Segment, layer: LayerGemm) -> list[tuple[Matmul, ...]
     if sorted(segment.order) != ["i", "j", "l"]:
         raise ValueError(f"loop order must be a permutation of 'ijl', got {segment.order!r}")
     cuts = {index: _cuts(*segment.box.range(index), segment.tiling.size(index)) for index in "ijl"}
-    outer, middle, inner = segment.order
+    position = {index: segment.order.index(index) for index in "ijl"}
+
+    # Every tile key of every role, by the positions of its two loop indices, built once.
+    def keys(role: str, is_acc: bool) -> tuple[int, int, dict[tuple[int, int], TileKey]]:
+        rows_index, cols_index = ROLE_INDICES[role]
+        access = layer.accesses[role]
+        table = {
+            (p, q): (access, is_acc, r0, c0, r1 - r0, c1 - c0)
+            for p, (r0, r1) in enumerate(cuts[rows_index])
+            for q, (c0, c1) in enumerate(cuts[cols_index])
+        }
+        return position[rows_index], position[cols_index], table
+
+    plans = []
+    for name in segment.computations:
+        comp = COMPUTATIONS[name]
+        rows_index, cols_index = ROLE_INDICES[comp.acc]
+        plans.append(
+            (
+                name,
+                keys(comp.acc, True),
+                keys(comp.a, False),
+                keys(comp.b, False),
+                position[rows_index],
+                position[comp.reduction],
+                position[cols_index],
+            )
+        )
+    outer, middle, inner = (cuts[index] for index in segment.order)
     steps = []
-    for a in cuts[outer]:
-        for b in cuts[middle]:
-            for c in cuts[inner]:
-                extent = {outer: a, middle: b, inner: c}
-                steps.append(tuple(_matmul(name, layer, extent) for name in segment.computations))
+    for ia, a in enumerate(outer):
+        for ib, b in enumerate(middle):
+            for ic, c in enumerate(inner):
+                point = (ia, ib, ic)
+                sizes = (a[1] - a[0], b[1] - b[0], c[1] - c[0])
+                steps.append(
+                    tuple(
+                        Matmul(
+                            name,
+                            acc[2][(point[acc[0]], point[acc[1]])],
+                            ka[2][(point[ka[0]], point[ka[1]])],
+                            kb[2][(point[kb[0]], point[kb[1]])],
+                            sizes[pm],
+                            sizes[pk],
+                            sizes[pn],
+                        )
+                        for name, acc, ka, kb, pm, pk, pn in plans
+                    )
+                )
     return steps
 
 
