@@ -68,4 +68,3 @@ def unknown_op_message(name: str) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown op '{name}'; {hint}known {dialect_name} ops: {', '.join(known)}"
-
