@@ -29,6 +29,7 @@ from igoc.cost.search import (
     evaluate,
     interleaved_candidates,
     paper_order,
+    step_bytes,
     single_candidates,
 )
 from igoc.schedule.describe import LayerDesc
@@ -105,7 +106,7 @@ def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, li
         if not search.fits(point):
             cand = evaluate(layers, search.schedule(point), target)
             if cand.estimate is None:
-                raise ValueError(_no_fit(desc, cand))
+                raise ValueError(_no_fit(desc, cand, target))
         return search.schedule(point), []
 
     return _cached(key, compute)
@@ -137,7 +138,7 @@ def select_order(
             _simulated(desc, cands, target) if simulated else [describe_candidate(c) for c in cands]
         )
         if all(c.estimate is None for c in cands):
-            raise ValueError(_no_fit(desc, min(cands, key=lambda c: -c.needed_bytes)))
+            raise ValueError(_no_fit(desc, min(cands, key=lambda c: -c.needed_bytes), target))
         return _pick(cands, rows, simulated), rows
 
     return _cached(key, compute)
@@ -194,7 +195,7 @@ def choose_partition(
                 return schedule, []
             cand = _retile(desc, schedule, part, target)
             if cand.estimate is None:
-                raise ValueError(_no_fit(desc, cand))
+                raise ValueError(_no_fit(desc, cand, target))
             return cand.schedule, [describe_candidate(cand)]
         cands = []
         for part in partition_candidates(target, desc):
@@ -211,9 +212,18 @@ def choose_partition(
     return _cached(key, compute)
 
 
-def _no_fit(desc: LayerDesc, cand: Candidate) -> str:
-    need = cand.needed_bytes
+def _no_fit(desc: LayerDesc, cand: Candidate, target: Target) -> str:
+    """Why a layer cannot be scheduled: what one step of its smallest tiles needs."""
+    tiling = cand.schedule.tilings[0]
+    comps = cand.schedule.computations
+    if cand.schedule.order == "sequential":
+        comps = comps[:1]
+    need = max(
+        cand.needed_bytes,
+        step_bytes(comps, tiling, desc.dtype.nbytes, 4 if target.acc_bytes == 4 else 2),
+    )
     return (
-        f"layer {desc.name} cannot be scheduled: its smallest tiles need "
-        f"{need / 1024:.1f} KiB of SPM"
+        f"layer {desc.name} cannot be scheduled: one step of its smallest tiles "
+        f"({tiling.m}x{tiling.n}x{tiling.k}) needs {need / 1024:.1f} KiB of SPM, "
+        f"the target has {target.spm_bytes / 1024:.1f} KiB per core"
     )
