@@ -29,8 +29,8 @@ from igoc.cost.search import (
     evaluate,
     interleaved_candidates,
     paper_order,
-    step_bytes,
     single_candidates,
+    step_bytes,
 )
 from igoc.schedule.describe import LayerDesc
 from igoc.schedule.schedule import INTERLEAVED_ORDERS, NATURAL_ORDER, LayerSchedule, Partition
