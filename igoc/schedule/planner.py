@@ -25,9 +25,9 @@ The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
 
 Every tile occupies SPM from the step before its first use (its load overlaps
 the previous step's compute) to its last use while resident. Its address is
-chosen when it comes in, best fit among the holes (inputs from the bottom,
-accumulators from the top). When the holes are too small although the bytes
-would suffice, more tiles are evicted, in the same order.
+chosen when it comes in: the smallest hole that fits, lowest first (so the
+SPM a program uses is the bottom of it). When the holes are too small although
+the bytes would suffice, more tiles are evicted, in the same order.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _plan(
                 continue
             need = size[t]
             held: list[tuple[int, int]] = []
-            address = free.allocate(need, is_acc[t]) if used_bytes + need <= budget_bytes else -1
+            address = free.allocate(need) if used_bytes + need <= budget_bytes else -1
             while address < 0:
                 victim = -1
                 while heap:
@@ -210,7 +210,7 @@ def _plan(
                     # long before this step's load needs the space (same bytes either way).
                     plan.after[res.end].append(Action("spill", res))
                 if used_bytes + need <= budget_bytes:
-                    address = free.allocate(need, is_acc[t])
+                    address = free.allocate(need)
             for entry in held:
                 heapq.heappush(heap, entry)
             res = Residency(keys[t], is_acc[t], need, start=max(s - 1, 0), end=s, address=address)
@@ -259,24 +259,16 @@ class _FreeList:
     def __init__(self, capacity_bytes: int) -> None:
         self.holes: list[list[int]] = [[0, capacity_bytes]]
 
-    def allocate(self, size: int, from_top: bool) -> int:
-        """An address for ``size`` bytes, or -1 if no hole is large enough."""
+    def allocate(self, size: int) -> int:
+        """An address for ``size`` bytes (the smallest hole that fits, lowest first), or -1."""
         chosen = -1
         for h, (_, hole) in enumerate(self.holes):
-            if hole >= size and (
-                chosen < 0
-                or hole < self.holes[chosen][1]
-                or (hole == self.holes[chosen][1] and from_top)
-            ):
+            if hole >= size and (chosen < 0 or hole < self.holes[chosen][1]):
                 chosen = h
         if chosen < 0:
             return -1
-        addr, hole = self.holes[chosen]
-        if from_top:
-            address = addr + hole - size
-        else:
-            address = addr
-            self.holes[chosen][0] += size
+        address = self.holes[chosen][0]
+        self.holes[chosen][0] += size
         self.holes[chosen][1] -= size
         if self.holes[chosen][1] == 0:
             del self.holes[chosen]
