@@ -25,8 +25,8 @@ The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
 
 Every tile occupies SPM from the step before its first use (its load overlaps
 the previous step's compute) to its last use while resident. Its address is
-chosen when it comes in: the smallest hole that fits, lowest first (so the
-SPM a program uses is the bottom of it). When the holes are too small although
+chosen when it comes in: the hole free the longest among those it fits, so
+that loads can run ahead of the compute. When the holes are too small although
 the bytes would suffice, more tiles are evicted, in the same order.
 """
 
@@ -151,7 +151,7 @@ def _plan(
             if res is not None:  # unless evicted already
                 resident[t] = None
                 used_bytes -= res.size_bytes
-                free.release(res.address, res.size_bytes)
+                free.release(res.address, res.size_bytes, s)
         ids = step_ids[s]
         for t in ids:
             res = resident[t]
@@ -202,7 +202,7 @@ def _plan(
                 res = resident[victim]
                 resident[victim] = None
                 used_bytes -= res.size_bytes
-                free.release(res.address, res.size_bytes)
+                free.release(res.address, res.size_bytes, s)
                 if dirty[victim]:
                     dirty[victim] = False
                     spilled[victim] = True
@@ -254,17 +254,23 @@ def _plan(
 
 
 class _FreeList:
-    """The holes of the SPM, sorted by address, coalesced; best-fit allocation."""
+    """The holes of the SPM, sorted by address and coalesced, each with when it was freed.
+
+    A tile takes the hole that has been free the longest among those it fits (then
+    the smallest): space freed just now may still be read by the step in flight,
+    and a load into it would have to wait, while older space lets loads run ahead.
+    """
 
     def __init__(self, capacity_bytes: int) -> None:
-        self.holes: list[list[int]] = [[0, capacity_bytes]]
+        self.holes: list[list[int]] = [[0, capacity_bytes, -1]]  # address, size, freed at
 
     def allocate(self, size: int) -> int:
-        """An address for ``size`` bytes (the smallest hole that fits, lowest first), or -1."""
+        """An address for ``size`` bytes, or -1 if no hole is large enough."""
         chosen = -1
-        for h, (_, hole) in enumerate(self.holes):
-            if hole >= size and (chosen < 0 or hole < self.holes[chosen][1]):
-                chosen = h
+        best = None
+        for h, (_, hole, freed) in enumerate(self.holes):
+            if hole >= size and (best is None or (freed, hole) < best):
+                chosen, best = h, (freed, hole)
         if chosen < 0:
             return -1
         address = self.holes[chosen][0]
@@ -274,16 +280,18 @@ class _FreeList:
             del self.holes[chosen]
         return address
 
-    def release(self, address: int, size: int) -> None:
-        """Return ``size`` bytes at ``address``."""
+    def release(self, address: int, size: int, step: int) -> None:
+        """Return ``size`` bytes at ``address``, freed at ``step``."""
         holes = self.holes
-        lo = bisect.bisect_left(holes, [address, 0])
-        holes.insert(lo, [address, size])
+        lo = bisect.bisect_left(holes, [address, 0, 0])
+        holes.insert(lo, [address, size, step])
         if lo + 1 < len(holes) and holes[lo][0] + holes[lo][1] == holes[lo + 1][0]:
             holes[lo][1] += holes[lo + 1][1]
+            holes[lo][2] = max(holes[lo][2], holes[lo + 1][2])
             del holes[lo + 1]
         if lo > 0 and holes[lo - 1][0] + holes[lo - 1][1] == holes[lo][0]:
             holes[lo - 1][1] += holes[lo][1]
+            holes[lo - 1][2] = max(holes[lo - 1][2], holes[lo][2])
             del holes[lo]
 
 
