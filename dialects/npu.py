@@ -2,8 +2,9 @@
 
 The last stage of igoc's IR before the instruction stream. A ``npu.program``
 holds the program's DRAM tensors (``npu.tensor``) and one ``npu.core`` per
-core; a core runs its ``npu.layer`` ops in order, with ``npu.barrier`` where
-cores must wait for each other. A layer op carries everything that determines
+core; a core runs its ``npu.layer`` ops (and ``npu.copy`` ops, where a conv's
+im2col matrix is materialised) in order, with ``npu.barrier`` where cores must
+wait for each other. A layer op carries everything that determines
 its instructions — the computation, its tensors, its schedule — and what the
 lowering measured of it (instructions, DRAM bytes, estimated cycles), so a whole
 model prints in readable size; the flat instruction stream exists only in the
@@ -103,6 +104,27 @@ class LayerOp(IRDLOperation):
 
 
 @irdl_op_definition
+class CopyOp(IRDLOperation):
+    """A copy between an NCHW tensor and its im2col matrix in DRAM, this core's rows of it.
+
+    ``kind`` ``"im2col"`` gathers ``tensor`` into ``col_tensor``; ``"col2im"`` adds
+    ``col_tensor`` back into ``tensor``. ``conv`` is the im2col geometry.
+    """
+
+    name = "npu.copy"
+    kind = prop_def(StringAttr)
+    tensor = prop_def(StringAttr)
+    col_tensor = prop_def(StringAttr)
+    conv = prop_def(DictionaryAttr)
+    stats = prop_def(DictionaryAttr)
+    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+    def verify_(self) -> None:
+        if self.kind.data not in ("im2col", "col2im"):
+            raise VerifyException(f"kind must be im2col or col2im, got {self.kind.data!r}")
+
+
+@irdl_op_definition
 class BarrierOp(IRDLOperation):
     """Wait until every core of ``cores`` has arrived here."""
 
@@ -112,4 +134,4 @@ class BarrierOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
 
 
-Npu = Dialect("npu", [ProgramOp, TensorOp, CoreOp, LayerOp, BarrierOp], [])
+Npu = Dialect("npu", [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, BarrierOp], [])

@@ -157,7 +157,8 @@ def describe_op(op: Operation, names: dict[SSAValue, str]) -> LayerDesc:
             groups_attr.value.data if groups_attr is not None else 1,  # type: ignore[attr-defined]
         )
     label = "+".join(names[r] for r in op.results)
-    return LayerDesc(label, kind, computations, tensors, shapes, dtype, conv)  # type: ignore[arg-type]
+    im2col = sched_get(op, "im2col") or "on-the-fly"
+    return LayerDesc(label, kind, computations, tensors, shapes, dtype, conv, str(im2col))  # type: ignore[arg-type]
 
 
 def desc_to_dict(desc: LayerDesc) -> dict:
@@ -171,6 +172,7 @@ def desc_to_dict(desc: LayerDesc) -> dict:
     }
     if desc.kind == "conv2d":
         out["conv"] = desc.conv.as_dict()
+        out["im2col"] = desc.im2col
     return out
 
 
@@ -192,4 +194,5 @@ def desc_from_dict(name: str, data: dict) -> LayerDesc:
         )
         if conv
         else ConvAttrs(),
+        str(data.get("im2col", "on-the-fly")),
     )

@@ -18,17 +18,27 @@ tiles left in SPM by one layer serve the next. ``emit_program`` turns the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, TensorType, i64
+from xdsl.dialects.builtin import (
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    bf16,
+    f16,
+    f32,
+    i64,
+)
 from xdsl.ir import Block, Region
 from xdsl.passes import ModulePass
 
 from igoc.cost.decide import initial_schedule
-from igoc.dialects.npu import BarrierOp, CoreOp, LayerOp, ProgramOp, TensorOp
+from igoc.dialects.npu import BarrierOp, CopyOp, CoreOp, LayerOp, ProgramOp, TensorOp
 from igoc.frontend import error_at
 from igoc.irutil import (
     desc_from_dict,
@@ -41,23 +51,30 @@ from igoc.irutil import (
     tensor_names,
     to_attr,
 )
+from igoc.isa.instructions import ConvGeometry
 from igoc.isa.program import Program
 from igoc.pipeline import module_target
 from igoc.schedule.describe import dtype_of, schedule_from_dict, schedule_to_dict
 from igoc.schedule.planner import PlanError
 from igoc.schedule.program import (
     BarrierMark,
+    CopyMark,
     Item,
     ScheduledLayer,
     build_program,
+    copy_blocks,
     item_estimates,
     plan_core,
 )
 from igoc.target import Target
 
 
-def _tensors(module: ModuleOp) -> list[tuple[str, str, TensorType]]:
-    """Every DRAM tensor of the module: (name, role, type), in a fixed order."""
+def _tensors(module: ModuleOp, items: list[Item]) -> list[tuple[str, str, TensorType]]:
+    """Every DRAM tensor of the module: (name, role, type), in a fixed order.
+
+    A function's arguments are inputs, its returned values outputs, its other values
+    scratch; a materialised im2col matrix is scratch too.
+    """
     out: list[tuple[str, str, TensorType]] = []
     for function in functions(module):
         names = tensor_names(module, function)
@@ -71,14 +88,33 @@ def _tensors(module: ModuleOp) -> list[tuple[str, str, TensorType]]:
             for result in op.results:
                 role = "output" if result in returned else "scratch"
                 out.append((names[result], role, result.type))  # type: ignore[arg-type]
+    declared = {name for name, _, _ in out}
+    for item in items:
+        if isinstance(item, CopyMark) and item.col_tensor not in declared:
+            g = item.geometry
+            element = {"f16": f16, "bf16": bf16, "f32": f32}[item.dtype.mlir_name]
+            out.append((item.col_tensor, "scratch", TensorType(element, [g.rows, g.cols])))
+            declared.add(item.col_tensor)
     return out
 
 
+def _reads_writes(item: Item) -> tuple[set[str], set[str]]:
+    """The DRAM tensors an item reads and writes."""
+    if isinstance(item, CopyMark):
+        if item.kind == "im2col":
+            return {item.tensor}, {item.col_tensor}
+        return {item.col_tensor}, {item.tensor}
+    if isinstance(item, ScheduledLayer):
+        access = item.desc.layers()[0].accesses
+        reads = {access[r].tensor for r in ("X", "W", "DY") if r in access}
+        writes = {access[r].tensor for r in ("Y", "DX", "DW") if r in access}
+        return reads, writes
+    return set(), set()
+
+
 def _items(module: ModuleOp, target: Target) -> list[Item]:
-    """The program's layers in order, with barriers where cores must wait for each other."""
-    items: list[Item] = []
-    written: set[str] = set()
-    barriers = 0
+    """The program's layers (and copies) in order, with barriers where cores must wait."""
+    layers: list[Item] = []
     for function, op in layer_ops(module):
         names = tensor_names(module, function)
         desc = describe_op(op, names)
@@ -90,15 +126,48 @@ def _items(module: ModuleOp, target: Target) -> list[Item]:
                 schedule = schedule_from_dict(desc.computations, data)
         except ValueError as err:
             raise error_at(op, str(err)) from None
-        inputs = {desc.tensors[r] for r in ("X", "W", "DY") if r in desc.tensors}
-        outputs = {desc.tensors[r] for r in ("Y", "DX", "DW") if r in desc.tensors}
-        if target.cores > 1 and (inputs | outputs) & written:
-            items.append(BarrierMark(barriers, tuple(range(target.cores))))
-            barriers += 1
+        cols = desc.col_tensors()
+        reads_x = any(c in ("fwd", "dw") for c in desc.computations)
+        if "X" in cols and reads_x:
+            layers.append(
+                CopyMark(
+                    "im2col",
+                    desc.tensors["X"],
+                    cols["X"],
+                    desc.x_geometry(),
+                    desc.dtype,
+                    target.cores,
+                )
+            )
+        layers.append(ScheduledLayer(desc, schedule))
+        if "DX" in cols:
+            layers.append(
+                CopyMark(
+                    "col2im",
+                    desc.tensors["DX"],
+                    cols["DX"],
+                    desc.x_geometry(),
+                    desc.dtype,
+                    target.cores,
+                )
+            )
+    items: list[Item] = []
+    written: set[str] = set()
+    for item in layers:
+        reads, writes = _reads_writes(item)
+        if target.cores > 1 and (reads | writes) & written:
+            items.append(BarrierMark(len(items), tuple(range(target.cores))))
             written = set()
-        written |= outputs
-        items.append(ScheduledLayer(desc, schedule))
-    return items
+        written |= writes
+        items.append(item)
+    barrier = 0
+    numbered: list[Item] = []
+    for item in items:
+        if isinstance(item, BarrierMark):
+            item = BarrierMark(barrier, item.cores)
+            barrier += 1
+        numbered.append(item)
+    return numbered
 
 
 @dataclass(frozen=True)
@@ -110,12 +179,10 @@ class LowerToNpuPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         items = _items(op, target)
-        layer_op_of = {}
-        for _, layer in layer_ops(op):
-            layer_op_of[len(layer_op_of)] = layer
+        located = [layer for _, layer in layer_ops(op)]
         program = ProgramOp(regions=[Region(Block())])
         block = program.body.block
-        for name, role, ty in _tensors(op):
+        for name, role, ty in _tensors(op, items):
             block.add_op(
                 TensorOp(
                     properties={"name": StringAttr(name), "role": StringAttr(role), "type": ty}
@@ -125,42 +192,15 @@ class LowerToNpuPass(ModulePass):
             try:
                 core_plan = plan_core(target, core, items)
             except PlanError as err:
-                raise error_at(next(iter(layer_op_of.values())), str(err)) from None
-            estimates = item_estimates(core_plan, target, target.cores)
+                raise error_at(located[0], str(err)) from None
+            estimates = item_estimates(core_plan, items, target, target.cores)
             body = Block()
             layer_index = 0
-            for item, (first, end), est in zip(items, core_plan.spans, estimates, strict=True):
-                if isinstance(item, BarrierMark):
-                    body.add_op(
-                        BarrierOp(
-                            properties={
-                                "id": IntegerAttr(item.barrier_id, i64),
-                                "cores": to_attr(list(item.cores)),
-                            }
-                        )
-                    )
-                    continue
-                plan = core_plan.plan
-                dmas = sum(len(plan.before[s]) + len(plan.after[s]) for s in range(first, end))
-                matmuls = sum(len(plan.steps[s]) for s in range(first, end))
-                stats = {
-                    "steps": end - first,
-                    "instructions": dmas + matmuls,
-                    "dram_read_bytes": sum(r for r, _ in est.traffic.values()),
-                    "dram_write_bytes": sum(w for _, w in est.traffic.values()),
-                    "estimated_cycles": int(round(est.cycles)),
-                }
-                layer = LayerOp(
-                    properties={
-                        "name": StringAttr(item.desc.name),
-                        "layer": to_attr(desc_to_dict(item.desc)),
-                        "schedule": to_attr(schedule_to_dict(item.schedule)),
-                        "stats": to_attr(stats),
-                    }
-                )
-                layer.location = layer_op_of[layer_index].location
-                layer_index += 1
-                body.add_op(layer)
+            for item, where, est in zip(items, core_plan.where, estimates, strict=True):
+                body.add_op(_item_op(item, where, est, core_plan, target))
+                if isinstance(item, ScheduledLayer):
+                    body.last_op.location = located[layer_index].location  # type: ignore[union-attr]
+                    layer_index += 1
             block.add_op(
                 CoreOp(properties={"core": IntegerAttr(core, i64)}, regions=[Region(body)])
             )
@@ -168,6 +208,45 @@ class LowerToNpuPass(ModulePass):
             function.detach()
             function.erase()
         op.body.block.add_op(program)
+
+
+def _item_op(item: Item, where, est, core_plan, target: Target):
+    """The npu op of one item of a core, with what lowering measured of it."""
+    traffic = {
+        "dram_read_bytes": sum(r for r, _ in est.traffic.values()),
+        "dram_write_bytes": sum(w for _, w in est.traffic.values()),
+        "estimated_cycles": int(round(est.cycles)),
+    }
+    if isinstance(item, BarrierMark):
+        return BarrierOp(
+            properties={"id": IntegerAttr(item.barrier_id, i64), "cores": to_attr(list(item.cores))}
+        )
+    if isinstance(item, CopyMark):
+        blocks = len(copy_blocks(item, core_plan.core, target))
+        return CopyOp(
+            properties={
+                "kind": StringAttr(item.kind),
+                "tensor": StringAttr(item.tensor),
+                "col_tensor": StringAttr(item.col_tensor),
+                "conv": to_attr(dataclasses.asdict(item.geometry)),
+                "stats": to_attr({"instructions": 2 * blocks, **traffic}),
+            }
+        )
+    index, first, end = where
+    plan = core_plan.plans[index] if first < end else None
+    dmas = matmuls = 0
+    if plan is not None:
+        dmas = sum(len(plan.before[s]) + len(plan.after[s]) for s in range(first, end))
+        matmuls = sum(len(plan.steps[s]) for s in range(first, end))
+    stats = {"steps": end - first, "instructions": dmas + matmuls, **traffic}
+    return LayerOp(
+        properties={
+            "name": StringAttr(item.desc.name),
+            "layer": to_attr(desc_to_dict(item.desc)),
+            "schedule": to_attr(schedule_to_dict(item.schedule)),
+            "stats": to_attr(stats),
+        }
+    )
 
 
 # ---- emission ------------------------------------------------------------------------------------
@@ -198,6 +277,19 @@ def program_from_module(module: ModuleOp, meta: dict | None = None) -> Program:
                 if isinstance(inner, BarrierOp):
                     ids = tuple(int(c) for c in from_attr(inner.cores))  # type: ignore[union-attr]
                     items.append(BarrierMark(inner.barrier_id.value.data, ids))
+                elif isinstance(inner, CopyOp):
+                    geometry = ConvGeometry(**from_attr(inner.conv))  # type: ignore[arg-type]
+                    dtype = next(d for n, _, d, _ in tensors if n == inner.tensor.data)
+                    items.append(
+                        CopyMark(
+                            inner.kind.data,
+                            inner.tensor.data,
+                            inner.col_tensor.data,
+                            geometry,
+                            dtype,
+                            len([o for o in programs[0].body.block.ops if isinstance(o, CoreOp)]),
+                        )
+                    )
                 elif isinstance(inner, LayerOp):
                     desc = desc_from_dict(inner.layer_name.data, from_attr(inner.layer))  # type: ignore[arg-type]
                     schedule = schedule_from_dict(desc.computations, from_attr(inner.schedule))  # type: ignore[arg-type]

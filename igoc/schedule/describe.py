@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from igoc.isa.instructions import DType
-from igoc.schedule.layer import LayerGemm, conv_layers, matmul_layer
+from igoc.isa.instructions import ConvGeometry, DType
+from igoc.schedule.layer import Access, LayerGemm, conv_layers, matmul_layer
 from igoc.schedule.schedule import LayerSchedule, Partition
 from igoc.schedule.steps import Tiling
 
@@ -70,6 +70,38 @@ class LayerDesc:
     shapes: dict[str, tuple[int, ...]] = field(hash=False)  # role -> shape
     dtype: DType = DType.F16
     conv: ConvAttrs = ConvAttrs()
+    im2col: str = "on-the-fly"  # or "materialize": X_col and dX_col live in DRAM
+
+    @property
+    def materialized(self) -> bool:
+        """A conv whose im2col matrices are materialised in DRAM."""
+        return self.kind == "conv2d" and self.im2col == "materialize"
+
+    def x_geometry(self) -> ConvGeometry:
+        """The im2col view of the layer's input (conv layers)."""
+        x = self.shapes.get("X") or self.shapes["DX"]
+        w = self.shapes.get("W") or self.shapes["DW"]
+        c = self.conv
+        return ConvGeometry(
+            x[0],
+            x[1],
+            x[2],
+            x[3],
+            w[2],
+            w[3],
+            c.stride[0],
+            c.stride[1],
+            c.padding[0],
+            c.padding[1],
+            c.dilation[0],
+            c.dilation[1],
+        )
+
+    def col_tensors(self) -> dict[str, str]:
+        """The DRAM tensors a materialised layer adds: role -> name of X_col / dX_col."""
+        if not self.materialized:
+            return {}
+        return {role: self.tensors[role] + ".col" for role in ("X", "DX") if role in self.tensors}
 
     def gemm_dims(self) -> tuple[int, int, int, int]:
         """M, N, K and groups of the layer in the GEMM frame."""
@@ -91,9 +123,30 @@ class LayerDesc:
         x = self.shapes.get("X") or self.shapes["DX"]
         w = self.shapes.get("W") or self.shapes["DW"]
         c = self.conv
-        return conv_layers(
+        layers = conv_layers(
             self.name, x, w, c.stride, c.padding, c.dilation, c.groups, self.dtype, self.tensors
         )  # type: ignore[arg-type]
+        if not self.materialized:
+            return layers
+        # X and dX become row-major (N*OH*OW) x (Cin*R*S) matrices in DRAM.
+        geometry = self.x_geometry()
+        cols = self.col_tensors()
+        out = []
+        for layer in layers:
+            accesses = dict(layer.accesses)
+            for role, name in cols.items():
+                old = accesses[role]
+                accesses[role] = Access(
+                    name,
+                    "rows",
+                    self.dtype,
+                    geometry.rows,
+                    geometry.cols,
+                    geometry.cols,
+                    col_offset=old.col_offset,
+                )
+            out.append(LayerGemm(layer.name, layer.m, layer.n, layer.k, layer.dtype, accesses))
+        return out
 
     def reference_ops(self) -> list[dict]:
         """The ops ``igoc.reference`` evaluates to check this layer's results."""
@@ -119,6 +172,7 @@ class LayerDesc:
             tuple(sorted(self.shapes.items())),
             self.dtype,
             self.conv,
+            self.im2col,
         )
 
 

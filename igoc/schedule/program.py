@@ -1,11 +1,15 @@
 """A whole program: every core's layers planned together, then emitted as one ``Program``.
 
 Each core walks its share of every layer, in program order, and one SPM plan
-covers the whole walk: a tile that one layer leaves in SPM and the next one
-needs is not loaded again (the baseline's dX and dW, two ops, keep dY tiles
-that happen to be resident, exactly as the paper's baseline does). Cores wait
-for each other at barriers, which the lowering places where a layer reads what
-another core may have written.
+covers the walk: a tile that one layer leaves in SPM and the next one needs is
+not loaded again (the baseline's dX and dW, two ops, keep dY tiles that happen
+to be resident, exactly as the paper's baseline does). Cores wait for each
+other at barriers, which the lowering places where a layer reads what another
+core may have written.
+
+A layer whose im2col matrices are materialised adds copies: X gathered into
+X_col before it, dX_col folded back into dX (col2im) after it. A copy streams
+blocks through two halves of the SPM, so the plan starts afresh after it.
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from igoc.cost.model import Estimate, estimate_plan
-from igoc.isa.instructions import Barrier, Halt
+from igoc.isa.instructions import Barrier, ConvGeometry, DType, Gather, Halt, Load, Scatter, Store
 from igoc.isa.program import Program
 from igoc.schedule.compile import acc_dtype, core_steps, psum_dtype
 from igoc.schedule.describe import LayerDesc
-from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan
+from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, is_injective
 from igoc.schedule.planner import Plan, plan_schedule
 from igoc.schedule.schedule import LayerSchedule
 from igoc.schedule.steps import Matmul
+from igoc.sim.im2col import distinct_elements
 from igoc.target import Target
 
 
@@ -40,25 +45,63 @@ class BarrierMark:
     cores: tuple[int, ...]
 
 
-Item = ScheduledLayer | BarrierMark
+@dataclass(frozen=True)
+class CopyMark:
+    """Materialise an im2col matrix in DRAM (``im2col``) or fold one back (``col2im``).
+
+    The rows of the (N*OH*OW) x (Cin*R*S) matrix are split evenly over ``cores``.
+    """
+
+    kind: str  # "im2col": tensor -> col_tensor; "col2im": col_tensor added into tensor
+    tensor: str  # the NCHW tensor
+    col_tensor: str  # its im2col matrix in DRAM
+    geometry: ConvGeometry
+    dtype: DType
+    cores: int
+
+    @property
+    def name(self) -> str:
+        """The copy's label."""
+        return f"{self.col_tensor}:{self.kind}"
+
+
+Item = ScheduledLayer | BarrierMark | CopyMark
 
 
 @dataclass
 class CorePlan:
-    """One core's whole walk, planned: the plan, and which steps belong to which item."""
+    """One core's walk, planned: its plans, and where each item is in them."""
 
     core: int
-    plan: Plan
+    plans: list[Plan]
     ctx: EmitContext
-    spans: list[tuple[int, int]]  # per item: its steps [first, end)
+    where: list[tuple[int, int, int]]  # per item: plan index (-1: none), first step, end
 
 
 def plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
-    """Plan one core's share of every layer in one walk."""
+    """Plan one core's share of every layer; a copy starts a new plan."""
+    acc = acc_dtype(target)
+
+    def tile_bytes(key, is_acc: bool) -> int:
+        return key[4] * key[5] * (acc.nbytes if is_acc else key[0].dtype.nbytes)
+
+    plans: list[Plan] = []
+    where: list[tuple[int, int, int]] = []
     steps: list[tuple[Matmul, ...]] = []
-    spans = []
     partial: set[str] = set()
+
+    def close() -> None:
+        if steps:
+            plans.append(
+                plan_schedule(list(steps), tile_bytes, target.spm_bytes, lambda t: t in partial)
+            )
+            steps.clear()
+
     for item in items:
+        if isinstance(item, CopyMark):
+            close()
+            where.append((-1, 0, 0))
+            continue
         first = len(steps)
         if isinstance(item, ScheduledLayer):
             layers = item.desc.layers()
@@ -66,27 +109,89 @@ def plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
             for layer in layers:
                 for role in item.schedule.partial_roles(layer):
                     partial.add(layer.accesses[role].tensor)
-        spans.append((first, len(steps)))
-    acc = acc_dtype(target)
-
-    def tile_bytes(key, is_acc: bool) -> int:
-        return key[4] * key[5] * (acc.nbytes if is_acc else key[0].dtype.nbytes)
-
-    plan = plan_schedule(steps, tile_bytes, target.spm_bytes, lambda t: t in partial)
+        where.append((len(plans), first, len(steps)))
+    close()
     base = core * target.spm_bytes if target.spm_shared else 0
-    return CorePlan(core, plan, EmitContext(acc, psum_dtype(target), base), spans)
+    return CorePlan(core, plans, EmitContext(acc, psum_dtype(target), base), where)
 
 
-def item_estimates(core_plan: CorePlan, target: Target, sharing_cores: int) -> list[Estimate]:
+# ---- copies --------------------------------------------------------------------------------------
+
+
+def copy_blocks(copy: CopyMark, core: int, target: Target) -> list[tuple[int, int, int, int]]:
+    """This core's blocks of a copy, ``(row0, rows, col0, cols)``, each fitting half the SPM."""
+    g = copy.geometry
+    lo, hi = g.rows * core // copy.cores, g.rows * (core + 1) // copy.cores
+    half = target.spm_bytes // 2 // copy.dtype.nbytes  # elements per buffer
+    cols = min(g.cols, half)
+    rows = max(1, half // cols)
+    return [
+        (r0, min(rows, hi - r0), c0, min(cols, g.cols - c0))
+        for r0 in range(lo, hi, rows)
+        for c0 in range(0, g.cols, cols)
+    ]
+
+
+def copy_traffic(copy: CopyMark, core: int, target: Target) -> dict[str, list[int]]:
+    """DRAM bytes ``[read, write]`` per tensor of this core's share of a copy."""
+    g, elem = copy.geometry, copy.dtype.nbytes
+    gathered = dense = 0
+    for r0, rows, c0, cols in copy_blocks(copy, core, target):
+        gathered += distinct_elements(g, r0, rows, c0, cols) * elem
+        dense += rows * cols * elem
+    if copy.kind == "im2col":
+        return {copy.tensor: [gathered, 0], copy.col_tensor: [0, dense]}
+    scatter_read = 0 if is_injective(g) else gathered
+    return {copy.col_tensor: [dense, 0], copy.tensor: [scatter_read, gathered]}
+
+
+def emit_copy(copy: CopyMark, core: int, target: Target, builder: ProgramBuilder) -> None:
+    """Append this core's share of a copy to its stream (two SPM buffers, alternating)."""
+    g = copy.geometry
+    base = core * target.spm_bytes if target.spm_shared else 0
+    half = target.spm_bytes // 2
+    conv = builder.conv(g)
+    tensor = builder.tensor_index[copy.tensor]
+    col = builder.tensor_index[copy.col_tensor]
+    stream = builder.streams[core]
+    for b, (r0, rows, c0, cols) in enumerate(copy_blocks(copy, core, target)):
+        spm = base + (b % 2) * half
+        offset = r0 * g.cols + c0
+        if copy.kind == "im2col":
+            stream.append(Gather(tensor, conv, r0, c0, rows, cols, spm, copy.dtype))
+            stream.append(Store(col, offset, rows, cols, g.cols, spm, copy.dtype))
+        else:
+            stream.append(Load(col, offset, rows, cols, g.cols, spm, copy.dtype))
+            stream.append(
+                Scatter(tensor, conv, r0, c0, rows, cols, spm, copy.dtype, not is_injective(g))
+            )
+
+
+# ---- estimates and emission ---------------------------------------------------------------------
+
+
+def item_estimates(
+    core_plan: CorePlan, items: list[Item], target: Target, sharing_cores: int
+) -> list[Estimate]:
     """The cost model's view of each item of a planned core (zero for barriers)."""
     out = []
-    for first, end in core_plan.spans:
+    share = target.dram_bytes_per_cycle / max(1, sharing_cores)
+    for item, (index, first, end) in zip(items, core_plan.where, strict=True):
+        if isinstance(item, CopyMark):
+            traffic = copy_traffic(item, core_plan.core, target)
+            moved = sum(r + w for r, w in traffic.values())
+            out.append(Estimate(moved / share + target.dram_latency_cycles, traffic))
+            continue
+        if index < 0 or index >= len(core_plan.plans):
+            out.append(Estimate(0.0))
+            continue
+        plan = core_plan.plans[index]
         sub = Plan(
-            core_plan.plan.steps[first:end],
-            core_plan.plan.before[first:end],
-            core_plan.plan.after[first:end],
-            core_plan.plan.fresh[first:end],
-            core_plan.plan.residency_of[first:end],
+            plan.steps[first:end],
+            plan.before[first:end],
+            plan.after[first:end],
+            plan.fresh[first:end],
+            plan.residency_of[first:end],
         )
         out.append(estimate_plan(sub, core_plan.ctx, target, sharing_cores))
     return out
@@ -107,13 +212,16 @@ def build_program(
     for core, items in enumerate(cores):
         cp = core_plans[core] if core_plans else plan_core(target, core, items)
         stream = builder.streams[core]
-        for item, (first, end) in zip(items, cp.spans, strict=True):
+        for item, (index, first, end) in zip(items, cp.where, strict=True):
             start = len(stream)
             if isinstance(item, BarrierMark):
-                mask = sum(1 << c for c in item.cores)
-                stream.append(Barrier(item.barrier_id, mask))
-                continue
-            emit_plan(cp.plan, cp.ctx, builder, core, first, end)
-            builder.label(core, start, item.desc.name)
+                stream.append(Barrier(item.barrier_id, sum(1 << c for c in item.cores)))
+            elif isinstance(item, CopyMark):
+                emit_copy(item, core, target, builder)
+                builder.label(core, start, item.name)
+            else:
+                if first < end:
+                    emit_plan(cp.plans[index], cp.ctx, builder, core, first, end)
+                builder.label(core, start, item.desc.name)
         stream.append(Halt())
     return builder.build(reference, meta)
