@@ -125,6 +125,17 @@ class CopyOp(IRDLOperation):
 
 
 @irdl_op_definition
+class ConvertOp(IRDLOperation):
+    """Round a partial-sum buffer into its output (this core's rows), once all cores added in."""
+
+    name = "npu.convert"
+    source = prop_def(StringAttr)
+    target = prop_def(StringAttr)
+    stats = prop_def(DictionaryAttr)
+    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+
+@irdl_op_definition
 class BarrierOp(IRDLOperation):
     """Wait until every core of ``cores`` has arrived here."""
 
@@ -134,4 +145,4 @@ class BarrierOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
 
 
-Npu = Dialect("npu", [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, BarrierOp], [])
+Npu = Dialect("npu", [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, ConvertOp, BarrierOp], [])

@@ -38,7 +38,15 @@ from xdsl.ir import Block, Region
 from xdsl.passes import ModulePass
 
 from igoc.cost.decide import initial_schedule
-from igoc.dialects.npu import BarrierOp, CopyOp, CoreOp, LayerOp, ProgramOp, TensorOp
+from igoc.dialects.npu import (
+    BarrierOp,
+    ConvertOp,
+    CopyOp,
+    CoreOp,
+    LayerOp,
+    ProgramOp,
+    TensorOp,
+)
 from igoc.frontend import error_at
 from igoc.irutil import (
     desc_from_dict,
@@ -54,10 +62,13 @@ from igoc.irutil import (
 from igoc.isa.instructions import ConvGeometry
 from igoc.isa.program import Program
 from igoc.pipeline import module_target
+from igoc.schedule.compile import psum_dtype
 from igoc.schedule.describe import dtype_of, schedule_from_dict, schedule_to_dict
+from igoc.schedule.emit import partial_name
 from igoc.schedule.planner import PlanError
 from igoc.schedule.program import (
     BarrierMark,
+    ConvertMark,
     CopyMark,
     Item,
     ScheduledLayer,
@@ -89,12 +100,17 @@ def _tensors(module: ModuleOp, items: list[Item]) -> list[tuple[str, str, Tensor
                 role = "output" if result in returned else "scratch"
                 out.append((names[result], role, result.type))  # type: ignore[arg-type]
     declared = {name for name, _, _ in out}
+    elements = {"f16": f16, "bf16": bf16, "f32": f32}
     for item in items:
         if isinstance(item, CopyMark) and item.col_tensor not in declared:
             g = item.geometry
-            element = {"f16": f16, "bf16": bf16, "f32": f32}[item.dtype.mlir_name]
+            element = elements[item.dtype.mlir_name]
             out.append((item.col_tensor, "scratch", TensorType(element, [g.rows, g.cols])))
             declared.add(item.col_tensor)
+        if isinstance(item, ConvertMark) and item.source not in declared:
+            element = elements[item.source_dtype.mlir_name]
+            out.append((item.source, "psum", TensorType(element, list(item.shape))))
+            declared.add(item.source)
     return out
 
 
@@ -104,12 +120,40 @@ def _reads_writes(item: Item) -> tuple[set[str], set[str]]:
         if item.kind == "im2col":
             return {item.tensor}, {item.col_tensor}
         return {item.col_tensor}, {item.tensor}
+    if isinstance(item, ConvertMark):
+        return {item.source}, {item.target}
     if isinstance(item, ScheduledLayer):
         access = item.desc.layers()[0].accesses
         reads = {access[r].tensor for r in ("X", "W", "DY") if r in access}
         writes = {access[r].tensor for r in ("Y", "DX", "DW") if r in access}
-        return reads, writes
+        return reads, writes | {partial_name(t) for t in writes}
     return set(), set()
+
+
+def _conversions(desc, schedule, target: Target) -> list[ConvertMark]:
+    """The conversions a layer needs: outputs whose cores' shares add up in wider partial sums."""
+    out = []
+    layer = desc.layers()[0]
+    psum = psum_dtype(target)
+    for role in sorted(schedule.partial_roles(layer)):
+        access = layer.accesses[role]
+        if psum.nbytes <= access.dtype.nbytes:
+            continue
+        if access.tensor == desc.tensors[role]:
+            shape = desc.shapes[role]
+        else:
+            shape = (access.view_rows, access.view_cols)
+        out.append(
+            ConvertMark(
+                partial_name(access.tensor),
+                access.tensor,
+                tuple(shape),
+                psum,
+                access.dtype,
+                target.cores,
+            )
+        )
+    return out
 
 
 def _items(module: ModuleOp, target: Target) -> list[Item]:
@@ -140,6 +184,7 @@ def _items(module: ModuleOp, target: Target) -> list[Item]:
                 )
             )
         layers.append(ScheduledLayer(desc, schedule))
+        layers.extend(_conversions(desc, schedule, target))
         if "DX" in cols:
             layers.append(
                 CopyMark(
@@ -221,6 +266,15 @@ def _item_op(item: Item, where, est, core_plan, target: Target):
         return BarrierOp(
             properties={"id": IntegerAttr(item.barrier_id, i64), "cores": to_attr(list(item.cores))}
         )
+    if isinstance(item, ConvertMark):
+        blocks = len(item.blocks(core_plan.core, target.spm_bytes))
+        return ConvertOp(
+            properties={
+                "source": StringAttr(item.source),
+                "target": StringAttr(item.target),
+                "stats": to_attr({"instructions": 2 * blocks, **traffic}),
+            }
+        )
     if isinstance(item, CopyMark):
         blocks = len(copy_blocks(item, core_plan.core, target))
         return CopyOp(
@@ -260,6 +314,7 @@ def program_from_module(module: ModuleOp, meta: dict | None = None) -> Program:
         raise ValueError("the module holds no npu.program (run lower-to-npu first)")
     tensors = []
     cores: list[list[Item]] = []
+    core_count = sum(isinstance(o, CoreOp) for o in programs[0].body.block.ops)
     for op in programs[0].body.block.ops:
         if isinstance(op, TensorOp):
             ty = op.type
@@ -277,6 +332,20 @@ def program_from_module(module: ModuleOp, meta: dict | None = None) -> Program:
                 if isinstance(inner, BarrierOp):
                     ids = tuple(int(c) for c in from_attr(inner.cores))  # type: ignore[union-attr]
                     items.append(BarrierMark(inner.barrier_id.value.data, ids))
+                elif isinstance(inner, ConvertOp):
+                    found = {n: (d, shape) for n, _, d, shape in tensors}
+                    source_dtype, shape = found[inner.source.data]
+                    target_dtype, _ = found[inner.target.data]
+                    items.append(
+                        ConvertMark(
+                            inner.source.data,
+                            inner.target.data,
+                            shape,
+                            source_dtype,
+                            target_dtype,
+                            core_count,
+                        )
+                    )
                 elif isinstance(inner, CopyOp):
                     geometry = ConvGeometry(**from_attr(inner.conv))  # type: ignore[arg-type]
                     dtype = next(d for n, _, d, _ in tensors if n == inner.tensor.data)
@@ -287,7 +356,7 @@ def program_from_module(module: ModuleOp, meta: dict | None = None) -> Program:
                             inner.col_tensor.data,
                             geometry,
                             dtype,
-                            len([o for o in programs[0].body.block.ops if isinstance(o, CoreOp)]),
+                            core_count,
                         )
                     )
                 elif isinstance(inner, LayerOp):

@@ -108,6 +108,16 @@ class ProgramBuilder:
         )
 
 
+def partial_name(tensor: str) -> str:
+    """The buffer where cores add up their shares of an output, when partial sums are wider."""
+    return tensor + ".partial"
+
+
+def reduces_wider(access: Access, ctx: EmitContext) -> bool:
+    """True if cores' shares of this output are added in a wider partial-sum buffer first."""
+    return ctx.psum_dtype.nbytes > access.dtype.nbytes
+
+
 def _psum_offset(access: Access, r0: int, c0: int) -> int:
     return (access.row_offset + r0) * access.view_cols + access.col_offset + c0
 
@@ -126,6 +136,9 @@ def _dma(action: Action, ctx: EmitContext, builder: ProgramBuilder) -> Instructi
             return Store(tensor, offset, rows, cols, access.view_cols, spm, ctx.acc_dtype)
         return Load(tensor, offset, rows, cols, access.view_cols, spm, ctx.acc_dtype)
     tensor = builder.tensor_index[access.tensor]
+    if action.kind == "store_acc" and reduces_wider(access, ctx):
+        _, _, shape = builder.tensor_specs[access.tensor]
+        tensor = builder.tensor(partial_name(access.tensor), "psum", ctx.psum_dtype, shape)
     spm_dtype = access.dtype if action.kind == "load" else ctx.acc_dtype
     if access.kind == "im2col":
         conv = builder.conv(access.conv)
@@ -211,6 +224,9 @@ def action_bytes(action: Action, ctx: EmitContext) -> tuple[str, int, int]:
     nbytes = elems * access.dtype.nbytes
     if action.kind == "load":
         return access.tensor, nbytes, 0
+    if action.kind == "store_acc" and reduces_wider(access, ctx):
+        nbytes = elems * ctx.psum_dtype.nbytes
+        return partial_name(access.tensor), nbytes, nbytes
     accumulate = action.kind == "store_acc" or (
         access.kind == "im2col" and not is_injective(access.conv)
     )

@@ -8,8 +8,12 @@ other at barriers, which the lowering places where a layer reads what another
 core may have written.
 
 A layer whose im2col matrices are materialised adds copies: X gathered into
-X_col before it, dX_col folded back into dX (col2im) after it. A copy streams
-blocks through two halves of the SPM, so the plan starts afresh after it.
+X_col before it, dX_col folded back into dX (col2im) after it. A layer whose
+reduction is split across cores, when partial sums are wider than the output
+(``psum_bytes`` 4 for an fp16 output), has the cores add their shares into a
+wide buffer and then rounds it into the output (a conversion). Copies and
+conversions stream blocks through two halves of the SPM, so the plan starts
+afresh after them.
 """
 
 from __future__ import annotations
@@ -65,7 +69,43 @@ class CopyMark:
         return f"{self.col_tensor}:{self.kind}"
 
 
-Item = ScheduledLayer | BarrierMark | CopyMark
+@dataclass(frozen=True)
+class ConvertMark:
+    """Round a wider partial-sum buffer into its output, after the cores added their shares.
+
+    The tensor is viewed as ``prod(shape[:-1]) x shape[-1]`` rows, split evenly over ``cores``.
+    """
+
+    source: str  # the partial-sum buffer (psum dtype)
+    target: str  # the output
+    shape: tuple[int, ...]
+    source_dtype: DType
+    target_dtype: DType
+    cores: int
+
+    @property
+    def name(self) -> str:
+        """The conversion's label."""
+        return f"{self.source}:convert"
+
+    def blocks(self, core: int, spm_bytes: int) -> list[tuple[int, int, int, int]]:
+        """This core's blocks ``(row0, rows, col0, cols)``, each fitting half the SPM."""
+        cols_total = self.shape[-1]
+        rows_total = 1
+        for d in self.shape[:-1]:
+            rows_total *= d
+        lo, hi = rows_total * core // self.cores, rows_total * (core + 1) // self.cores
+        half = spm_bytes // 2 // self.source_dtype.nbytes
+        cols = min(cols_total, half)
+        rows = max(1, half // cols)
+        return [
+            (r0, min(rows, hi - r0), c0, min(cols, cols_total - c0))
+            for r0 in range(lo, hi, rows)
+            for c0 in range(0, cols_total, cols)
+        ]
+
+
+Item = ScheduledLayer | BarrierMark | CopyMark | ConvertMark
 
 
 @dataclass
@@ -98,7 +138,7 @@ def plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
             steps.clear()
 
     for item in items:
-        if isinstance(item, CopyMark):
+        if isinstance(item, CopyMark | ConvertMark):
             close()
             where.append((-1, 0, 0))
             continue
@@ -167,6 +207,30 @@ def emit_copy(copy: CopyMark, core: int, target: Target, builder: ProgramBuilder
             )
 
 
+def convert_traffic(convert: ConvertMark, core: int, target: Target) -> dict[str, list[int]]:
+    """DRAM bytes ``[read, write]`` per tensor of this core's share of a conversion."""
+    elems = sum(r * c for _, r, _, c in convert.blocks(core, target.spm_bytes))
+    return {
+        convert.source: [elems * convert.source_dtype.nbytes, 0],
+        convert.target: [0, elems * convert.target_dtype.nbytes],
+    }
+
+
+def emit_convert(convert: ConvertMark, core: int, target: Target, builder: ProgramBuilder) -> None:
+    """Append this core's share of a conversion (two SPM buffers, alternating)."""
+    base = core * target.spm_bytes if target.spm_shared else 0
+    half = target.spm_bytes // 2
+    source = builder.tensor(convert.source, "psum", convert.source_dtype, convert.shape)
+    dest = builder.tensor_index[convert.target]
+    ld = convert.shape[-1]
+    stream = builder.streams[core]
+    for b, (r0, rows, c0, cols) in enumerate(convert.blocks(core, target.spm_bytes)):
+        spm = base + (b % 2) * half
+        offset = r0 * ld + c0
+        stream.append(Load(source, offset, rows, cols, ld, spm, convert.source_dtype))
+        stream.append(Store(dest, offset, rows, cols, ld, spm, convert.source_dtype))
+
+
 # ---- estimates and emission ---------------------------------------------------------------------
 
 
@@ -177,8 +241,11 @@ def item_estimates(
     out = []
     share = target.dram_bytes_per_cycle / max(1, sharing_cores)
     for item, (index, first, end) in zip(items, core_plan.where, strict=True):
-        if isinstance(item, CopyMark):
-            traffic = copy_traffic(item, core_plan.core, target)
+        if isinstance(item, CopyMark | ConvertMark):
+            if isinstance(item, CopyMark):
+                traffic = copy_traffic(item, core_plan.core, target)
+            else:
+                traffic = convert_traffic(item, core_plan.core, target)
             moved = sum(r + w for r, w in traffic.values())
             out.append(Estimate(moved / share + target.dram_latency_cycles, traffic))
             continue
@@ -218,6 +285,9 @@ def build_program(
                 stream.append(Barrier(item.barrier_id, sum(1 << c for c in item.cores)))
             elif isinstance(item, CopyMark):
                 emit_copy(item, core, target, builder)
+                builder.label(core, start, item.name)
+            elif isinstance(item, ConvertMark):
+                emit_convert(item, core, target, builder)
                 builder.label(core, start, item.name)
             else:
                 if first < end:
