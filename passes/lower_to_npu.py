@@ -196,6 +196,18 @@ def _items(module: ModuleOp, target: Target) -> list[Item]:
                     target.cores,
                 )
             )
+    # A layer's lone dX and dW ops are independent: dW goes first, as in the sequential
+    # order (schedule.py says why), so that both pipelines order the two alike.
+    for i in range(len(layers) - 1):
+        a, b = layers[i], layers[i + 1]
+        if (
+            isinstance(a, ScheduledLayer)
+            and isinstance(b, ScheduledLayer)
+            and a.desc.computations == ("dx",)
+            and b.desc.computations == ("dw",)
+            and a.desc.tensors["DY"] == b.desc.tensors["DY"]
+        ):
+            layers[i], layers[i + 1] = b, a
     items: list[Item] = []
     written: set[str] = set()
     for item in layers:

@@ -17,7 +17,11 @@ Policies of ``select-order`` (ops with both gradients):
 
 Policies of ``partition``: ``cost``, ``exhaustive``, or a fixed dimension
 ``m``, ``n``, ``k`` (split across the cores, the baseline's batch split is
-``m``) or ``none``.
+``m``) or ``none``. ``cost`` also weighs the baseline's own schedule of the op.
+
+The ``cost`` and ``exhaustive`` policies never pick a schedule that reads the
+layer's dY from DRAM more than the baseline's schedule does (such candidates
+are listed with ``reads_more_dy = true``): interleaving is there to read dY less.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 from igoc.cost.search import (
     Candidate,
     TileSearch,
+    best_single,
     best_tiling,
     evaluate,
     interleaved_candidates,
@@ -79,8 +84,39 @@ def _simulated(desc: LayerDesc, candidates: list[Candidate], target: Target) -> 
     return rows
 
 
+def baseline_candidate(desc: LayerDesc, target: Target) -> Candidate:
+    """The conventional schedule of an op: its GEMMs one after another, each at its best,
+    the batch split across the cores."""
+    layers = desc.layers()
+    part = default_partition(target)
+    if len(desc.computations) == 1:
+        return best_single(layers, desc.computations[0], target, part)
+    return interleaved_candidates(layers, target, part, ("sequential",))[0]
+
+
+def dy_read_bytes(desc: LayerDesc, cand: Candidate) -> int:
+    """DRAM bytes a candidate reads from the layer's dY (0 if it has none)."""
+    access = desc.layers()[0].accesses.get("DY")
+    if access is None or cand.estimate is None:
+        return 0
+    return cand.estimate.traffic.get(access.tensor, [0, 0])[0]
+
+
+def _bound_dy(desc: LayerDesc, cands: list[Candidate], rows: list[dict], target: Target) -> None:
+    """Mark candidates that read dY more than the baseline does: the cost policies skip them
+    (interleaving exists to read dY less; a schedule that reads it more is not one of its)."""
+    limit = dy_read_bytes(desc, baseline_candidate(desc, target))
+    for cand, row in zip(cands, rows, strict=True):
+        if cand.estimate is not None and dy_read_bytes(desc, cand) > limit:
+            row["reads_more_dy"] = True
+
+
 def _pick(candidates: list[Candidate], rows: list[dict], simulated: bool) -> LayerSchedule:
-    fitting = [(c, r) for c, r in zip(candidates, rows, strict=True) if c.estimate is not None]
+    fitting = [
+        (c, r)
+        for c, r in zip(candidates, rows, strict=True)
+        if c.estimate is not None and not r.get("reads_more_dy")
+    ]
     if not fitting:
         raise ValueError("no candidate fits")
     if simulated:
@@ -139,6 +175,8 @@ def select_order(
         )
         if all(c.estimate is None for c in cands):
             raise ValueError(_no_fit(desc, min(cands, key=lambda c: -c.needed_bytes), target))
+        if policy in ("cost", "exhaustive"):
+            _bound_dy(desc, cands, rows, target)
         return _pick(cands, rows, simulated), rows
 
     return _cached(key, compute)
@@ -203,10 +241,15 @@ def choose_partition(
                 cands.append(evaluate(desc.layers(), schedule, target))
             else:
                 cands.append(_retile(desc, schedule, part, target))
+        # The baseline's own schedule is a candidate too, so the choice never ranks worse.
+        baseline = baseline_candidate(desc, target)
+        if all(c.schedule != baseline.schedule for c in cands):
+            cands.append(baseline)
         simulated = policy == "exhaustive"
         rows = (
             _simulated(desc, cands, target) if simulated else [describe_candidate(c) for c in cands]
         )
+        _bound_dy(desc, cands, rows, target)
         return _pick(cands, rows, simulated), rows
 
     return _cached(key, compute)

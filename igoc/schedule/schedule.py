@@ -2,8 +2,10 @@
 
 Orders of a layer with both gradients (the names ``sched.order`` shows):
 
-- ``sequential`` — dX then dW, two separate tiled GEMMs, each with its own tile
-  sizes and loop order (the conventional schedule; the baseline);
+- ``sequential`` — the two gradients as separate tiled GEMMs, one after the
+  other, each with its own tile sizes and loop order (the conventional
+  schedule; the baseline). dW runs first: with the batch split across cores its
+  partial sums are added across them, and those stores overlap dX;
 - ``only-interleaving`` — dX in its own order (rows of dY, reduction over N
   innermost) zipped step by step with dW in its own (columns of dY, reduction
   over M innermost): no partial sums, little dY sharing;
@@ -106,10 +108,13 @@ class LayerSchedule:
         """The phases (``steps.py``) that walk one box."""
         orders = self.loop_orders()
         if len(self.computations) == 1 or self.order == "sequential":
-            return tuple(
+            phases = [
                 (Segment((c,), t, o, box),)
                 for c, t, o in zip(self.computations, self.tilings, orders, strict=True)
-            )
+            ]
+            # dW first: when the cores split M, its partial sums are added across cores,
+            # and those stores then overlap dX's compute instead of ending the layer.
+            return tuple(sorted(phases, key=lambda p: p[0].computations != ("dw",)))
         if self.order == "only-interleaving":
             return (
                 tuple(
