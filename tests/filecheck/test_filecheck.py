@@ -1,4 +1,4 @@
-"""Every ``.mlir`` file under tests/filecheck is a pytest test, run by lit and filecheck.
+"""Each ``.mlir`` file under tests/filecheck (not Inputs/) is a pytest test, run by lit.
 
 lit runs all files once (in parallel); each test then reports its own file's result,
 with lit's output (and so filecheck's message) when it failed.
