@@ -121,9 +121,14 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
 
     stage = args.emit or pipeline.final_stage(steps)
     start = time.perf_counter()
-    if stage == "npu":
-        # ---- the hook of the NPU program: the lowering's final step writes the .npu file ----
-        _emit_program()(module, args.output or _default_program_path(args.input))
+    if stage == "npu" and args.emit is None:
+        # ---- the NPU program: the lowering's final step writes the .npu file ----
+        from igoc.api import program_meta
+
+        meta = program_meta(
+            module, args.pass_pipeline or args.pipeline or pipeline.DEFAULT_PIPELINE
+        )
+        _emit_program()(module, args.output or _default_program_path(args.input), meta)
     else:
         from igoc.frontend import print_module
 
@@ -142,18 +147,10 @@ def _default_program_path(input_path: str) -> str:
 
 
 def _emit_program():
-    """``emit_program(module, out_path)``, which writes the NPU program of an ``npu``-stage module.
+    """``emit_program(module, out_path, meta)``: write the NPU program of an ``npu`` module."""
+    from igoc.passes.lower_to_npu import emit_program
 
-    It lives with the ISA (``igoc.isa``) or with the lowering pass that defines the
-    ``npu`` stage (``igoc.passes.lower_to_npu``).
-    """
-    import importlib
-
-    for module_name in ("igoc.isa", "igoc.passes.lower_to_npu"):
-        emit = getattr(importlib.import_module(module_name), "emit_program", None)
-        if emit is not None:
-            return emit
-    raise ImportError("no emit_program in igoc.isa or igoc.passes.lower_to_npu")
+    return emit_program
 
 
 class _Dumps:

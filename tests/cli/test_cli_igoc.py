@@ -188,7 +188,9 @@ def test_emit_stops_after_the_pass_that_produces_the_stage(capsys, layer, test_p
 def test_the_npu_stage_ends_in_emit_program(capsys, layer, tmp_path, test_passes, monkeypatch):
     monkeypatch.setitem(pipeline.PIPELINES, "to-npu", [("cse", "npu")])
     calls = []
-    monkeypatch.setattr(igoc_cli, "_emit_program", lambda: lambda m, path: calls.append((m, path)))
+    monkeypatch.setattr(
+        igoc_cli, "_emit_program", lambda: lambda m, path, meta: calls.append((m, path))
+    )
     status, out, _ = run(capsys, layer, "--pipeline=to-npu", "-o", tmp_path / "a.npu")
     assert (status, out) == (0, "")
     ((module, path),) = calls
@@ -198,6 +200,9 @@ def test_the_npu_stage_ends_in_emit_program(capsys, layer, tmp_path, test_passes
     assert status == 0 and len(calls) == 1 and "func.func @layer" in out
     status, out, _ = run(capsys, layer, "--pipeline=to-npu")  # IN.npu, as cc names foo.o
     assert (status, out) == (0, "") and calls[-1][1] == "layer.npu"
+    # --emit=npu prints the npu stage's IR, as --emit does at every stage.
+    status, out, _ = run(capsys, layer, "--pipeline=to-npu", "--emit=npu")
+    assert status == 0 and len(calls) == 2 and "func.func @layer" in out
 
 
 # ---- dumps and timing ----------------------------------------------------------------------------
