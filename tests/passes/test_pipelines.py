@@ -98,7 +98,7 @@ def dy_reads(program) -> dict[str, int]:
     }
 
 
-@settings(max_examples=int(__import__("os").environ.get("IGOC_SOAK", "12")))
+@settings(max_examples=12)
 @given(
     text=programs(),
     side=st.sampled_from([2, 4, 8]),
