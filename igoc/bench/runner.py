@@ -74,6 +74,10 @@ class Progress:
         print(line, file=self.stream, flush=True)
 
 
+NOT_RUN = {"status": "failed", "stage": "not run", "error": "not in the cache", "transient": True}
+"""The record of a job that ``cached_only`` did not run."""
+
+
 def _describe(job: Job) -> dict:
     """What a cache entry records of its job, for a reader (the key is what counts)."""
     return {
@@ -96,8 +100,13 @@ def run_jobs(
     workers: int = 1,
     cache: ResultCache | None = None,
     progress: Progress | None = None,
+    cached_only: bool = False,
 ) -> list[dict]:
-    """The result of every job, in the order of ``jobs``."""
+    """The result of every job, in the order of ``jobs``.
+
+    ``cached_only``: run nothing; a job missing from the cache gets a failed
+    record with stage ``not run`` (to report what an interrupted run finished).
+    """
     progress = progress if progress is not None else Progress()
     fingerprint = compiler_fingerprint()
     keys = [job_key(job, fingerprint) for job in jobs]
@@ -110,6 +119,10 @@ def run_jobs(
                 results[key] = hit
     pending = [(key, job) for key, job in unique.items() if key not in results]
     pending.sort(key=lambda item: -len(item[1].text))
+    if cached_only:
+        for key, _ in pending:
+            results[key] = dict(NOT_RUN)
+        pending = []
     progress.begin(len(unique), len(results), min(workers, max(len(pending), 1)))
 
     def record(key: str, job: Job, result: dict) -> None:

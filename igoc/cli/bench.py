@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--cache-dir", metavar="DIR", help="result cache (default ~/.cache/igoc-bench)")
     add("--no-cache", action="store_true", help="neither read nor write the cache")
     add(
+        "--cached-only",
+        action="store_true",
+        help="run nothing: report the jobs in the cache, the others as not run",
+    )
+    add(
         "--psum-bytes",
         type=int,
         choices=(2, 4),
@@ -166,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
     from igoc.bench import plot
 
     _check_outputs(args)
+    if args.cached_only and args.no_cache:
+        raise UsageError("--cached-only needs the cache; it cannot go with --no-cache")
     if args.plot and not plot.available():
         print(f"igoc-bench: error: {plot.MISSING}", file=sys.stderr)
         return EXIT_INPUT_ERROR
@@ -203,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_cache:
         folder = pathlib.Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         cache = ResultCache(folder)
-    results = iter(run_jobs(jobs, args.jobs, cache, stderr_progress(not args.quiet)))
+    progress = stderr_progress(not args.quiet)
+    results = iter(run_jobs(jobs, args.jobs, cache, progress, args.cached_only))
     targets = []
     for target_run, loads in plan:
         rows = [Row(load, {p: next(results) for p in pipelines}) for load in loads]

@@ -156,6 +156,7 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
         (["--pipeline", "fast"], "unknown pipeline 'fast'; pipelines: baseline"),
         (["--jobs", "0"], "--jobs must be at least 1"),
         (["--json", "-", "--csv", "-"], "cannot both write to standard output"),
+        (["--cached-only", "--no-cache"], "--cached-only needs the cache"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):

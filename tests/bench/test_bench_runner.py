@@ -80,3 +80,12 @@ def test_progress_estimates_the_time_left(job):
         "[2/4] linear.mlir on edge, baseline: 0.0 s FAILED (simulate): boom; "
         "0:20 elapsed, about 0:20 left"
     )
+
+
+def test_cached_only_runs_nothing(job, tmp_path):
+    cache = ResultCache(tmp_path)
+    (missing,) = run_jobs([job], 1, cache, cached_only=True)
+    assert missing["status"] == "failed" and missing["stage"] == "not run"
+    assert not list(tmp_path.rglob("*.json"))
+    (computed,) = run_jobs([job], 1, cache)
+    assert run_jobs([job], 1, cache, cached_only=True) == [computed]
