@@ -62,9 +62,7 @@ from igoc.irutil import (
 from igoc.isa.instructions import ConvGeometry
 from igoc.isa.program import Program
 from igoc.pipeline import module_target
-from igoc.schedule.compile import psum_dtype
 from igoc.schedule.describe import dtype_of, schedule_from_dict, schedule_to_dict
-from igoc.schedule.emit import partial_name
 from igoc.schedule.planner import PlanError
 from igoc.schedule.program import (
     BarrierMark,
@@ -74,8 +72,11 @@ from igoc.schedule.program import (
     ScheduledLayer,
     build_program,
     copy_blocks,
+    extra_tensors,
     item_estimates,
+    layer_items,
     plan_core,
+    synchronise,
 )
 from igoc.target import Target
 
@@ -101,64 +102,16 @@ def _tensors(module: ModuleOp, items: list[Item]) -> list[tuple[str, str, Tensor
                 out.append((names[result], role, result.type))  # type: ignore[arg-type]
     declared = {name for name, _, _ in out}
     elements = {"f16": f16, "bf16": bf16, "f32": f32}
-    for item in items:
-        if isinstance(item, CopyMark) and item.col_tensor not in declared:
-            g = item.geometry
-            element = elements[item.dtype.mlir_name]
-            out.append((item.col_tensor, "scratch", TensorType(element, [g.rows, g.cols])))
-            declared.add(item.col_tensor)
-        if isinstance(item, ConvertMark) and item.source not in declared:
-            element = elements[item.source_dtype.mlir_name]
-            out.append((item.source, "psum", TensorType(element, list(item.shape))))
-            declared.add(item.source)
-    return out
-
-
-def _reads_writes(item: Item) -> tuple[set[str], set[str]]:
-    """The DRAM tensors an item reads and writes."""
-    if isinstance(item, CopyMark):
-        if item.kind == "im2col":
-            return {item.tensor}, {item.col_tensor}
-        return {item.col_tensor}, {item.tensor}
-    if isinstance(item, ConvertMark):
-        return {item.source}, {item.target}
-    if isinstance(item, ScheduledLayer):
-        access = item.desc.layers()[0].accesses
-        reads = {access[r].tensor for r in ("X", "W", "DY") if r in access}
-        writes = {access[r].tensor for r in ("Y", "DX", "DW") if r in access}
-        return reads, writes | {partial_name(t) for t in writes}
-    return set(), set()
-
-
-def _conversions(desc, schedule, target: Target) -> list[ConvertMark]:
-    """The conversions a layer needs: outputs whose cores' shares add up in wider partial sums."""
-    out = []
-    layer = desc.layers()[0]
-    psum = psum_dtype(target)
-    for role in sorted(schedule.partial_roles(layer)):
-        access = layer.accesses[role]
-        if psum.nbytes <= access.dtype.nbytes:
-            continue
-        if access.tensor == desc.tensors[role]:
-            shape = desc.shapes[role]
-        else:
-            shape = (access.view_rows, access.view_cols)
-        out.append(
-            ConvertMark(
-                partial_name(access.tensor),
-                access.tensor,
-                tuple(shape),
-                psum,
-                access.dtype,
-                target.cores,
-            )
-        )
+    for name, role, dtype, shape in extra_tensors(items):
+        if name not in declared:
+            out.append((name, role, TensorType(elements[dtype.mlir_name], list(shape))))
+            declared.add(name)
     return out
 
 
 def _items(module: ModuleOp, target: Target) -> list[Item]:
     """The program's layers (and copies) in order, with barriers where cores must wait."""
-    layers: list[Item] = []
+    items: list[Item] = []
     for function, op in layer_ops(module):
         names = tensor_names(module, function)
         desc = describe_op(op, names)
@@ -170,61 +123,8 @@ def _items(module: ModuleOp, target: Target) -> list[Item]:
                 schedule = schedule_from_dict(desc.computations, data)
         except ValueError as err:
             raise error_at(op, str(err)) from None
-        cols = desc.col_tensors()
-        reads_x = any(c in ("fwd", "dw") for c in desc.computations)
-        if "X" in cols and reads_x:
-            layers.append(
-                CopyMark(
-                    "im2col",
-                    desc.tensors["X"],
-                    cols["X"],
-                    desc.x_geometry(),
-                    desc.dtype,
-                    target.cores,
-                )
-            )
-        layers.append(ScheduledLayer(desc, schedule))
-        layers.extend(_conversions(desc, schedule, target))
-        if "DX" in cols:
-            layers.append(
-                CopyMark(
-                    "col2im",
-                    desc.tensors["DX"],
-                    cols["DX"],
-                    desc.x_geometry(),
-                    desc.dtype,
-                    target.cores,
-                )
-            )
-    # A layer's lone dX and dW ops are independent: dW goes first, as in the sequential
-    # order (schedule.py says why), so that both pipelines order the two alike.
-    for i in range(len(layers) - 1):
-        a, b = layers[i], layers[i + 1]
-        if (
-            isinstance(a, ScheduledLayer)
-            and isinstance(b, ScheduledLayer)
-            and a.desc.computations == ("dx",)
-            and b.desc.computations == ("dw",)
-            and a.desc.tensors["DY"] == b.desc.tensors["DY"]
-        ):
-            layers[i], layers[i + 1] = b, a
-    items: list[Item] = []
-    written: set[str] = set()
-    for item in layers:
-        reads, writes = _reads_writes(item)
-        if target.cores > 1 and (reads | writes) & written:
-            items.append(BarrierMark(len(items), tuple(range(target.cores))))
-            written = set()
-        written |= writes
-        items.append(item)
-    barrier = 0
-    numbered: list[Item] = []
-    for item in items:
-        if isinstance(item, BarrierMark):
-            item = BarrierMark(barrier, item.cores)
-            barrier += 1
-        numbered.append(item)
-    return numbered
+        items += layer_items(desc, schedule, target)
+    return synchronise(items, target.cores)
 
 
 @dataclass(frozen=True)

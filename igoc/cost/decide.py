@@ -79,7 +79,7 @@ def _simulated(desc: LayerDesc, candidates: list[Candidate], target: Target) -> 
     for c in candidates:
         row = describe_candidate(c)
         if c.estimate is not None:
-            row["simulated_cycles"] = simulate_layer(desc, c.schedule, target)
+            row["simulated_cycles"] = simulate_layer(desc, c.schedule, target)["cycles"]
         rows.append(row)
     return rows
 

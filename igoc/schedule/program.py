@@ -25,7 +25,7 @@ from igoc.isa.instructions import Barrier, ConvGeometry, DType, Gather, Halt, Lo
 from igoc.isa.program import Program
 from igoc.schedule.compile import acc_dtype, core_steps, psum_dtype
 from igoc.schedule.describe import LayerDesc
-from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, is_injective
+from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, is_injective, partial_name
 from igoc.schedule.planner import Plan, plan_schedule
 from igoc.schedule.schedule import LayerSchedule
 from igoc.schedule.steps import Matmul
@@ -153,6 +153,113 @@ def plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
     close()
     base = core * target.spm_bytes if target.spm_shared else 0
     return CorePlan(core, plans, EmitContext(acc, psum_dtype(target), base), where)
+
+
+# ---- the items of layers -----------------------------------------------------------------------
+
+
+def conversions(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> list[ConvertMark]:
+    """The conversions a layer needs: outputs whose cores' shares add up in wider partial sums."""
+    out = []
+    layer = desc.layers()[0]
+    psum = psum_dtype(target)
+    for role in sorted(schedule.partial_roles(layer)):
+        access = layer.accesses[role]
+        if psum.nbytes <= access.dtype.nbytes:
+            continue
+        if access.tensor == desc.tensors[role]:
+            shape = desc.shapes[role]
+        else:
+            shape = (access.view_rows, access.view_cols)
+        out.append(
+            ConvertMark(
+                partial_name(access.tensor),
+                access.tensor,
+                tuple(shape),
+                psum,
+                access.dtype,
+                target.cores,
+            )
+        )
+    return out
+
+
+def layer_items(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> list[Item]:
+    """A layer with what comes with it: copies of materialised im2col matrices, conversions."""
+    items: list[Item] = []
+    cols = desc.col_tensors()
+    geometry = desc.x_geometry() if cols else None
+    if "X" in cols and any(c in ("fwd", "dw") for c in desc.computations):
+        items.append(
+            CopyMark("im2col", desc.tensors["X"], cols["X"], geometry, desc.dtype, target.cores)
+        )
+    items.append(ScheduledLayer(desc, schedule))
+    items += conversions(desc, schedule, target)
+    if "DX" in cols:
+        items.append(
+            CopyMark("col2im", desc.tensors["DX"], cols["DX"], geometry, desc.dtype, target.cores)
+        )
+    return items
+
+
+def reads_writes(item: Item) -> tuple[set[str], set[str]]:
+    """The DRAM tensors an item reads and writes."""
+    if isinstance(item, CopyMark):
+        if item.kind == "im2col":
+            return {item.tensor}, {item.col_tensor}
+        return {item.col_tensor}, {item.tensor}
+    if isinstance(item, ConvertMark):
+        return {item.source}, {item.target}
+    if isinstance(item, ScheduledLayer):
+        access = item.desc.layers()[0].accesses
+        reads = {access[r].tensor for r in ("X", "W", "DY") if r in access}
+        writes = {access[r].tensor for r in ("Y", "DX", "DW") if r in access}
+        return reads, writes | {partial_name(t) for t in writes}
+    return set(), set()
+
+
+def synchronise(items: list[Item], cores: int) -> list[Item]:
+    """Order a layer's lone dX and dW ops dW first, and add barriers where cores must wait.
+
+    dW goes first as in the ``sequential`` order (``schedule.py`` says why), so that
+    separate ops and fused ones are ordered alike. With several cores, a barrier
+    comes before an item that reads or writes what an item since the last barrier wrote.
+    """
+    items = list(items)
+    for i in range(len(items) - 1):
+        a, b = items[i], items[i + 1]
+        if (
+            isinstance(a, ScheduledLayer)
+            and isinstance(b, ScheduledLayer)
+            and a.desc.computations == ("dx",)
+            and b.desc.computations == ("dw",)
+            and a.desc.tensors["DY"] == b.desc.tensors["DY"]
+        ):
+            items[i], items[i + 1] = b, a
+    out: list[Item] = []
+    written: set[str] = set()
+    for item in items:
+        reads, writes = reads_writes(item)
+        if cores > 1 and (reads | writes) & written:
+            out.append(
+                BarrierMark(sum(isinstance(o, BarrierMark) for o in out), tuple(range(cores)))
+            )
+            written = set()
+        written |= writes
+        out.append(item)
+    return out
+
+
+def extra_tensors(items: list[Item]) -> list[tuple[str, str, DType, tuple[int, ...]]]:
+    """DRAM tensors that items add: materialised im2col matrices, wide partial-sum buffers."""
+    out = []
+    for item in items:
+        if isinstance(item, CopyMark):
+            g = item.geometry
+            out.append((item.col_tensor, "scratch", item.dtype, (g.rows, g.cols)))
+        elif isinstance(item, ConvertMark):
+            out.append((item.source, "psum", item.source_dtype, item.shape))
+    return out
 
 
 # ---- copies --------------------------------------------------------------------------------------
