@@ -39,12 +39,14 @@ class Progress:
     done: int = 0
     started: float = field(default=0.0)
 
-    def begin(self, unique_jobs: int, cached: int, workers: int) -> None:
-        """Say how many jobs there are and how many come from the cache."""
-        self.total = unique_jobs - cached
+    def begin(self, unique_jobs: int, cached: int, workers: int, not_run: int = 0) -> None:
+        """Say how many jobs there are, how many come from the cache, how many run."""
+        self.total = unique_jobs - cached - not_run
         self.started = self.clock()
         if self.stream is not None and unique_jobs:
             running = f"{self.total} to run" + (f" on {workers} workers" if workers > 1 else "")
+            if not_run:
+                running = f"{not_run} not run (not in the cache)"
             self._say(f"igoc-bench: {unique_jobs} jobs, {cached} from the cache, {running}")
 
     def finished(self, job: Job, result: dict) -> None:
@@ -120,10 +122,12 @@ def run_jobs(
     pending = [(key, job) for key, job in unique.items() if key not in results]
     pending.sort(key=lambda item: -len(item[1].text))
     if cached_only:
+        progress.begin(len(unique), len(results), 0, not_run=len(pending))
         for key, _ in pending:
             results[key] = dict(NOT_RUN)
         pending = []
-    progress.begin(len(unique), len(results), min(workers, max(len(pending), 1)))
+    else:
+        progress.begin(len(unique), len(results), min(workers, max(len(pending), 1)))
 
     def record(key: str, job: Job, result: dict) -> None:
         results[key] = result

@@ -84,7 +84,11 @@ def test_progress_estimates_the_time_left(job):
 
 def test_cached_only_runs_nothing(job, tmp_path):
     cache = ResultCache(tmp_path)
-    (missing,) = run_jobs([job], 1, cache, cached_only=True)
+    stream = io.StringIO()
+    (missing,) = run_jobs([job], 1, cache, Progress(stream), cached_only=True)
+    assert (
+        stream.getvalue() == "igoc-bench: 1 jobs, 0 from the cache, 1 not run (not in the cache)\n"
+    )
     assert missing["status"] == "failed" and missing["stage"] == "not run"
     assert not list(tmp_path.rglob("*.json"))
     (computed,) = run_jobs([job], 1, cache)
