@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from xdsl.dialects import func
@@ -196,3 +197,78 @@ def desc_from_dict(name: str, data: dict) -> LayerDesc:
         else ConvAttrs(),
         str(data.get("im2col", "on-the-fly")),
     )
+
+
+def training_order(module: ModuleOp) -> list[tuple[func.FuncOp, Operation]]:
+    """The module's layer ops in the order a training step runs them.
+
+    Every forward op first (functions in order, ops as written), then the gradient
+    ops, the last function's first, each function's as written: a file whose
+    functions are a network's layers is one training step. A forward op that reads a
+    gradient stays with the gradients.
+    """
+    forward: list[tuple[func.FuncOp, Operation]] = []
+    backward: list[list[tuple[func.FuncOp, Operation]]] = []
+    for function in functions(module):
+        mine: list[tuple[func.FuncOp, Operation]] = []
+        from_gradients: set[SSAValue] = set()
+        for op in function.body.block.ops:
+            if op.name not in GRAD_OPS:
+                continue
+            is_forward = GRAD_OPS[op.name][1] == ("fwd",)
+            if is_forward and not (set(op.operands) & from_gradients):
+                forward.append((function, op))
+            else:
+                mine.append((function, op))
+                from_gradients.update(op.results)
+        backward.append(mine)
+    return forward + [pair for mine in reversed(backward) for pair in mine]
+
+
+def layer_context(
+    order: list[tuple[func.FuncOp, Operation]],
+    descs: list[LayerDesc],
+    index: int,
+    capacity_bytes: int,
+) -> int | None:
+    """The latest layer before ``index`` (in ``order``) whose data may still be in SPM.
+
+    That is the latest earlier layer sharing a DRAM tensor with this one, provided that
+    the distinct tensors of every layer from it to this one fit in ``capacity_bytes``
+    together (otherwise whatever they shared has been evicted in between).
+    """
+    mine = set(descs[index].tensors.values())
+    seen: dict[str, int] = {}
+    for j in range(index, -1, -1):
+        desc = descs[j]
+        for role, name in desc.tensors.items():
+            seen.setdefault(name, math.prod(desc.shapes[role]) * desc.dtype.nbytes)
+        if sum(seen.values()) > capacity_bytes:
+            return None
+        if j < index and mine & set(desc.tensors.values()):
+            return j
+    return None
+
+
+def op_schedule(op: Operation, desc: LayerDesc):
+    """The schedule an op's ``sched.*`` attributes record, or None if it has none yet."""
+    from igoc.schedule.describe import schedule_from_dict
+
+    data = {k: sched_get(op, k) for k in ("order", "tile", "loops", "partition")}
+    if data["order"] is None or data["tile"] is None:
+        return None
+    return schedule_from_dict(desc.computations, data)
+
+
+def ops_in_training_order(
+    module: ModuleOp,
+) -> tuple[list[tuple[func.FuncOp, Operation]], list[LayerDesc]]:
+    """The layer ops in training order, and each one's ``LayerDesc``."""
+    order = training_order(module)
+    names_of: dict = {}
+    descs = []
+    for function, op in order:
+        if function not in names_of:
+            names_of[function] = tensor_names(module, function)
+        descs.append(describe_op(op, names_of[function]))
+    return order, descs

@@ -103,6 +103,24 @@ PIPELINES: dict[str, list[tuple[str, str | None]]] = {
         ("partition{policy=cost}", "partitioned"),
         ("lower-to-npu", "npu"),
     ],
+    # For studying the choices: the order by the paper's Algorithm 1 (with the batch
+    # split), and every order and partition simulated (the oracle the cost model aims at).
+    "igo-paper": [
+        ("conv-to-gemm", "gemm"),
+        ("fuse-gradients", "fused"),
+        ("tile", "tiled"),
+        ("select-order{policy=paper}", "ordered"),
+        ("partition{policy=m}", "partitioned"),
+        ("lower-to-npu", "npu"),
+    ],
+    "igo-exhaustive": [
+        ("conv-to-gemm", "gemm"),
+        ("fuse-gradients", "fused"),
+        ("tile", "tiled"),
+        ("select-order{policy=exhaustive}", "ordered"),
+        ("partition{policy=exhaustive}", "partitioned"),
+        ("lower-to-npu", "npu"),
+    ],
 }
 """Pipeline name -> ``(pass spec, stage it produces)`` for each pass, in order."""
 

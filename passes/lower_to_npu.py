@@ -5,7 +5,9 @@ Expects: layer ops with their schedule (``sched.order``, ``sched.tile``,
 Guarantees: the module holds one ``npu.program``: a ``npu.tensor`` for every DRAM
 tensor (a function's arguments are inputs, its returned values outputs, other
 values scratch; named as ``irutil.tensor_names`` says) and one ``npu.core`` per
-core running its share of every layer in program order, with ``npu.barrier``
+core running its share of every layer in training order — every forward op
+first, then the gradients from the last function to the first (a file whose
+functions are a network's layers is one training step) — with ``npu.barrier``
 before a layer that reads what an earlier layer wrote when several cores run.
 Each ``npu.layer`` records its computation and schedule, and what the SPM
 planner found for its core: instructions, DRAM bytes read and written,
@@ -34,7 +36,7 @@ from xdsl.dialects.builtin import (
     f32,
     i64,
 )
-from xdsl.ir import Block, Region
+from xdsl.ir import Block, Operation, Region
 from xdsl.passes import ModulePass
 
 from igoc.cost.decide import initial_schedule
@@ -51,11 +53,10 @@ from igoc.frontend import error_at
 from igoc.irutil import (
     desc_from_dict,
     desc_to_dict,
-    describe_op,
     from_attr,
     functions,
-    layer_ops,
-    sched_get,
+    op_schedule,
+    ops_in_training_order,
     tensor_names,
     to_attr,
 )
@@ -109,22 +110,27 @@ def _tensors(module: ModuleOp, items: list[Item]) -> list[tuple[str, str, Tensor
     return out
 
 
-def _items(module: ModuleOp, target: Target) -> list[Item]:
-    """The program's layers (and copies) in order, with barriers where cores must wait."""
+def _items(module: ModuleOp, target: Target) -> tuple[list[Item], dict[int, Operation]]:
+    """The program's layers (and copies) in training order, with barriers where cores wait.
+
+    Training order (``irutil.training_order``): a file whose functions are a network's
+    layers runs as one training step, so what a layer's forward leaves in SPM serves
+    its own backward only if the rest of the network in between leaves it there.
+    Also the op each layer item comes from.
+    """
     items: list[Item] = []
-    for function, op in layer_ops(module):
-        names = tensor_names(module, function)
-        desc = describe_op(op, names)
-        data = {k: sched_get(op, k) for k in ("order", "tile", "loops", "partition")}
+    source: dict[int, Operation] = {}
+    order, descs = ops_in_training_order(module)
+    for (_, op), desc in zip(order, descs, strict=True):
         try:
-            if data["order"] is None or data["tile"] is None:
-                schedule, _ = initial_schedule(desc, target)
-            else:
-                schedule = schedule_from_dict(desc.computations, data)
+            schedule = op_schedule(op, desc) or initial_schedule(desc, target)[0]
         except ValueError as err:
             raise error_at(op, str(err)) from None
-        items += layer_items(desc, schedule, target)
-    return synchronise(items, target.cores)
+        for item in layer_items(desc, schedule, target):
+            if isinstance(item, ScheduledLayer):
+                source[id(item)] = op
+            items.append(item)
+    return synchronise(items, target.cores), source
 
 
 @dataclass(frozen=True)
@@ -135,8 +141,7 @@ class LowerToNpuPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
-        items = _items(op, target)
-        located = [layer for _, layer in layer_ops(op)]
+        items, source = _items(op, target)
         program = ProgramOp(regions=[Region(Block())])
         block = program.body.block
         for name, role, ty in _tensors(op, items):
@@ -149,15 +154,13 @@ class LowerToNpuPass(ModulePass):
             try:
                 core_plan = plan_core(target, core, items)
             except PlanError as err:
-                raise error_at(located[0], str(err)) from None
+                raise error_at(next(iter(source.values())), str(err)) from None
             estimates = item_estimates(core_plan, items, target, target.cores)
             body = Block()
-            layer_index = 0
             for item, where, est in zip(items, core_plan.where, estimates, strict=True):
                 body.add_op(_item_op(item, where, est, core_plan, target))
-                if isinstance(item, ScheduledLayer):
-                    body.last_op.location = located[layer_index].location  # type: ignore[union-attr]
-                    layer_index += 1
+                if id(item) in source:
+                    body.last_op.location = source[id(item)].location  # type: ignore[union-attr]
             block.add_op(
                 CoreOp(properties={"core": IntegerAttr(core, i64)}, regions=[Region(body)])
             )

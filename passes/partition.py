@@ -10,7 +10,8 @@ order is kept; tiles are searched again for the boxes. ``sched.partitions``
 lists the candidates weighed with their DRAM bytes and cycles. Policies
 (option ``policy``): ``cost``, ``exhaustive`` (simulated), or a fixed ``m``,
 ``n``, ``k`` (split across the cores; ``m`` is the conventional batch split) or
-``none``. Option ``ops``: ``all`` ops, or only ``backward`` ones (forward ops then
+``none``. Ops are decided in training order, with the same context as in
+``select-order``. Option ``ops``: ``all`` ops, or only ``backward`` ones (forward ops then
 keep the batch split).
 """
 
@@ -24,10 +25,9 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import PARTITION_POLICIES, choose_partition
 from igoc.frontend import error_at
-from igoc.irutil import describe_op, layer_ops, sched_get, sched_set, tensor_names
+from igoc.irutil import layer_context, op_schedule, ops_in_training_order, sched_set
 from igoc.passes.tile import record_schedule
 from igoc.pipeline import module_target
-from igoc.schedule.describe import schedule_from_dict
 
 OPS = ("all", "backward")
 
@@ -53,25 +53,26 @@ class PartitionPass(ModulePass):
         if self.ops not in OPS:
             raise ValueError(f"partition: ops must be one of {', '.join(OPS)}, got {self.ops!r}")
         target = module_target(op)
-        names_of = {}
-        for function, layer in layer_ops(op):
-            if function not in names_of:
-                names_of[function] = tensor_names(op, function)
-            desc = describe_op(layer, names_of[function])
-            data = {
-                "order": sched_get(layer, "order"),
-                "tile": sched_get(layer, "tile"),
-                "loops": sched_get(layer, "loops"),
-                "partition": sched_get(layer, "partition"),
-            }
-            if data["order"] is None or data["tile"] is None:
+        order, descs = ops_in_training_order(op)
+        for index, (_, layer) in enumerate(order):
+            desc = descs[index]
+            schedule = op_schedule(layer, desc)
+            if schedule is None:
                 raise error_at(layer, "partition needs sched.order and sched.tile: run tile first")
-            schedule = schedule_from_dict(desc.computations, data)
             policy = self.policy
             if self.ops == "backward" and desc.computations == ("fwd",):
                 policy = "m"
+            # Fused ops are weighed where they run; single GEMMs alone, as the baseline's
+            # are, so that a fused op's sequential candidate is the baseline's schedule.
+            j = None
+            if len(desc.computations) == 2:
+                j = layer_context(order, descs, index, target.spm_bytes)
+            context = None
+            if j is not None:
+                before = op_schedule(order[j][1], descs[j])
+                context = None if before is None else (descs[j], before)
             try:
-                schedule, candidates = choose_partition(desc, schedule, target, policy)
+                schedule, candidates = choose_partition(desc, schedule, target, policy, context)
             except ValueError as err:
                 raise error_at(layer, str(err)) from None
             record_schedule(layer, schedule)

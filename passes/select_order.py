@@ -14,7 +14,12 @@ dump shows what was chosen and why. Policies (option ``policy``):
 - an order's name (``only-interleaving``, ``dx-major``, ...): that order.
 
 An op with a single GEMM (a forward op, or a gradient without its partner)
-always gets the best loop order and tiles the cost model finds.
+always gets the best loop order and tiles the cost model finds. Ops are decided
+in training order (``irutil.training_order``); when an earlier layer shares a
+tensor with a fused op and everything in between fits in SPM, its candidates
+are weighed with that layer planned just before, so data it leaves in SPM
+counts. Single GEMMs are weighed alone, as the baseline weighs them, so that a
+fused op's ``sequential`` candidate is exactly the baseline's schedule.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import ORDER_POLICIES, select_order
 from igoc.frontend import error_at
-from igoc.irutil import describe_op, layer_ops, sched_set, tensor_names
+from igoc.irutil import layer_context, op_schedule, ops_in_training_order, sched_set
 from igoc.passes.tile import record_schedule
 from igoc.pipeline import module_target
 
@@ -48,13 +53,20 @@ class SelectOrderPass(ModulePass):
                 f"got {self.policy!r}"
             )
         target = module_target(op)
-        names_of = {}
-        for function, layer in layer_ops(op):
-            if function not in names_of:
-                names_of[function] = tensor_names(op, function)
-            desc = describe_op(layer, names_of[function])
+        order, descs = ops_in_training_order(op)
+        for index, (_, layer) in enumerate(order):
+            desc = descs[index]
+            # Fused ops are weighed where they run; single GEMMs alone, as the baseline's
+            # are, so that a fused op's sequential candidate is the baseline's schedule.
+            j = None
+            if len(desc.computations) == 2:
+                j = layer_context(order, descs, index, target.spm_bytes)
+            context = None
+            if j is not None:
+                before = op_schedule(order[j][1], descs[j])
+                context = None if before is None else (descs[j], before)
             try:
-                schedule, candidates = select_order(desc, target, self.policy)
+                schedule, candidates = select_order(desc, target, self.policy, context=context)
             except ValueError as err:
                 raise error_at(layer, str(err)) from None
             record_schedule(layer, schedule)

@@ -62,7 +62,7 @@ def _pairs(text: str, target, pipelines: list[str]):
 def measure(text: str, target, pipelines: list[str]) -> list[tuple[float, float, bool]]:
     """(estimated cycles, simulated cycles, traffic equal) for each (layer, schedule) pair."""
     from igoc.cost.search import evaluate
-    from igoc.cost.simulate import simulate_layer
+    from igoc.cost.simulate import layer_report
 
     out = []
     for desc, schedule in _pairs(text, target, pipelines):
@@ -71,7 +71,7 @@ def measure(text: str, target, pipelines: list[str]) -> list[tuple[float, float,
         cand = evaluate(desc.layers(), schedule, target)
         if cand.estimate is None:
             continue
-        report = simulate_layer(desc, schedule, target)
+        report = layer_report(desc, schedule, target)
         simulated = {
             name: [t["read"], t["write"]]
             for name, t in report["traffic"].items()

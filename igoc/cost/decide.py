@@ -22,6 +22,8 @@ Policies of ``partition``: ``cost``, ``exhaustive``, or a fixed dimension
 The ``cost`` and ``exhaustive`` policies never pick a schedule that reads the
 layer's dY from DRAM more than the baseline's schedule does (such candidates
 are listed with ``reads_more_dy = true``): interleaving is there to read dY less.
+``cost`` keeps the baseline's schedule unless another is estimated faster by more
+than ``COST_MARGIN``, the cost model's own error.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from igoc.cost.search import (
     best_single,
     best_tiling,
     evaluate,
+    in_context,
     interleaved_candidates,
     paper_order,
     single_candidates,
@@ -45,6 +48,34 @@ ORDER_POLICIES = ("cost", "paper", "exhaustive", *INTERLEAVED_ORDERS)
 PARTITION_POLICIES = ("cost", "exhaustive", "m", "n", "k", "none")
 
 _CACHE: dict[tuple, tuple[LayerSchedule, list[dict]]] = {}
+
+COST_MARGIN = 0.05
+"""How much faster than the baseline's schedule, by the cost model's estimate, another must
+be to be chosen instead: about the cost model's error (``igoc.bench.costmodel_accuracy``), so
+that igoc leaves an op as it is unless interleaving clearly pays."""
+
+Context = tuple[LayerDesc, LayerSchedule]
+"""A layer that runs just before the one being decided, whose data may still be in SPM."""
+
+
+def _context_signature(desc: LayerDesc, context: Context | None) -> tuple | None:
+    """What of a context matters to a decision: its shapes, schedule and shared tensors."""
+    if context is None:
+        return None
+    other, schedule = context
+    shared = tuple(
+        sorted(
+            (mine, theirs)
+            for mine, name in desc.tensors.items()
+            for theirs, other_name in other.tensors.items()
+            if name == other_name
+        )
+    )
+    return (other.signature(), schedule, shared)
+
+
+def _searching(context: Context | None):
+    return in_context(None if context is None else (context[0].layers(), context[1]))
 
 
 def _cached(key: tuple, compute):
@@ -72,14 +103,16 @@ def describe_candidate(c: Candidate, cycles_key: str = "cycles") -> dict:
     return out
 
 
-def _simulated(desc: LayerDesc, candidates: list[Candidate], target: Target) -> list[dict]:
+def _simulated(
+    desc: LayerDesc, candidates: list[Candidate], target: Target, context: Context | None
+) -> list[dict]:
     from igoc.cost.simulate import simulate_layer
 
     rows = []
     for c in candidates:
         row = describe_candidate(c)
         if c.estimate is not None:
-            row["simulated_cycles"] = simulate_layer(desc, c.schedule, target)["cycles"]
+            row["simulated_cycles"] = simulate_layer(desc, c.schedule, target, context)
         rows.append(row)
     return rows
 
@@ -102,16 +135,28 @@ def dy_read_bytes(desc: LayerDesc, cand: Candidate) -> int:
     return cand.estimate.traffic.get(access.tensor, [0, 0])[0]
 
 
-def _bound_dy(desc: LayerDesc, cands: list[Candidate], rows: list[dict], target: Target) -> None:
-    """Mark candidates that read dY more than the baseline does: the cost policies skip them
-    (interleaving exists to read dY less; a schedule that reads it more is not one of its)."""
-    limit = dy_read_bytes(desc, baseline_candidate(desc, target))
+def _bound_dy(
+    desc: LayerDesc, cands: list[Candidate], rows: list[dict], baseline: Candidate, target: Target
+) -> None:
+    """Mark candidates that read dY more than the baseline does, alone or where it runs: the
+    cost policies skip them (interleaving exists to read dY less; a schedule that reads it
+    more is not one of its)."""
+    with in_context(None):
+        alone = baseline_candidate(desc, target)
+    limit = min(dy_read_bytes(desc, baseline), dy_read_bytes(desc, alone))
     for cand, row in zip(cands, rows, strict=True):
         if cand.estimate is not None and dy_read_bytes(desc, cand) > limit:
             row["reads_more_dy"] = True
 
 
-def _pick(candidates: list[Candidate], rows: list[dict], simulated: bool) -> LayerSchedule:
+def _pick(
+    candidates: list[Candidate],
+    rows: list[dict],
+    simulated: bool,
+    baseline: LayerSchedule | None = None,
+) -> LayerSchedule:
+    """The fastest candidate; under the cost model, the baseline's schedule unless another
+    is faster by more than ``COST_MARGIN``."""
     fitting = [
         (c, r)
         for c, r in zip(candidates, rows, strict=True)
@@ -121,7 +166,11 @@ def _pick(candidates: list[Candidate], rows: list[dict], simulated: bool) -> Lay
         raise ValueError("no candidate fits")
     if simulated:
         return min(fitting, key=lambda cr: (cr[1]["simulated_cycles"], cr[0].rank))[0].schedule
-    return min(fitting, key=lambda cr: cr[0].rank)[0].schedule
+    best = min(fitting, key=lambda cr: cr[0].rank)[0]
+    kept = [c for c, _ in fitting if c.schedule == baseline]
+    if kept and best.estimate.cycles > (1 - COST_MARGIN) * kept[0].estimate.cycles:  # type: ignore[union-attr]
+        return kept[0].schedule
+    return best.schedule
 
 
 def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, list[dict]]:
@@ -149,15 +198,23 @@ def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, li
 
 
 def select_order(
-    desc: LayerDesc, target: Target, policy: str, partition: Partition | None = None
+    desc: LayerDesc,
+    target: Target,
+    policy: str,
+    partition: Partition | None = None,
+    context: Context | None = None,
 ) -> tuple[LayerSchedule, list[dict]]:
-    """The ``select-order`` pass's decision for one op."""
+    """The ``select-order`` pass's decision for one op (``context``: see ``Context``)."""
     if policy not in ORDER_POLICIES:
         raise ValueError(f"unknown policy {policy!r}; policies: {', '.join(ORDER_POLICIES)}")
     part = partition or default_partition(target)
-    key = ("order", desc.signature(), target, policy, part)
+    key = ("order", desc.signature(), target, policy, part, _context_signature(desc, context))
 
     def compute():
+        with _searching(context):
+            return decide()
+
+    def decide():
         layers = desc.layers()
         simulated = policy == "exhaustive"
         if len(desc.computations) == 1:
@@ -171,13 +228,18 @@ def select_order(
             else:
                 cands = [best_tiling(layers, desc.computations, order, target, part)]
         rows = (
-            _simulated(desc, cands, target) if simulated else [describe_candidate(c) for c in cands]
+            _simulated(desc, cands, target, context)
+            if simulated
+            else [describe_candidate(c) for c in cands]
         )
         if all(c.estimate is None for c in cands):
             raise ValueError(_no_fit(desc, min(cands, key=lambda c: -c.needed_bytes), target))
-        if policy in ("cost", "exhaustive"):
-            _bound_dy(desc, cands, rows, target)
-        return _pick(cands, rows, simulated), rows
+        baseline = None
+        if policy in ("cost", "exhaustive") and len(desc.computations) == 2:
+            sequential = next(c for c in cands if c.schedule.order == "sequential")
+            _bound_dy(desc, cands, rows, sequential, target)
+            baseline = sequential.schedule
+        return _pick(cands, rows, simulated, baseline), rows
 
     return _cached(key, compute)
 
@@ -218,14 +280,30 @@ def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
 
 
 def choose_partition(
-    desc: LayerDesc, schedule: LayerSchedule, target: Target, policy: str
+    desc: LayerDesc,
+    schedule: LayerSchedule,
+    target: Target,
+    policy: str,
+    context: Context | None = None,
 ) -> tuple[LayerSchedule, list[dict]]:
-    """The ``partition`` pass's decision for one op (its order kept)."""
+    """The ``partition`` pass's decision for one op, its order kept (``context``: see
+    ``Context``)."""
     if policy not in PARTITION_POLICIES:
         raise ValueError(f"unknown policy {policy!r}; policies: {', '.join(PARTITION_POLICIES)}")
-    key = ("partition", desc.signature(), target, policy, schedule)
+    key = (
+        "partition",
+        desc.signature(),
+        target,
+        policy,
+        schedule,
+        _context_signature(desc, context),
+    )
 
     def compute():
+        with _searching(context):
+            return decide()
+
+    def decide():
         if policy in ("m", "n", "k", "none"):
             dim = None if policy == "none" or target.cores == 1 else policy
             part = Partition(dim, target.cores if dim else 1, target.cores)
@@ -242,15 +320,19 @@ def choose_partition(
             else:
                 cands.append(_retile(desc, schedule, part, target))
         # The baseline's own schedule is a candidate too, so the choice never ranks worse.
-        baseline = baseline_candidate(desc, target)
+        with in_context(None):
+            baseline = baseline_candidate(desc, target)
+        baseline = evaluate(desc.layers(), baseline.schedule, target)
         if all(c.schedule != baseline.schedule for c in cands):
             cands.append(baseline)
         simulated = policy == "exhaustive"
         rows = (
-            _simulated(desc, cands, target) if simulated else [describe_candidate(c) for c in cands]
+            _simulated(desc, cands, target, context)
+            if simulated
+            else [describe_candidate(c) for c in cands]
         )
-        _bound_dy(desc, cands, rows, target)
-        return _pick(cands, rows, simulated), rows
+        _bound_dy(desc, cands, rows, baseline, target)
+        return _pick(cands, rows, simulated, baseline.schedule), rows
 
     return _cached(key, compute)
 

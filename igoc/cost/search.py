@@ -11,6 +11,8 @@ cycles, then by DRAM bytes.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,6 +59,11 @@ def compute_cycles(
     return total
 
 
+CONTEXT: contextvars.ContextVar[tuple[list[LayerGemm], LayerSchedule] | None] = (
+    contextvars.ContextVar("igoc_search_context", default=None)
+)
+"""The layer that runs just before the one being scheduled, if its data may still be in SPM."""
+
 _EVALUATED: dict[tuple, Candidate] = {}
 _EVALUATED_LIMIT = 20000
 
@@ -81,19 +88,25 @@ def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -
     """Plan a schedule on every core and estimate it (remembered: searches revisit schedules).
 
     The groups of a grouped convolution are equal GEMMs on disjoint data, one after
-    another: one group is planned and its estimate counted once per group.
+    another: one group is planned and its estimate counted once per group. Under
+    ``in_context``, the context layer is planned first and only this layer estimated.
     """
+    context = CONTEXT.get()
     key = (
         tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers[:1]),
         len(layers),
         schedule,
         target,
+        _context_key(context),
     )
     found = _EVALUATED.get(key)
     if found is not None:
         return found
     try:
-        plans = plan_layer(layers[:1], schedule, target)
+        if context is not None and len(layers) == 1:
+            plans = plan_layer(layers, schedule, target, context)
+        else:
+            plans = plan_layer(layers[:1], schedule, target)
         estimate = estimate_layer(plans, target)
         if len(layers) > 1:
             estimate = scale(estimate, len(layers))
@@ -104,6 +117,26 @@ def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -
         _EVALUATED.clear()
     _EVALUATED[key] = cand
     return cand
+
+
+def _context_key(context: tuple[list[LayerGemm], LayerSchedule] | None) -> tuple | None:
+    if context is None:
+        return None
+    layers, schedule = context
+    return (
+        tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers),
+        schedule,
+    )
+
+
+@contextlib.contextmanager
+def in_context(context: tuple[list[LayerGemm], LayerSchedule] | None):
+    """Evaluate schedules as if ``context`` ran just before (``None``: alone)."""
+    token = CONTEXT.set(context)
+    try:
+        yield
+    finally:
+        CONTEXT.reset(token)
 
 
 def _sizes(extent: int, align: int) -> list[int]:

@@ -20,8 +20,33 @@ def layer_tensors(desc: LayerDesc) -> list[tuple[str, str, object, tuple[int, ..
     return out
 
 
-def simulate_layer(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> dict:
-    """The simulator's report of one layer alone on the target (timing only)."""
+def simulate_layer(
+    desc: LayerDesc,
+    schedule: LayerSchedule,
+    target: Target,
+    context: tuple[LayerDesc, LayerSchedule] | None = None,
+) -> int:
+    """Simulated cycles of one layer on the target (timing only): alone, or after a context
+    layer (then the cycles of its own label)."""
+    from igoc.sim import simulate
+
+    items = layer_items(desc, schedule, target)
+    tensors = layer_tensors(desc)
+    if context is not None:
+        items = layer_items(*context, target) + items
+        names = {name for name, *_ in tensors}
+        tensors += [t for t in layer_tensors(context[0]) if t[0] not in names]
+    items = synchronise(items, target.cores)
+    tensors += extra_tensors(items)  # type: ignore[arg-type]
+    program = build_program(target, tensors, [items] * target.cores, [], {})
+    report = simulate(program).report
+    if context is None:
+        return int(report["cycles"])
+    return int(report["labels"][desc.name]["cycles"])
+
+
+def layer_report(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> dict:
+    """The simulator's whole report of one layer alone on the target (timing only)."""
     from igoc.sim import simulate
 
     items = synchronise(layer_items(desc, schedule, target), target.cores)
