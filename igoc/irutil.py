@@ -272,3 +272,18 @@ def ops_in_training_order(
             names_of[function] = tensor_names(module, function)
         descs.append(describe_op(op, names_of[function]))
     return order, descs
+
+
+def fused_context(
+    order: list[tuple[func.FuncOp, Operation]], descs: list[LayerDesc], index: int, capacity: int
+):
+    """For a fused op, the earlier layer its candidates are weighed after, with that layer's
+    schedule (``layer_context``); None for a single GEMM, which is weighed alone as the
+    baseline weighs it, so that a fused op's ``sequential`` candidate is the baseline's."""
+    if len(descs[index].computations) != 2:
+        return None
+    j = layer_context(order, descs, index, capacity)
+    if j is None:
+        return None
+    before = op_schedule(order[j][1], descs[j])
+    return None if before is None else (descs[j], before)

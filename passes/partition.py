@@ -25,7 +25,7 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import PARTITION_POLICIES, choose_partition
 from igoc.frontend import error_at
-from igoc.irutil import layer_context, op_schedule, ops_in_training_order, sched_set
+from igoc.irutil import fused_context, op_schedule, ops_in_training_order, sched_set
 from igoc.passes.tile import record_schedule
 from igoc.pipeline import module_target
 
@@ -62,15 +62,7 @@ class PartitionPass(ModulePass):
             policy = self.policy
             if self.ops == "backward" and desc.computations == ("fwd",):
                 policy = "m"
-            # Fused ops are weighed where they run; single GEMMs alone, as the baseline's
-            # are, so that a fused op's sequential candidate is the baseline's schedule.
-            j = None
-            if len(desc.computations) == 2:
-                j = layer_context(order, descs, index, target.spm_bytes)
-            context = None
-            if j is not None:
-                before = op_schedule(order[j][1], descs[j])
-                context = None if before is None else (descs[j], before)
+            context = fused_context(order, descs, index, target.spm_bytes)
             try:
                 schedule, candidates = choose_partition(desc, schedule, target, policy, context)
             except ValueError as err:

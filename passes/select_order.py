@@ -32,7 +32,7 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import ORDER_POLICIES, select_order
 from igoc.frontend import error_at
-from igoc.irutil import layer_context, op_schedule, ops_in_training_order, sched_set
+from igoc.irutil import fused_context, ops_in_training_order, sched_set
 from igoc.passes.tile import record_schedule
 from igoc.pipeline import module_target
 
@@ -56,15 +56,7 @@ class SelectOrderPass(ModulePass):
         order, descs = ops_in_training_order(op)
         for index, (_, layer) in enumerate(order):
             desc = descs[index]
-            # Fused ops are weighed where they run; single GEMMs alone, as the baseline's
-            # are, so that a fused op's sequential candidate is the baseline's schedule.
-            j = None
-            if len(desc.computations) == 2:
-                j = layer_context(order, descs, index, target.spm_bytes)
-            context = None
-            if j is not None:
-                before = op_schedule(order[j][1], descs[j])
-                context = None if before is None else (descs[j], before)
+            context = fused_context(order, descs, index, target.spm_bytes)
             try:
                 schedule, candidates = select_order(desc, target, self.policy, context=context)
             except ValueError as err:
