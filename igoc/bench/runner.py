@@ -92,6 +92,10 @@ def _describe(job: Job) -> dict:
     }
 
 
+POLL_SECONDS = 0.5
+"""How often the parent looks up from waiting for workers (for Ctrl-C)."""
+
+
 def _ignore_interrupts() -> None:
     """Worker initialiser: Ctrl-C is the parent's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -144,7 +148,7 @@ def run_jobs(
 
 
 def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(pending)),
@@ -153,27 +157,28 @@ def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
     )
     try:
         futures = {pool.submit(run_job, job): (key, job) for key, job in pending}
-        for future in as_completed(futures):
-            key, job = futures[future]
-            try:
-                result = future.result()
-            except Exception as err:  # noqa: BLE001 - the worker died, not igoc
-                reason = " ".join(str(err).split()) or type(err).__name__
-                failure = {
-                    "status": "failed",
-                    "stage": "worker",
-                    "error": reason,
-                    "transient": True,
-                }
-                record(key, job, failure)
-                continue
-            record(key, job, result)
+        waiting = set(futures)
+        while waiting:
+            # Wake up now and then, so that Ctrl-C is handled while long jobs run.
+            done, waiting = wait(waiting, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: futures[f][0]):
+                key, job = futures[future]
+                record(key, job, _outcome(future))
     except BaseException:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def _outcome(future) -> dict:
+    """A finished future's result record; a failure of the worker process when it died."""
+    try:
+        return future.result()
+    except Exception as err:  # noqa: BLE001 - the worker died, not igoc
+        reason = " ".join(str(err).split()) or type(err).__name__
+        return {"status": "failed", "stage": "worker", "error": reason, "transient": True}
 
 
 def stderr_progress(enabled: bool) -> Progress:
