@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from igoc.cost.model import Estimate, matmul_cycles, scale
-from igoc.schedule.compile import acc_dtype, estimate_layer, plan_layer
+from igoc.schedule.compile import acc_dtype, estimate_schedule
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm
 from igoc.schedule.planner import PlanError
 from igoc.schedule.schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
@@ -90,6 +90,7 @@ def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -
     The groups of a grouped convolution are equal GEMMs on disjoint data, one after
     another: one group is planned and its estimate counted once per group. Under
     ``in_context``, the context layer is planned first and only this layer estimated.
+    Long walks and several cores are estimated as ``estimate_schedule`` says.
     """
     context = CONTEXT.get()
     key = (
@@ -104,10 +105,9 @@ def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -
         return found
     try:
         if context is not None and len(layers) == 1:
-            plans = plan_layer(layers, schedule, target, context)
+            estimate = estimate_schedule(layers, schedule, target, context)
         else:
-            plans = plan_layer(layers[:1], schedule, target)
-        estimate = estimate_layer(plans, target)
+            estimate = estimate_schedule(layers[:1], schedule, target)
         if len(layers) > 1:
             estimate = scale(estimate, len(layers))
         cand = Candidate(schedule, estimate)

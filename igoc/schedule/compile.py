@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from igoc.cost.model import Estimate, estimate_plan, merge
+from igoc.cost.model import Estimate, estimate_plan, matmul_cycles, merge
 from igoc.isa.instructions import DType
 from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan
 from igoc.schedule.layer import LayerGemm
@@ -114,3 +114,152 @@ def emit_layer(core_plans: list[CorePlan], builder: ProgramBuilder, label: str) 
         first = len(builder.streams[cp.core])
         emit_plan(cp.plan, cp.ctx, builder, cp.core)
         builder.label(cp.core, first, label)
+
+
+SAMPLE_STEPS = 384
+"""Walks longer than this are estimated from two prefixes instead of planned whole."""
+
+
+def _steps_estimate(
+    steps: list[tuple[Matmul, ...]],
+    before: list[tuple[Matmul, ...]],
+    target: Target,
+    partial: set[str],
+    base: int,
+    sharing: int,
+) -> Estimate:
+    """Plan ``before + steps`` and estimate the ``steps`` part."""
+    acc = acc_dtype(target)
+
+    def tile_bytes(key, is_acc: bool) -> int:
+        return key[4] * key[5] * (acc.nbytes if is_acc else key[0].dtype.nbytes)
+
+    plan = plan_schedule(before + steps, tile_bytes, target.spm_bytes, lambda t: t in partial)
+    first = len(before)
+    if first:
+        plan = Plan(
+            plan.steps[first:],
+            plan.before[first:],
+            plan.after[first:],
+            plan.fresh[first:],
+            plan.residency_of[first:],
+        )
+    ctx = EmitContext(acc, psum_dtype(target), base)
+    return estimate_plan(plan, ctx, target, sharing)
+
+
+def _final_store_bytes(steps: list[tuple[Matmul, ...]], ctx: EmitContext, partial: set[str]):
+    """Per output tensor, the bytes of the final stores of every accumulator of a walk."""
+    from igoc.schedule.emit import action_bytes
+    from igoc.schedule.planner import Action, Residency
+
+    out: dict[str, list[int]] = {}
+    seen = set()
+    for step in steps:
+        for mm in step:
+            if mm.acc in seen:
+                continue
+            seen.add(mm.acc)
+            kind = "store_acc" if mm.acc[0].tensor in partial else "store"
+            name, read, write = action_bytes(Action(kind, Residency(mm.acc, True, 0, 0, 0)), ctx)
+            entry = out.setdefault(name, [0, 0])
+            entry[0] += read
+            entry[1] += write
+    return out
+
+
+def estimate_schedule(
+    layers: list[LayerGemm],
+    schedule: LayerSchedule,
+    target: Target,
+    context: tuple[list[LayerGemm], LayerSchedule] | None = None,
+) -> Estimate:
+    """The cost model's estimate of a schedule, as cheaply as ranking candidates needs.
+
+    Cores split the work into equal boxes, so the first core with work is planned and
+    stands for the others (its traffic counted once per such core). A walk longer than
+    ``SAMPLE_STEPS`` is estimated from two prefixes, of n and 2n steps: the first's
+    estimate, plus what each further step added between them, times the steps left;
+    accumulators stored only at the end of the walk (their reduction spans it) are
+    added at their exact final-store bytes. A ``context`` layer is planned just before.
+    Exact plans (``plan_layer``) are what the lowering emits; this ranks them.
+    """
+    partial = {
+        layer.accesses[role].tensor for layer in layers for role in schedule.partial_roles(layer)
+    }
+    before: list[tuple[Matmul, ...]] = []
+    if context is not None:
+        partial |= {
+            layer.accesses[role].tensor
+            for layer in context[0]
+            for role in context[1].partial_roles(layer)
+        }
+    if schedule.order == "sequential" and len(schedule.computations) == 2:
+        steps = core_steps(layers, schedule, 0)
+        if len(steps) > SAMPLE_STEPS:
+            # Long: each GEMM on its own, one after the other.
+            first, second = (
+                estimate_schedule(
+                    layers,
+                    LayerSchedule((c,), loop, (t,), schedule.partition),
+                    target,
+                    context if i == 0 else None,
+                )
+                for i, (c, t, loop) in enumerate(
+                    zip(
+                        schedule.computations, schedule.tilings, schedule.loop_orders(), strict=True
+                    )
+                )
+            )
+            traffic = {k: list(v) for k, v in first.traffic.items()}
+            for name, (r, w) in second.traffic.items():
+                entry = traffic.setdefault(name, [0, 0])
+                entry[0] += r
+                entry[1] += w
+            return Estimate(
+                first.cycles + second.cycles,
+                traffic,
+                first.compute_cycles + second.compute_cycles,
+                first.macs + second.macs,
+            )
+    boxes = len(schedule.partition.boxes(layers[0]))
+    working = sorted({p % schedule.partition.cores for p in range(boxes)})
+    if not working:
+        return Estimate(0.0)
+    core = working[0]
+    steps = core_steps(layers, schedule, core)
+    if context is not None:
+        before = core_steps(context[0], context[1], core)
+    base = core * target.spm_bytes if target.spm_shared else 0
+    sharing = len(working)
+    if len(steps) <= SAMPLE_STEPS:
+        est = _steps_estimate(steps, before, target, partial, base, sharing)
+    else:
+        half = SAMPLE_STEPS // 2
+        short = _steps_estimate(steps[:half], before, target, partial, base, sharing)
+        long = _steps_estimate(steps[: 2 * half], before, target, partial, base, sharing)
+        rest = (len(steps) - half) / half
+        traffic: dict[str, list[int]] = {}
+        for name in set(short.traffic) | set(long.traffic):
+            a = short.traffic.get(name, [0, 0])
+            b = long.traffic.get(name, [0, 0])
+            traffic[name] = [round(a[i] + rest * (b[i] - a[i])) for i in range(2)]
+        cycles = short.cycles + rest * (long.cycles - short.cycles)
+        ctx = EmitContext(acc_dtype(target), psum_dtype(target), base)
+        for name, (read, write) in _final_store_bytes(steps, ctx, partial).items():
+            if long.traffic.get(name, [0, 0])[1] == 0:  # stored only at the very end
+                entry = traffic.setdefault(name, [0, 0])
+                entry[0] += read
+                entry[1] += write
+                cycles += (read + write) / (target.dram_bytes_per_cycle / sharing)
+        compute = sum(matmul_cycles(mm.m, mm.k, mm.n, target) for step in steps for mm in step)
+        macs = sum(mm.m * mm.k * mm.n for step in steps for mm in step)
+        est = Estimate(max(cycles, compute), traffic, compute, macs)
+    if sharing > 1:
+        est = Estimate(
+            est.cycles,
+            {name: [r * sharing, w * sharing] for name, (r, w) in est.traffic.items()},
+            est.compute_cycles,
+            est.macs * sharing,
+        )
+    return est

@@ -118,8 +118,30 @@ class CorePlan:
     where: list[tuple[int, int, int]]  # per item: plan index (-1: none), first step, end
 
 
+_PLANNED: dict[tuple, CorePlan] = {}
+
+
+def _item_key(item: Item) -> tuple:
+    if isinstance(item, ScheduledLayer):
+        d = item.desc
+        return ("layer", d.name, d.signature(), tuple(sorted(d.tensors.items())), item.schedule)
+    return ("other", item)
+
+
 def plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
-    """Plan one core's share of every layer; a copy starts a new plan."""
+    """Plan one core's share of every layer; a copy starts a new plan.
+
+    Plans are remembered (the lowering plans a program, and emitting it plans it again).
+    """
+    key = (target, core, tuple(_item_key(item) for item in items))
+    if key not in _PLANNED:
+        if len(_PLANNED) >= 8:
+            _PLANNED.clear()
+        _PLANNED[key] = _plan_core(target, core, items)
+    return _PLANNED[key]
+
+
+def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
     acc = acc_dtype(target)
 
     def tile_bytes(key, is_acc: bool) -> int:
