@@ -194,8 +194,14 @@ class TileSearch:
         self.elem = layers[0].dtype.nbytes
         self.acc = acc_dtype(target).nbytes
         self.budget = target.spm_bytes // 2
-        shared = len(computations) > 1 and order != "sequential"
-        self.step_computations = computations if shared else computations[:1]
+        # The tiles one step holds: a fused order's computations share theirs; the zipped
+        # orders of only-interleaving each bring their own (dY twice, at two places).
+        if len(computations) == 1 or order in ("sequential", "only-interleaving"):
+            self.step_groups: tuple[tuple[str, ...], ...] = tuple((c,) for c in computations)
+            if order == "sequential":
+                self.step_groups = self.step_groups[:1]
+        else:
+            self.step_groups = (computations,)
         self.seen: dict[tuple[int, ...], Candidate] = {}
         self.best: Candidate | None = None
         self.best_point: tuple[int, ...] = (0, 0, 0)
@@ -211,7 +217,8 @@ class TileSearch:
 
     def fits(self, p: tuple[int, ...]) -> bool:
         """Whether two steps' tiles fit in SPM (room for double buffering)."""
-        need = step_bytes(self.step_computations, self.tiling(p), self.elem, self.acc)
+        t = self.tiling(p)
+        need = sum(step_bytes(group, t, self.elem, self.acc) for group in self.step_groups)
         return need <= self.budget
 
     def compute_bound(self, p: tuple[int, ...]) -> float:

@@ -157,9 +157,10 @@ def _plan(
             res = resident[t]
             if res is not None:
                 res.end = s  # protect it while this step's other tiles come in
-        for t in ids:
-            if resident[t] is not None:
-                continue
+        pending = [t for t in ids if resident[t] is None]
+        placed: list[int] = []  # tiles brought in for this step, in order
+        while pending:
+            t = pending.pop(0)
             need = size[t]
             held: list[tuple[int, int]] = []
             address = free.allocate(need) if used_bytes + need <= budget_bytes else -1
@@ -189,6 +190,22 @@ def _plan(
                             victim = entry[1]
                             del held[h]
                             break
+                if victim < 0 and used_bytes + need <= budget_bytes and placed:
+                    # Fragmented: the bytes are free but not in one hole. Take back a tile
+                    # this step brought in and place it again after this one.
+                    u = placed.pop()
+                    res = resident[u]
+                    resident[u] = None
+                    used_bytes -= res.size_bytes  # type: ignore[union-attr]
+                    free.release(res.address, res.size_bytes, s)  # type: ignore[union-attr]
+                    action = next(a for a in before if a.residency is res)
+                    before.remove(action)
+                    plan.residencies.remove(res)  # type: ignore[arg-type]
+                    if action.kind == "reload":
+                        spilled[u], dirty[u] = True, False
+                    pending.append(u)
+                    address = free.allocate(need)
+                    continue
                 if victim < 0:
                     for entry in held:
                         heapq.heappush(heap, entry)
@@ -216,6 +233,7 @@ def _plan(
             res = Residency(keys[t], is_acc[t], need, start=max(s - 1, 0), end=s, address=address)
             plan.residencies.append(res)
             resident[t] = res
+            placed.append(t)
             used_bytes += need
             if used_bytes > peak:
                 peak = used_bytes
