@@ -20,14 +20,14 @@ def layer_tensors(desc: LayerDesc) -> list[tuple[str, str, object, tuple[int, ..
     return out
 
 
-def simulate_layer(
+def layer_report(
     desc: LayerDesc,
     schedule: LayerSchedule,
     target: Target,
     context: tuple[LayerDesc, LayerSchedule] | None = None,
-) -> int:
-    """Simulated cycles of one layer on the target (timing only): alone, or after a context
-    layer (then the cycles of its own label)."""
+) -> dict:
+    """The simulator's report (timing only) of one layer on the target, alone or after a
+    context layer."""
     from igoc.sim import simulate
 
     items = layer_items(desc, schedule, target)
@@ -39,17 +39,18 @@ def simulate_layer(
     items = synchronise(items, target.cores)
     tensors += extra_tensors(items)  # type: ignore[arg-type]
     program = build_program(target, tensors, [items] * target.cores, [], {})
-    report = simulate(program).report
+    return simulate(program).report
+
+
+def simulate_layer(
+    desc: LayerDesc,
+    schedule: LayerSchedule,
+    target: Target,
+    context: tuple[LayerDesc, LayerSchedule] | None = None,
+) -> int:
+    """Simulated cycles of one layer: the whole program's alone, its own label's after a
+    context layer."""
+    report = layer_report(desc, schedule, target, context)
     if context is None:
         return int(report["cycles"])
     return int(report["labels"][desc.name]["cycles"])
-
-
-def layer_report(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> dict:
-    """The simulator's whole report of one layer alone on the target (timing only)."""
-    from igoc.sim import simulate
-
-    items = synchronise(layer_items(desc, schedule, target), target.cores)
-    tensors = layer_tensors(desc) + extra_tensors(items)  # type: ignore[operator]
-    program = build_program(target, tensors, [items] * target.cores, [], {})
-    return simulate(program).report
