@@ -52,53 +52,27 @@ class CorePlan:
     ctx: EmitContext
 
 
-def plan_layer(
-    layers: list[LayerGemm],
-    schedule: LayerSchedule,
-    target: Target,
-    context: tuple[list[LayerGemm], LayerSchedule] | None = None,
-) -> list[CorePlan]:
-    """Plan every core's share of the layer (cores with nothing to do are left out).
+def plan_layer(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -> list[CorePlan]:
+    """Plan every core's share of the layer exactly (cores with nothing to do are left out).
 
-    ``context``: a layer (its GEMMs and schedule) that runs just before on the same
-    cores; it is planned too, so what it leaves in SPM can serve this layer, and the
-    returned plans hold this layer's steps only.
     Raises ``igoc.schedule.planner.PlanError`` if a step does not fit the SPM.
     """
     acc = acc_dtype(target)
-    acc_bytes = acc.nbytes
     partial = {
         layer.accesses[role].tensor for layer in layers for role in schedule.partial_roles(layer)
     }
-    if context is not None:
-        partial |= {
-            layer.accesses[role].tensor
-            for layer in context[0]
-            for role in context[1].partial_roles(layer)
-        }
 
     def tile_bytes(key, is_acc: bool) -> int:
-        return key[4] * key[5] * (acc_bytes if is_acc else key[0].dtype.nbytes)
+        return key[4] * key[5] * (acc.nbytes if is_acc else key[0].dtype.nbytes)
 
     out = []
     for core in range(schedule.partition.cores):
         steps = core_steps(layers, schedule, core)
         if not steps:
             continue
-        before = core_steps(context[0], context[1], core) if context is not None else []
-        plan = plan_schedule(before + steps, tile_bytes, target.spm_bytes, lambda r: r in partial)
-        if before:
-            first = len(before)
-            plan = Plan(
-                plan.steps[first:],
-                plan.before[first:],
-                plan.after[first:],
-                plan.fresh[first:],
-                plan.residency_of[first:],
-            )
+        plan = plan_schedule(steps, tile_bytes, target.spm_bytes, lambda r: r in partial)
         base = core * target.spm_bytes if target.spm_shared else 0
-        ctx = EmitContext(acc, psum_dtype(target), base)
-        out.append(CorePlan(core, plan, ctx))
+        out.append(CorePlan(core, plan, EmitContext(acc, psum_dtype(target), base)))
     return out
 
 
