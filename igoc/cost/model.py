@@ -65,16 +65,11 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     bytes_per_cycle = target.dram_bytes_per_cycle / max(1, sharing_cores)
     latency = target.dram_latency_cycles
     traffic: dict[str, list[int]] = {}
-    known: dict[tuple, tuple[str, int, int]] = {}
 
     def move(actions) -> int:
         total = 0
         for action in actions:
-            key = (action.kind, action.residency.key)
-            moved = known.get(key)
-            if moved is None:
-                moved = known[key] = action_bytes(action, ctx)
-            name, read, write = moved
+            name, read, write = action_bytes(action, ctx)
             if not (read or write):
                 continue
             entry = traffic.setdefault(name, [0, 0])

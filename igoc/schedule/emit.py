@@ -13,6 +13,7 @@ emitting anything: the cost model's traffic, equal to the simulator's.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from igoc.isa.instructions import (
@@ -210,11 +211,17 @@ def emit_plan(
 
 def action_bytes(action: Action, ctx: EmitContext) -> tuple[str, int, int]:
     """The tensor a movement touches and the bytes it reads from and writes to DRAM."""
-    access, _, r0, c0, rows, cols = action.residency.key
-    if action.kind in ("spill", "reload"):
-        nbytes = rows * cols * ctx.psum_dtype.nbytes
+    return _moved(action.kind, action.residency.key, ctx.psum_dtype)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
+    """``action_bytes`` of a movement kind on a tile (remembered: searches ask again and again)."""
+    access, _, r0, c0, rows, cols = key
+    if kind in ("spill", "reload"):
+        nbytes = rows * cols * psum_dtype.nbytes
         name = psum_name(access.tensor)
-        return (name, 0, nbytes) if action.kind == "spill" else (name, nbytes, 0)
+        return (name, 0, nbytes) if kind == "spill" else (name, nbytes, 0)
     if access.kind == "im2col":
         elems = distinct_elements(
             access.conv, access.row_offset + r0, rows, access.col_offset + c0, cols
@@ -222,14 +229,12 @@ def action_bytes(action: Action, ctx: EmitContext) -> tuple[str, int, int]:
     else:
         elems = rows * cols
     nbytes = elems * access.dtype.nbytes
-    if action.kind == "load":
+    if kind == "load":
         return access.tensor, nbytes, 0
-    if action.kind == "store_acc" and reduces_wider(access, ctx):
-        nbytes = elems * ctx.psum_dtype.nbytes
+    if kind == "store_acc" and psum_dtype.nbytes > access.dtype.nbytes:
+        nbytes = elems * psum_dtype.nbytes
         return partial_name(access.tensor), nbytes, nbytes
-    accumulate = action.kind == "store_acc" or (
-        access.kind == "im2col" and not is_injective(access.conv)
-    )
+    accumulate = kind == "store_acc" or (access.kind == "im2col" and not is_injective(access.conv))
     return access.tensor, nbytes if accumulate else 0, nbytes
 
 
