@@ -6,15 +6,16 @@ planner, the cost model and the emitter; the passes call them and nothing else.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
-from igoc.cost.model import Estimate, estimate_plan, matmul_cycles, merge
+from igoc.cost.model import Estimate, estimate_plan, merge
 from igoc.isa.instructions import DType
 from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan
-from igoc.schedule.layer import LayerGemm
+from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm
 from igoc.schedule.planner import Plan, plan_schedule
 from igoc.schedule.schedule import LayerSchedule
-from igoc.schedule.steps import Matmul, phase_steps
+from igoc.schedule.steps import Matmul, iter_phase_steps, phase_length
 from igoc.target import Target
 
 
@@ -28,19 +29,31 @@ def psum_dtype(target: Target) -> DType:
     return DType.F32 if target.psum_bytes == 4 else DType.F16
 
 
-def core_steps(
-    layers: list[LayerGemm], schedule: LayerSchedule, core: int
-) -> list[tuple[Matmul, ...]]:
-    """The steps core ``core`` walks: its boxes of the partition, group by group."""
+def _walk(layers: list[LayerGemm], schedule: LayerSchedule, core: int):
+    """The phases core ``core`` walks, in order, with their layer."""
     part = schedule.partition
     boxes = part.boxes(layers[0])
     mine = [box for p, box in enumerate(boxes) if p % part.cores == core]
-    steps: list[tuple[Matmul, ...]] = []
     for layer in layers:
         for box in mine:
             for phase in schedule.phases(box):
-                steps.extend(phase_steps(phase, layer))
-    return steps
+                yield phase, layer
+
+
+def core_steps(
+    layers: list[LayerGemm], schedule: LayerSchedule, core: int, limit: int | None = None
+) -> list[tuple[Matmul, ...]]:
+    """The steps core ``core`` walks: its boxes of the partition, group by group (the first
+    ``limit`` of them, if given)."""
+    walk = itertools.chain.from_iterable(
+        iter_phase_steps(phase, layer) for phase, layer in _walk(layers, schedule, core)
+    )
+    return list(itertools.islice(walk, limit))
+
+
+def core_step_count(layers: list[LayerGemm], schedule: LayerSchedule, core: int) -> int:
+    """How many steps core ``core`` walks (without making them)."""
+    return sum(phase_length(phase) for phase, _ in _walk(layers, schedule, core))
 
 
 @dataclass
@@ -122,23 +135,36 @@ def _steps_estimate(
     return estimate_plan(plan, ctx, target, sharing)
 
 
-def _final_store_bytes(steps: list[tuple[Matmul, ...]], ctx: EmitContext, partial: set[str]):
-    """Per output tensor, the bytes of the final stores of every accumulator of a walk."""
+def _final_store_bytes(
+    layers: list[LayerGemm], schedule: LayerSchedule, core: int, ctx: EmitContext, partial: set
+) -> dict[str, list[int]]:
+    """Per output tensor, the bytes of the final stores of every accumulator a core's walk
+    has (each accumulator tile is stored once, when its last matmul is done)."""
     from igoc.schedule.emit import action_bytes
     from igoc.schedule.planner import Action, Residency
 
+    seen: set = set()
+    for phase, layer in _walk(layers, schedule, core):
+        for segment in phase:
+            for name in segment.computations:
+                acc = COMPUTATIONS[name].acc
+                rows_index, cols_index = ROLE_INDICES[acc]
+                access = layer.accesses[acc]
+                (r_lo, r_hi), (c_lo, c_hi) = (
+                    segment.box.range(rows_index),
+                    segment.box.range(cols_index),
+                )
+                tr, tc = segment.tiling.size(rows_index), segment.tiling.size(cols_index)
+                for r0 in range(r_lo, r_hi, tr):
+                    for c0 in range(c_lo, c_hi, tc):
+                        seen.add((access, True, r0, c0, min(tr, r_hi - r0), min(tc, c_hi - c0)))
     out: dict[str, list[int]] = {}
-    seen = set()
-    for step in steps:
-        for mm in step:
-            if mm.acc in seen:
-                continue
-            seen.add(mm.acc)
-            kind = "store_acc" if mm.acc[0].tensor in partial else "store"
-            name, read, write = action_bytes(Action(kind, Residency(mm.acc, True, 0, 0, 0)), ctx)
-            entry = out.setdefault(name, [0, 0])
-            entry[0] += read
-            entry[1] += write
+    for key in seen:
+        kind = "store_acc" if key[0].tensor in partial else "store"
+        name, read, write = action_bytes(Action(kind, Residency(key, True, 0, 0, 0)), ctx)
+        entry = out.setdefault(name, [0, 0])
+        entry[0] += read
+        entry[1] += write
     return out
 
 
@@ -168,51 +194,52 @@ def estimate_schedule(
             for layer in context[0]
             for role in context[1].partial_roles(layer)
         }
-    if schedule.order == "sequential" and len(schedule.computations) == 2:
-        steps = core_steps(layers, schedule, 0)
-        if len(steps) > SAMPLE_STEPS:
-            # Long: each GEMM on its own, one after the other.
-            first, second = (
-                estimate_schedule(
-                    layers,
-                    LayerSchedule((c,), loop, (t,), schedule.partition),
-                    target,
-                    context if i == 0 else None,
-                )
-                for i, (c, t, loop) in enumerate(
-                    zip(
-                        schedule.computations, schedule.tilings, schedule.loop_orders(), strict=True
-                    )
-                )
+    if (
+        schedule.order == "sequential"
+        and len(schedule.computations) == 2
+        and core_step_count(layers, schedule, 0) > SAMPLE_STEPS
+    ):
+        # Long: each GEMM on its own, one after the other.
+        first, second = (
+            estimate_schedule(
+                layers,
+                LayerSchedule((c,), loop, (t,), schedule.partition),
+                target,
+                context if i == 0 else None,
             )
-            traffic = {k: list(v) for k, v in first.traffic.items()}
-            for name, (r, w) in second.traffic.items():
-                entry = traffic.setdefault(name, [0, 0])
-                entry[0] += r
-                entry[1] += w
-            return Estimate(
-                first.cycles + second.cycles,
-                traffic,
-                first.compute_cycles + second.compute_cycles,
-                first.macs + second.macs,
+            for i, (c, t, loop) in enumerate(
+                zip(schedule.computations, schedule.tilings, schedule.loop_orders(), strict=True)
             )
+        )
+        traffic = {k: list(v) for k, v in first.traffic.items()}
+        for name, (r, w) in second.traffic.items():
+            entry = traffic.setdefault(name, [0, 0])
+            entry[0] += r
+            entry[1] += w
+        return Estimate(
+            first.cycles + second.cycles,
+            traffic,
+            first.compute_cycles + second.compute_cycles,
+            first.macs + second.macs,
+        )
     boxes = len(schedule.partition.boxes(layers[0]))
     working = sorted({p % schedule.partition.cores for p in range(boxes)})
     if not working:
         return Estimate(0.0)
     core = working[0]
-    steps = core_steps(layers, schedule, core)
+    total = core_step_count(layers, schedule, core)
+    steps = core_steps(layers, schedule, core, SAMPLE_STEPS if total > SAMPLE_STEPS else None)
     if context is not None:
         before = core_steps(context[0], context[1], core)
     base = core * target.spm_bytes if target.spm_shared else 0
     sharing = len(working)
-    if len(steps) <= SAMPLE_STEPS:
+    if total <= SAMPLE_STEPS:
         est = _steps_estimate(steps, before, target, partial, base, sharing)
     else:
         half = SAMPLE_STEPS // 2
         short = _steps_estimate(steps[:half], before, target, partial, base, sharing)
         long = _steps_estimate(steps[: 2 * half], before, target, partial, base, sharing)
-        rest = (len(steps) - half) / half
+        rest = (total - half) / half
         traffic: dict[str, list[int]] = {}
         for name in set(short.traffic) | set(long.traffic):
             a = short.traffic.get(name, [0, 0])
@@ -220,14 +247,15 @@ def estimate_schedule(
             traffic[name] = [round(a[i] + rest * (b[i] - a[i])) for i in range(2)]
         cycles = short.cycles + rest * (long.cycles - short.cycles)
         ctx = EmitContext(acc_dtype(target), psum_dtype(target), base)
-        for name, (read, write) in _final_store_bytes(steps, ctx, partial).items():
+        finals = _final_store_bytes(layers, schedule, core, ctx, partial)
+        for name, (read, write) in finals.items():
             if long.traffic.get(name, [0, 0])[1] == 0:  # stored only at the very end
                 entry = traffic.setdefault(name, [0, 0])
                 entry[0] += read
                 entry[1] += write
                 cycles += (read + write) / (target.dram_bytes_per_cycle / sharing)
-        compute = sum(matmul_cycles(mm.m, mm.k, mm.n, target) for step in steps for mm in step)
-        macs = sum(mm.m * mm.k * mm.n for step in steps for mm in step)
+        compute = round(short.compute_cycles + rest * (long.compute_cycles - short.compute_cycles))
+        macs = round(short.macs + rest * (long.macs - short.macs))
         est = Estimate(max(cycles, compute), traffic, compute, macs)
     if sharing > 1:
         est = Estimate(

@@ -15,6 +15,8 @@ own orders); a schedule is a sequence of phases run one after another.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -85,8 +87,22 @@ def _cuts(lo: int, hi: int, tile: int) -> list[tuple[int, int]]:
     return [(start, min(start + tile, hi)) for start in range(lo, hi, tile)]
 
 
+def segment_length(segment: Segment) -> int:
+    """How many steps a segment has (without making them)."""
+    total = 1
+    for index in "ijl":
+        lo, hi = segment.box.range(index)
+        total *= -(-(hi - lo) // segment.tiling.size(index)) if hi > lo else 0
+    return total
+
+
 def segment_steps(segment: Segment, layer: LayerGemm) -> list[tuple[Matmul, ...]]:
     """The steps of one segment, in its loop order."""
+    return list(iter_segment_steps(segment, layer))
+
+
+def iter_segment_steps(segment: Segment, layer: LayerGemm) -> Iterator[tuple[Matmul, ...]]:
+    """The steps of one segment, in its loop order, one at a time."""
     if sorted(segment.order) != ["i", "j", "l"]:
         raise ValueError(f"loop order must be a permutation of 'ijl', got {segment.order!r}")
     cuts = {index: _cuts(*segment.box.range(index), segment.tiling.size(index)) for index in "ijl"}
@@ -119,13 +135,12 @@ def segment_steps(segment: Segment, layer: LayerGemm) -> list[tuple[Matmul, ...]
             )
         )
     outer, middle, inner = (cuts[index] for index in segment.order)
-    steps = []
     for ia, a in enumerate(outer):
         for ib, b in enumerate(middle):
             for ic, c in enumerate(inner):
                 point = (ia, ib, ic)
                 sizes = (a[1] - a[0], b[1] - b[0], c[1] - c[0])
-                steps.append(
+                yield (
                     tuple(
                         Matmul(
                             name,
@@ -139,21 +154,31 @@ def segment_steps(segment: Segment, layer: LayerGemm) -> list[tuple[Matmul, ...]
                         for name, acc, ka, kb, pm, pk, pn in plans
                     )
                 )
-    return steps
 
 
 def phase_steps(segments: tuple[Segment, ...], layer: LayerGemm) -> list[tuple[Matmul, ...]]:
     """Zip the steps of several segments: step t holds every segment's t-th matmuls."""
-    walks = [segment_steps(seg, layer) for seg in segments]
-    length = max(len(w) for w in walks)
-    steps = []
-    for t in range(length):
+    return list(iter_phase_steps(segments, layer))
+
+
+def iter_phase_steps(
+    segments: tuple[Segment, ...], layer: LayerGemm
+) -> Iterator[tuple[Matmul, ...]]:
+    """``phase_steps``, one step at a time."""
+    if len(segments) == 1:
+        yield from iter_segment_steps(segments[0], layer)
+        return
+    for parts in itertools.zip_longest(*(iter_segment_steps(seg, layer) for seg in segments)):
         step: tuple[Matmul, ...] = ()
-        for walk in walks:
-            if t < len(walk):
-                step += walk[t]
-        steps.append(step)
-    return steps
+        for part in parts:
+            if part is not None:
+                step += part
+        yield step
+
+
+def phase_length(segments: tuple[Segment, ...]) -> int:
+    """How many steps a phase has."""
+    return max(segment_length(seg) for seg in segments)
 
 
 def schedule_steps(
