@@ -27,7 +27,9 @@ from igoc.target import Target
 
 WHOLE = Partition()  # no partitioning
 
-FACTORS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+FACTORS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024, 2048)
+"""Tile sizes are these multiples of the array's side (and the whole dimension): the large
+ones serve thin GEMMs, such as a depthwise conv's groups, whose other sides are tiny."""
 
 # Local-search moves on the tile grid: one dimension a step up or down, or two
 # dimensions in opposite directions (trading one tile side for another).
