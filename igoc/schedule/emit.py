@@ -223,7 +223,7 @@ def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
         name = psum_name(access.tensor)
         return (name, 0, nbytes) if kind == "spill" else (name, nbytes, 0)
     if access.kind == "im2col":
-        elems = distinct_elements(
+        elems = im2col_elements(
             access.conv, access.row_offset + r0, rows, access.col_offset + c0, cols
         )
     else:
@@ -236,6 +236,23 @@ def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
         return partial_name(access.tensor), nbytes, nbytes
     accumulate = kind == "store_acc" or (access.kind == "im2col" and not is_injective(access.conv))
     return access.tensor, nbytes if accumulate else 0, nbytes
+
+
+def im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:
+    """Distinct tensor elements an im2col tile touches (``igoc.sim.im2col``'s count).
+
+    The count does not change when the tile moves by whole images or whole channels, so
+    it is asked for the tile moved to the first image and channel: the groups of a
+    grouped conv, and the images of a batch, then share one count.
+    """
+    per_image = geometry.out_height * geometry.out_width
+    per_channel = geometry.kernel_h * geometry.kernel_w
+    return _im2col_elements(geometry, m0 % per_image, rows, k0 % per_channel, cols)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:
+    return distinct_elements(geometry, m0, rows, k0, cols)
 
 
 def plan_traffic(plan: Plan, ctx: EmitContext) -> dict[str, list[int]]:
