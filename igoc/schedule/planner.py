@@ -198,11 +198,12 @@ def _plan(
                     resident[u] = None
                     used_bytes -= res.size_bytes  # type: ignore[union-attr]
                     free.release(res.address, res.size_bytes, s)  # type: ignore[union-attr]
-                    action = next(a for a in before if a.residency is res)
-                    before.remove(action)
+                    action = next((a for a in before if a.residency is res), None)
+                    if action is not None:  # a fresh accumulator has none
+                        before.remove(action)
+                        if action.kind == "reload":
+                            spilled[u], dirty[u] = True, False
                     plan.residencies.remove(res)  # type: ignore[arg-type]
-                    if action.kind == "reload":
-                        spilled[u], dirty[u] = True, False
                     pending.append(u)
                     address = free.allocate(need)
                     continue
