@@ -245,9 +245,12 @@ def im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: i
     it is asked for the tile moved to the first image and channel: the groups of a
     grouped conv, and the images of a batch, then share one count.
     """
-    per_image = geometry.out_height * geometry.out_width
-    per_channel = geometry.kernel_h * geometry.kernel_w
-    return _im2col_elements(geometry, m0 % per_image, rows, k0 % per_channel, cols)
+    g = geometry
+    if g.pad_h == 0 and g.pad_w == 0 and is_injective(g):
+        return rows * cols  # every entry a different element, none in the padding
+    per_image = g.out_height * g.out_width
+    per_channel = g.kernel_h * g.kernel_w
+    return _im2col_elements(g, m0 % per_image, rows, k0 % per_channel, cols)
 
 
 @functools.lru_cache(maxsize=1 << 16)
