@@ -28,6 +28,7 @@ than ``COST_MARGIN``, the cost model's own error.
 
 from __future__ import annotations
 
+from igoc.cost import store
 from igoc.cost.search import (
     Candidate,
     TileSearch,
@@ -80,7 +81,11 @@ def _searching(context: Context | None):
 
 def _cached(key: tuple, compute):
     if key not in _CACHE:
-        _CACHE[key] = compute()
+        stored = store.load(key)
+        if stored is None:
+            stored = compute()
+            store.save(key, stored)
+        _CACHE[key] = stored
     return _CACHE[key]
 
 
