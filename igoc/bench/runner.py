@@ -6,7 +6,9 @@ of ``workers`` processes (or in this process when ``workers`` is 1). Each
 finished job prints one progress line on stderr with its times and an
 estimate of the time left; its result goes to the cache at once, so an
 interrupted run loses only the jobs under way. A worker that dies (killed,
-out of memory) fails its job, and that failure is not cached.
+out of memory) takes the pool down with it; the jobs it left unfinished run
+again in a fresh pool, and if a worker dies there too they fail, and that
+failure is not cached.
 """
 
 from __future__ import annotations
@@ -92,6 +94,9 @@ def _describe(job: Job) -> dict:
     }
 
 
+WORKER_ATTEMPTS = 2
+"""Pools a job may run in: a second one when a worker of the first died."""
+
 POLL_SECONDS = 0.5
 """How often the parent looks up from waiting for workers (for Ctrl-C)."""
 
@@ -148,13 +153,32 @@ def run_jobs(
 
 
 def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
+    """Run the jobs in a process pool; when a worker dies, once more in a fresh pool.
+
+    A dead worker breaks the whole pool: every job not finished by then fails
+    with it, though most never started. So those jobs get a second pool; a job
+    that kills its worker again (out of memory, say) then fails for good.
+    """
+    for attempt in range(WORKER_ATTEMPTS):
+        last = attempt == WORKER_ATTEMPTS - 1
+        pending = _run_pool_once(pending, workers, record, keep_broken=not last)
+        if not pending:
+            return
+
+
+def _run_pool_once(
+    pending: list[tuple[str, Job]], workers: int, record, keep_broken: bool
+) -> list[tuple[str, Job]]:
+    """Run the jobs in one pool; those lost to a dead worker (if ``keep_broken``) unrecorded."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(pending)),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_ignore_interrupts,
     )
+    broken: list[tuple[str, Job]] = []
     try:
         futures = {pool.submit(run_job, job): (key, job) for key, job in pending}
         waiting = set(futures)
@@ -163,13 +187,17 @@ def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
             done, waiting = wait(waiting, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: futures[f][0]):
                 key, job = futures[future]
-                record(key, job, _outcome(future))
+                if keep_broken and isinstance(future.exception(), BrokenProcessPool):
+                    broken.append((key, job))
+                else:
+                    record(key, job, _outcome(future))
     except BaseException:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+    return broken
 
 
 def _outcome(future) -> dict:

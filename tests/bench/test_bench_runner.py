@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import itertools
+import os
 import pathlib
 
 import pytest
@@ -93,3 +94,35 @@ def test_cached_only_runs_nothing(job, tmp_path):
     assert not list(tmp_path.rglob("*.json"))
     (computed,) = run_jobs([job], 1, cache)
     assert run_jobs([job], 1, cache, cached_only=True) == [computed]
+
+
+def die_in_the_first_pool(job: Job) -> dict:
+    """Run in a worker: kill the worker the first time any job runs, then behave."""
+    marker = pathlib.Path(job.row)  # the test passes a marker file's path as the row
+    if not marker.exists():
+        marker.write_text("died")
+        os._exit(1)
+    return {"status": "ok", "cycles": len(job.pipeline)}
+
+
+def die_always(job: Job) -> dict:
+    """Run in a worker: kill it."""
+    os._exit(1)
+
+
+def test_jobs_lost_with_a_dead_worker_run_again(job, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "run_job", die_in_the_first_pool)
+    marker = str(tmp_path / "marker")
+    jobs = [dataclasses.replace(job, row=marker, pipeline=p) for p in ("baseline", "igo")]
+    results = run_jobs(jobs, 2, ResultCache(tmp_path / "cache"))
+    assert results == [{"status": "ok", "cycles": 8}, {"status": "ok", "cycles": 3}]
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 2
+
+
+def test_a_job_that_always_kills_its_worker_fails_uncached(job, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "run_job", die_always)
+    jobs = [dataclasses.replace(job, pipeline=p) for p in ("baseline", "igo")]
+    results = run_jobs(jobs, 2, ResultCache(tmp_path))
+    assert [r["stage"] for r in results] == ["worker", "worker"]
+    assert all(r["status"] == "failed" and r["transient"] for r in results)
+    assert not list(tmp_path.rglob("*.json"))
