@@ -148,9 +148,12 @@ def grid(rows: list[list[str]], right_aligned: Container[int]) -> list[str]:
     return lines
 
 
-def _absolute(value: float | None) -> str:
-    if value is None:
-        return "failed"
+def _missing(result: dict | None) -> str:
+    """What a cell without a figure says: the job failed, or was not run."""
+    return "not run" if result is None or result.get("stage") == "not run" else "failed"
+
+
+def _absolute(value: float) -> str:
     if value < 1:
         return f"{value:.4g}"
     return f"{value:.3f}" if value < 1000 else f"{value:.1f}"
@@ -163,16 +166,20 @@ def render_metric(bench: Bench, target: TargetResults, metric: Metric) -> list[s
     rows = [header]
     scale = metric.scale(target.run)
     for row in target.rows:
-        base = figure(row.results.get(bench.reference), metric)
+        reference = row.results.get(bench.reference)
+        base = figure(reference, metric)
         cells = [
             row.workload.row,
             row.workload.model,
-            _absolute(None if base is None else base * scale),
+            _missing(reference) if base is None else _absolute(base * scale),
         ]
         for pipeline in others:
             value = ratio(row, metric, pipeline, bench.reference)
-            failed = figure(row.results.get(pipeline), metric) is None
-            cells.append("failed" if failed else "-" if value is None else f"{value:.3f}")
+            result = row.results.get(pipeline)
+            if figure(result, metric) is None:
+                cells.append(_missing(result))
+            else:
+                cells.append("-" if value is None else f"{value:.3f}")
         rows.append(cells)
     means, count = averages(target, metric, bench.pipelines, bench.reference)
     rows.append(["average", "", ""] + [_ratio_text(means[p]) for p in others])

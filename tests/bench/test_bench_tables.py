@@ -162,3 +162,11 @@ def test_plot_is_a_png_and_reproducible(tmp_path):
     write_plot(_bench(), str(second))
     assert first.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_job_not_run_is_not_called_failed():
+    not_run = {"status": "failed", "stage": "not run", "error": "not in the cache"}
+    rows = [_row("a", {"baseline": _ok(100, 1000, 60, 800), "igo": not_run})]
+    bench = Bench(PIPELINES, "baseline", [TargetResults(target_run("edge"), rows)])
+    line = render_tables(bench).split("\n\n")[1].splitlines()[2]
+    assert line.split()[-2:] == ["not", "run"]
