@@ -25,8 +25,9 @@ The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
 
 Every tile occupies SPM from the step before its first use (its load overlaps
 the previous step's compute) to its last use while resident. Its address is
-chosen when it comes in: the hole free the longest among those it fits, so
-that loads can run ahead of the compute. When the holes are too small although
+chosen when it comes in: the next hole that fits after the last tile placed
+(next fit), so that space is reused in the order it was left and loads can run
+ahead of the compute. When the holes are too small although
 the bytes would suffice, more tiles are evicted, in the same order.
 """
 
@@ -151,7 +152,7 @@ def _plan(
             if res is not None:  # unless evicted already
                 resident[t] = None
                 used_bytes -= res.size_bytes
-                free.release(res.address, res.size_bytes, s)
+                free.release(res.address, res.size_bytes)
         ids = step_ids[s]
         for t in ids:
             res = resident[t]
@@ -197,7 +198,7 @@ def _plan(
                     res = resident[u]
                     resident[u] = None
                     used_bytes -= res.size_bytes  # type: ignore[union-attr]
-                    free.release(res.address, res.size_bytes, s)  # type: ignore[union-attr]
+                    free.release(res.address, res.size_bytes)  # type: ignore[union-attr]
                     action = next((a for a in before if a.residency is res), None)
                     if action is not None:  # a fresh accumulator has none
                         before.remove(action)
@@ -220,7 +221,7 @@ def _plan(
                 res = resident[victim]
                 resident[victim] = None
                 used_bytes -= res.size_bytes
-                free.release(res.address, res.size_bytes, s)
+                free.release(res.address, res.size_bytes)
                 if dirty[victim]:
                     dirty[victim] = False
                     spilled[victim] = True
@@ -273,44 +274,45 @@ def _plan(
 
 
 class _FreeList:
-    """The holes of the SPM, sorted by address and coalesced, each with when it was freed.
+    """The holes of the SPM, sorted by address and coalesced; next-fit allocation.
 
-    A tile takes the hole that has been free the longest among those it fits (then
-    the smallest): space freed just now may still be read by the step in flight,
-    and a load into it would have to wait, while older space lets loads run ahead.
+    A tile takes the first hole that fits at or after where the last one was placed,
+    wrapping around: space is reused in the order it was left, so the space freed
+    just now (which the step in flight may still read, and a load into it would have to
+    wait for) is taken last, and loads run ahead of the compute.
     """
 
     def __init__(self, capacity_bytes: int) -> None:
-        self.holes: list[list[int]] = [[0, capacity_bytes, -1]]  # address, size, freed at
+        self.holes: list[list[int]] = [[0, capacity_bytes]]  # address, size
+        self.cursor = 0
 
     def allocate(self, size: int) -> int:
         """An address for ``size`` bytes, or -1 if no hole is large enough."""
-        chosen = -1
-        best = None
-        for h, (_, hole, freed) in enumerate(self.holes):
-            if hole >= size and (best is None or (freed, hole) < best):
-                chosen, best = h, (freed, hole)
-        if chosen < 0:
-            return -1
-        address = self.holes[chosen][0]
-        self.holes[chosen][0] += size
-        self.holes[chosen][1] -= size
-        if self.holes[chosen][1] == 0:
-            del self.holes[chosen]
-        return address
-
-    def release(self, address: int, size: int, step: int) -> None:
-        """Return ``size`` bytes at ``address``, freed at ``step``."""
         holes = self.holes
-        lo = bisect.bisect_left(holes, [address, 0, 0])
-        holes.insert(lo, [address, size, step])
+        count = len(holes)
+        start = bisect.bisect_left(holes, [self.cursor, 0])
+        for n in range(count):
+            h = (start + n) % count
+            if holes[h][1] >= size:
+                address = holes[h][0]
+                holes[h][0] += size
+                holes[h][1] -= size
+                if holes[h][1] == 0:
+                    del holes[h]
+                self.cursor = address + size
+                return address
+        return -1
+
+    def release(self, address: int, size: int) -> None:
+        """Return ``size`` bytes at ``address``."""
+        holes = self.holes
+        lo = bisect.bisect_left(holes, [address, 0])
+        holes.insert(lo, [address, size])
         if lo + 1 < len(holes) and holes[lo][0] + holes[lo][1] == holes[lo + 1][0]:
             holes[lo][1] += holes[lo + 1][1]
-            holes[lo][2] = max(holes[lo][2], holes[lo + 1][2])
             del holes[lo + 1]
         if lo > 0 and holes[lo - 1][0] + holes[lo - 1][1] == holes[lo][0]:
             holes[lo - 1][1] += holes[lo][1]
-            holes[lo - 1][2] = max(holes[lo - 1][2], holes[lo][2])
             del holes[lo]
 
 
