@@ -8,6 +8,7 @@ writes them as JSON, CSV, or a plot). See ``igoc/bench/README.md``.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
 
@@ -210,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_cache:
         folder = pathlib.Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         cache = ResultCache(folder)
+        # Jobs of one network share most schedule decisions (every pipeline's forward ops,
+        # the baseline's GEMMs inside the fused candidates): the workers keep them there.
+        os.environ.setdefault("IGOC_DECISION_CACHE", str(folder / "decisions"))
     progress = stderr_progress(not args.quiet)
     results = iter(run_jobs(jobs, args.jobs, cache, progress, args.cached_only))
     targets = []
