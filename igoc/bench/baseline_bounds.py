@@ -10,9 +10,10 @@ its label are compared with two lower bounds:
   elements, 2·M·N·K/√S elements (Smith et al., 2019), over the DRAM bandwidth.
 
 bound / actual is printed per GEMM (``--per-gemm``) and as a geometric mean per
-target; where a GEMM falls short, the array's fill and drain (the matmul cycles
-the chosen tiles take, over MACs / PEs), the traffic beyond compulsory, and the
-rest (stalls, overlap with neighbours) say where the time goes.
+target, and weighted by time (the bounds' sum over the cycles' sum); where a
+GEMM falls short, the array's fill and drain (the matmul cycles the chosen tiles
+take, over MACs / PEs), the traffic beyond compulsory, and the rest (stalls,
+overlap with neighbours) say where the time goes.
 
     python -m igoc.bench.baseline_bounds                      # all models, 3 targets
     python -m igoc.bench.baseline_bounds --model res --target edge --per-gemm
@@ -72,6 +73,8 @@ def gemm_rows(text: str, run) -> list[dict]:
         moved = label["dram_read_bytes"] + label["dram_write_bytes"]
         rows.append(
             {
+                "array_cycles": array,
+                "moved_cycles": moved / bytes_per_cycle,
                 "layer": desc.name,
                 "gemm": f"{m}x{n}x{k}" + (f"x{groups}g" if groups > 1 else ""),
                 "cycles": label["cycles"],
@@ -114,9 +117,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
         geo = math.exp(sum(math.log(r["ratio"]) for r in rows) / len(rows)) if rows else 0
         short = [r for r in rows if r["ratio"] < args.aim]
+        total = sum(r["cycles"] for r in rows) or 1
+        weighted = sum(max(r["compute_bound"], r["data_bound"]) for r in rows) / total
+        array_bound = sum(r["cycles"] for r in rows if r["array_cycles"] >= r["moved_cycles"])
         print(
             f"{spec}: {len(rows)} GEMMs, geometric mean of bound/actual {geo:.3f}; "
-            f"{len(short)} below {args.aim}"
+            f"{len(short)} below {args.aim}; weighted by time {weighted:.3f}; "
+            f"{100 * array_bound / total:.0f}% of the time in GEMMs whose array cycles "
+            f"(fill and drain included) exceed their DRAM transfer time"
         )
         by_model: dict[str, list[float]] = {}
         for r in rows:
