@@ -32,6 +32,7 @@ from igoc.cost import store
 from igoc.cost.search import (
     Candidate,
     TileSearch,
+    best_of,
     best_single,
     best_tiling,
     evaluate,
@@ -160,8 +161,8 @@ def _pick(
     simulated: bool,
     baseline: LayerSchedule | None = None,
 ) -> LayerSchedule:
-    """The fastest candidate; under the cost model, the baseline's schedule unless another
-    is faster by more than ``COST_MARGIN``."""
+    """The fastest candidate (simulated), or under the cost model ``best_of`` them; the
+    baseline's schedule, though, unless the pick is faster by more than ``COST_MARGIN``."""
     fitting = [
         (c, r)
         for c, r in zip(candidates, rows, strict=True)
@@ -171,7 +172,7 @@ def _pick(
         raise ValueError("no candidate fits")
     if simulated:
         return min(fitting, key=lambda cr: (cr[1]["simulated_cycles"], cr[0].rank))[0].schedule
-    best = min(fitting, key=lambda cr: cr[0].rank)[0]
+    best = best_of([c for c, _ in fitting])
     kept = [c for c, _ in fitting if c.schedule == baseline]
     if kept and best.estimate.cycles > (1 - COST_MARGIN) * kept[0].estimate.cycles:  # type: ignore[union-attr]
         return kept[0].schedule
