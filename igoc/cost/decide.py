@@ -23,7 +23,8 @@ The ``cost`` and ``exhaustive`` policies never pick a schedule that reads the
 layer's dY from DRAM more than the baseline's schedule does (such candidates
 are listed with ``reads_more_dy = true``): interleaving is there to read dY less.
 ``cost`` keeps the baseline's schedule unless another is estimated faster by more
-than ``COST_MARGIN``, the cost model's own error.
+than ``COST_MARGIN``, the cost model's own error, and, for ops short enough to
+simulate in a moment (``CONFIRM_STEPS``), unless the simulator confirms it.
 """
 
 from __future__ import annotations
@@ -160,9 +161,11 @@ def _pick(
     rows: list[dict],
     simulated: bool,
     baseline: LayerSchedule | None = None,
+    confirm=None,
 ) -> LayerSchedule:
     """The fastest candidate (simulated), or under the cost model ``best_of`` them; the
-    baseline's schedule, though, unless the pick is faster by more than ``COST_MARGIN``."""
+    baseline's schedule, though, unless the pick is faster by more than ``COST_MARGIN`` and
+    (``confirm``, for ops small enough) the simulator agrees that it is faster."""
     fitting = [
         (c, r)
         for c, r in zip(candidates, rows, strict=True)
@@ -173,10 +176,46 @@ def _pick(
     if simulated:
         return min(fitting, key=lambda cr: (cr[1]["simulated_cycles"], cr[0].rank))[0].schedule
     best = best_of([c for c, _ in fitting])
-    kept = [c for c, _ in fitting if c.schedule == baseline]
-    if kept and best.estimate.cycles > (1 - COST_MARGIN) * kept[0].estimate.cycles:  # type: ignore[union-attr]
-        return kept[0].schedule
+    kept = [(c, r) for c, r in fitting if c.schedule == baseline]
+    if not kept or best.schedule == baseline:
+        return best.schedule
+    base, base_row = kept[0]
+    if best.estimate.cycles > (1 - COST_MARGIN) * base.estimate.cycles:  # type: ignore[union-attr]
+        return base.schedule
+    if confirm is not None:
+        best_row = next(r for c, r in fitting if c is best)
+        measured = confirm(base, best)
+        if measured is not None:
+            base_row["simulated_cycles"], best_row["simulated_cycles"] = measured
+            if measured[1] >= measured[0]:
+                return base.schedule
     return best.schedule
+
+
+CONFIRM_STEPS = 4096
+"""Ops whose two schedules walk at most this many steps together are cheap to simulate: the
+``cost`` policy confirms there, by simulating both, that a schedule it prefers to the
+baseline's is faster (small ops are where the estimate errs most: latency and fill and drain
+dominate them)."""
+
+
+def _confirmer(desc: LayerDesc, target: Target, context: Context | None):
+    """``confirm`` for ``_pick``: the simulated cycles of the baseline's and the preferred
+    schedule, or None when the op is too long to simulate here."""
+    from igoc.cost.simulate import simulate_layer
+    from igoc.schedule.compile import core_step_count
+
+    def confirm(base: Candidate, best: Candidate) -> tuple[int, int] | None:
+        layers = desc.layers()
+        steps = sum(core_step_count(layers, c.schedule, 0) for c in (base, best))
+        if steps > CONFIRM_STEPS:
+            return None
+        return (
+            simulate_layer(desc, base.schedule, target, context),
+            simulate_layer(desc, best.schedule, target, context),
+        )
+
+    return confirm
 
 
 def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, list[dict]]:
@@ -245,7 +284,8 @@ def select_order(
             sequential = next(c for c in cands if c.schedule.order == "sequential")
             _bound_dy(desc, cands, rows, sequential, target)
             baseline = sequential.schedule
-        return _pick(cands, rows, simulated, baseline), rows
+        confirm = _confirmer(desc, target, context) if policy == "cost" else None
+        return _pick(cands, rows, simulated, baseline, confirm), rows
 
     return _cached(key, compute)
 
@@ -338,7 +378,8 @@ def choose_partition(
             else [describe_candidate(c) for c in cands]
         )
         _bound_dy(desc, cands, rows, baseline, target)
-        return _pick(cands, rows, simulated, baseline.schedule), rows
+        confirm = _confirmer(desc, target, context) if policy == "cost" else None
+        return _pick(cands, rows, simulated, baseline.schedule, confirm), rows
 
     return _cached(key, compute)
 
