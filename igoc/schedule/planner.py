@@ -23,6 +23,14 @@ The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
    overwritten into its output, or — when the schedule covers only part of the
    reduction (a partition on one core of several) — accumulated into it.
 
+A whole program (several ops in one walk) is planned twice: as above, and with
+``ops`` given, so that an input tile whose next use lies beyond the next op
+counts as dead at its last use and is loaded again there. A tile kept across a
+network (a forward's input, read again by its layer's dW) saves one load, but it
+can fragment the SPM of every op in between, whose schedules were chosen with at
+most the op before them in SPM; which of the two plans is faster depends on the
+network (``igoc.schedule.program`` keeps the one the cost model prefers).
+
 Every tile occupies SPM from the step before its first use (its load overlaps
 the previous step's compute) to its last use while resident. Its address is
 chosen when it comes in: the next hole that fits after the last tile placed
@@ -100,10 +108,13 @@ def _plan(
     tile_bytes: Callable[[TileKey, bool], int],
     budget_bytes: int,
     partial: Callable[[str], bool],
+    ops: Sequence[int] | None = None,
 ) -> Plan:
     """Belady residency planning with online best-fit placement."""
-    # Intern the keys: everything below works on small integers.
+    # Intern the keys: everything below works on small integers. An input tile used again
+    # only after a whole other op (``ops``: each step's op) counts as a new tile there.
     ident: dict[TileKey, int] = {}
+    last_op: list[int] = []
     keys: list[TileKey] = []
     step_ids: list[list[int]] = []  # per step: its distinct tiles, inputs before accumulators
     mm_ids: list[list[tuple[int, int, int]]] = []  # per step, per matmul: acc, a, b
@@ -115,10 +126,13 @@ def _plan(
             triple = []
             for key in (mm.acc, mm.a, mm.b):
                 t = ident.get(key)
-                if t is None:
+                if t is None or (ops is not None and not key[1] and ops[s] - last_op[t] > 1):
                     t = ident[key] = len(keys)
                     keys.append(key)
                     uses.append([])
+                    last_op.append(0)
+                if ops is not None:
+                    last_op[t] = ops[s]
                 if not uses[t] or uses[t][-1] != s:
                     uses[t].append(s)
                 triple.append(t)
@@ -321,11 +335,14 @@ def plan_schedule(
     tile_bytes: Callable[[TileKey, bool], int],
     capacity_bytes: int,
     partial: Callable[[str], bool] = lambda tensor: False,
+    ops: Sequence[int] | None = None,
 ) -> Plan:
     """Plan a schedule's SPM use: which tiles move when, and where each one lives.
 
     ``tile_bytes(key, is_acc)`` gives a tile's SPM size; ``partial(tensor)`` says
     whether the schedule covers only part of that output's reduction (its final
-    tiles are then added into DRAM). Raises ``PlanError`` if it cannot fit.
+    tiles are then added into DRAM). ``ops``, for a walk through several ops, gives
+    each step's op (non-decreasing): an input tile is kept for its next use only if that
+    lies in the same op or the next. Raises ``PlanError`` if it cannot fit.
     """
-    return _plan(steps, tile_bytes, capacity_bytes, partial)
+    return _plan(steps, tile_bytes, capacity_bytes, partial, ops)

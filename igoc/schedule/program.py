@@ -150,14 +150,30 @@ def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
     plans: list[Plan] = []
     where: list[tuple[int, int, int]] = []
     steps: list[tuple[Matmul, ...]] = []
+    ops: list[int] = []  # per step, the index of its item
     partial: set[str] = set()
 
+    ctx = EmitContext(acc, psum_dtype(target), core * target.spm_bytes if target.spm_shared else 0)
+
     def close() -> None:
+        # Two plans: tiles kept for any later use, and kept only into the next op; the
+        # one the cost model finds faster is taken (see ``igoc.schedule.planner``).
         if steps:
-            plans.append(
-                plan_schedule(list(steps), tile_bytes, target.spm_bytes, lambda t: t in partial)
-            )
+            walk = list(steps)
+            plan = plan_schedule(walk, tile_bytes, target.spm_bytes, lambda t: t in partial)
+            if ops[-1] > 1:
+                near = plan_schedule(
+                    walk, tile_bytes, target.spm_bytes, lambda t: t in partial, list(ops)
+                )
+                sharing = target.cores
+                if (
+                    estimate_plan(near, ctx, target, sharing).cycles
+                    < estimate_plan(plan, ctx, target, sharing).cycles
+                ):
+                    plan = near
+            plans.append(plan)
             steps.clear()
+            ops.clear()
 
     for item in items:
         if isinstance(item, CopyMark | ConvertMark):
@@ -168,13 +184,14 @@ def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
         if isinstance(item, ScheduledLayer):
             layers = item.desc.layers()
             steps += core_steps(layers, item.schedule, core)
+            op = ops[-1] + 1 if ops else 0  # counting this core's ops with steps
+            ops += [op] * (len(steps) - first)
             for layer in layers:
                 for role in item.schedule.partial_roles(layer):
                     partial.add(layer.accesses[role].tensor)
         where.append((len(plans), first, len(steps)))
     close()
-    base = core * target.spm_bytes if target.spm_shared else 0
-    return CorePlan(core, plans, EmitContext(acc, psum_dtype(target), base), where)
+    return CorePlan(core, plans, ctx, where)
 
 
 # ---- the items of layers -----------------------------------------------------------------------

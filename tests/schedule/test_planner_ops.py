@@ -1,0 +1,46 @@
+"""The planner over several ops: an input tile kept for a use beyond the next op, or not."""
+
+from __future__ import annotations
+
+from igoc.isa.instructions import DType
+from igoc.schedule.layer import Access
+from igoc.schedule.planner import plan_schedule
+from igoc.schedule.steps import Matmul
+
+
+def tile(tensor: str, is_acc: bool = False):
+    access = Access(tensor, "rows", DType.F16, 8, 8, 8)
+    return (access, is_acc, 0, 0, 8, 8)
+
+
+def step(acc: str, a: str, b: str) -> tuple[Matmul, ...]:
+    return (Matmul("y", tile(acc, True), tile(a), tile(b), 8, 8, 8),)
+
+
+def loads_of(plan, tensor: str) -> int:
+    return sum(
+        1
+        for actions in plan.before
+        for action in actions
+        if action.kind == "load" and action.residency.key[0].tensor == tensor
+    )
+
+
+def tile_bytes(key, is_acc: bool) -> int:
+    return key[4] * key[5] * (4 if is_acc else 2)
+
+
+# Op 0 reads x; op 1 reads other tensors; op 2 reads x again.
+STEPS = [step("y0", "x", "w0"), step("y1", "a", "w1"), step("y2", "x", "w2")]
+
+
+def test_a_tile_is_kept_for_any_later_use_without_ops():
+    plan = plan_schedule(STEPS, tile_bytes, 1 << 20)
+    assert loads_of(plan, "x") == 1
+
+
+def test_with_ops_a_tile_is_kept_only_into_the_next_op():
+    far = plan_schedule(STEPS, tile_bytes, 1 << 20, ops=[0, 1, 2])
+    assert loads_of(far, "x") == 2
+    near = plan_schedule(STEPS, tile_bytes, 1 << 20, ops=[0, 0, 1])
+    assert loads_of(near, "x") == 1
