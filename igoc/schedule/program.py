@@ -141,6 +141,13 @@ def plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
     return _PLANNED[key]
 
 
+TWO_PLANS_STEPS = 20000
+"""Walks up to this many steps are planned twice (tiles kept for any later use, or only into
+the next op) and the faster plan taken; longer ones, whose ops fill the SPM one after another
+so that little survives from one op to a later one anyway, are planned once, keeping tiles
+for any later use (planning twice would cost a large network as much time again)."""
+
+
 def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
     acc = acc_dtype(target)
 
@@ -161,7 +168,7 @@ def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
         if steps:
             walk = list(steps)
             plan = plan_schedule(walk, tile_bytes, target.spm_bytes, lambda t: t in partial)
-            if ops[-1] > 1:
+            if ops[-1] > 1 and len(walk) <= TWO_PLANS_STEPS:
                 near = plan_schedule(
                     walk, tile_bytes, target.spm_bytes, lambda t: t in partial, list(ops)
                 )
