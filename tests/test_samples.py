@@ -49,3 +49,21 @@ def test_the_padded_and_strided_samples_use_padding_and_stride():
     strided = parse_file(str(SAMPLES / "basics" / "conv-stride2.mlir"))
     assert {op.conv_params.padding for op in conv3x3.walk() if isinstance(op, GradOp)} == {(1, 1)}
     assert {op.conv_params.stride for op in strided.walk() if isinstance(op, GradOp)} == {(2, 2)}
+
+
+TARGET_FILES = sorted((SAMPLES / "targets").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", TARGET_FILES, ids=[p.name for p in TARGET_FILES])
+def test_sample_target_loads_and_differs_from_its_preset_in_bandwidth_only(path):
+    import dataclasses
+
+    from igoc.target import load_target
+
+    target = load_target(str(path))
+    preset = load_target("edge" if target.name.startswith("edge") else "server")
+    assert target.dram_bandwidth_gb_per_s < preset.dram_bandwidth_gb_per_s
+    same = dataclasses.replace(
+        target, name=preset.name, dram_bandwidth_gb_per_s=preset.dram_bandwidth_gb_per_s
+    )
+    assert same == preset
