@@ -129,8 +129,7 @@ def run_jobs(
             if hit is not None:
                 results[key] = hit
     pending = [(key, job) for key, job in unique.items() if key not in results]
-    waves = _waves([job for _, job in pending])
-    pending.sort(key=lambda item: (waves[id(item[1])], -len(item[1].text)))
+    pending.sort(key=lambda item: -len(item[1].text))
     if cached_only:
         progress.begin(len(unique), len(results), 0, not_run=len(pending))
         for key, _ in pending:
@@ -151,33 +150,6 @@ def run_jobs(
     elif pending:
         _run_pool(pending, workers, record)
     return [results[key] for key in keys]
-
-
-def _decided_by(job: Job) -> tuple:
-    """What a job's ``select-order`` decisions depend on: the input, the target and the
-    passes up to that one (decisions are kept on disk and shared between jobs)."""
-    from igoc.pipeline import PIPELINES
-
-    if job.pass_pipeline is not None or job.pipeline not in PIPELINES:
-        return (id(job),)
-    specs = [spec for spec, _ in PIPELINES[job.pipeline]]
-    upto = next((i for i, spec in enumerate(specs) if spec.startswith("select-order")), None)
-    if upto is None:
-        return (id(job),)
-    return (job.text, job.target_toml, tuple(specs[: upto + 1]))
-
-
-def _waves(jobs: list[Job]) -> dict[int, int]:
-    """Per job (by id): 0, or 1 when an earlier job makes the same ``select-order``
-    decisions (``igo`` after ``igo-rearrange``). Running the second wave after the first
-    lets it read those decisions from the disk instead of searching them again."""
-    seen: set[tuple] = set()
-    out = {}
-    for job in jobs:
-        key = _decided_by(job)
-        out[id(job)] = 1 if key in seen else 0
-        seen.add(key)
-    return out
 
 
 def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:

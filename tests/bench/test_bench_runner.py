@@ -126,13 +126,3 @@ def test_a_job_that_always_kills_its_worker_fails_uncached(job, tmp_path, monkey
     assert [r["stage"] for r in results] == ["worker", "worker"]
     assert all(r["status"] == "failed" and r["transient"] for r in results)
     assert not list(tmp_path.rglob("*.json"))
-
-
-def test_a_job_whose_order_decisions_another_makes_runs_in_the_second_wave(job):
-    jobs = [dataclasses.replace(job, pipeline=p) for p in ("igo", "baseline", "igo-rearrange")]
-    other = dataclasses.replace(job, text=job.text + "\n", pipeline="igo")
-    waves = runner._waves([*jobs, other])
-    # igo decides its orders as igo-rearrange does (the same passes up to select-order),
-    # baseline does not; another input is decided anew.
-    assert [waves[id(j)] for j in jobs] == [0, 0, 1]
-    assert waves[id(other)] == 0
