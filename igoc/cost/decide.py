@@ -22,9 +22,10 @@ Policies of ``partition``: ``cost``, ``exhaustive``, or a fixed dimension
 The ``cost`` and ``exhaustive`` policies never pick a schedule that reads the
 layer's dY from DRAM more than the baseline's schedule does (such candidates
 are listed with ``reads_more_dy = true``): interleaving is there to read dY less.
-``cost`` keeps the baseline's schedule unless another is estimated faster by more
-than ``COST_MARGIN``, the cost model's own error, and, for ops short enough to
-simulate in a moment (``CONFIRM_STEPS``), unless the simulator confirms it.
+``cost`` keeps the baseline's schedule unless another is faster: on ops short
+enough to simulate in a moment (``CONFIRM_STEPS``) the simulator decides between
+it and the two fastest others by the estimate; on longer ones another must be
+estimated faster by more than ``COST_MARGIN``, the cost model's own error.
 """
 
 from __future__ import annotations
@@ -163,9 +164,13 @@ def _pick(
     baseline: LayerSchedule | None = None,
     confirm=None,
 ) -> LayerSchedule:
-    """The fastest candidate (simulated), or under the cost model ``best_of`` them; the
-    baseline's schedule, though, unless the pick is faster by more than ``COST_MARGIN`` and
-    (``confirm``, for ops small enough) the simulator agrees that it is faster."""
+    """The fastest candidate (simulated), or under the cost model ``best_of`` them.
+
+    With the baseline's schedule among them, that one is kept unless another is faster:
+    for ops small enough (``confirm``), the simulator decides between the baseline's
+    schedule and the two fastest others by the estimate (any estimated faster than the
+    baseline's); for the rest, the pick must be estimated faster by ``COST_MARGIN``.
+    """
     fitting = [
         (c, r)
         for c, r in zip(candidates, rows, strict=True)
@@ -180,40 +185,53 @@ def _pick(
     if not kept or best.schedule == baseline:
         return best.schedule
     base, base_row = kept[0]
+    faster = sorted(
+        (
+            (c, r)
+            for c, r in fitting
+            if c.schedule != baseline and c.estimate.cycles < base.estimate.cycles  # type: ignore[union-attr]
+        ),
+        key=lambda cr: cr[0].rank,
+    )
+    if not faster:
+        return base.schedule
+    contenders = [cr for cr in faster if cr[0] is best] or faster[:1]
+    contenders += [cr for cr in faster if cr[0] is not contenders[0][0]][: CONTENDERS - 1]
+    if confirm is not None:
+        measured = confirm(base, [c for c, _ in contenders])
+        if measured is not None:
+            base_row["simulated_cycles"] = measured[0]
+            for (_, row), cycles in zip(contenders, measured[1:], strict=True):
+                row["simulated_cycles"] = cycles
+            i = min(range(len(contenders)), key=lambda i: measured[1 + i])
+            return contenders[i][0].schedule if measured[1 + i] < measured[0] else base.schedule
     if best.estimate.cycles > (1 - COST_MARGIN) * base.estimate.cycles:  # type: ignore[union-attr]
         return base.schedule
-    if confirm is not None:
-        best_row = next(r for c, r in fitting if c is best)
-        measured = confirm(base, best)
-        if measured is not None:
-            base_row["simulated_cycles"], best_row["simulated_cycles"] = measured
-            if measured[1] >= measured[0]:
-                return base.schedule
     return best.schedule
 
 
+CONTENDERS = 2
+"""How many schedules the simulator weighs against the baseline's on an op small enough."""
+
 CONFIRM_STEPS = 4096
-"""Ops whose two schedules walk at most this many steps together are cheap to simulate: the
-``cost`` policy confirms there, by simulating both, that a schedule it prefers to the
-baseline's is faster (small ops are where the estimate errs most: latency and fill and drain
-dominate them)."""
+"""Ops whose schedules (the baseline's and the contenders) walk at most this many steps
+together are cheap to simulate: there the ``cost`` policy lets the simulator decide whether
+a schedule it prefers to the baseline's is faster (small ops are where the estimate errs
+most: latency and fill and drain dominate them), with no margin."""
 
 
 def _confirmer(desc: LayerDesc, target: Target, context: Context | None):
-    """``confirm`` for ``_pick``: the simulated cycles of the baseline's and the preferred
-    schedule, or None when the op is too long to simulate here."""
+    """``confirm`` for ``_pick``: the simulated cycles of the baseline's schedule and of each
+    contender, or None when the op is too long to simulate here."""
     from igoc.cost.simulate import simulate_layer
     from igoc.schedule.compile import core_step_count
 
-    def confirm(base: Candidate, best: Candidate) -> tuple[int, int] | None:
+    def confirm(base: Candidate, contenders: list[Candidate]) -> list[int] | None:
         layers = desc.layers()
-        steps = sum(core_step_count(layers, c.schedule, 0) for c in (base, best))
+        steps = sum(core_step_count(layers, c.schedule, 0) for c in (base, *contenders))
         if steps > CONFIRM_STEPS:
             return None
-        return (
-            simulate_layer(desc, base.schedule, target, context),
-            simulate_layer(desc, best.schedule, target, context),
-        )
+        return [simulate_layer(desc, c.schedule, target, context) for c in (base, *contenders)]
 
     return confirm
 
