@@ -157,7 +157,7 @@ def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
     plans: list[Plan] = []
     where: list[tuple[int, int, int]] = []
     steps: list[tuple[Matmul, ...]] = []
-    ops: list[int] = []  # per step, the index of its item
+    ops: list[int] = []  # per step, which of this core's ops (with steps) it belongs to
     partial: set[str] = set()
 
     ctx = EmitContext(acc, psum_dtype(target), core * target.spm_bytes if target.spm_shared else 0)
