@@ -116,7 +116,11 @@ def partial_name(tensor: str) -> str:
 
 def reduces_wider(access: Access, ctx: EmitContext) -> bool:
     """True if cores' shares of this output are added in a wider partial-sum buffer first."""
-    return ctx.psum_dtype.nbytes > access.dtype.nbytes
+    return _wider(ctx.psum_dtype, access.dtype)
+
+
+def _wider(psum_dtype: DType, dtype: DType) -> bool:
+    return psum_dtype.nbytes > dtype.nbytes
 
 
 def _psum_offset(access: Access, r0: int, c0: int) -> int:
@@ -231,7 +235,7 @@ def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
     nbytes = elems * access.dtype.nbytes
     if kind == "load":
         return access.tensor, nbytes, 0
-    if kind == "store_acc" and psum_dtype.nbytes > access.dtype.nbytes:
+    if kind == "store_acc" and _wider(psum_dtype, access.dtype):
         nbytes = elems * psum_dtype.nbytes
         return partial_name(access.tensor), nbytes, nbytes
     accumulate = kind == "store_acc" or (access.kind == "im2col" and not is_injective(access.conv))

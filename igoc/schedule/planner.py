@@ -23,8 +23,8 @@ The algorithm, step by step (step ``s`` is the s-th point of the tile walk):
    overwritten into its output, or — when the schedule covers only part of the
    reduction (a partition on one core of several) — accumulated into it.
 
-A whole program (several ops in one walk) is planned twice: as above, and with
-``ops`` given, so that an input tile whose next use lies beyond the next op
+A whole program (several ops in one walk) may be planned twice: as above, and
+with ``ops`` given, so that an input tile whose next use lies beyond the next op
 counts as dead at its last use and is loaded again there. A tile kept across a
 network (a forward's input, read again by its layer's dW) saves one load, but it
 can fragment the SPM of every op in between, whose schedules were chosen with at
@@ -110,7 +110,7 @@ def _plan(
     partial: Callable[[str], bool],
     ops: Sequence[int] | None = None,
 ) -> Plan:
-    """Belady residency planning with online best-fit placement."""
+    """Belady residency planning with online next-fit placement."""
     # Intern the keys: everything below works on small integers. An input tile used again
     # only after a whole other op (``ops``: each step's op) counts as a new tile there.
     ident: dict[TileKey, int] = {}
