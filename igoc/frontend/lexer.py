@@ -8,10 +8,15 @@ op names, plain names. Where the parser cannot take a word's class at its
 position, the word is read as a ``NAME`` instead, so that an attribute may be
 called ``index`` or ``private`` (the same rule as lark's contextual lexer).
 
-Two compound tokens make the common case cheap for the LALR parser, whose cost
-is per token: ``INT_ARRAY`` (``[2, 2]``) and ``TENSOR_TUPLE``
-(``(tensor<...>, tensor<...>)``) on one line. Where the parser cannot take a
-compound token, the lexer hands it over as its parts instead.
+Compound tokens make the common case cheap for the LALR parser, whose cost is
+per token (each one on one line): ``INT_ARRAY`` (``[2, 2]``), ``TENSOR_TUPLE``
+(``(tensor<...>, tensor<...>)``), ``TENSOR_LIST`` (``tensor<...>, tensor<...>``),
+``VALUE_LIST`` (``%a, %b``), ``ARG_TUPLE`` (``(%x: tensor<...>, %w: tensor<...>)``),
+``FUNCTION_TYPE`` (``(tensor<...>, tensor<...>) -> tensor<...>``) and ``ATTR_DICT``
+(``{stride = [2, 2], kind = "conv2d"}``: integers, integer lists and strings).
+They cut the tokens of a typical file to little more than a third. Where the parser cannot take a
+compound token, the lexer hands it over as its parts instead; the builder
+splits the ones it takes with :func:`compound_parts` and :func:`attr_entries`.
 """
 
 from __future__ import annotations
@@ -22,20 +27,35 @@ from typing import Any
 
 from lark.lexer import Lexer, LexerState, Token
 
+_VALUE = r"%[A-Za-z0-9_$.\-]++(?:\#[0-9]++)?+"  # possessive: a list never ends inside a name
+_TENSOR = r"tensor<[^<>\n]*>"
+_ARG = r"%[A-Za-z0-9_$.\-]+ *: *" + _TENSOR
+_TENSORS = r"\( *(?:" + _TENSOR + r"(?: *, *" + _TENSOR + r")*)? *\)"  # (T, ...), maybe ()
+_INT = r"-?[0-9]+"
+_INT_ARRAY = r"\[ *" + _INT + r"(?: *, *" + _INT + r")* *\]"
+_STRING = r'"(?:[^"\\\n]|\\.)*"'
+_ENTRY = r"[A-Za-z_][A-Za-z0-9_$.]* *= *(?:" + _INT_ARRAY + "|" + _STRING + "|" + _INT + ")"
+
 TOKENS: tuple[tuple[str, str], ...] = (
     ("WS", r"[ \t\r\n\f\v]+"),
     ("COMMENT", r"//[^\n]*"),
     # The body of a tensor type is checked when the type is built, with a precise message.
-    ("TENSOR", r"tensor<[^<>\n]*>"),
+    ("TENSOR_LIST", _TENSOR + r"(?: *, *" + _TENSOR + r")+"),
+    ("TENSOR", _TENSOR),
     ("BAD_TENSOR", r"tensor<"),
-    ("VALUE", r"%[A-Za-z0-9_$.\-]+(?:\#[0-9]+)?"),
+    # Not before ':' and a digit: `%a, %r:2 =` names two results of %r.
+    ("VALUE_LIST", _VALUE + r"(?: *, *" + _VALUE + r")+(?! *:[0-9])"),
+    ("VALUE", _VALUE),
     ("BLOCK", r"\^[A-Za-z0-9_$.\-]+"),
     ("SYMBOL", r'@(?:[A-Za-z_$.][A-Za-z0-9_$.\-]*|"(?:[^"\\\n]|\\.)*")'),
-    ("STRING", r'"(?:[^"\\\n]|\\.)*"'),
+    ("STRING", _STRING),
     ("FLOAT", r"-?[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?"),
     ("INT", r"-?(?:0x[0-9a-fA-F]+|[0-9]+)"),
-    ("INT_ARRAY", r"\[ *-?[0-9]+(?: *, *-?[0-9]+)* *\]"),
-    ("TENSOR_TUPLE", r"\( *tensor<[^<>\n]*>(?: *, *tensor<[^<>\n]*>)* *\)"),
+    ("INT_ARRAY", _INT_ARRAY),
+    ("FUNCTION_TYPE", _TENSORS + r" *-> *(?:" + _TENSOR + "|" + _TENSORS + ")"),
+    ("TENSOR_TUPLE", r"\( *" + _TENSOR + r"(?: *, *" + _TENSOR + r")* *\)"),
+    ("ARG_TUPLE", r"\( *" + _ARG + r"(?: *, *" + _ARG + r")* *\)"),
+    ("ATTR_DICT", r"\{ *" + _ENTRY + r"(?: *, *" + _ENTRY + r")* *\}"),
     ("WORD", r"[A-Za-z_][A-Za-z0-9_$.]*"),
     ("_ARROW", r"->"),
     ("PUNCT", r"[(){}\[\]<>,=:]"),
@@ -43,7 +63,16 @@ TOKENS: tuple[tuple[str, str], ...] = (
 )
 """Every token: its name and what it matches, tried in this order."""
 
-_COMPOUND = ("INT_ARRAY", "TENSOR_TUPLE")
+COMPOUND_TOKENS = (
+    "INT_ARRAY",
+    "TENSOR_TUPLE",
+    "TENSOR_LIST",
+    "VALUE_LIST",
+    "ARG_TUPLE",
+    "FUNCTION_TYPE",
+    "ATTR_DICT",
+)
+"""Tokens that stand for several (on one line); see the module docstring."""
 
 
 def _compile(tokens: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
@@ -51,7 +80,7 @@ def _compile(tokens: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
 
 
 _PATTERN = _compile(TOKENS)
-_PARTS_PATTERN = _compile(tuple(t for t in TOKENS if t[0] not in _COMPOUND))
+_PARTS_PATTERN = _compile(tuple(t for t in TOKENS if t[0] not in COMPOUND_TOKENS))
 
 _PUNCT = {
     "(": "_LPAR",
@@ -106,6 +135,10 @@ def _classify(word: str) -> str:
     return "OPNAME" if "." in word else "NAME"
 
 
+_token = getattr(Token, "_future_new", Token)
+"""Token's constructor without its check for a deprecated keyword (a third faster)."""
+
+
 class MlirLexer(Lexer):
     """A lark lexer (custom-lexer interface 2) for ``grammar.lark``."""
 
@@ -139,7 +172,7 @@ class MlirLexer(Lexer):
                     kind = "NAME"
             elif kind == "PUNCT":
                 kind = _PUNCT[value]
-            elif kind in _COMPOUND and kind not in states[parser_state.position]:
+            elif kind in COMPOUND_TOKENS and kind not in states[parser_state.position]:
                 yield from _parts(value, start, line, line_start)
                 continue
             elif kind == "BAD":
@@ -147,18 +180,66 @@ class MlirLexer(Lexer):
             elif kind == "BAD_TENSOR":
                 message = "a tensor type ends with '>' on the same line: tensor<4x8xf16>"
                 raise LexError(message, line, start - line_start + 1)
-            yield Token(kind, value, start, line, start - line_start + 1)
+            yield _token(kind, value, start, line, start - line_start + 1)
+
+
+_PART = re.compile(r"%[^ ,:)]+|tensor<[^<>]*>", re.ASCII)
+_PART_KIND = {"%": "VALUE", "t": "TENSOR"}
+_SPLITS: dict[str, list[tuple[str, str, int]]] = {}
+
+
+def compound_parts(token: Token) -> list[Token]:
+    """The values and types of a compound token the parser took, with their positions.
+
+    ``VALUE_LIST`` gives its ``VALUE`` tokens, ``TENSOR_LIST`` and ``TENSOR_TUPLE``
+    their ``TENSOR`` tokens, ``ARG_TUPLE`` a ``VALUE`` and a ``TENSOR`` per argument.
+    """
+    text = token.value
+    split = _SPLITS.get(text)
+    if split is None:
+        split = [(_PART_KIND[m.group()[0]], m.group(), m.start()) for m in _PART.finditer(text)]
+        if len(_SPLITS) < 4096:
+            _SPLITS[text] = split
+    start, line, column = token.start_pos, token.line, token.column
+    return [_token(kind, value, start + at, line, column + at) for kind, value, at in split]
+
+
+def attr_entries(token: Token) -> list[tuple[Token, Token]]:
+    """The (name, value) tokens of an ``ATTR_DICT`` token, with their positions."""
+    entries = []
+    start, line, column = token.start_pos, token.line, token.column
+    for match in _ENTRY_PARTS.finditer(token.value):
+        name_at, value_at = match.start(1), match.start(2)
+        value = match.group(2)
+        kind = _ENTRY_VALUE_KIND.get(value[0], "INT")
+        entries.append(
+            (
+                _token("NAME", match.group(1), start + name_at, line, column + name_at),
+                _token(kind, value, start + value_at, line, column + value_at),
+            )
+        )
+    return entries
+
+
+_ENTRY_PARTS = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_$.]*) *= *(" + _INT_ARRAY + "|" + _STRING + "|" + _INT + ")", re.ASCII
+)
+_ENTRY_VALUE_KIND = {"[": "INT_ARRAY", '"': "STRING"}
 
 
 def _parts(text: str, offset: int, line: int, line_start: int) -> Iterator[Token]:
-    """The tokens of a compound token (one line, no words, comments or bad characters)."""
+    """The tokens of a compound token (one line, no comments or bad characters).
+
+    Its words are names: the only words a compound token holds are attribute names.
+    """
     for match in _PARTS_PATTERN.finditer(text):
         kind = match.lastgroup
         if kind == "WS":
             continue
         value = match.group()
         start = offset + match.start()
-        yield Token(_PUNCT.get(value, kind), value, start, line, start - line_start + 1)
+        kind = "NAME" if kind == "WORD" else _PUNCT.get(value, kind)
+        yield _token(kind, value, start, line, start - line_start + 1)
 
 
 def _bad_character(char: str) -> str:

@@ -23,7 +23,7 @@ from xdsl.utils.exceptions import VerifyException
 from igoc.frontend.attributes import TreeError, first_token
 from igoc.frontend.builder import IRBuilder
 from igoc.frontend.diagnostics import DiagnosticError, location_of
-from igoc.frontend.lexer import LexError, MlirLexer
+from igoc.frontend.lexer import COMPOUND_TOKENS, LexError, MlirLexer
 from igoc.frontend.registry import unknown_op_message
 from igoc.frontend.speed import paused_collector
 from igoc.frontend.syntax import plain_text
@@ -269,6 +269,11 @@ _TOKEN_KINDS = {
     "BLOCK": "block label",
     "INT_ARRAY": "list",
     "TENSOR_TUPLE": "list of types",
+    "TENSOR_LIST": "list of types",
+    "VALUE_LIST": "list of values",
+    "ARG_TUPLE": "list of arguments",
+    "FUNCTION_TYPE": "function type",
+    "ATTR_DICT": "attribute dictionary",
 }
 
 
@@ -281,7 +286,7 @@ def _describe(token: Token) -> str:
 
 
 def _expected(names: set[str]) -> str:
-    names = names - {"INT_ARRAY", "TENSOR_TUPLE"}  # shortcuts whose parts are listed too
+    names = names - set(COMPOUND_TOKENS)  # shortcuts whose parts are listed too
     phrases = []
     for phrase, required, optional in _GROUPS:
         if required <= names:

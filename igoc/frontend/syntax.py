@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Self
 
 from xdsl.dialects.builtin import (
@@ -118,8 +118,65 @@ def visible_entries(op: IRDLOperation) -> dict[str, Attribute]:
     return entries
 
 
-@functools.lru_cache(maxsize=4096)
+class _TextByIdentity:
+    """Texts remembered by the identity of the attributes they print.
+
+    Hashing an attribute hashes its parameters recursively (a tensor type: its
+    shape, each dimension, its element type), which made hashing a third of the
+    time of printing a large module. Equal attributes of one module are mostly
+    the same objects (the front end shares them), so looking texts up by
+    identity first is cheap; on a miss the value-keyed cache behind answers.
+    Entries keep their attributes alive, so an identity is never reused while
+    remembered.
+    """
+
+    def __init__(self, limit: int = 8192):
+        self.limit = limit
+        self.entries: dict[Hashable, tuple[object, str]] = {}
+
+    def lookup(self, key: Hashable) -> str | None:
+        """The text remembered for ``key`` (identities), or None."""
+        entry = self.entries.get(key)
+        return None if entry is None else entry[1]
+
+    def store(self, key: Hashable, keep: object, text: str) -> str:
+        """Remember ``text`` for ``key``, keeping ``keep`` (what the identities are of) alive."""
+        if len(self.entries) >= self.limit:
+            self.entries.clear()
+        self.entries[key] = (keep, text)
+        return text
+
+
+_ATTRIBUTE_TEXTS = _TextByIdentity()
+_SIGNATURE_TEXTS = _TextByIdentity()
+_DICT_TEXTS = _TextByIdentity()
+
+
 def attribute_text(attr: Attribute) -> str:
+    """How xDSL prints an attribute (cached: attributes are immutable values)."""
+    key = id(attr)
+    text = _ATTRIBUTE_TEXTS.lookup(key)
+    return text if text is not None else _ATTRIBUTE_TEXTS.store(key, attr, _attribute_text(attr))
+
+
+def signature_text(inputs: tuple[Attribute, ...], outputs: tuple[Attribute, ...]) -> str:
+    """``(T0, T1) -> R`` (several results, or a function type, in parentheses)."""
+    key = (len(inputs), *map(id, inputs), *map(id, outputs))
+    text = _SIGNATURE_TEXTS.lookup(key)
+    if text is None:
+        text = _SIGNATURE_TEXTS.store(key, (inputs, outputs), _signature_text(inputs, outputs))
+    return text
+
+
+def plain_dict_text(entries: tuple[tuple[str, Attribute], ...]) -> str:
+    """``{name = value, ...}`` as :func:`print_plain_dict` prints it."""
+    key = tuple(part for name, value in entries for part in (name, id(value)))
+    text = _DICT_TEXTS.lookup(key)
+    return text if text is not None else _DICT_TEXTS.store(key, entries, _plain_dict_text(entries))
+
+
+@functools.lru_cache(maxsize=4096)
+def _attribute_text(attr: Attribute) -> str:
     """How xDSL prints an attribute (cached: attributes are immutable values)."""
     from xdsl.printer import Printer
 
@@ -129,8 +186,7 @@ def attribute_text(attr: Attribute) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def signature_text(inputs: tuple[Attribute, ...], outputs: tuple[Attribute, ...]) -> str:
-    """``(T0, T1) -> R`` (several results, or a function type, in parentheses)."""
+def _signature_text(inputs: tuple[Attribute, ...], outputs: tuple[Attribute, ...]) -> str:
     text = "(" + ", ".join(map(attribute_text, inputs)) + ") -> "
     if len(outputs) == 1 and not isinstance(outputs[0], FunctionType):
         return text + attribute_text(outputs[0])
@@ -147,8 +203,7 @@ def plain_text(attr: Attribute) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def plain_dict_text(entries: tuple[tuple[str, Attribute], ...]) -> str:
-    """``{name = value, ...}`` as :func:`print_plain_dict` prints it."""
+def _plain_dict_text(entries: tuple[tuple[str, Attribute], ...]) -> str:
     from xdsl.printer import Printer
 
     stream = io.StringIO()
