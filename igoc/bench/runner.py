@@ -1,9 +1,14 @@
 """Run a list of jobs: from the cache where possible, the rest in parallel worker processes.
 
-Jobs with equal keys run once. The rest run longest first (by the size of
-their input), so that two workers finish together, in a ``spawn`` process pool
-of ``workers`` processes (or in this process when ``workers`` is 1). Each
-finished job prints one progress line on stderr with its times and an
+Jobs with equal keys run once. The rest run in groups: the jobs of one input
+on one target (its pipelines) run one after another in the same process, so
+that the schedules they share are searched and estimated once (the baseline's
+GEMMs are candidates of every other pipeline; ``igo`` decides the orders
+``igo-rearrange`` decides). That halves the compile time of a full run against
+running each pipeline in a process of its own. Groups run longest first (by
+the size of their input), so that two workers finish together, in a ``spawn``
+process pool of ``workers`` processes (or in this process when ``workers`` is
+1). Each finished job prints one progress line on stderr with its times and an
 estimate of the time left; its result goes to the cache at once, so an
 interrupted run loses only the jobs under way. A worker that dies (killed,
 out of memory) takes the pool down with it; the jobs it left unfinished run
@@ -14,12 +19,13 @@ failure is not cached.
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from igoc.bench.cache import ResultCache
 from igoc.bench.jobs import Job, compiler_fingerprint, job_key, run_job
@@ -101,9 +107,34 @@ POLL_SECONDS = 0.5
 """How often the parent looks up from waiting for workers (for Ctrl-C)."""
 
 
-def _ignore_interrupts() -> None:
-    """Worker initialiser: Ctrl-C is the parent's to handle."""
+_FINISHED: Any = None
+"""In a worker: the queue on which each finished job's key and result go to the parent."""
+
+
+def _start_worker(finished: Any) -> None:
+    """Worker initialiser: Ctrl-C is the parent's to handle; results go on ``finished``."""
+    global _FINISHED
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _FINISHED = finished
+
+
+def _run_group(run: Callable[[Job], dict], group: list[tuple[str, Job]]) -> list[tuple[str, dict]]:
+    """Run a group's jobs one after another (in a worker: each result is sent as it is done)."""
+    results = []
+    for key, job in group:
+        result = run(job)
+        if _FINISHED is not None:
+            _FINISHED.put((key, result))
+        results.append((key, result))
+    return results
+
+
+def groups_of(pending: list[tuple[str, Job]]) -> list[list[tuple[str, Job]]]:
+    """The jobs grouped by input and target, in their order; the groups longest input first."""
+    groups: dict[tuple[str, str], list[tuple[str, Job]]] = {}
+    for key, job in pending:
+        groups.setdefault((job.text, job.target_toml), []).append((key, job))
+    return sorted(groups.values(), key=lambda group: (-len(group[0][1].text), -len(group)))
 
 
 def run_jobs(
@@ -129,7 +160,6 @@ def run_jobs(
             if hit is not None:
                 results[key] = hit
     pending = [(key, job) for key, job in unique.items() if key not in results]
-    pending.sort(key=lambda item: -len(item[1].text))
     if cached_only:
         progress.begin(len(unique), len(results), 0, not_run=len(pending))
         for key, _ in pending:
@@ -144,16 +174,18 @@ def run_jobs(
             cache.put(key, _describe(job), result)
         progress.finished(job, result)
 
+    groups = groups_of(pending)
     if workers <= 1 or len(pending) <= 1:
-        for key, job in pending:
-            record(key, job, run_job(job))
-    elif pending:
-        _run_pool(pending, workers, record)
+        for group in groups:
+            for key, job in group:
+                record(key, job, run_job(job))
+    elif groups:
+        _run_pool(groups, workers, record)
     return [results[key] for key in keys]
 
 
-def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
-    """Run the jobs in a process pool; when a worker dies, once more in a fresh pool.
+def _run_pool(groups: list[list[tuple[str, Job]]], workers: int, record) -> None:
+    """Run the groups in a process pool; when a worker dies, once more in a fresh pool.
 
     A dead worker breaks the whole pool: every job not finished by then fails
     with it, though most never started. So those jobs get a second pool; a job
@@ -161,42 +193,73 @@ def _run_pool(pending: list[tuple[str, Job]], workers: int, record) -> None:
     """
     for attempt in range(WORKER_ATTEMPTS):
         last = attempt == WORKER_ATTEMPTS - 1
-        pending = _run_pool_once(pending, workers, record, keep_broken=not last)
-        if not pending:
+        groups = _run_pool_once(groups, workers, record, keep_broken=not last)
+        if not groups:
             return
 
 
 def _run_pool_once(
-    pending: list[tuple[str, Job]], workers: int, record, keep_broken: bool
-) -> list[tuple[str, Job]]:
-    """Run the jobs in one pool; those lost to a dead worker (if ``keep_broken``) unrecorded."""
+    groups: list[list[tuple[str, Job]]], workers: int, record, keep_broken: bool
+) -> list[list[tuple[str, Job]]]:
+    """Run the groups in one pool; the jobs lost to a dead worker (if ``keep_broken``)
+    are left unrecorded and returned, still in their groups."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    context = multiprocessing.get_context("spawn")
+    finished = context.Queue()
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(pending)),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_ignore_interrupts,
+        max_workers=min(workers, len(groups)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(finished,),
     )
-    broken: list[tuple[str, Job]] = []
+    jobs = {key: job for group in groups for key, job in group}
+    recorded: set[str] = set()
+    broken: list[list[tuple[str, Job]]] = []
+
+    def take(key: str, result: dict) -> None:
+        if key not in recorded:
+            recorded.add(key)
+            record(key, jobs[key], result)
+
+    def drain() -> None:
+        while True:
+            try:
+                key, result = finished.get_nowait()
+            except queue.Empty:
+                return
+            take(key, result)
+
     try:
-        futures = {pool.submit(run_job, job): (key, job) for key, job in pending}
+        futures = {pool.submit(_run_group, run_job, group): group for group in groups}
         waiting = set(futures)
         while waiting:
             # Wake up now and then, so that Ctrl-C is handled while long jobs run.
             done, waiting = wait(waiting, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: futures[f][0]):
-                key, job = futures[future]
-                if keep_broken and isinstance(future.exception(), BrokenProcessPool):
-                    broken.append((key, job))
+            drain()
+            for future in sorted(done, key=lambda f: futures[f][0][0]):
+                group = futures[future]
+                error = future.exception()
+                if error is None:
+                    for key, result in future.result():
+                        take(key, result)
+                    continue
+                left = [(key, job) for key, job in group if key not in recorded]
+                if keep_broken and isinstance(error, BrokenProcessPool):
+                    if left:
+                        broken.append(left)
                 else:
-                    record(key, job, _outcome(future))
+                    for key, _ in left:
+                        take(key, _outcome(future))
     except BaseException:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+    drain()
+    finished.close()
     return broken
 
 

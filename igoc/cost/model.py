@@ -65,11 +65,18 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     bytes_per_cycle = target.dram_bytes_per_cycle / max(1, sharing_cores)
     latency = target.dram_latency_cycles
     traffic: dict[str, list[int]] = {}
+    # The bytes of a movement, by its kind and the identity of its tile key (the plan
+    # keeps the keys alive): hashing the key itself would hash its access.
+    moved: dict[tuple[str, int], tuple[str, int, int]] = {}
 
     def move(actions) -> int:
         total = 0
         for action in actions:
-            name, read, write = action_bytes(action, ctx)
+            memo = (action.kind, id(action.residency.key))
+            found = moved.get(memo)
+            if found is None:
+                found = moved[memo] = action_bytes(action, ctx)
+            name, read, write = found
             if not (read or write):
                 continue
             entry = traffic.setdefault(name, [0, 0])

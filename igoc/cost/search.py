@@ -67,7 +67,9 @@ CONTEXT: contextvars.ContextVar[tuple[list[LayerGemm], LayerSchedule] | None] = 
 """The layer that runs just before the one being scheduled, if its data may still be in SPM."""
 
 _EVALUATED: dict[tuple, Candidate] = {}
-_EVALUATED_LIMIT = 20000
+_EVALUATED_LIMIT = 40000
+"""Evaluations remembered; when full, the older half is forgotten (the pipelines of one
+input, compiled in one process, revisit each other's schedules)."""
 
 NEAR = 0.02
 """Estimated cycles within this fraction of the fastest count as a tie, which the fewer DRAM
@@ -133,7 +135,8 @@ def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -
     except PlanError as err:
         cand = Candidate(schedule, None, err.needed_bytes)
     if len(_EVALUATED) >= _EVALUATED_LIMIT:
-        _EVALUATED.clear()
+        for old in list(itertools.islice(_EVALUATED, _EVALUATED_LIMIT // 2)):
+            del _EVALUATED[old]
     _EVALUATED[key] = cand
     return cand
 

@@ -135,7 +135,32 @@ def _steps_estimate(
     return estimate_plan(plan, ctx, target, sharing)
 
 
+_FINAL_STORES: dict[tuple, dict[str, list[int]]] = {}
+
+
 def _final_store_bytes(
+    layers: list[LayerGemm], schedule: LayerSchedule, core: int, ctx: EmitContext, partial: set
+) -> dict[str, list[int]]:
+    """``_walk_final_store_bytes``, remembered: it depends on the tiles and the boxes, not
+    on the loop order, and a search estimates every order at the same tiles."""
+    key = (
+        tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers),
+        schedule.computations,
+        schedule.tilings,
+        schedule.partition,
+        core,
+        tuple(sorted(partial)),
+        ctx.psum_dtype,
+    )
+    found = _FINAL_STORES.get(key)
+    if found is None:
+        if len(_FINAL_STORES) >= 4096:
+            _FINAL_STORES.clear()
+        found = _FINAL_STORES[key] = _walk_final_store_bytes(layers, schedule, core, ctx, partial)
+    return {name: list(bytes_) for name, bytes_ in found.items()}
+
+
+def _walk_final_store_bytes(
     layers: list[LayerGemm], schedule: LayerSchedule, core: int, ctx: EmitContext, partial: set
 ) -> dict[str, list[int]]:
     """Per output tensor, the bytes of the final stores of every accumulator a core's walk

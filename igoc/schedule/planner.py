@@ -45,6 +45,7 @@ import bisect
 import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import NamedTuple
 
 from igoc.schedule.steps import Matmul, TileKey
@@ -119,19 +120,33 @@ def _plan(
     step_ids: list[list[int]] = []  # per step: its distinct tiles, inputs before accumulators
     mm_ids: list[list[tuple[int, int, int]]] = []  # per step, per matmul: acc, a, b
     uses: list[list[int]] = []
+    # A step walk reuses one key object for each use of a tile, so looking keys up by
+    # identity first spares hashing them (which hashes their access); ``steps`` keeps
+    # them alive, so an identity is not reused meanwhile. Not with ``ops``, where one
+    # key may stand for several tiles.
+    by_identity: dict[int, int] = {}
     for s, step in enumerate(steps):
         distinct: list[int] = []
         triples = []
         for mm in step:
             triple = []
             for key in (mm.acc, mm.a, mm.b):
-                t = ident.get(key)
-                if t is None or (ops is not None and not key[1] and ops[s] - last_op[t] > 1):
-                    t = ident[key] = len(keys)
-                    keys.append(key)
-                    uses.append([])
-                    last_op.append(0)
-                if ops is not None:
+                if ops is None:
+                    t = by_identity.get(id(key))
+                    if t is None:
+                        t = ident.get(key)
+                        if t is None:
+                            t = ident[key] = len(keys)
+                            keys.append(key)
+                            uses.append([])
+                        by_identity[id(key)] = t
+                else:
+                    t = ident.get(key)
+                    if t is None or (not key[1] and ops[s] - last_op[t] > 1):
+                        t = ident[key] = len(keys)
+                        keys.append(key)
+                        uses.append([])
+                        last_op.append(0)
                     last_op[t] = ops[s]
                 if not uses[t] or uses[t][-1] != s:
                     uses[t].append(s)
@@ -178,7 +193,14 @@ def _plan(
             t = pending.pop(0)
             need = size[t]
             held: list[tuple[int, int]] = []
-            address = free.allocate(need) if used_bytes + need <= budget_bytes else -1
+            address = -1
+            # True while every hole is known to be smaller than ``need``: a search found
+            # none and only releases followed, each of which grew one hole, whose size
+            # ``release`` returns; only a hole that grew to ``need`` is worth a new search.
+            too_small = False
+            if used_bytes + need <= budget_bytes:
+                address = free.allocate(need)
+                too_small = address < 0
             while address < 0:
                 victim = -1
                 while heap:
@@ -221,6 +243,7 @@ def _plan(
                     plan.residencies.remove(res)  # type: ignore[arg-type]
                     pending.append(u)
                     address = free.allocate(need)
+                    too_small = address < 0
                     continue
                 if victim < 0:
                     for entry in held:
@@ -235,18 +258,19 @@ def _plan(
                 res = resident[victim]
                 resident[victim] = None
                 used_bytes -= res.size_bytes
-                free.release(res.address, res.size_bytes)
+                grown = free.release(res.address, res.size_bytes)
                 if dirty[victim]:
                     dirty[victim] = False
                     spilled[victim] = True
                     # Write it back right after its last use, not now: the store then runs
                     # long before this step's load needs the space (same bytes either way).
                     plan.after[res.end].append(Action("spill", res))
-                if used_bytes + need <= budget_bytes:
+                if used_bytes + need <= budget_bytes and (grown >= need or not too_small):
                     address = free.allocate(need)
+                    too_small = address < 0
             for entry in held:
                 heapq.heappush(heap, entry)
-            res = Residency(keys[t], is_acc[t], need, start=max(s - 1, 0), end=s, address=address)
+            res = Residency(keys[t], is_acc[t], need, s - 1 if s else 0, s, address)
             plan.residencies.append(res)
             resident[t] = res
             placed.append(t)
@@ -287,6 +311,10 @@ def _plan(
     return plan
 
 
+_FEW_HOLES = 16
+"""Up to this many holes, a plain loop finds the next fit faster than the C iterators."""
+
+
 class _FreeList:
     """The holes of the SPM, sorted by address and coalesced; next-fit allocation.
 
@@ -297,37 +325,51 @@ class _FreeList:
     """
 
     def __init__(self, capacity_bytes: int) -> None:
-        self.holes: list[list[int]] = [[0, capacity_bytes]]  # address, size
+        self.addresses = [0]  # of the holes, ascending
+        self.sizes = [capacity_bytes]  # of the holes, in the same order
         self.cursor = 0
 
     def allocate(self, size: int) -> int:
         """An address for ``size`` bytes, or -1 if no hole is large enough."""
-        holes = self.holes
-        count = len(holes)
-        start = bisect.bisect_left(holes, [self.cursor, 0])
-        for n in range(count):
-            h = (start + n) % count
-            if holes[h][1] >= size:
-                address = holes[h][0]
-                holes[h][0] += size
-                holes[h][1] -= size
-                if holes[h][1] == 0:
-                    del holes[h]
-                self.cursor = address + size
-                return address
-        return -1
+        addresses, sizes = self.addresses, self.sizes
+        start = bisect.bisect_left(addresses, self.cursor)
+        count = len(sizes)
+        h = -1
+        if count <= _FEW_HOLES:
+            for i in (*range(start, count), *range(start)):
+                if sizes[i] >= size:
+                    h = i
+                    break
+        else:  # the same search, in C: fragmented SPM can have hundreds of holes
+            fits = size.__le__
+            h = next(compress(range(start, count), map(fits, sizes[start:])), -1)
+            if h < 0:
+                h = next(compress(range(start), map(fits, sizes[:start])), -1)
+        if h < 0:
+            return -1
+        address = addresses[h]
+        if sizes[h] == size:
+            del addresses[h], sizes[h]
+        else:
+            addresses[h] += size
+            sizes[h] -= size
+        self.cursor = address + size
+        return address
 
-    def release(self, address: int, size: int) -> None:
-        """Return ``size`` bytes at ``address``."""
-        holes = self.holes
-        lo = bisect.bisect_left(holes, [address, 0])
-        holes.insert(lo, [address, size])
-        if lo + 1 < len(holes) and holes[lo][0] + holes[lo][1] == holes[lo + 1][0]:
-            holes[lo][1] += holes[lo + 1][1]
-            del holes[lo + 1]
-        if lo > 0 and holes[lo - 1][0] + holes[lo - 1][1] == holes[lo][0]:
-            holes[lo - 1][1] += holes[lo][1]
-            del holes[lo]
+    def release(self, address: int, size: int) -> int:
+        """Return ``size`` bytes at ``address``; the size of the hole they are now part of."""
+        addresses, sizes = self.addresses, self.sizes
+        lo = bisect.bisect_left(addresses, address)
+        addresses.insert(lo, address)
+        sizes.insert(lo, size)
+        if lo + 1 < len(addresses) and address + size == addresses[lo + 1]:
+            sizes[lo] += sizes[lo + 1]
+            del addresses[lo + 1], sizes[lo + 1]
+        if lo > 0 and addresses[lo - 1] + sizes[lo - 1] == address:
+            sizes[lo - 1] += sizes[lo]
+            del addresses[lo], sizes[lo]
+            return sizes[lo - 1]
+        return sizes[lo]
 
 
 def plan_schedule(

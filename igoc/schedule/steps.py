@@ -101,6 +101,27 @@ def segment_steps(segment: Segment, layer: LayerGemm) -> list[tuple[Matmul, ...]
     return list(iter_segment_steps(segment, layer))
 
 
+class _KeyRows(dict):
+    """The tile keys of one role, row by row: ``table[p][q]``, each row made when first used."""
+
+    def __init__(
+        self,
+        access: Access,
+        is_acc: bool,
+        row_cuts: list[tuple[int, int]],
+        col_cuts: list[tuple[int, int]],
+    ) -> None:
+        super().__init__()
+        self.access, self.is_acc, self.row_cuts, self.col_cuts = access, is_acc, row_cuts, col_cuts
+
+    def __missing__(self, p: int) -> list[TileKey]:
+        r0, r1 = self.row_cuts[p]
+        access, is_acc = self.access, self.is_acc
+        row = [(access, is_acc, r0, c0, r1 - r0, c1 - c0) for c0, c1 in self.col_cuts]
+        self[p] = row
+        return row
+
+
 def iter_segment_steps(segment: Segment, layer: LayerGemm) -> Iterator[tuple[Matmul, ...]]:
     """The steps of one segment, in its loop order, one at a time."""
     if sorted(segment.order) != ["i", "j", "l"]:
@@ -108,15 +129,12 @@ def iter_segment_steps(segment: Segment, layer: LayerGemm) -> Iterator[tuple[Mat
     cuts = {index: _cuts(*segment.box.range(index), segment.tiling.size(index)) for index in "ijl"}
     position = {index: segment.order.index(index) for index in "ijl"}
 
-    # Every tile key of every role, by the positions of its two loop indices, built once.
-    def keys(role: str, is_acc: bool) -> tuple[int, int, dict[tuple[int, int], TileKey]]:
+    # The tile keys of every role, by the positions of its two loop indices: one object
+    # per tile (the planner looks keys up by identity first), a row of them made when
+    # the walk first reaches it (a walk cut short reaches few).
+    def keys(role: str, is_acc: bool) -> tuple[int, int, _KeyRows]:
         rows_index, cols_index = ROLE_INDICES[role]
-        access = layer.accesses[role]
-        table = {
-            (p, q): (access, is_acc, r0, c0, r1 - r0, c1 - c0)
-            for p, (r0, r1) in enumerate(cuts[rows_index])
-            for q, (c0, c1) in enumerate(cuts[cols_index])
-        }
+        table = _KeyRows(layer.accesses[role], is_acc, cuts[rows_index], cuts[cols_index])
         return position[rows_index], position[cols_index], table
 
     plans = []
@@ -144,9 +162,9 @@ def iter_segment_steps(segment: Segment, layer: LayerGemm) -> Iterator[tuple[Mat
                     tuple(
                         Matmul(
                             name,
-                            acc[2][(point[acc[0]], point[acc[1]])],
-                            ka[2][(point[ka[0]], point[ka[1]])],
-                            kb[2][(point[kb[0]], point[kb[1]])],
+                            acc[2][point[acc[0]]][point[acc[1]]],
+                            ka[2][point[ka[0]]][point[ka[1]]],
+                            kb[2][point[kb[0]]][point[kb[1]]],
                             sizes[pm],
                             sizes[pk],
                             sizes[pn],

@@ -126,3 +126,32 @@ def test_a_job_that_always_kills_its_worker_fails_uncached(job, tmp_path, monkey
     assert [r["stage"] for r in results] == ["worker", "worker"]
     assert all(r["status"] == "failed" and r["transient"] for r in results)
     assert not list(tmp_path.rglob("*.json"))
+
+
+def report_process(job: Job) -> dict:
+    """Run in a worker: say which process ran the job."""
+    return {"status": "ok", "pid": os.getpid(), "pipeline": job.pipeline}
+
+
+def test_the_pipelines_of_one_input_and_target_run_in_one_process(job, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "run_job", report_process)
+    other = dataclasses.replace(job, text=job.text + "// another input\n")
+    pipelines = ("baseline", "igo-interleave", "igo")
+    jobs = [dataclasses.replace(j, pipeline=p) for j in (job, other) for p in pipelines]
+    stream = io.StringIO()
+    results = run_jobs(jobs, 2, ResultCache(tmp_path), Progress(stream))
+    assert [r["pipeline"] for r in results] == list(pipelines) * 2
+    assert len({r["pid"] for r in results[:3]}) == 1
+    assert len({r["pid"] for r in results[3:]}) == 1
+    assert len(stream.getvalue().splitlines()) == 1 + len(jobs)  # a line per job
+
+
+def test_groups_are_by_input_and_target_longest_input_first(job):
+    short = dataclasses.replace(job, text="// short\n")
+    server = dataclasses.replace(job, target_name="server", target_toml="server")
+    pending = [
+        (f"{n}", j)
+        for n, j in enumerate([short, job, server, dataclasses.replace(job, pipeline="igo")])
+    ]
+    groups = runner.groups_of(pending)
+    assert [[key for key, _ in group] for group in groups] == [["1", "3"], ["2"], ["0"]]
