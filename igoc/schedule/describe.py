@@ -59,6 +59,9 @@ class ConvAttrs:
         }
 
 
+_LAYERS: dict[tuple, list[LayerGemm]] = {}
+
+
 @dataclass(frozen=True)
 class LayerDesc:
     """One layer op: its kind, computations, and the DRAM tensor and shape of each role."""
@@ -116,7 +119,26 @@ class LayerDesc:
         return y[0] * y[2] * y[3], w[0] // g, w[1] * w[2] * w[3], g
 
     def layers(self) -> list[LayerGemm]:
-        """The layer's GEMMs (one per group)."""
+        """The layer's GEMMs (one per group); the same objects each time (they are immutable,
+        and the caches of planning and estimating look tile keys up by identity first)."""
+        key = (
+            self.name,
+            self.kind,
+            self.computations,
+            tuple(sorted(self.tensors.items())),
+            tuple(sorted(self.shapes.items())),
+            self.dtype,
+            self.conv,
+            self.im2col,
+        )
+        found = _LAYERS.get(key)
+        if found is None:
+            if len(_LAYERS) >= 4096:
+                _LAYERS.clear()
+            found = _LAYERS[key] = self._make_layers()
+        return list(found)
+
+    def _make_layers(self) -> list[LayerGemm]:
         if self.kind == "matmul":
             m, n, k, _ = self.gemm_dims()
             return [matmul_layer(self.name, m, k, n, self.dtype, self.tensors)]
