@@ -289,6 +289,18 @@ def run(
     ``DiagnosticError`` raised by a pass (an error in the input) propagates as
     is; any other failure becomes a :class:`PassError`.
     """
+    from igoc.collector import fewer_collections
+
+    with fewer_collections():
+        _run(module, steps, after_step, before_step)
+
+
+def _run(
+    module: ModuleOp,
+    steps: list[Step],
+    after_step: Callable[[int, Step, ModuleOp, float], None] | None,
+    before_step: Callable[[int, Step, ModuleOp], None] | None,
+) -> None:
     from igoc.frontend.diagnostics import DiagnosticError
     from igoc.frontend.registry import make_context
 

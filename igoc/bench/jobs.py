@@ -18,6 +18,7 @@ Equal keys give equal results, so results are cached by key.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -174,22 +175,24 @@ def run_job(job: Job) -> dict:
         import tomllib
 
         from igoc.api import compile_text
+        from igoc.collector import fewer_collections
         from igoc.frontend.diagnostics import DiagnosticError
         from igoc.sim import simulate
         from igoc.target import target_from_dict
 
         target = target_from_dict(tomllib.loads(job.target_toml), job.target_name)
-        try:
-            program = compile_text(
-                job.text, target, job.pipeline, job.input_name, job.pass_pipeline
-            )
-        except DiagnosticError as err:
-            raise _Failure(err.headline()) from None
-        timing["compile_s"] = time.perf_counter() - start
-        stage = "simulate"
-        simulated = time.perf_counter()
-        report = simulate(program).report
-        timing["simulate_s"] = time.perf_counter() - simulated
+        with fewer_collections():
+            try:
+                program = compile_text(
+                    job.text, target, job.pipeline, job.input_name, job.pass_pipeline
+                )
+            except DiagnosticError as err:
+                raise _Failure(err.headline()) from None
+            timing["compile_s"] = time.perf_counter() - start
+            stage = "simulate"
+            simulated = time.perf_counter()
+            report = simulate(program).report
+            timing["simulate_s"] = time.perf_counter() - simulated
         stage = "summarise"
         from igoc.bench.summary import summarise
 
@@ -206,6 +209,7 @@ def run_job(job: Job) -> dict:
         }
     timing.setdefault("compile_s", time.perf_counter() - start)
     timing["peak_rss_bytes"] = _peak_memory_bytes(was_reset)
+    gc.collect()  # what the job left in cycles, before the worker's next job
     result["timing"] = timing
     return result
 

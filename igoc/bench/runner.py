@@ -4,8 +4,8 @@ Jobs with equal keys run once. The rest run in groups: the jobs of one input
 on one target (its pipelines) run one after another in the same process, so
 that the schedules they share are searched and estimated once (the baseline's
 GEMMs are candidates of every other pipeline; ``igo`` decides the orders
-``igo-rearrange`` decides). That halves the compile time of a full run against
-running each pipeline in a process of its own. Groups run longest first (by
+``igo-rearrange`` decides): FasterRCNN's four pipelines on ``edge`` compile in
+about 150 s that way, against 250 s in four processes of their own. Groups run longest first (by
 the size of their input), so that two workers finish together, in a ``spawn``
 process pool of ``workers`` processes (or in this process when ``workers`` is
 1). Each finished job prints one progress line on stderr with its times and an

@@ -20,12 +20,12 @@ from xdsl.irdl import IRDLOperation
 from xdsl.irdl.constraints import VerificationContext
 from xdsl.utils.exceptions import VerifyException
 
+from igoc.collector import paused_collector
 from igoc.frontend.attributes import TreeError, first_token
 from igoc.frontend.builder import IRBuilder
 from igoc.frontend.diagnostics import DiagnosticError, location_of
 from igoc.frontend.lexer import COMPOUND_TOKENS, LexError, MlirLexer
 from igoc.frontend.registry import unknown_op_message
-from igoc.frontend.speed import paused_collector
 from igoc.frontend.syntax import plain_text
 
 _PARSER: Lark | None = None

@@ -16,7 +16,7 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation
 from xdsl.printer import Printer
 
-from igoc.frontend.speed import paused_collector
+from igoc.collector import paused_collector
 from igoc.frontend.syntax import UniformFormat, attribute_text, print_plain_dict
 
 _CUSTOM = (ModuleOp, func.FuncOp, func.ReturnOp, UniformFormat)
