@@ -14,9 +14,10 @@ per token (each one on one line): ``INT_ARRAY`` (``[2, 2]``), ``TENSOR_TUPLE``
 ``VALUE_LIST`` (``%a, %b``), ``ARG_TUPLE`` (``(%x: tensor<...>, %w: tensor<...>)``),
 ``FUNCTION_TYPE`` (``(tensor<...>, tensor<...>) -> tensor<...>``) and ``ATTR_DICT``
 (``{stride = [2, 2], kind = "conv2d"}``: integers, integer lists and strings).
-They cut the tokens of a typical file to little more than a third. Where the parser cannot take a
-compound token, the lexer hands it over as its parts instead; the builder
-splits the ones it takes with :func:`compound_parts` and :func:`attr_entries`.
+They cut the tokens of a typical file to little more than a third. Where the
+parser cannot take a compound token, the lexer hands it over as its parts
+instead; the builder splits the ones it takes with :func:`compound_parts` and
+:func:`attr_entries`.
 """
 
 from __future__ import annotations
