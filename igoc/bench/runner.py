@@ -5,12 +5,12 @@ on one target (its pipelines) run one after another in the same process, so
 that the schedules they share are searched and estimated once (the baseline's
 GEMMs are candidates of every other pipeline; ``igo`` decides the orders
 ``igo-rearrange`` decides): FasterRCNN's four pipelines on ``edge`` compile in
-about 150 s that way, against 250 s in four processes of their own. Groups run longest first (by
-the size of their input), so that two workers finish together, in a ``spawn``
-process pool of ``workers`` processes (or in this process when ``workers`` is
-1). Each finished job prints one progress line on stderr with its times and an
-estimate of the time left; its result goes to the cache at once, so an
-interrupted run loses only the jobs under way. A worker that dies (killed,
+about 150 s that way, against 250 s in four processes of their own. Groups run
+longest first (by the size of their input), so that two workers finish
+together, in a ``spawn`` process pool of ``workers`` processes (or in this
+process when ``workers`` is 1). Each finished job prints one progress line on
+stderr with its times and an estimate of the time left; its result goes to the
+cache at once, so an interrupted run loses only the jobs under way. A worker that dies (killed,
 out of memory) takes the pool down with it; the jobs it left unfinished run
 again in a fresh pool, and if a worker dies there too they fail, and that
 failure is not cached.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from igoc.cost.model import Estimate, matmul_cycles, scale
 from igoc.schedule.compile import acc_dtype, estimate_schedule
-from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm
+from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
 from igoc.schedule.planner import PlanError
 from igoc.schedule.schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
 from igoc.schedule.steps import PERMUTATIONS, Tiling
@@ -115,7 +115,7 @@ def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -
     """
     context = CONTEXT.get()
     key = (
-        tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers[:1]),
+        layers_key(layers[:1]),
         len(layers),
         schedule,
         target,
@@ -146,7 +146,7 @@ def _context_key(context: tuple[list[LayerGemm], LayerSchedule] | None) -> tuple
         return None
     layers, schedule = context
     return (
-        tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers),
+        layers_key(layers),
         schedule,
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from igoc.cost.model import Estimate, estimate_plan, merge
 from igoc.isa.instructions import DType
 from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan
-from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm
+from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
 from igoc.schedule.planner import Plan, plan_schedule
 from igoc.schedule.schedule import LayerSchedule
 from igoc.schedule.steps import Matmul, iter_phase_steps, phase_length
@@ -144,7 +144,7 @@ def _final_store_bytes(
     """``_walk_final_store_bytes``, remembered: it depends on the tiles and the boxes, not
     on the loop order, and a search estimates every order at the same tiles."""
     key = (
-        tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers),
+        layers_key(layers),
         schedule.computations,
         schedule.tilings,
         schedule.partition,

@@ -147,6 +147,12 @@ def matmul_layer(
     return LayerGemm(name, m, n, k, dtype, accesses)
 
 
+def layers_key(layers: list[LayerGemm]) -> tuple:
+    """What of some GEMMs a cached estimate depends on: shapes, element type and accesses
+    (not their names)."""
+    return tuple((g.m, g.n, g.k, g.dtype, tuple(sorted(g.accesses.items()))) for g in layers)
+
+
 def conv_layers(
     name: str,
     x_shape: tuple[int, int, int, int],
