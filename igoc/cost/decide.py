@@ -24,7 +24,8 @@ layer's dY from DRAM more than the baseline's schedule does (such candidates
 are listed with ``reads_more_dy = true``): interleaving is there to read dY less.
 ``cost`` keeps the baseline's schedule unless another is faster: on ops short
 enough to simulate in a moment (``CONFIRM_STEPS``) the simulator decides between
-it and the two fastest others by the estimate; on longer ones another must be
+it and the two fastest others by the estimate (two the cost model tells apart,
+each estimated within ``COST_MARGIN`` of it); on longer ones another must be
 estimated faster by more than ``COST_MARGIN``, the cost model's own error.
 """
 
@@ -51,7 +52,7 @@ from igoc.target import Target
 ORDER_POLICIES = ("cost", "paper", "exhaustive", *INTERLEAVED_ORDERS)
 PARTITION_POLICIES = ("cost", "exhaustive", "m", "n", "k", "none")
 
-_CACHE: dict[tuple, tuple[LayerSchedule, list[dict]]] = {}
+_CACHE: dict[tuple, object] = {}
 
 COST_MARGIN = 0.05
 """How much faster than the baseline's schedule, by the cost model's estimate, another must
@@ -135,6 +136,16 @@ def baseline_candidate(desc: LayerDesc, target: Target) -> Candidate:
     return interleaved_candidates(layers, target, part, ("sequential",))[0]
 
 
+def baseline_schedule(desc: LayerDesc, target: Target) -> LayerSchedule:
+    """The baseline's schedule of an op (``baseline_candidate``, weighed alone), remembered."""
+
+    def compute():
+        with in_context(None):
+            return baseline_candidate(desc, target).schedule
+
+    return _cached(("baseline", desc.signature(), target), compute)
+
+
 def dy_read_bytes(desc: LayerDesc, cand: Candidate) -> int:
     """DRAM bytes a candidate reads from the layer's dY (0 if it has none)."""
     access = desc.layers()[0].accesses.get("DY")
@@ -168,8 +179,10 @@ def _pick(
 
     With the baseline's schedule among them, that one is kept unless another is faster:
     for ops small enough (``confirm``), the simulator decides between the baseline's
-    schedule and the two fastest others by the estimate (any estimated faster than the
-    baseline's); for the rest, the pick must be estimated faster by ``COST_MARGIN``.
+    schedule and the two fastest others by the estimate (any estimated within
+    ``COST_MARGIN`` of the baseline's, the cost model's error, and the second unlike the
+    first to the cost model); for the rest, the pick must be estimated faster by
+    ``COST_MARGIN``.
     """
     fitting = [
         (c, r)
@@ -182,22 +195,27 @@ def _pick(
         return min(fitting, key=lambda cr: (cr[1]["simulated_cycles"], cr[0].rank))[0].schedule
     best = best_of([c for c, _ in fitting])
     kept = [(c, r) for c, r in fitting if c.schedule == baseline]
-    if not kept or best.schedule == baseline:
+    if not kept:
         return best.schedule
     base, base_row = kept[0]
-    faster = sorted(
+    limit = base.estimate.cycles  # type: ignore[union-attr]
+    near = sorted(
         (
             (c, r)
             for c, r in fitting
-            if c.schedule != baseline and c.estimate.cycles < base.estimate.cycles  # type: ignore[union-attr]
+            if c.schedule != baseline and c.estimate.cycles < (1 + COST_MARGIN) * limit  # type: ignore[union-attr]
         ),
         key=lambda cr: cr[0].rank,
     )
-    if not faster:
+    if not near:
         return base.schedule
-    contenders = [cr for cr in faster if cr[0] is best] or faster[:1]
-    contenders += [cr for cr in faster if cr[0] is not contenders[0][0]][: CONTENDERS - 1]
     if confirm is not None:
+        contenders = [next((cr for cr in near if cr[0] is best), near[0])]
+        for cr in near:
+            if len(contenders) == CONTENDERS:
+                break
+            if not any(_looks_alike(cr[0], other) for other, _ in contenders):
+                contenders.append(cr)
         measured = confirm(base, [c for c, _ in contenders])
         if measured is not None:
             base_row["simulated_cycles"] = measured[0]
@@ -205,19 +223,40 @@ def _pick(
                 row["simulated_cycles"] = cycles
             i = min(range(len(contenders)), key=lambda i: measured[1 + i])
             return contenders[i][0].schedule if measured[1 + i] < measured[0] else base.schedule
-    if best.estimate.cycles > (1 - COST_MARGIN) * base.estimate.cycles:  # type: ignore[union-attr]
+    if best.schedule == baseline or best.estimate.cycles > (1 - COST_MARGIN) * limit:  # type: ignore[union-attr]
         return base.schedule
     return best.schedule
 
 
+def _looks_alike(a: Candidate, b: Candidate) -> bool:
+    """True if the cost model cannot tell two candidates apart: the same partition and tiles,
+    the same estimated cycles and DRAM bytes. Orders often coincide so (a dimension that fits
+    one tile leaves nothing for the order to change: with M in one tile, ``dx-major``,
+    ``dw-major`` and the fused loop orders walk the same steps); the simulator learns
+    nothing from a second of them."""
+    ea, eb = a.estimate, b.estimate
+    return (
+        a is b
+        or ea is not None
+        and eb is not None
+        and a.schedule.partition == b.schedule.partition
+        and a.schedule.tilings == b.schedule.tilings
+        and ea.cycles == eb.cycles
+        and ea.dram_bytes == eb.dram_bytes
+    )
+
+
 CONTENDERS = 2
-"""How many schedules the simulator weighs against the baseline's on an op small enough."""
+"""How many schedules the simulator weighs against the baseline's on an op small enough
+(each unlike the others to the cost model, see ``_looks_alike``)."""
 
 CONFIRM_STEPS = 4096
 """Ops whose schedules (the baseline's and the contenders) walk at most this many steps
 together are cheap to simulate: there the ``cost`` policy lets the simulator decide whether
-a schedule it prefers to the baseline's is faster (small ops are where the estimate errs
-most: latency and fill and drain dominate them), with no margin."""
+a schedule that may be faster than the baseline's (estimated within ``COST_MARGIN`` of it)
+is faster, with no margin (small ops are where the estimate errs most: latency and fill
+and drain dominate them, and one step of tiles that span a whole dimension overlaps its
+loads and compute more finely than the step-level model sees)."""
 
 
 def _confirmer(desc: LayerDesc, target: Target, context: Context | None):
@@ -331,8 +370,6 @@ def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
     m, n, k, _ = desc.gemm_dims()
     sizes = {"m": m, "n": n, "k": k}
     out = [default_partition(target)]
-    if target.cores == 1:
-        out.append(Partition())
     for dim in ("m", "n", "k"):
         for factor in (1, 2):
             parts = target.cores * factor

@@ -5,8 +5,9 @@ targets (array sides, SPM, 1-4 cores, 2- or 4-byte partial sums):
 
 - every pipeline's program passes the functional check against numpy;
 - the ``igo`` pipeline never reads a layer's dY from DRAM more than ``baseline``;
-- the ``cost`` policy never picks an order its own cost model ranks worse than
-  the baseline's (``sequential``) schedule.
+- the ``cost`` policy never picks an order ranked worse than the baseline's
+  (``sequential``) schedule by the judge that decided: the simulator where it
+  weighed both (small ops), its own cost model elsewhere.
 """
 
 from __future__ import annotations
@@ -127,7 +128,11 @@ def test_pipelines_agree_and_igo_keeps_its_promises(text, side, spm_kib, cores, 
         candidates = from_attr(op.attributes["sched.candidates"])
         chosen = from_attr(op.attributes["sched.order"])
         by_order = {c["order"]: c for c in candidates if "cycles" in c}
-        assert by_order[chosen]["cycles"] <= by_order["sequential"]["cycles"]
+        mine, base = by_order[chosen], by_order["sequential"]
+        if "simulated_cycles" in mine and "simulated_cycles" in base:
+            assert mine["simulated_cycles"] <= base["simulated_cycles"]
+        else:
+            assert mine["cycles"] <= base["cycles"]
 
 
 @settings(max_examples=10)

@@ -11,7 +11,7 @@
 // With the cost policy the forward op keeps the batch split (option ops=backward), and the
 // fused op lists the partitions it weighed, the batch split first.
 // COST: grad.matmul {{.*}}sched.partition = {dim = "m", parts = 2, cores = 2}
-// COST: grad.interleaved {{.*}}sched.partitions = [{order = "{{[a-z-]+}}", tile = {{.*}}, partition = "m2", dram_bytes = {{[0-9]+}}, cycles = {{[0-9]+}}}
+// COST: grad.interleaved {{.*}}sched.partitions = [{order = "{{[a-z-]+}}", tile = {{.*}}, partition = "m2", dram_bytes = {{[0-9]+}}, cycles = {{[0-9]+}}
 // One core: nothing to split across.
 // ONE: grad.interleaved {{.*}}sched.partition = {dim = "none", parts = 1, cores = 1}
 func.func @layer(%x: tensor<64x32xf16>, %w: tensor<32x48xf16>, %dy: tensor<64x48xf16>)
