@@ -6,7 +6,8 @@ the tools start fast. A named pipeline is data: a list of ``(pass spec, stage)``
 pairs, where the stage names the IR a pass leaves behind:
 
     grad ──conv-to-gemm──► gemm ──fuse-gradients──► fused ──tile──► tiled
-         ──select-order──► ordered ──partition──► partitioned ──lower-to-npu──► npu
+         ──select-order──► ordered ──partition──► partitioned
+         [──confirm-program──► partitioned] ──lower-to-npu──► npu
 
 ``grad`` is the verified input. A pass that changes the IR without moving it to
 another stage (``cse``, say) has stage ``None``.
@@ -44,6 +45,7 @@ PASSES: dict[str, str] = {
     "tile": "igoc.passes.tile:TilePass",
     "select-order": "igoc.passes.select_order:SelectOrderPass",
     "partition": "igoc.passes.partition:PartitionPass",
+    "confirm-program": "igoc.passes.confirm_program:ConfirmProgramPass",
     "lower-to-npu": "igoc.passes.lower_to_npu:LowerToNpuPass",
 }
 """Pass name -> ``module:Class`` of its ``ModulePass``."""
@@ -63,6 +65,7 @@ STAGE_OF_PASS: dict[str, str] = {
     "tile": "tiled",
     "select-order": "ordered",
     "partition": "partitioned",
+    "confirm-program": "partitioned",
     "lower-to-npu": "npu",
 }
 """The stage each of igoc's passes produces (for ``--pass-pipeline``)."""
@@ -93,6 +96,7 @@ PIPELINES: dict[str, list[tuple[str, str | None]]] = {
         ("tile", "tiled"),
         ("select-order{policy=cost}", "ordered"),
         ("partition{policy=m}", "partitioned"),
+        ("confirm-program", "partitioned"),
         ("lower-to-npu", "npu"),
     ],
     "igo": [
@@ -101,6 +105,7 @@ PIPELINES: dict[str, list[tuple[str, str | None]]] = {
         ("tile", "tiled"),
         ("select-order{policy=cost}", "ordered"),
         ("partition{policy=cost}", "partitioned"),
+        ("confirm-program", "partitioned"),
         ("lower-to-npu", "npu"),
     ],
     # For studying the choices: the order by the paper's Algorithm 1 (with the batch
@@ -119,6 +124,7 @@ PIPELINES: dict[str, list[tuple[str, str | None]]] = {
         ("tile", "tiled"),
         ("select-order{policy=exhaustive}", "ordered"),
         ("partition{policy=exhaustive}", "partitioned"),
+        ("confirm-program{limit=0}", "partitioned"),
         ("lower-to-npu", "npu"),
     ],
 }
@@ -253,7 +259,8 @@ def stages_reached(steps: list[Step]) -> list[str]:
 
 
 def steps_until(steps: list[Step], stage: str) -> list[Step]:
-    """The steps up to and including the first that produces ``stage`` (``grad``: none)."""
+    """The steps up to and including the first that produces ``stage`` and those right after
+    it that produce it again (``grad``: none)."""
     reached = stages_reached(steps)
     if stage not in reached:
         known = ", ".join(STAGES)
@@ -265,6 +272,8 @@ def steps_until(steps: list[Step], stage: str) -> list[Step]:
     if stage == "grad":
         return []
     end = next(i for i, step in enumerate(steps) if step.stage == stage)
+    while end + 1 < len(steps) and steps[end + 1].stage == stage:
+        end += 1  # a pass that refines the stage's IR (confirm-program after partition)
     return steps[: end + 1]
 
 

@@ -1,0 +1,98 @@
+"""confirm-program compares the whole program with the baseline's and keeps the faster."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_pipelines import programs, tiny_target
+
+from igoc import pipeline
+from igoc.api import compile_module, compile_text
+from igoc.frontend import parse_file, parse_text
+from igoc.irutil import from_attr
+from igoc.pipeline import PassError
+from igoc.sim import simulate
+from igoc.target import load_target
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "samples"
+BEFORE = "conv-to-gemm,fuse-gradients,tile,select-order,partition"
+
+
+def run_passes(module, target: str, spec: str) -> None:
+    """Run ``spec`` on ``module`` (and nothing else: no lowering)."""
+    pipeline.stamp_target(module, load_target(target))
+    pipeline.run(module, pipeline.parse_spec(spec))
+
+
+def cycles(program) -> int:
+    return int(simulate(program).report["cycles"])
+
+
+def decision(module) -> dict:
+    return from_attr(module.attributes["sched.program"])  # type: ignore[return-value]
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    text=programs(),
+    side=st.sampled_from([2, 4, 8]),
+    spm_kib=st.integers(8, 64),
+    cores=st.integers(1, 4),
+)
+def test_what_it_compares_is_the_baseline_program(text, side, spm_kib, cores):
+    """The baseline cycles it weighs are those of the ``baseline`` pipeline's program, the
+    other those of the program the ops' schedules give, and ``igo`` ends as the faster."""
+    target = tiny_target(side, spm_kib, cores, 2)
+    baseline = cycles(compile_text(text, target, "baseline"))
+    module = parse_text(text)
+    igo = cycles(compile_module(module, target, "igo"))
+    found = decision(module)
+    assert igo <= baseline
+    if found.get("same_as_baseline"):
+        assert igo == baseline
+        return
+    assert found["baseline_cycles"] == baseline
+    assert igo == min(found["cycles"], found["baseline_cycles"])
+    assert found["kept"] == ("baseline" if baseline < found["cycles"] else "schedules")
+
+
+def test_a_network_of_small_layers_keeps_the_baseline_schedules():
+    """DLRM on the edge NPU: each op's choice was faster where it was weighed (alone or
+    after the op before it), yet the whole program is slower than the baseline's; igo
+    keeps the baseline's schedules there."""
+    path = SAMPLES / "models" / "dlrm-b4.mlir"
+    baseline = cycles(compile_module(parse_file(str(path)), "edge", "baseline"))
+    chosen = parse_file(str(path))
+    run_passes(chosen, "edge", BEFORE)
+    unguarded = cycles(compile_module(chosen, "edge", pass_pipeline="lower-to-npu"))
+    module = parse_file(str(path))
+    igo = cycles(compile_module(module, "edge", "igo"))
+    assert decision(module) == {
+        "kept": "baseline",
+        "cycles": unguarded,
+        "baseline_cycles": baseline,
+    }
+    assert unguarded > baseline
+    assert igo == baseline
+
+
+def test_a_program_over_the_limit_is_not_simulated():
+    path = SAMPLES / "basics" / "mlp.mlir"
+    plain = parse_file(str(path))
+    run_passes(plain, "edge", BEFORE)
+    limited = parse_file(str(path))
+    run_passes(limited, "edge", BEFORE + ",confirm-program{limit=1}")
+    found = decision(limited)
+    assert found["kept"] == "schedules"
+    assert found["skipped"].endswith("instructions > limit 1")
+    del limited.attributes["sched.program"]
+    assert str(limited) == str(plain)
+
+
+def test_a_negative_limit_is_refused():
+    module = parse_file(str(SAMPLES / "basics" / "mlp.mlir"))
+    with pytest.raises(PassError, match="limit must be 0 or more, got -1"):
+        run_passes(module, "edge", BEFORE + ",confirm-program{limit=-1}")
