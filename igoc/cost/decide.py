@@ -17,7 +17,9 @@ Policies of ``select-order`` (ops with both gradients):
 
 Policies of ``partition``: ``cost``, ``exhaustive``, or a fixed dimension
 ``m``, ``n``, ``k`` (split across the cores, the baseline's batch split is
-``m``) or ``none``. ``cost`` also weighs the baseline's own schedule of the op.
+``m``) or ``none``. ``cost`` also weighs the baseline's own schedule of the op,
+and keeps the partition the order came with unless another is faster (by the
+same rules as below, with that schedule in the baseline's place).
 
 The ``cost`` and ``exhaustive`` policies never pick a schedule that reads the
 layer's dY from DRAM more than the baseline's schedule does (such candidates
@@ -172,17 +174,17 @@ def _pick(
     candidates: list[Candidate],
     rows: list[dict],
     simulated: bool,
-    baseline: LayerSchedule | None = None,
+    keep: LayerSchedule | None = None,
     confirm=None,
 ) -> LayerSchedule:
     """The fastest candidate (simulated), or under the cost model ``best_of`` them.
 
-    With the baseline's schedule among them, that one is kept unless another is faster:
-    for ops small enough (``confirm``), the simulator decides between the baseline's
-    schedule and the two fastest others by the estimate (any estimated within
-    ``COST_MARGIN`` of the baseline's, the cost model's error, and the second unlike the
-    first to the cost model); for the rest, the pick must be estimated faster by
-    ``COST_MARGIN``.
+    With ``keep`` among them (the baseline's schedule; for ``partition``, the one the order
+    came with), that one is kept unless another is faster: for ops small enough
+    (``confirm``), the simulator decides between it and the two fastest others by the
+    estimate (any estimated within ``COST_MARGIN`` of it, the cost model's error, and the
+    second unlike the first to the cost model); for the rest, the pick must be estimated
+    faster by ``COST_MARGIN``.
     """
     fitting = [
         (c, r)
@@ -194,7 +196,7 @@ def _pick(
     if simulated:
         return min(fitting, key=lambda cr: (cr[1]["simulated_cycles"], cr[0].rank))[0].schedule
     best = best_of([c for c, _ in fitting])
-    kept = [(c, r) for c, r in fitting if c.schedule == baseline]
+    kept = [(c, r) for c, r in fitting if c.schedule == keep]
     if not kept:
         return best.schedule
     base, base_row = kept[0]
@@ -203,7 +205,7 @@ def _pick(
         (
             (c, r)
             for c, r in fitting
-            if c.schedule != baseline and c.estimate.cycles < (1 + COST_MARGIN) * limit  # type: ignore[union-attr]
+            if c.schedule != keep and c.estimate.cycles < (1 + COST_MARGIN) * limit  # type: ignore[union-attr]
         ),
         key=lambda cr: cr[0].rank,
     )
@@ -223,7 +225,7 @@ def _pick(
                 row["simulated_cycles"] = cycles
             i = min(range(len(contenders)), key=lambda i: measured[1 + i])
             return contenders[i][0].schedule if measured[1 + i] < measured[0] else base.schedule
-    if best.schedule == baseline or best.estimate.cycles > (1 - COST_MARGIN) * limit:  # type: ignore[union-attr]
+    if best.schedule == keep or best.estimate.cycles > (1 - COST_MARGIN) * limit:  # type: ignore[union-attr]
         return base.schedule
     return best.schedule
 
@@ -260,7 +262,7 @@ loads and compute more finely than the step-level model sees)."""
 
 
 def _confirmer(desc: LayerDesc, target: Target, context: Context | None):
-    """``confirm`` for ``_pick``: the simulated cycles of the baseline's schedule and of each
+    """``confirm`` for ``_pick``: the simulated cycles of the schedule to keep and of each
     contender, or None when the op is too long to simulate here."""
     from igoc.cost.simulate import simulate_layer
     from igoc.schedule.compile import core_step_count
@@ -365,6 +367,22 @@ def _retile(
     return best_tiling(layers, schedule.computations, schedule.order, target, partition)
 
 
+def unsplit_schedule(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> LayerSchedule:
+    """The same order at the conventional partition (``default_partition``), its tiles
+    searched again; the schedule itself if it has that partition or the retiled one does
+    not fit."""
+    part = default_partition(target)
+    if schedule.partition == part:
+        return schedule
+
+    def compute():
+        with in_context(None):
+            cand = _retile(desc, schedule, part, target)
+        return schedule if cand.estimate is None else cand.schedule
+
+    return _cached(("unsplit", desc.signature(), target, schedule), compute)
+
+
 def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
     """The partitions ``cost`` weighs: each dimension, in as many parts as the cores, or twice."""
     m, n, k, _ = desc.gemm_dims()
@@ -434,7 +452,10 @@ def choose_partition(
         )
         _bound_dy(desc, cands, rows, baseline, target)
         confirm = _confirmer(desc, target, context) if policy == "cost" else None
-        return _pick(cands, rows, simulated, baseline.schedule, confirm), rows
+        # The order's own partition is the one to keep unless another is faster: under
+        # ``cost`` it was chosen against the baseline's schedule already (by the simulator,
+        # where the estimate ranks it slower, so the margin here would undo that choice).
+        return _pick(cands, rows, simulated, schedule, confirm), rows
 
     return _cached(key, compute)
 
