@@ -59,7 +59,9 @@ _CACHE: dict[tuple, object] = {}
 COST_MARGIN = 0.05
 """How much faster than the baseline's schedule, by the cost model's estimate, another must
 be to be chosen instead: about the cost model's error (``igoc.bench.costmodel_accuracy``), so
-that igoc leaves an op as it is unless interleaving clearly pays."""
+that igoc leaves an op as it is unless interleaving clearly pays. On ops small enough to
+simulate (``CONFIRM_STEPS``) it is the other way round: a schedule estimated up to this much
+slower than the baseline's may still be faster, and the simulator is asked."""
 
 Context = tuple[LayerDesc, LayerSchedule]
 """A layer that runs just before the one being decided, whose data may still be in SPM."""
