@@ -37,6 +37,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from igoc.cost.decide import baseline_schedule, unsplit_schedule
+from igoc.frontend import error_at
 from igoc.irutil import op_schedule, ops_in_training_order, sched_set
 from igoc.passes.tile import record_schedule
 from igoc.pipeline import module_target
@@ -84,12 +85,19 @@ class ConfirmProgramPass(ModulePass):
     limit: int = LIMIT
     """Simulate only programs of at most this many tile steps, all cores together (0: any)."""
 
-    def apply(self, ctx: Context, op: ModuleOp) -> None:
+    def __post_init__(self) -> None:
         if self.limit < 0:
             raise ValueError(f"confirm-program: limit must be 0 or more, got {self.limit}")
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         order, descs = ops_in_training_order(op)
         current = [op_schedule(layer, descs[i]) for i, (_, layer) in enumerate(order)]
+        for schedule, (_, layer) in zip(current, order, strict=True):
+            if schedule is None:
+                raise error_at(
+                    layer, "confirm-program needs sched.order and sched.tile: run tile first"
+                )
         baseline = [baseline_schedule(desc, target) for desc in descs]
         if current == baseline:
             sched_set(op, "program", {"kept": "schedules", "same_as_baseline": True})

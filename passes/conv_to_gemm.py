@@ -33,12 +33,14 @@ class ConvToGemmPass(ModulePass):
     im2col: str = "on-the-fly"
     """How a conv's im2col and col2im are realised: on-the-fly or materialize."""
 
-    def apply(self, ctx: Context, op: ModuleOp) -> None:
+    def __post_init__(self) -> None:
         if self.im2col not in IM2COL_MODES:
             raise ValueError(
                 f"conv-to-gemm: im2col must be one of {', '.join(IM2COL_MODES)}, "
                 f"got {self.im2col!r}"
             )
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
         names_of = {}
         for function, layer in layer_ops(op):
             if function not in names_of:

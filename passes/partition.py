@@ -44,7 +44,7 @@ class PartitionPass(ModulePass):
     ops: str = "backward"
     """Which ops the policy applies to: all, or backward (forward ops keep the batch split)."""
 
-    def apply(self, ctx: Context, op: ModuleOp) -> None:
+    def __post_init__(self) -> None:
         if self.policy not in PARTITION_POLICIES:
             raise ValueError(
                 f"partition: policy must be one of {', '.join(PARTITION_POLICIES)}, "
@@ -52,6 +52,8 @@ class PartitionPass(ModulePass):
             )
         if self.ops not in OPS:
             raise ValueError(f"partition: ops must be one of {', '.join(OPS)}, got {self.ops!r}")
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         order, descs = ops_in_training_order(op)
         for index, (_, layer) in enumerate(order):

@@ -46,12 +46,14 @@ class SelectOrderPass(ModulePass):
     policy: str = "cost"
     """cost, paper, exhaustive, or the name of one order (e.g. dx-major)."""
 
-    def apply(self, ctx: Context, op: ModuleOp) -> None:
+    def __post_init__(self) -> None:
         if self.policy not in ORDER_POLICIES:
             raise ValueError(
                 f"select-order: policy must be one of {', '.join(ORDER_POLICIES)}, "
                 f"got {self.policy!r}"
             )
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         order, descs = ops_in_training_order(op)
         for index, (_, layer) in enumerate(order):

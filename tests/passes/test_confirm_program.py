@@ -12,8 +12,9 @@ from test_pipelines import programs, tiny_target
 from igoc import pipeline
 from igoc.api import compile_module, compile_text
 from igoc.frontend import parse_file, parse_text
+from igoc.frontend.diagnostics import DiagnosticError
 from igoc.irutil import from_attr
-from igoc.pipeline import PassError
+from igoc.pipeline import PipelineError
 from igoc.sim import simulate
 from igoc.target import load_target
 
@@ -93,10 +94,15 @@ def test_a_program_over_the_limit_is_not_simulated():
     assert str(limited) == str(plain)
 
 
-def test_a_negative_limit_is_refused():
+def test_a_negative_limit_is_bad_usage():
+    with pytest.raises(PipelineError, match="limit must be 0 or more, got -1"):
+        pipeline.parse_spec(BEFORE + ",confirm-program{limit=-1}")
+
+
+def test_an_op_without_a_schedule_is_reported_at_its_line():
     module = parse_file(str(SAMPLES / "basics" / "mlp.mlir"))
-    with pytest.raises(PassError, match="limit must be 0 or more, got -1"):
-        run_passes(module, "edge", BEFORE + ",confirm-program{limit=-1}")
+    with pytest.raises(DiagnosticError, match=r"mlp.mlir:\d+:\d+: error: confirm-program needs"):
+        run_passes(module, "edge", "confirm-program")
 
 
 def test_it_weighs_the_orders_unsplit_when_an_op_was_split():
