@@ -8,7 +8,9 @@ and its estimated cycles (and its simulated cycles under ``exhaustive``), so a
 dump shows what was chosen and why. Policies (option ``policy``):
 
 - ``cost``: every order, ranked by the cost model (``sequential``, the
-  baseline's schedule, is one of them, so the choice never ranks worse);
+  baseline's schedule, is one of them, and is kept unless another is faster:
+  by the simulator on ops small enough to simulate, by 5% of the estimate on
+  the others; see ``igoc.cost.decide``);
 - ``paper``: Algorithm 1 of the paper, from M, N and K alone;
 - ``exhaustive``: every candidate of ``cost``, simulated;
 - an order's name (``only-interleaving``, ``dx-major``, ...): that order.
