@@ -48,17 +48,15 @@ instructions; ResNet-50 at batch 4 on ``edge`` walks 9,000 steps (34,000 instruc
 and one of its programs lowers and simulates in about a second."""
 
 
-def program_steps(module: ModuleOp, schedules: list) -> int:
-    """The tile steps of every core's walk under ``schedules`` (one per layer op, in
-    training order), without planning them."""
+def program_steps(descs: list, schedules: list, cores: int) -> int:
+    """The tile steps of every core's walk, each layer op (``descs``, in training order)
+    under its schedule, without planning them."""
     from igoc.schedule.compile import core_step_count
 
-    target = module_target(module)
-    _, descs = ops_in_training_order(module)
     return sum(
-        core_step_count(descs[i].layers(), schedule, core)
-        for i, schedule in enumerate(schedules)
-        for core in range(target.cores)
+        core_step_count(desc.layers(), schedule, core)
+        for desc, schedule in zip(descs, schedules, strict=True)
+        for core in range(cores)
     )
 
 
@@ -102,7 +100,7 @@ class ConfirmProgramPass(ModulePass):
         if current == baseline:
             sched_set(op, "program", {"kept": "schedules", "same_as_baseline": True})
             return
-        steps = program_steps(op, current)
+        steps = program_steps(descs, current, target.cores)
         if self.limit and steps > self.limit:
             skipped = f"{steps} steps > limit {self.limit}"
             sched_set(op, "program", {"kept": "schedules", "skipped": skipped})

@@ -440,10 +440,8 @@ def choose_partition(
                 cands.append(evaluate(desc.layers(), schedule, target))
             else:
                 cands.append(_retile(desc, schedule, part, target))
-        # The baseline's own schedule is a candidate too, so the choice never ranks worse.
-        with in_context(None):
-            baseline = baseline_candidate(desc, target)
-        baseline = evaluate(desc.layers(), baseline.schedule, target)
+        # The baseline's own schedule is a candidate too (weighed here, in context).
+        baseline = evaluate(desc.layers(), baseline_schedule(desc, target), target)
         if all(c.schedule != baseline.schedule for c in cands):
             cands.append(baseline)
         simulated = policy == "exhaustive"
