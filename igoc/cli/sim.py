@@ -11,7 +11,7 @@ import numpy as np
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.isa.numerics import round_to
 from igoc.sim import SimError, simulate
-from igoc.sim.check import RULE, check_outputs, generate_inputs
+from igoc.sim.compare import RULE, check_outputs, generate_inputs
 from igoc.sim.report import format_report
 
 EPILOG = f"""\

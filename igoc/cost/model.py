@@ -20,25 +20,13 @@ is a reported number (``igoc.bench.costmodel_accuracy``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from igoc.isa.cycles import matmul_cycles
 from igoc.schedule.emit import EmitContext, action_bytes
 from igoc.schedule.planner import Plan
 from igoc.target import Target
-
-
-def matmul_cycles(m: int, k: int, n: int, target: Target) -> int:
-    """Cycles of C[m x n] = A[m x k] . B[k x n] on one core's array (SCALE-Sim v3, analytic).
-
-    Output stationary: ``ceil(m/R) * ceil(n/C) * (k + R + C - 2)``;
-    weight stationary: ``ceil(k/R) * ceil(n/C) * (m + 2R + C - 2)``.
-    """
-    rows, cols = target.array_rows, target.array_cols
-    if target.dataflow == "ws":
-        return math.ceil(k / rows) * math.ceil(n / cols) * (m + 2 * rows + cols - 2)
-    return math.ceil(m / rows) * math.ceil(n / cols) * (k + rows + cols - 2)
 
 
 @dataclass

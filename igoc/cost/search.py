@@ -17,7 +17,8 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from igoc.cost.model import Estimate, matmul_cycles, scale
+from igoc.cost.model import Estimate, scale
+from igoc.isa.cycles import matmul_cycles
 from igoc.schedule.compile import acc_dtype, estimate_schedule
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
 from igoc.schedule.planner import PlanError

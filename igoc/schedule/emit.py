@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from igoc.isa.im2col import im2col_elements, is_injective
 from igoc.isa.instructions import (
     ConvGeometry,
     DType,
@@ -29,16 +30,7 @@ from igoc.isa.instructions import (
 from igoc.isa.program import Label, Program, layout_tensors
 from igoc.schedule.layer import COMPUTATIONS, Access
 from igoc.schedule.planner import Action, Plan
-from igoc.sim.im2col import distinct_elements
 from igoc.target import Target
-
-
-def is_injective(geometry: ConvGeometry) -> bool:
-    """True if no two im2col entries map to the same tensor element (a scatter may overwrite)."""
-    g = geometry
-    return (g.kernel_h == 1 or g.stride_h >= g.dilation_h * (g.kernel_h - 1) + 1) and (
-        g.kernel_w == 1 or g.stride_w >= g.dilation_w * (g.kernel_w - 1) + 1
-    )
 
 
 def psum_name(tensor: str) -> str:
@@ -240,26 +232,6 @@ def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
         return partial_name(access.tensor), nbytes, nbytes
     accumulate = kind == "store_acc" or (access.kind == "im2col" and not is_injective(access.conv))
     return access.tensor, nbytes if accumulate else 0, nbytes
-
-
-def im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:
-    """Distinct tensor elements an im2col tile touches (``igoc.sim.im2col``'s count).
-
-    The count does not change when the tile moves by whole images or whole channels, so
-    it is asked for the tile moved to the first image and channel: the groups of a
-    grouped conv, and the images of a batch, then share one count.
-    """
-    g = geometry
-    if g.pad_h == 0 and g.pad_w == 0 and is_injective(g):
-        return rows * cols  # every entry a different element, none in the padding
-    per_image = g.out_height * g.out_width
-    per_channel = g.kernel_h * g.kernel_w
-    return _im2col_elements(g, m0 % per_image, rows, k0 % per_channel, cols)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:
-    return distinct_elements(geometry, m0, rows, k0, cols)
 
 
 def plan_traffic(plan: Plan, ctx: EmitContext) -> dict[str, list[int]]:

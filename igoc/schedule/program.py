@@ -21,15 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from igoc.cost.model import Estimate, estimate_plan
+from igoc.isa.im2col import distinct_elements, is_injective
 from igoc.isa.instructions import Barrier, ConvGeometry, DType, Gather, Halt, Load, Scatter, Store
 from igoc.isa.program import Program
 from igoc.schedule.compile import acc_dtype, core_steps, psum_dtype
 from igoc.schedule.describe import LayerDesc
-from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, is_injective, partial_name
+from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, partial_name
 from igoc.schedule.planner import Plan, plan_schedule
 from igoc.schedule.schedule import LayerSchedule
 from igoc.schedule.steps import Matmul
-from igoc.sim.im2col import distinct_elements
 from igoc.target import Target
 
 

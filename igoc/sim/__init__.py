@@ -1,7 +1,6 @@
 """The instruction-level NPU simulator: timing, functional execution, reports and traces."""
 
-from igoc.sim.compute import matmul_cycles
 from igoc.sim.errors import SimError
 from igoc.sim.simulate import SimResult, simulate
 
-__all__ = ["SimError", "SimResult", "matmul_cycles", "simulate"]
+__all__ = ["SimError", "SimResult", "simulate"]

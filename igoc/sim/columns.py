@@ -1,6 +1,6 @@
 """A core's stream as numpy columns: the record fields, one mask per kind, the SPM operands.
 
-Static checks (``igoc.sim.checks``) and the cost analysis (``igoc.sim.prepare``)
+Static checks (``igoc.sim.validate``) and the cost analysis (``igoc.sim.prepare``)
 both read a stream this way, without a Python loop per instruction.
 """
 

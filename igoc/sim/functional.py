@@ -19,13 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from igoc.isa.encoding import FLAG_ACCUMULATE, FLAG_TRANSPOSE, FLAG_TRANSPOSE_B, Opcode
+from igoc.isa.im2col import tile_indices
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
 from igoc.isa.program import Program
-from igoc.sim.checks import KIND_NAMES, spm_capacity
 from igoc.sim.errors import SimError
-from igoc.sim.im2col import tile_indices
 from igoc.sim.prepare import CoreCode
+from igoc.sim.validate import KIND_NAMES, spm_capacity
 
 
 class Machine:

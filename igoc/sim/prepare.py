@@ -1,7 +1,7 @@
 """Static analysis of a program before it runs: costs and SPM segments per instruction.
 
 Everything that does not depend on time is computed here, with numpy over whole
-streams (``igoc.sim.columns``), after the static checks (``igoc.sim.checks``):
+streams (``igoc.sim.columns``), after the static checks (``igoc.sim.validate``):
 the DRAM bytes each DMA reads and writes, the cycles of each matmul, the SPM byte
 ranges each instruction touches (as runs of *elementary segments*: the address
 space cut at every range boundary the core uses, so that hazard tracking is
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from igoc.isa import im2col
+from igoc.isa.cycles import matmul_cycles
 from igoc.isa.program import Program, records_of
-from igoc.sim import im2col
-from igoc.sim.checks import first_error
 from igoc.sim.columns import Columns
-from igoc.sim.compute import matmul_cycles
+from igoc.sim.validate import first_error
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _footprints(program: Program, c: Columns) -> tuple[list[int], dict[int, tupl
 def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
     t = program.target
     read_bytes, write_bytes = _dram_bytes(program, c)
-    cycles = matmul_cycles(c.f3, c.f4, c.f5, t.array_rows, t.array_cols, t.dataflow)
+    cycles = matmul_cycles(c.f3, c.f4, c.f5, t)
     mm_cycles = np.where(c.is_mm, cycles, 0).astype(np.float64)
     dur = np.where(c.is_dma, (read_bytes + write_bytes) / t.dram_bytes_per_cycle, mm_cycles)
     macs = np.where(c.is_mm, c.f3 * c.f4 * c.f5, 0)

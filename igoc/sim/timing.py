@@ -11,7 +11,7 @@ it conflicts with has completed:
 * DRAM hazards between the core's own DMAs on a tensor it both reads and writes;
 * fences: nothing starts before the last ``Barrier`` of the core has ended.
 
-A matmul then runs for its SCALE-Sim cycles (``igoc.sim.compute``). A DMA books
+A matmul then runs for its SCALE-Sim cycles (``igoc.isa.cycles``). A DMA books
 ``bytes / bytes_per_cycle`` cycles on the shared DRAM channel (``igoc.sim.channel``);
 its queue is busy until the transfer ends, and its data is usable (it completes)
 ``dram_latency_cycles`` later, so back-to-back DMAs overlap their latency. A

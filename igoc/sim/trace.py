@@ -16,9 +16,9 @@ import numpy as np
 
 from igoc.isa.encoding import Opcode
 from igoc.isa.program import Program
-from igoc.sim.checks import KIND_NAMES
 from igoc.sim.prepare import CoreCode
 from igoc.sim.timing import CoreRunner
+from igoc.sim.validate import KIND_NAMES
 
 TRACKS = {
     Opcode.LOAD: (0, "load"),

@@ -20,7 +20,7 @@ from igoc.api import compile_text, lower_module
 from igoc.frontend import parse_text
 from igoc.irutil import from_attr
 from igoc.sim import simulate
-from igoc.sim.check import check_outputs, generate_inputs
+from igoc.sim.compare import check_outputs, generate_inputs
 from igoc.target import load_target, target_from_dict
 
 PIPELINES = ("baseline", "igo-interleave", "igo-rearrange", "igo")

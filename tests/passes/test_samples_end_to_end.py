@@ -12,7 +12,7 @@ import pytest
 
 from igoc.api import compile_file
 from igoc.sim import simulate
-from igoc.sim.check import check_outputs, generate_inputs
+from igoc.sim.compare import check_outputs, generate_inputs
 from igoc.target import preset_names
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

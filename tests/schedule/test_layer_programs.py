@@ -26,7 +26,7 @@ from igoc.schedule.planner import PlanError
 from igoc.schedule.schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
 from igoc.schedule.steps import PERMUTATIONS, Tiling
 from igoc.sim import simulate
-from igoc.sim.check import check_outputs, generate_inputs
+from igoc.sim.compare import check_outputs, generate_inputs
 from igoc.target import target_from_dict
 
 NAMES = {"X": "x", "W": "w", "DY": "dy", "DX": "dx", "DW": "dw"}

@@ -146,7 +146,7 @@ def test_transposed_gather_and_store():
     program = Program(tiny_target(), tensors, [g], [stream])
     x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
     result = simulate(program, functional=True, inputs={"x": x})
-    from igoc.sim.im2col import tile_indices
+    from igoc.isa.im2col import tile_indices
 
     idx, valid = tile_indices(g, 3, 7, 4, 5)
     tile = np.where(valid, x.reshape(-1)[idx], 0)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simkit import gemm_program, random_inputs, tiny_target
 
+from igoc.isa.cycles import matmul_cycles
 from igoc.isa.instructions import (
     Barrier,
     ConvGeometry,
@@ -22,7 +23,7 @@ from igoc.isa.instructions import (
 )
 from igoc.isa.numerics import round_to
 from igoc.isa.program import Program, layout_tensors
-from igoc.sim import SimError, matmul_cycles, simulate
+from igoc.sim import SimError, simulate
 
 F16, F32 = DType.F16, DType.F32
 SIDE = 16
@@ -99,7 +100,7 @@ def test_cycles_at_least_compute_and_bandwidth_bounds(program):
     report = simulate(program).report
     compute = max(
         sum(
-            matmul_cycles(i.m, i.k, i.n, t.array_rows, t.array_cols, t.dataflow)
+            matmul_cycles(i.m, i.k, i.n, t)
             for i in stream
             if isinstance(i, Matmul)
         )

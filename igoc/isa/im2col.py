@@ -125,3 +125,31 @@ def tile_indices(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int):
     valid = (h >= 0) & (h < g.height) & (w >= 0) & (w < g.width)
     flat = ((n[:, None] * g.channels + c[None, :]) * g.height + h) * g.width + w
     return np.where(valid, flat, 0), valid
+
+
+def is_injective(geometry: ConvGeometry) -> bool:
+    """True if no two im2col entries map to the same tensor element (a scatter may overwrite)."""
+    g = geometry
+    return (g.kernel_h == 1 or g.stride_h >= g.dilation_h * (g.kernel_h - 1) + 1) and (
+        g.kernel_w == 1 or g.stride_w >= g.dilation_w * (g.kernel_w - 1) + 1
+    )
+
+
+def im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:
+    """Distinct tensor elements an im2col tile touches (:func:`distinct_elements`, remembered).
+
+    The count does not change when the tile moves by whole images or whole channels, so
+    it is asked for the tile moved to the first image and channel: the groups of a
+    grouped conv, and the images of a batch, then share one count.
+    """
+    g = geometry
+    if g.pad_h == 0 and g.pad_w == 0 and is_injective(g):
+        return rows * cols  # every entry a different element, none in the padding
+    per_image = g.out_height * g.out_width
+    per_channel = g.kernel_h * g.kernel_w
+    return _im2col_elements(g, m0 % per_image, rows, k0 % per_channel, cols)
+
+
+@lru_cache(maxsize=1 << 16)
+def _im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:
+    return distinct_elements(geometry, m0, rows, k0, cols)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igoc.isa.instructions import ConvGeometry
-from igoc.sim import im2col
+from igoc.isa import im2col
 
 
 @st.composite
