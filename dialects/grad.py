@@ -32,7 +32,6 @@ one, so that diagnostics keep pointing at the user's source line.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
@@ -58,13 +57,18 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from igoc.dialects.sched import verify_op_attributes
 from igoc.frontend.syntax import UniformFormat
+from igoc.schedule.layer import ConvParams, conv_output_size
 
 ELEMENT_TYPES: tuple[Attribute, ...] = (f16, bf16, f32)
 """The element types grad ops accept."""
 
 KINDS = ("matmul", "conv2d")
 """The layer kinds of ``grad.interleaved``."""
+
+PLAIN_CONV = ConvParams()
+"""Stride 1, no padding, no dilation, one group."""
 
 # ---- shape rules ------------------------------------------------------------------------------
 
@@ -92,30 +96,6 @@ _DIM_NAMES = {
     "OW": "output width",
 }
 _CONV_DIM_NAMES = _DIM_NAMES | {"N": "batch size"}
-
-
-def conv_output_size(
-    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
-) -> int:
-    """Output size of a convolution along one axis (may be <= 0 if the kernel does not fit)."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
-@dataclass(frozen=True)
-class ConvParams:
-    """Stride, padding, dilation (height, width) and group count of a convolution."""
-
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
-    groups: int = 1
-
-    def output_hw(self, height: int, width: int, kernel_h: int, kernel_w: int) -> tuple[int, int]:
-        """Output (OH, OW) of an input ``height x width`` under a ``kernel_h x kernel_w`` kernel."""
-        return (
-            conv_output_size(height, kernel_h, self.stride[0], self.padding[0], self.dilation[0]),
-            conv_output_size(width, kernel_w, self.stride[1], self.padding[1], self.dilation[1]),
-        )
 
 
 def _pair(values: Sequence[int]) -> ArrayAttr[IntegerAttr]:
@@ -227,39 +207,69 @@ def check_conv2d(tensors: Sequence[tuple[str, Attribute]], params: ConvParams) -
 
 _SEEN_LIMIT = 65536
 
+Frame = tuple[int, int, int, int]
+"""M, N, K and groups of a layer op's GEMM frame."""
 
-def _verify_each_signature_once(op_class: type[IRDLOperation]) -> type[IRDLOperation]:
-    """Skip verifying an op whose signature (types and properties) already verified.
 
-    A grad op's verification - xDSL's constraint checks and the shape rules - is a
-    function of its operand types, result types and properties alone, and a model
-    repeats the same layer shapes many times; remembering the signatures that passed
-    makes verifying a large module several times faster. Signatures are keyed by the
-    identity of their attribute objects (the front end shares equal ones), and the
-    memo keeps those objects alive, so an identity is never reused while remembered.
+def _frames_remembered(op_class: type[GradOp]) -> type[GradOp]:
+    """Check an op's shape rules once per signature (types and properties); remember its frame.
+
+    A grad op's shape rules are a function of its operand types, result types and
+    properties alone, and a model repeats the same layer shapes many times;
+    remembering the signatures that passed makes verifying a large module several
+    times faster. Signatures are keyed by the identity of their attribute objects
+    (the front end shares equal ones), and the memo keeps those objects alive, so an
+    identity is never reused while remembered.
     """
-    verify = op_class.verify_
-    passed: dict[tuple[int, ...], tuple[Attribute, ...]] = {}
+    check = op_class.check_shapes
+    passed: dict[tuple[int, ...], tuple[tuple[Attribute, ...], Frame]] = {}
 
-    def verify_(self: IRDLOperation) -> None:
+    def check_shapes(self: GradOp) -> Frame:
         parts = (*self.operand_types, *self.result_types, *self.properties.values())
         key = (*map(id, parts), *self.properties)
-        if key in passed:
-            return
-        verify(self)
+        found = passed.get(key)
+        if found is not None:
+            return found[1]
+        frame = check(self)
         if len(passed) >= _SEEN_LIMIT:
             passed.clear()
-        passed[key] = parts
+        passed[key] = (parts, frame)
+        return frame
 
-    op_class.verify_ = verify_  # type: ignore[method-assign]
+    op_class.check_shapes = check_shapes  # type: ignore[method-assign]
     return op_class
 
 
+def _matmul_frame(sizes: dict[str, int]) -> Frame:
+    return (sizes["M"], sizes["N"], sizes["K"], 1)
+
+
+def _conv_frame(sizes: dict[str, int], groups: int) -> Frame:
+    rows = sizes["N"] * sizes["OH"] * sizes["OW"]
+    return (rows, sizes["Cout"] // groups, sizes["Cin"] * sizes["R"] * sizes["S"], groups)
+
+
 class GradOp(UniformFormat, IRDLOperation):
-    """Base of every grad op: the uniform syntax, and the roles of its tensors."""
+    """Base of every grad op: the uniform syntax, the roles of its tensors, what it computes.
+
+    Its verifier checks the shape rules and then the ``sched.*`` attributes the
+    passes put on it (``igoc.dialects.sched.verify_op_attributes``).
+    """
 
     ROLES: ClassVar[tuple[str, ...]] = ()
-    """Role of each operand, then of each result (``X``, ``W``, ``dY``, ...), as in DESIGN."""
+    """Role of each operand, then of each result (``X``, ``W``, ``dY``, ...; see
+    ``igoc.schedule.layer``)."""
+
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ()
+    """The GEMMs the op computes: ``fwd``, ``dx``, ``dw`` (``igoc.schedule.layer``)."""
+
+    KIND: ClassVar[str] = ""
+    """``matmul`` or ``conv2d`` (``grad.interleaved``: its ``kind`` property)."""
+
+    @property
+    def layer_kind(self) -> str:
+        """The layer's kind: ``matmul`` or ``conv2d``."""
+        return self.KIND
 
     def role_types(self) -> list[tuple[str, Attribute]]:
         """``(role, type)`` of every operand and result, in order."""
@@ -270,17 +280,26 @@ class GradOp(UniformFormat, IRDLOperation):
             )
         return list(zip(self.ROLES, types, strict=True))
 
+    def check_shapes(self) -> Frame:
+        """Check the shape rules; return the op's GEMM frame (M, N, K, groups)."""
+        raise NotImplementedError
+
+    def verify_(self) -> None:
+        frame = self.check_shapes()
+        verify_op_attributes(self, self.COMPUTATIONS, frame, self.layer_kind == "conv2d")
+
 
 class MatmulBase(GradOp):
     """A matmul-family op: the shape rule is the table entry of each role."""
 
+    KIND: ClassVar[str] = "matmul"
     traits = traits_def(Pure())
 
-    def verify_(self) -> None:
-        check_matmul(self.role_types())
+    def check_shapes(self) -> Frame:
+        return _matmul_frame(check_matmul(self.role_types()))
 
 
-@_verify_each_signature_once
+@_frames_remembered
 @irdl_op_definition
 class MatmulOp(MatmulBase):
     """Forward matmul Y = X·W, X (M×K), W (K×N), Y (M×N).
@@ -290,6 +309,7 @@ class MatmulOp(MatmulBase):
 
     name = "grad.matmul"
     ROLES: ClassVar[tuple[str, ...]] = ("X", "W", "Y")
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ("fwd",)
     x = operand_def(TensorType)
     w = operand_def(TensorType)
     y = result_def(TensorType)
@@ -301,7 +321,7 @@ class MatmulOp(MatmulBase):
         super().__init__(operands=[x, w], result_types=[out])
 
 
-@_verify_each_signature_once
+@_frames_remembered
 @irdl_op_definition
 class MatmulDxOp(MatmulBase):
     """Input gradient dX = dY·Wᵀ, dY (M×N), W (K×N), dX (M×K).
@@ -311,6 +331,7 @@ class MatmulDxOp(MatmulBase):
 
     name = "grad.matmul_dx"
     ROLES: ClassVar[tuple[str, ...]] = ("dY", "W", "dX")
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ("dx",)
     dy = operand_def(TensorType)
     w = operand_def(TensorType)
     dx = result_def(TensorType)
@@ -322,7 +343,7 @@ class MatmulDxOp(MatmulBase):
         super().__init__(operands=[dy, w], result_types=[out])
 
 
-@_verify_each_signature_once
+@_frames_remembered
 @irdl_op_definition
 class MatmulDwOp(MatmulBase):
     """Weight gradient dW = Xᵀ·dY, X (M×K), dY (M×N), dW (K×N).
@@ -332,6 +353,7 @@ class MatmulDwOp(MatmulBase):
 
     name = "grad.matmul_dw"
     ROLES: ClassVar[tuple[str, ...]] = ("X", "dY", "dW")
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ("dw",)
     x = operand_def(TensorType)
     dy = operand_def(TensorType)
     dw = result_def(TensorType)
@@ -359,6 +381,7 @@ class ConvBase(GradOp):
     padding = prop_def(ArrayAttr[IntegerAttr[I64]], default_value=_pair((0, 0)))
     dilation = prop_def(ArrayAttr[IntegerAttr[I64]], default_value=_pair((1, 1)))
     groups = prop_def(IntegerAttr[I64], default_value=IntegerAttr(1, i64))
+    KIND: ClassVar[str] = "conv2d"
     traits = traits_def(Pure())
 
     @property
@@ -385,15 +408,16 @@ class ConvBase(GradOp):
             raise VerifyException(f"groups must be positive, got {self.groups.value.data}")
         return self.conv_params
 
-    def verify_(self) -> None:
-        check_conv2d(self.role_types(), self.verify_conv_params())
+    def check_shapes(self) -> Frame:
+        params = self.verify_conv_params()
+        return _conv_frame(check_conv2d(self.role_types(), params), params.groups)
 
 
 def _ints(attr: ArrayAttr[IntegerAttr]) -> tuple[int, ...]:
     return tuple(element.value.data for element in attr.data)
 
 
-@_verify_each_signature_once
+@_frames_remembered
 @irdl_op_definition
 class Conv2DOp(ConvBase):
     """Forward conv Y = conv(X, W), X (N,C,H,W), W (Cout,C/groups,R,S), Y (N,Cout,OH,OW).
@@ -404,11 +428,12 @@ class Conv2DOp(ConvBase):
 
     name = "grad.conv2d"
     ROLES: ClassVar[tuple[str, ...]] = ("X", "W", "Y")
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ("fwd",)
     x = operand_def(TensorType)
     w = operand_def(TensorType)
     y = result_def(TensorType)
 
-    def __init__(self, x: SSAValue, w: SSAValue, params: ConvParams = ConvParams()):
+    def __init__(self, x: SSAValue, w: SSAValue, params: ConvParams = PLAIN_CONV):
         xt, wt = SSAValue.get(x).type, SSAValue.get(w).type
         n, _, h, width = xt.get_shape()  # type: ignore[attr-defined]
         cout, _, r, s = wt.get_shape()  # type: ignore[attr-defined]
@@ -416,7 +441,7 @@ class Conv2DOp(ConvBase):
         super().__init__(operands=[x, w], result_types=[out], properties=_conv_properties(params))
 
 
-@_verify_each_signature_once
+@_frames_remembered
 @irdl_op_definition
 class Conv2DDxOp(ConvBase):
     """Input gradient of a conv: dY (N,Cout,OH,OW), W (Cout,C/groups,R,S) -> dX (N,C,H,W).
@@ -430,19 +455,20 @@ class Conv2DDxOp(ConvBase):
 
     name = "grad.conv2d_dx"
     ROLES: ClassVar[tuple[str, ...]] = ("dY", "W", "dX")
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ("dx",)
     dy = operand_def(TensorType)
     w = operand_def(TensorType)
     dx = result_def(TensorType)
 
     def __init__(
-        self, dy: SSAValue, w: SSAValue, result_type: Attribute, params: ConvParams = ConvParams()
+        self, dy: SSAValue, w: SSAValue, result_type: Attribute, params: ConvParams = PLAIN_CONV
     ):
         super().__init__(
             operands=[dy, w], result_types=[result_type], properties=_conv_properties(params)
         )
 
 
-@_verify_each_signature_once
+@_frames_remembered
 @irdl_op_definition
 class Conv2DDwOp(ConvBase):
     """Weight gradient of a conv: X (N,C,H,W), dY (N,Cout,OH,OW) -> dW (Cout,C/groups,R,S).
@@ -453,19 +479,20 @@ class Conv2DDwOp(ConvBase):
 
     name = "grad.conv2d_dw"
     ROLES: ClassVar[tuple[str, ...]] = ("X", "dY", "dW")
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ("dw",)
     x = operand_def(TensorType)
     dy = operand_def(TensorType)
     dw = result_def(TensorType)
 
     def __init__(
-        self, x: SSAValue, dy: SSAValue, result_type: Attribute, params: ConvParams = ConvParams()
+        self, x: SSAValue, dy: SSAValue, result_type: Attribute, params: ConvParams = PLAIN_CONV
     ):
         super().__init__(
             operands=[x, dy], result_types=[result_type], properties=_conv_properties(params)
         )
 
 
-@_verify_each_signature_once
+@_frames_remembered
 @irdl_op_definition
 class InterleavedOp(ConvBase):
     """dX and dW of one layer in one op, so that each dY tile serves both (made by fusion).
@@ -480,6 +507,7 @@ class InterleavedOp(ConvBase):
 
     name = "grad.interleaved"
     ROLES: ClassVar[tuple[str, ...]] = ("dY", "X", "W", "dX", "dW")
+    COMPUTATIONS: ClassVar[tuple[str, ...]] = ("dx", "dw")
     kind = prop_def(StringAttr)
     dy = operand_def(TensorType)
     x = operand_def(TensorType)
@@ -488,7 +516,7 @@ class InterleavedOp(ConvBase):
     dw = result_def(TensorType)
 
     def __init__(
-        self, dy: SSAValue, x: SSAValue, w: SSAValue, kind: str, params: ConvParams = ConvParams()
+        self, dy: SSAValue, x: SSAValue, w: SSAValue, kind: str, params: ConvParams = PLAIN_CONV
     ):
         properties = {"kind": StringAttr(kind), **_conv_properties(params)}
         super().__init__(
@@ -497,7 +525,12 @@ class InterleavedOp(ConvBase):
             properties=properties,
         )
 
-    def verify_(self) -> None:
+    @property
+    def layer_kind(self) -> str:
+        """The layer's kind: the ``kind`` property."""
+        return self.kind.data
+
+    def check_shapes(self) -> Frame:
         kind = self.kind.data
         if kind not in KINDS:
             raise VerifyException(
@@ -506,13 +539,12 @@ class InterleavedOp(ConvBase):
         params = self.verify_conv_params()
         tensors = self.role_types()
         if kind == "conv2d":
-            check_conv2d(tensors, params)
-            return
-        if params != ConvParams():
+            return _conv_frame(check_conv2d(tensors, params), params.groups)
+        if params != PLAIN_CONV:
             raise VerifyException(
                 'stride, padding, dilation and groups apply only to kind = "conv2d"'
             )
-        check_matmul(tensors)
+        return _matmul_frame(check_matmul(tensors))
 
 
 Grad = Dialect(

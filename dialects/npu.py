@@ -1,40 +1,59 @@
-"""The npu dialect: an NPU program, per core, at the granularity of layers.
+"""The npu dialect: the NPU a module is compiled for, and its program per core, layer by layer.
 
-The last stage of igoc's IR before the instruction stream. A ``npu.program``
-holds the program's DRAM tensors (``npu.tensor``) and one ``npu.core`` per
-core; a core runs its ``npu.layer`` ops (and ``npu.copy`` ops, where a conv's
-im2col matrix is materialised) in order, with ``npu.barrier`` where cores must
-wait for each other. A layer op carries everything that determines
-its instructions — the computation, its tensors, its schedule — and what the
-lowering measured of it (instructions, DRAM bytes, estimated cycles), so a whole
-model prints in readable size; the flat instruction stream exists only in the
-emitted ``.npu`` file, which ``emit`` derives from these ops deterministically.
+``#npu.target<...>`` describes the NPU (every key of ``igoc.target.Target``); the
+driver stamps it on the module as ``igoc.target`` and every pass reads it there
+(:func:`module_target`).
+
+The last stage of igoc's IR before the instruction stream: a ``npu.program``
+holds the program's DRAM tensors (``npu.tensor``, each a symbol) and one
+``npu.core`` per core; a core runs its ``npu.layer`` ops (and ``npu.copy`` ops,
+where a conv's im2col matrix is materialised, and ``npu.convert`` ops, where
+wider partial sums are rounded into an output) in order, with ``npu.barrier``
+where cores must wait for each other. A layer op names its tensors by symbol and
+carries the typed schedule it was lowered from (``#sched.schedule``) and what
+the lowering measured of it for its core (instructions, DRAM bytes, estimated
+cycles), so a whole model prints in readable size; the flat instruction stream
+exists only in the emitted ``.npu`` file, which the lowering emits from the very
+plans it measured.
 
     "npu.program"() ({
-      "npu.tensor"() <{name = "fc.x", role = "input", type = tensor<64x256xf16>}> : () -> ()
+      "npu.tensor"() <{sym_name = "x", role = "input", type = tensor<64x256xf16>}> : () -> ()
       "npu.core"() <{core = 0 : i64}> ({
-        "npu.layer"() <{name = "fc.dx+dw", ...}> : () -> ()
+        "npu.layer"() <{name = "dx+dw", kind = "matmul", tensors = {X = @x, ...},
+                       schedule = #sched.schedule<...>, ...}> : () -> ()
       }) : () -> ()
     }) : () -> ()
 
-All ops print in MLIR's generic form.
+The ops print in MLIR's generic form.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
+    BoolAttr,
     DictionaryAttr,
+    FloatAttr,
     IntegerAttr,
+    IntegerType,
+    ModuleOp,
     StringAttr,
+    SymbolRefAttr,
     TensorType,
+    f64,
+    i64,
 )
-from xdsl.ir import Dialect
+from xdsl.ir import Attribute, Dialect, ParametrizedAttribute
 from xdsl.irdl import (
     IRDLOperation,
+    irdl_attr_definition,
     irdl_op_definition,
     lazy_traits_def,
+    opt_prop_def,
     prop_def,
     region_def,
     traits_def,
@@ -42,7 +61,136 @@ from xdsl.irdl import (
 from xdsl.traits import HasParent, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
+from igoc.dialects.sched import ScheduleAttr
+from igoc.frontend.diagnostics import error_at
+from igoc.frontend.syntax import format_float
+from igoc.target import Target, TargetError, load_target, target_from_dict
+
+if TYPE_CHECKING:
+    from xdsl.parser import AttrParser
+    from xdsl.printer import Printer
+
 ROLES = ("input", "output", "psum", "scratch")
+
+TARGET_ATTRIBUTE = "igoc.target"
+"""The module attribute that holds the target (a ``#npu.target``)."""
+
+DEFAULT_TARGET = "server"
+"""The target of a module that names none."""
+
+
+# ---- the target ---------------------------------------------------------------------------------
+
+
+def _value_attr(value: object) -> Attribute:
+    if isinstance(value, bool):
+        return BoolAttr(value, IntegerType(1))
+    if isinstance(value, int):
+        return IntegerAttr(value, i64)
+    if isinstance(value, float):
+        return FloatAttr(value, f64)
+    return StringAttr(str(value))
+
+
+def _attr_value(attr: Attribute) -> object:
+    if isinstance(attr, IntegerAttr):
+        is_bool = getattr(attr.type, "width", None) is not None and attr.type.width.data == 1  # type: ignore[attr-defined]
+        return bool(attr.value.data) if is_bool else attr.value.data
+    if isinstance(attr, FloatAttr):
+        return attr.value.data
+    if isinstance(attr, StringAttr):
+        return attr.data
+    return attr
+
+
+@irdl_attr_definition
+class TargetAttr(ParametrizedAttribute):
+    """The NPU a module is compiled for: every key of ``igoc.target.Target``, checked as a
+    target file's keys are.
+
+    #npu.target<name = "edge", cores = 1, array_rows = 45, array_cols = 45, ...>
+    """
+
+    name = "npu.target"
+    entries: DictionaryAttr
+
+    @staticmethod
+    def of(target: Target) -> TargetAttr:
+        """The attribute of a target."""
+        values = target.as_dict()
+        return TargetAttr(DictionaryAttr({k: _value_attr(v) for k, v in values.items()}))
+
+    def target(self) -> Target:
+        """The target it describes."""
+        values = {key: _attr_value(value) for key, value in self.entries.data.items()}
+        return target_from_dict(values, "#npu.target")
+
+    def verify(self) -> None:
+        try:
+            self.target()
+        except TargetError as err:
+            raise VerifyException(str(err)) from None
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        entries: dict[str, Attribute] = {}
+
+        def entry() -> None:
+            key = parser.parse_identifier(" (a target key)")
+            if key in entries:
+                parser.raise_error(f"key '{key}' is given twice")
+            parser.parse_punctuation("=")
+            text = parser.parse_optional_str_literal()
+            if text is not None:
+                entries[key] = StringAttr(text)
+                return
+            flag = parser.parse_optional_boolean()
+            if flag is not None:
+                entries[key] = _value_attr(flag)
+                return
+            entries[key] = _value_attr(parser.parse_number(context_msg=f" for key '{key}'"))
+
+        with parser.in_angle_brackets():
+            parser.parse_comma_separated_list(parser.Delimiter.NONE, entry)
+        return (DictionaryAttr(entries),)
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string("<")
+        for index, (key, attr) in enumerate(self.entries.data.items()):
+            if index:
+                printer.print_string(", ")
+            printer.print_string(f"{key} = ")
+            value = _attr_value(attr)
+            if isinstance(value, bool):
+                printer.print_string("true" if value else "false")
+            elif isinstance(value, float):
+                printer.print_string(format_float(value))
+            elif isinstance(value, str):
+                printer.print_string_literal(value)
+            else:
+                printer.print_string(str(value))
+        printer.print_string(">")
+
+
+def stamp_target(module: ModuleOp, target: Target) -> None:
+    """Record ``target`` in the module attribute ``igoc.target``."""
+    module.attributes[TARGET_ATTRIBUTE] = TargetAttr.of(target)
+
+
+def module_target(module: ModuleOp) -> Target:
+    """The target recorded in the module (``igoc.target``), or the default preset.
+
+    Raises ``DiagnosticError`` (at the module) if the attribute is not a ``#npu.target``.
+    """
+    attr = module.attributes.get(TARGET_ATTRIBUTE)
+    if attr is None:
+        return load_target(DEFAULT_TARGET)
+    if not isinstance(attr, TargetAttr):
+        raise error_at(module, f"{TARGET_ATTRIBUTE} must be a #npu.target<...>")
+    return attr.target()
+
+
+# ---- the program --------------------------------------------------------------------------------
 
 
 @irdl_op_definition
@@ -53,19 +201,42 @@ class ProgramOp(IRDLOperation):
     body = region_def("single_block")
     traits = traits_def(NoTerminator())
 
+    def tensors(self) -> dict[str, TensorOp]:
+        """The program's tensors by name."""
+        return {op.sym_name.data: op for op in self.body.block.ops if isinstance(op, TensorOp)}
+
     def verify_(self) -> None:
         cores = [op for op in self.body.block.ops if isinstance(op, CoreOp)]
         numbers = [op.core.value.data for op in cores]
         if numbers != list(range(len(numbers))):
             raise VerifyException(f"cores must be numbered 0, 1, ... in order, got {numbers}")
+        declared = self.tensors()
+        for core in cores:
+            for op in core.body.block.ops:
+                for symbol in _references(op):
+                    if symbol not in declared:
+                        raise VerifyException(
+                            f"{op.name} refers to @{symbol}, which is no npu.tensor of the program"
+                        )
+
+
+def _references(op: IRDLOperation) -> list[str]:
+    """The tensor symbols an op of a core refers to."""
+    if isinstance(op, LayerOp):
+        return [ref.root_reference.data for ref in op.tensors.data.values()]  # type: ignore[attr-defined]
+    if isinstance(op, CopyOp):
+        return [op.tensor.root_reference.data, op.col_tensor.root_reference.data]
+    if isinstance(op, ConvertOp):
+        return [op.source.root_reference.data, op.target.root_reference.data]
+    return []
 
 
 @irdl_op_definition
 class TensorOp(IRDLOperation):
-    """A DRAM tensor of the program: its name, role and type."""
+    """A DRAM tensor of the program: its name (a symbol), role and type."""
 
     name = "npu.tensor"
-    tensor_name = prop_def(StringAttr, prop_name="name")
+    sym_name = prop_def(StringAttr)
     role = prop_def(StringAttr)
     type = prop_def(TensorType)
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
@@ -89,18 +260,31 @@ class CoreOp(IRDLOperation):
 class LayerOp(IRDLOperation):
     """One layer's share of a core: a computation, its tensors, its schedule, its measures.
 
-    ``layer`` describes the computation (``kind``, ``computations``, the DRAM tensor
-    of each role, the conv parameters); ``schedule`` the order, tile sizes and
-    partition; ``stats`` what lowering found (instructions, DRAM bytes, estimated
-    cycles, SPM peak) for this core.
+    ``kind`` (``matmul`` or ``conv2d``) and ``computations`` (``fwd``, ``dx``, ``dw``)
+    say what it computes; ``tensors`` the DRAM tensor of each role (``X``, ``W``,
+    ``dY``, ``Y``, ``dX``, ``dW``), whose types give the shapes; a convolution adds
+    ``conv`` (stride, padding, dilation, groups) and ``im2col``. ``schedule`` is the
+    schedule it was lowered from; ``stats`` what lowering found for this core
+    (tile steps, instructions, DRAM bytes, estimated cycles).
     """
 
     name = "npu.layer"
     layer_name = prop_def(StringAttr, prop_name="name")
-    layer = prop_def(DictionaryAttr)
-    schedule = prop_def(DictionaryAttr)
+    kind = prop_def(StringAttr)
+    computations = prop_def(ArrayAttr[StringAttr])
+    tensors = prop_def(DictionaryAttr)
+    conv = opt_prop_def(DictionaryAttr)
+    im2col = opt_prop_def(StringAttr)
+    schedule = prop_def(ScheduleAttr)
     stats = prop_def(DictionaryAttr)
     traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+    def verify_(self) -> None:
+        for role, ref in self.tensors.data.items():
+            if not isinstance(ref, SymbolRefAttr):
+                raise VerifyException(f"tensors: role {role} must name a tensor (@name)")
+        if len(self.schedule.tiles.data) != len(self.computations.data):
+            raise VerifyException("schedule: one tiling per computation")
 
 
 @irdl_op_definition
@@ -113,8 +297,8 @@ class CopyOp(IRDLOperation):
 
     name = "npu.copy"
     kind = prop_def(StringAttr)
-    tensor = prop_def(StringAttr)
-    col_tensor = prop_def(StringAttr)
+    tensor = prop_def(SymbolRefAttr)
+    col_tensor = prop_def(SymbolRefAttr)
     conv = prop_def(DictionaryAttr)
     stats = prop_def(DictionaryAttr)
     traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
@@ -129,8 +313,8 @@ class ConvertOp(IRDLOperation):
     """Round a partial-sum buffer into its output (this core's rows), once all cores added in."""
 
     name = "npu.convert"
-    source = prop_def(StringAttr)
-    target = prop_def(StringAttr)
+    source = prop_def(SymbolRefAttr)
+    target = prop_def(SymbolRefAttr)
     stats = prop_def(DictionaryAttr)
     traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
 
@@ -145,4 +329,8 @@ class BarrierOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
 
 
-Npu = Dialect("npu", [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, ConvertOp, BarrierOp], [])
+Npu = Dialect(
+    "npu",
+    [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, ConvertOp, BarrierOp],
+    [TargetAttr],
+)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
 
+    from igoc.cost.session import Session
     from igoc.isa.program import Program
     from igoc.target import Target
 
@@ -33,23 +34,25 @@ def lower_module(
     target: Target | str,
     pipeline: str = "igo",
     pass_pipeline: str | None = None,
-) -> ModuleOp:
-    """Run a pipeline on a parsed module, in place, down to the ``npu`` stage."""
+    session: Session | None = None,
+) -> Session:
+    """Run a pipeline on a parsed module, in place, down to the ``npu`` stage; the session
+    it ran in (``session``, or a new one)."""
     from igoc import pipeline as pipelines
+    from igoc.dialects.npu import stamp_target
 
-    pipelines.stamp_target(module, _target(target))
+    stamp_target(module, _target(target))
     steps = pipelines.build_pipeline(pipeline, pass_pipeline)
     if pipelines.final_stage(steps) != "npu":
         steps += pipelines.parse_spec("lower-to-npu")
-    pipelines.run(module, steps)
-    return module
+    return pipelines.run(module, steps, session=session)
 
 
 def program_meta(module: ModuleOp, pipeline: str) -> dict:
     """What a program records of how it was made: version, pipeline, each layer's schedule."""
     from igoc import __version__
     from igoc.dialects.npu import CoreOp, LayerOp, ProgramOp
-    from igoc.irutil import from_attr
+    from igoc.dialects.sched import from_attr
 
     layers = []
     for program in module.body.block.ops:
@@ -60,11 +63,12 @@ def program_meta(module: ModuleOp, pipeline: str) -> dict:
                 continue
             for op in core.body.block.ops:
                 if isinstance(op, LayerOp):
+                    computations = tuple(c.data for c in op.computations.data)
                     layers.append(
                         {
                             "core": core.core.value.data,
                             "name": op.layer_name.data,
-                            "schedule": from_attr(op.schedule),
+                            "schedule": op.schedule.schedule(computations).as_dict(),
                             "stats": from_attr(op.stats),
                         }
                     )
@@ -76,12 +80,16 @@ def compile_module(
     target: Target | str,
     pipeline: str = "igo",
     pass_pipeline: str | None = None,
+    session: Session | None = None,
 ) -> Program:
-    """The NPU program of a parsed module (the module is lowered in place)."""
+    """The NPU program of a parsed module (the module is lowered in place).
+
+    ``session``: share one session's search between compiles for the same target.
+    """
     from igoc.passes.lower_to_npu import program_from_module
 
-    lower_module(module, target, pipeline, pass_pipeline)
-    return program_from_module(module, program_meta(module, pass_pipeline or pipeline))
+    ran = lower_module(module, target, pipeline, pass_pipeline, session)
+    return program_from_module(module, program_meta(module, pass_pipeline or pipeline), ran)
 
 
 def compile_text(
@@ -90,17 +98,23 @@ def compile_text(
     pipeline: str = "igo",
     filename: str = "<string>",
     pass_pipeline: str | None = None,
+    session: Session | None = None,
 ) -> Program:
     """The NPU program of MLIR text."""
     from igoc.frontend import parse_text
 
-    return compile_module(parse_text(text, filename), target, pipeline, pass_pipeline)
+    module = parse_text(text, filename)
+    return compile_module(module, target, pipeline, pass_pipeline, session)
 
 
 def compile_file(
-    path: str, target: Target | str, pipeline: str = "igo", pass_pipeline: str | None = None
+    path: str,
+    target: Target | str,
+    pipeline: str = "igo",
+    pass_pipeline: str | None = None,
+    session: Session | None = None,
 ) -> Program:
     """The NPU program of an MLIR file."""
     from igoc.frontend import parse_file
 
-    return compile_module(parse_file(path), target, pipeline, pass_pipeline)
+    return compile_module(parse_file(path), target, pipeline, pass_pipeline, session)

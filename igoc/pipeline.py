@@ -2,8 +2,8 @@
 
 The pass registry maps each command-line name to ``module:Class`` and imports
 a pass only when a pipeline uses it (or ``--list-passes`` describes it), so
-the tools start fast. A named pipeline is data: a list of ``(pass spec, stage)``
-pairs, where the stage names the IR a pass leaves behind:
+the tools start fast. A named pipeline is the pass-pipeline spec a user would
+type (``--pass-pipeline``); each pass leaves the IR at a stage:
 
     grad ──conv-to-gemm──► gemm ──fuse-gradients──► fused ──tile──► tiled
          ──select-order──► ordered ──partition──► partitioned
@@ -13,9 +13,11 @@ pairs, where the stage names the IR a pass leaves behind:
 another stage (``cse``, say) has stage ``None``.
 
 Passes read the target from the module attribute ``igoc.target``
-(:func:`module_target`); the driver stamps it there (:func:`stamp_target`).
-A pass reports an error in the user's input by raising
-``igoc.frontend.error_at(op, message)``; an op a pass creates in place of
+(``igoc.dialects.npu.module_target``); the driver stamps it there. :func:`run`
+runs passes with a ``Session`` (``igoc.cost.session``): the explicit state of one
+compile that the decision passes share (the schedule search) and that carries
+the lowering's plans to emission. A pass reports an error in the user's input by
+raising ``igoc.frontend.error_at(op, message)``; an op a pass creates in place of
 another takes over that op's ``location``, so such errors point at the user's line.
 """
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
     from xdsl.passes import ModulePass
 
-    from igoc.target import Target
+    from igoc.cost.session import Session
 
 PASSES: dict[str, str] = {
     # xDSL's generic clean-ups.
@@ -70,69 +72,28 @@ STAGE_OF_PASS: dict[str, str] = {
 }
 """The stage each of igoc's passes produces (for ``--pass-pipeline``)."""
 
-PIPELINES: dict[str, list[tuple[str, str | None]]] = {
-    "none": [],
+PIPELINES: dict[str, str] = {
+    "none": "",
     # The conventional schedule: dX then dW as separate GEMMs, each with its best loop
     # order and tiles, the batch (M) split across cores.
-    "baseline": [
-        ("conv-to-gemm", "gemm"),
-        ("tile", "tiled"),
-        ("select-order{policy=cost}", "ordered"),
-        ("partition{policy=m}", "partitioned"),
-        ("lower-to-npu", "npu"),
-    ],
+    "baseline": "conv-to-gemm,tile,select-order{policy=cost},partition{policy=m},lower-to-npu",
     # The paper's three cumulative steps: + interleaving, + rearranging, + partitioning.
-    "igo-interleave": [
-        ("conv-to-gemm", "gemm"),
-        ("fuse-gradients", "fused"),
-        ("tile", "tiled"),
-        ("select-order{policy=only-interleaving}", "ordered"),
-        ("partition{policy=m}", "partitioned"),
-        ("lower-to-npu", "npu"),
-    ],
-    "igo-rearrange": [
-        ("conv-to-gemm", "gemm"),
-        ("fuse-gradients", "fused"),
-        ("tile", "tiled"),
-        ("select-order{policy=cost}", "ordered"),
-        ("partition{policy=m}", "partitioned"),
-        ("confirm-program", "partitioned"),
-        ("lower-to-npu", "npu"),
-    ],
-    "igo": [
-        ("conv-to-gemm", "gemm"),
-        ("fuse-gradients", "fused"),
-        ("tile", "tiled"),
-        ("select-order{policy=cost}", "ordered"),
-        ("partition{policy=cost}", "partitioned"),
-        ("confirm-program", "partitioned"),
-        ("lower-to-npu", "npu"),
-    ],
+    "igo-interleave": "conv-to-gemm,fuse-gradients,tile,select-order{policy=only-interleaving},"
+    "partition{policy=m},lower-to-npu",
+    "igo-rearrange": "conv-to-gemm,fuse-gradients,tile,select-order{policy=cost},"
+    "partition{policy=m},confirm-program,lower-to-npu",
+    "igo": "conv-to-gemm,fuse-gradients,tile,select-order{policy=cost},partition{policy=cost},"
+    "confirm-program,lower-to-npu",
     # For studying the choices: the order by the paper's Algorithm 1 (with the batch
     # split), and every order and partition simulated (the oracle the cost model aims at).
-    "igo-paper": [
-        ("conv-to-gemm", "gemm"),
-        ("fuse-gradients", "fused"),
-        ("tile", "tiled"),
-        ("select-order{policy=paper}", "ordered"),
-        ("partition{policy=m}", "partitioned"),
-        ("lower-to-npu", "npu"),
-    ],
-    "igo-exhaustive": [
-        ("conv-to-gemm", "gemm"),
-        ("fuse-gradients", "fused"),
-        ("tile", "tiled"),
-        ("select-order{policy=exhaustive}", "ordered"),
-        ("partition{policy=exhaustive}", "partitioned"),
-        ("confirm-program{limit=0}", "partitioned"),
-        ("lower-to-npu", "npu"),
-    ],
+    "igo-paper": "conv-to-gemm,fuse-gradients,tile,select-order{policy=paper},"
+    "partition{policy=m},lower-to-npu",
+    "igo-exhaustive": "conv-to-gemm,fuse-gradients,tile,select-order{policy=exhaustive},"
+    "partition{policy=exhaustive},confirm-program{limit=0},lower-to-npu",
 }
-"""Pipeline name -> ``(pass spec, stage it produces)`` for each pass, in order."""
+"""Pipeline name -> its pass-pipeline spec (what ``--pass-pipeline`` takes)."""
 
 DEFAULT_PIPELINE = "igo"
-DEFAULT_TARGET = "server"
-TARGET_ATTRIBUTE = "igoc.target"
 
 
 class PipelineError(Exception):
@@ -197,10 +158,20 @@ def list_passes() -> str:
 
 def describe_pipeline(name: str) -> str:
     """The passes of a named pipeline, as one line."""
-    steps = PIPELINES[name]
-    if not steps:
-        return "(no passes: the verified input)"
-    return ",".join(spec for spec, _ in steps)
+    return PIPELINES[name] or "(no passes: the verified input)"
+
+
+def pass_specs(spec: str) -> list[str]:
+    """The specs of the passes of a pipeline spec, in order (``a,b{x=1,2},c`` -> 3 passes)."""
+    out: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(spec):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            out.append(spec[start:i].strip())
+            start = i + 1
+    out.append(spec[start:].strip())
+    return [part for part in out if part]
 
 
 # ---- building pipelines -------------------------------------------------------------------------
@@ -243,10 +214,7 @@ def build_pipeline(name: str | None = None, spec: str | None = None) -> list[Ste
         raise PipelineError(
             f"unknown pipeline '{name}'; known pipelines: {', '.join(sorted(PIPELINES))}"
         )
-    steps: list[Step] = []
-    for pass_spec, stage in PIPELINES[name]:
-        steps += parse_spec(pass_spec, stage)
-    return steps
+    return parse_spec(PIPELINES[name]) if PIPELINES[name] else []
 
 
 def stages_reached(steps: list[Step]) -> list[str]:
@@ -290,18 +258,26 @@ def run(
     steps: list[Step],
     after_step: Callable[[int, Step, ModuleOp, float], None] | None = None,
     before_step: Callable[[int, Step, ModuleOp], None] | None = None,
-) -> None:
-    """Apply the steps in order, verifying the IR after each.
+    session: Session | None = None,
+) -> Session:
+    """Apply the steps in order, verifying the IR after each; return the session they ran in.
 
     ``before_step(index, step, module)`` is called before each step and
     ``after_step(index, step, module, seconds)`` after it verified. A
     ``DiagnosticError`` raised by a pass (an error in the input) propagates as
-    is; any other failure becomes a :class:`PassError`.
+    is; any other failure becomes a :class:`PassError`. ``session``: the state to
+    run in (a new one by default; pass one to share its search between runs on
+    modules of one target, as ``igoc-bench`` does for the pipelines of one input).
     """
     from igoc.collector import fewer_collections
+    from igoc.cost.session import Session
+    from igoc.frontend.registry import register_dialects
 
+    if session is None:
+        session = register_dialects(Session())
     with fewer_collections():
-        _run(module, steps, after_step, before_step)
+        _run(module, steps, after_step, before_step, session)
+    return session
 
 
 def _run(
@@ -309,17 +285,17 @@ def _run(
     steps: list[Step],
     after_step: Callable[[int, Step, ModuleOp, float], None] | None,
     before_step: Callable[[int, Step, ModuleOp], None] | None,
+    session: Session,
 ) -> None:
     from igoc.frontend.diagnostics import DiagnosticError
-    from igoc.frontend.registry import make_context
 
-    ctx = make_context()
     for index, step in enumerate(steps):
         if before_step is not None:
             before_step(index, step, module)
         start = time.perf_counter()
+        session.lowered = None  # only the last pass's lowering is the module's
         try:
-            step.pass_.apply(ctx, module)
+            step.pass_.apply(session, module)
         except DiagnosticError:
             raise
         except Exception as err:  # noqa: BLE001 - reported as a failed pass, never raised
@@ -337,66 +313,3 @@ def _run(
 
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
-
-
-# ---- the target ---------------------------------------------------------------------------------
-
-
-def stamp_target(module: ModuleOp, target: Target) -> None:
-    """Record ``target`` in the module attribute ``igoc.target``."""
-    from xdsl.dialects.builtin import (
-        BoolAttr,
-        DictionaryAttr,
-        FloatAttr,
-        IntegerAttr,
-        IntegerType,
-        StringAttr,
-        f64,
-        i64,
-    )
-    from xdsl.ir import Attribute
-
-    entries: dict[str, Attribute] = {}
-    for key, value in target.as_dict().items():
-        if isinstance(value, bool):
-            entries[key] = BoolAttr(value, IntegerType(1))
-        elif isinstance(value, int):
-            entries[key] = IntegerAttr(value, i64)
-        elif isinstance(value, float):
-            entries[key] = FloatAttr(value, f64)
-        else:
-            entries[key] = StringAttr(str(value))
-    module.attributes[TARGET_ATTRIBUTE] = DictionaryAttr(entries)
-
-
-def module_target(module: ModuleOp) -> Target:
-    """The target recorded in the module (``igoc.target``), or the default preset.
-
-    Raises ``DiagnosticError`` if the recorded target is not a valid one.
-    """
-    from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, StringAttr
-
-    from igoc.frontend.diagnostics import DiagnosticError, location_of
-    from igoc.target import TargetError, load_target, target_from_dict
-
-    attr = module.attributes.get(TARGET_ATTRIBUTE)
-    if attr is None:
-        return load_target(DEFAULT_TARGET)
-    if not isinstance(attr, DictionaryAttr):
-        raise DiagnosticError(f"{TARGET_ATTRIBUTE} must be a dictionary", location_of(module))
-    values: dict[str, object] = {}
-    for key, value in attr.data.items():
-        if isinstance(value, IntegerAttr):
-            width = getattr(value.type, "width", None)
-            is_bool = width is not None and width.data == 1
-            values[key] = bool(value.value.data) if is_bool else value.value.data
-        elif isinstance(value, FloatAttr):
-            values[key] = value.value.data
-        elif isinstance(value, StringAttr):
-            values[key] = value.data
-        else:
-            values[key] = value
-    try:
-        return target_from_dict(values, TARGET_ATTRIBUTE)
-    except TargetError as err:
-        raise DiagnosticError(str(err), location_of(module)) from None

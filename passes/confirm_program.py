@@ -24,8 +24,9 @@ overlap (one layer's last stores with the next one's first loads). Choices each
 faster where they were weighed can add up to a slower program: on DLRM (small
 layers of a few thousand cycles each) the program was slower than the
 baseline's, and on ResNet-50 on ``server`` three split layers made it slower
-than the same orders unsplit. Each program weighed costs a lowering and a
-simulation, so this is done for programs up to ``limit`` steps.
+than the same orders unsplit. Each program weighed costs a planning, an
+emission and a simulation (``cost.oracle.program_cycles``: the program the
+lowering would make), so this is done for programs up to ``limit`` steps.
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from igoc.cost.decide import baseline_schedule, unsplit_schedule
+from igoc.cost.oracle import program_cycles
+from igoc.cost.session import search_for
+from igoc.dialects.npu import module_target
+from igoc.dialects.sched import checked_schedule, set_record, set_schedule
+from igoc.dialects.views import declared_tensors, ops_in_training_order
 from igoc.frontend import error_at
-from igoc.irutil import op_schedule, ops_in_training_order, sched_set
-from igoc.passes.tile import record_schedule
-from igoc.pipeline import module_target
+from igoc.schedule.layer_schedule import core_step_count
+from igoc.schedule.planner import PlanError
 
 LIMIT = 16384
 """Programs of more tile steps are not simulated here. A step is three to four
@@ -51,27 +56,11 @@ and one of its programs lowers and simulates in about a second."""
 def program_steps(descs: list, schedules: list, cores: int) -> int:
     """The tile steps of every core's walk, each layer op (``descs``, in training order)
     under its schedule, without planning them."""
-    from igoc.schedule.compile import core_step_count
-
     return sum(
         core_step_count(desc.layers(), schedule, core)
         for desc, schedule in zip(descs, schedules, strict=True)
         for core in range(cores)
     )
-
-
-def program_cycles(module: ModuleOp, schedules: list) -> int:
-    """Simulated cycles of the program ``module`` gives with ``schedules`` (one per layer op,
-    in training order); the module itself is left as it is."""
-    from igoc.passes.lower_to_npu import LowerToNpuPass, program_from_module
-    from igoc.sim import simulate
-
-    copy = module.clone()
-    order, _ = ops_in_training_order(copy)
-    for (_, layer), schedule in zip(order, schedules, strict=True):
-        record_schedule(layer, schedule)
-    LowerToNpuPass().apply(Context(), copy)
-    return int(simulate(program_from_module(copy)).report["cycles"])
 
 
 @dataclass(frozen=True)
@@ -89,33 +78,41 @@ class ConfirmProgramPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
+        search = search_for(ctx, target)
         order, descs = ops_in_training_order(op)
-        current = [op_schedule(layer, descs[i]) for i, (_, layer) in enumerate(order)]
-        for schedule, (_, layer) in zip(current, order, strict=True):
+        current = []
+        for (_, layer), desc in zip(order, descs, strict=True):
+            schedule = checked_schedule(layer, desc.computations, target)
             if schedule is None:
-                raise error_at(
-                    layer, "confirm-program needs sched.order and sched.tile: run tile first"
-                )
-        baseline = [baseline_schedule(desc, target) for desc in descs]
+                raise error_at(layer, "confirm-program needs sched.schedule: run tile first")
+            current.append(schedule)
+        baseline = [baseline_schedule(search, desc) for desc in descs]
         if current == baseline:
-            sched_set(op, "program", {"kept": "schedules", "same_as_baseline": True})
+            set_record(op, "program", {"kept": "schedules", "same_as_baseline": True})
             return
         steps = program_steps(descs, current, target.cores)
         if self.limit and steps > self.limit:
             skipped = f"{steps} steps > limit {self.limit}"
-            sched_set(op, "program", {"kept": "schedules", "skipped": skipped})
+            set_record(op, "program", {"kept": "schedules", "skipped": skipped})
             return
-        unsplit = [unsplit_schedule(d, s, target) for d, s in zip(descs, current, strict=True)]
+        unsplit = [unsplit_schedule(search, d, s) for d, s in zip(descs, current, strict=True)]
         weighed = {"schedules": current}
         if unsplit not in (current, baseline):
             weighed["unsplit"] = unsplit
         weighed["baseline"] = baseline
-        cycles = {name: program_cycles(op, schedules) for name, schedules in weighed.items()}
+        declared = declared_tensors(op)
+        try:
+            cycles = {
+                name: program_cycles(target, declared, list(zip(descs, schedules, strict=True)))
+                for name, schedules in weighed.items()
+            }
+        except PlanError as err:
+            raise error_at(order[0][1], str(err)) from None
         kept = min(cycles, key=lambda name: cycles[name])  # the first of equals
         for (_, layer), schedule in zip(order, weighed[kept], strict=True):
-            record_schedule(layer, schedule)
+            set_schedule(layer, schedule)
         found: dict[str, object] = {"kept": kept}
         found.update(
             {("cycles" if n == "schedules" else f"{n}_cycles"): c for n, c in cycles.items()}
         )
-        sched_set(op, "program", found)
+        set_record(op, "program", found)

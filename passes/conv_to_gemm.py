@@ -1,8 +1,8 @@
 """conv-to-gemm: state every layer op as a GEMM (im2col for convolutions).
 
 Expects: verified grad ops (stage ``grad``).
-Guarantees: every GEMM layer op carries ``sched.gemm = {m, n, k, groups}``, its
-frame (M = batch·OH·OW, K = Cin/groups·R·S, N = Cout/groups for a conv; each
+Guarantees: every layer op carries ``sched.gemm = #sched.gemm<m, n, k, groups>``,
+its frame (M = batch·OH·OW, K = Cin/groups·R·S, N = Cout/groups for a conv; each
 group is one GEMM), and conv ops ``sched.im2col``: ``"on-the-fly"`` (default:
 X is read by an im2col gather in the DMA, which reads each input element a
 tile needs once, and dX is folded back by a col2im scatter-accumulate) or
@@ -16,12 +16,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
-from igoc.irutil import describe_op, layer_ops, sched_set, tensor_names
+from igoc.dialects.grad import GradOp
+from igoc.dialects.sched import IM2COL_MODES, GemmAttr
 
-IM2COL_MODES = ("on-the-fly", "materialize")
+
+@dataclass
+class AnnotateGemm(RewritePattern):
+    """Give a layer op its GEMM frame (and a conv its im2col mode), unless it has them."""
+
+    im2col: str
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: GradOp, rewriter: PatternRewriter) -> None:
+        wanted = {"sched.gemm": GemmAttr.of(*op.check_shapes())}
+        if op.layer_kind == "conv2d":
+            wanted["sched.im2col"] = StringAttr(self.im2col)
+        if all(op.attributes.get(key) == value for key, value in wanted.items()):
+            return
+        op.attributes.update(wanted)
+        rewriter.notify_op_modified(op)
 
 
 @dataclass(frozen=True)
@@ -41,12 +63,4 @@ class ConvToGemmPass(ModulePass):
             )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        names_of = {}
-        for function, layer in layer_ops(op):
-            if function not in names_of:
-                names_of[function] = tensor_names(op, function)
-            desc = describe_op(layer, names_of[function])
-            m, n, k, groups = desc.gemm_dims()
-            sched_set(layer, "gemm", {"m": m, "n": n, "k": k, "groups": groups})
-            if desc.kind == "conv2d":
-                sched_set(layer, "im2col", self.im2col)
+        PatternRewriteWalker(AnnotateGemm(self.im2col), apply_recursively=False).rewrite_module(op)

@@ -5,11 +5,16 @@ Expects: grad ops, each layer's dX (``grad.*_dx %dy, %w``) and dW
 same conv parameters.
 Guarantees: each such pair is one ``grad.interleaved %dy, %x, %w`` whose two
 results replace the pair's; it sits where the later of the two stood, takes
-the location and the ``sched.*`` annotations of the dX op and the result names
-of both. A dX or dW without its partner (the first layer computes no dX) stays
+the location of the dX op, its ``sched.gemm`` and ``sched.im2col`` (the frame is
+the pair's; a schedule made for one GEMM does not apply to two) and the result
+names of both. A dX or dW without its partner (the first layer computes no dX) stays
 as it is, and so does a pair that cannot be fused without moving a use of its
 results before their definition. Results are unchanged: the fused op computes
 exactly what the pair did.
+
+The rewrite is a pattern on each dX op (``FuseWithPartner``): its partner is the
+first dW op of its block, of its kind, that reads its dY and is not the partner
+of an earlier dX op.
 """
 
 from __future__ import annotations
@@ -20,17 +25,25 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
 
 from igoc.dialects.grad import (
+    PLAIN_CONV,
     Conv2DDwOp,
     Conv2DDxOp,
-    ConvParams,
     InterleavedOp,
     MatmulDwOp,
     MatmulDxOp,
 )
-from igoc.irutil import functions
+
+KEPT = ("sched.gemm", "sched.im2col")
+"""The annotations of the dX op that the fused op takes over."""
 
 PAIRS = {MatmulDxOp: (MatmulDwOp, "matmul"), Conv2DDxOp: (Conv2DDwOp, "conv2d")}
 
@@ -65,6 +78,34 @@ def can_fuse(ops: list[Operation], dx: Operation, dw: Operation) -> bool:
     return not any(use.operation in between for result in early.results for use in result.uses)
 
 
+class FuseWithPartner(RewritePattern):
+    """Replace a dX op and its dW partner by one ``grad.interleaved`` op."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, dx: MatmulDxOp | Conv2DDxOp, rewriter: PatternRewriter) -> None:
+        block = dx.parent_block()
+        if block is None:
+            return
+        ops = list(block.ops)
+        dw = next((w for d, w in find_pairs(ops) if d is dx), None)
+        if dw is None or not can_fuse(ops, dx, dw):
+            return
+        kind = PAIRS[type(dx)][1]
+        params = dx.conv_params if isinstance(dx, Conv2DDxOp) else PLAIN_CONV
+        fused = InterleavedOp(dx.dy, dw.x, dx.w, kind, params)  # type: ignore[attr-defined]
+        fused.location = dx.location
+        for key in KEPT:
+            if key in dx.attributes:
+                fused.attributes[key] = dx.attributes[key]
+        later = max(dx, dw, key=ops.index)
+        rewriter.insert(fused, InsertPoint.before(later))
+        for old, new in ((dx.results[0], fused.dx), (dw.results[0], fused.dw)):
+            new.name_hint = old.name_hint
+            rewriter.replace_all_uses_with(old, new)
+        rewriter.erase(dx)
+        rewriter.erase(dw)
+
+
 @dataclass(frozen=True)
 class FuseGradientsPass(ModulePass):
     """Fuses each layer's dX and dW ops, which read the same dY, into one grad.interleaved op."""
@@ -72,24 +113,4 @@ class FuseGradientsPass(ModulePass):
     name = "fuse-gradients"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        for function in functions(op):
-            ops = list(function.body.block.ops)
-            for dx, dw in find_pairs(ops):
-                if not can_fuse(ops, dx, dw):
-                    continue
-                kind = PAIRS[type(dx)][1]
-                params = dx.conv_params if kind == "conv2d" else ConvParams()  # type: ignore[attr-defined]
-                fused = InterleavedOp(dx.dy, dw.x, dx.w, kind, params)  # type: ignore[attr-defined]
-                fused.location = dx.location
-                for key, value in dx.attributes.items():
-                    if key.startswith("sched."):
-                        fused.attributes[key] = value
-                later = max(dx, dw, key=ops.index)
-                Rewriter.insert_op(fused, InsertPoint.before(later))
-                for old, new in ((dx.results[0], fused.dx), (dw.results[0], fused.dw)):
-                    new.name_hint = old.name_hint
-                    old.replace_all_uses_with(new)
-                for old_op in (dx, dw):
-                    old_op.detach()
-                    old_op.erase()
-                ops = list(function.body.block.ops)
+        PatternRewriteWalker(FuseWithPartner(), apply_recursively=False).rewrite_module(op)

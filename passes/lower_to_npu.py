@@ -1,21 +1,24 @@
 """lower-to-npu: the scheduled layers as an NPU program, per core (the ``npu`` dialect).
 
-Expects: layer ops with their schedule (``sched.order``, ``sched.tile``,
-``sched.partition``); an op without one gets the ``tile`` pass's choice.
+Expects: layer ops with their schedule (``sched.schedule``); an op without one
+gets the ``tile`` pass's choice. A schedule that splits an op over more cores
+than the target has is an error at the op.
 Guarantees: the module holds one ``npu.program``: a ``npu.tensor`` for every DRAM
 tensor (a function's arguments are inputs, its returned values outputs, other
-values scratch; named as ``irutil.tensor_names`` says) and one ``npu.core`` per
-core running its share of every layer in training order — every forward op
-first, then the gradients from the last function to the first (a file whose
-functions are a network's layers is one training step) — with ``npu.barrier``
-before a layer that reads what an earlier layer wrote when several cores run.
-Each ``npu.layer`` records its computation and schedule, and what the SPM
-planner found for its core: instructions, DRAM bytes read and written,
-estimated cycles.
+values scratch; named as ``dialects.views.tensor_names`` says) and one
+``npu.core`` per core running its share of every layer in training order — every
+forward op first, then the gradients from the last function to the first (a file
+whose functions are a network's layers is one training step) — with
+``npu.barrier`` before a layer that reads what an earlier layer wrote when
+several cores run. Each ``npu.layer`` names its tensors by symbol, carries the
+schedule it was lowered from, and records what the SPM planner found for its
+core: tile steps, instructions, DRAM bytes read and written, estimated cycles.
 
 The planner runs over each core's whole walk at once (``schedule.program``), so
-tiles left in SPM by one layer serve the next. ``emit_program`` turns the
-``npu`` IR into the ``.npu`` file, deterministically.
+tiles left in SPM by one layer serve the next. Those plans are handed to igoc's
+driver (``cost.session``), which emits them (``emit_program``): the plans the
+lowering measured are the plans emitted. A module read at stage ``npu`` is
+planned from its IR, deterministically, to the same program.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import func
 from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
     IntegerAttr,
     ModuleOp,
     StringAttr,
+    SymbolRefAttr,
     TensorType,
     bf16,
     f16,
@@ -40,6 +45,8 @@ from xdsl.ir import Block, Operation, Region
 from xdsl.passes import ModulePass
 
 from igoc.cost.decide import initial_schedule
+from igoc.cost.model import item_estimates, plan_program
+from igoc.cost.session import lowered_plans, record_lowered, search_for
 from igoc.dialects.npu import (
     BarrierOp,
     ConvertOp,
@@ -48,84 +55,55 @@ from igoc.dialects.npu import (
     LayerOp,
     ProgramOp,
     TensorOp,
+    module_target,
 )
+from igoc.dialects.sched import ScheduleAttr, checked_schedule, from_attr, to_attr
+from igoc.dialects.views import declared_tensors, functions, ops_in_training_order
 from igoc.frontend import error_at
-from igoc.irutil import (
-    desc_from_dict,
-    desc_to_dict,
-    from_attr,
-    functions,
-    op_schedule,
-    ops_in_training_order,
-    tensor_names,
-    to_attr,
-)
 from igoc.isa.instructions import ConvGeometry
 from igoc.isa.program import Program
-from igoc.pipeline import module_target
-from igoc.schedule.describe import dtype_of, schedule_from_dict, schedule_to_dict
+from igoc.schedule.describe import LayerDesc, dtype_of
+from igoc.schedule.layer import ROLES, ConvParams
 from igoc.schedule.planner import PlanError
 from igoc.schedule.program import (
     BarrierMark,
     ConvertMark,
     CopyMark,
+    CorePlan,
     Item,
+    Lowered,
     ScheduledLayer,
-    build_program,
+    TensorSpec,
     copy_blocks,
-    extra_tensors,
-    item_estimates,
     layer_items,
-    plan_core,
+    program_tensors,
     synchronise,
 )
 from igoc.target import Target
 
-
-def _tensors(module: ModuleOp, items: list[Item]) -> list[tuple[str, str, TensorType]]:
-    """Every DRAM tensor of the module: (name, role, type), in a fixed order.
-
-    A function's arguments are inputs, its returned values outputs, its other values
-    scratch; a materialised im2col matrix is scratch too.
-    """
-    out: list[tuple[str, str, TensorType]] = []
-    for function in functions(module):
-        names = tensor_names(module, function)
-        returned: set = set()
-        for op in function.body.block.ops:
-            if isinstance(op, func.ReturnOp):
-                returned.update(op.operands)
-        for arg in function.body.block.args:
-            out.append((names[arg], "input", arg.type))  # type: ignore[arg-type]
-        for op in function.body.block.ops:
-            for result in op.results:
-                role = "output" if result in returned else "scratch"
-                out.append((names[result], role, result.type))  # type: ignore[arg-type]
-    declared = {name for name, _, _ in out}
-    elements = {"f16": f16, "bf16": bf16, "f32": f32}
-    for name, role, dtype, shape in extra_tensors(items):
-        if name not in declared:
-            out.append((name, role, TensorType(elements[dtype.mlir_name], list(shape))))
-            declared.add(name)
-    return out
+_ELEMENTS = {"f16": f16, "bf16": bf16, "f32": f32}
 
 
-def _items(module: ModuleOp, target: Target) -> tuple[list[Item], dict[int, Operation]]:
+def _items(
+    module: ModuleOp, ctx: Context, target: Target
+) -> tuple[list[Item], dict[int, Operation]]:
     """The program's layers (and copies) in training order, with barriers where cores wait.
 
-    Training order (``irutil.training_order``): a file whose functions are a network's
-    layers runs as one training step, so what a layer's forward leaves in SPM serves
-    its own backward only if the rest of the network in between leaves it there.
-    Also the op each layer item comes from.
+    Training order (``dialects.views.training_order``): a file whose functions are a
+    network's layers runs as one training step, so what a layer's forward leaves in
+    SPM serves its own backward only if the rest of the network in between leaves it
+    there. Also the op each layer item comes from.
     """
     items: list[Item] = []
     source: dict[int, Operation] = {}
     order, descs = ops_in_training_order(module)
     for (_, op), desc in zip(order, descs, strict=True):
-        try:
-            schedule = op_schedule(op, desc) or initial_schedule(desc, target)[0]
-        except ValueError as err:
-            raise error_at(op, str(err)) from None
+        schedule = checked_schedule(op, desc.computations, target)
+        if schedule is None:
+            try:
+                schedule = initial_schedule(search_for(ctx, target), desc)[0]
+            except ValueError as err:
+                raise error_at(op, str(err)) from None
         for item in layer_items(desc, schedule, target):
             if isinstance(item, ScheduledLayer):
                 source[id(item)] = op
@@ -141,36 +119,39 @@ class LowerToNpuPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
-        items, source = _items(op, target)
+        items, source = _items(op, ctx, target)
+        tensors = program_tensors(declared_tensors(op), items)
+        try:
+            lowered = plan_program(target, tensors, [items] * target.cores)
+        except PlanError as err:
+            raise error_at(next(iter(source.values())), str(err)) from None
         program = ProgramOp(regions=[Region(Block())])
         block = program.body.block
-        for name, role, ty in _tensors(op, items):
-            block.add_op(
-                TensorOp(
-                    properties={"name": StringAttr(name), "role": StringAttr(role), "type": ty}
-                )
-            )
-        for core in range(target.cores):
-            try:
-                core_plan = plan_core(target, core, items)
-            except PlanError as err:
-                raise error_at(next(iter(source.values())), str(err)) from None
+        for name, role, dtype, shape in tensors:
+            ty = TensorType(_ELEMENTS[dtype.mlir_name], list(shape))
+            properties = {"sym_name": StringAttr(name), "role": StringAttr(role), "type": ty}
+            block.add_op(TensorOp(properties=properties))
+        for core_plan in lowered.core_plans:
             estimates = item_estimates(core_plan, items, target, target.cores)
             body = Block()
             for item, where, est in zip(items, core_plan.where, estimates, strict=True):
                 body.add_op(_item_op(item, where, est, core_plan, target))
                 if id(item) in source:
                     body.last_op.location = source[id(item)].location  # type: ignore[union-attr]
-            block.add_op(
-                CoreOp(properties={"core": IntegerAttr(core, i64)}, regions=[Region(body)])
-            )
+            core = IntegerAttr(core_plan.core, i64)
+            block.add_op(CoreOp(properties={"core": core}, regions=[Region(body)]))
         for function in functions(op):
             function.detach()
             function.erase()
         op.body.block.add_op(program)
+        record_lowered(ctx, program, lowered)
 
 
-def _item_op(item: Item, where, est, core_plan, target: Target):
+def _symbol(name: str) -> SymbolRefAttr:
+    return SymbolRefAttr(name)
+
+
+def _item_op(item: Item, where, est, core_plan: CorePlan, target: Target) -> Operation:
     """The npu op of one item of a core, with what lowering measured of it."""
     traffic = {
         "dram_read_bytes": sum(r for r, _ in est.traffic.values()),
@@ -185,8 +166,8 @@ def _item_op(item: Item, where, est, core_plan, target: Target):
         blocks = len(item.blocks(core_plan.core, target.spm_bytes))
         return ConvertOp(
             properties={
-                "source": StringAttr(item.source),
-                "target": StringAttr(item.target),
+                "source": _symbol(item.source),
+                "target": _symbol(item.target),
                 "stats": to_attr({"instructions": 2 * blocks, **traffic}),
             }
         )
@@ -195,12 +176,13 @@ def _item_op(item: Item, where, est, core_plan, target: Target):
         return CopyOp(
             properties={
                 "kind": StringAttr(item.kind),
-                "tensor": StringAttr(item.tensor),
-                "col_tensor": StringAttr(item.col_tensor),
+                "tensor": _symbol(item.tensor),
+                "col_tensor": _symbol(item.col_tensor),
                 "conv": to_attr(dataclasses.asdict(item.geometry)),
                 "stats": to_attr({"instructions": 2 * blocks, **traffic}),
             }
         )
+    assert isinstance(item, ScheduledLayer)
     index, first, end = where
     plan = core_plan.plans[index] if first < end else None
     dmas = matmuls = 0
@@ -208,88 +190,110 @@ def _item_op(item: Item, where, est, core_plan, target: Target):
         dmas = sum(len(plan.before[s]) + len(plan.after[s]) for s in range(first, end))
         matmuls = sum(len(plan.steps[s]) for s in range(first, end))
     stats = {"steps": end - first, "instructions": dmas + matmuls, **traffic}
-    return LayerOp(
-        properties={
-            "name": StringAttr(item.desc.name),
-            "layer": to_attr(desc_to_dict(item.desc)),
-            "schedule": to_attr(schedule_to_dict(item.schedule)),
-            "stats": to_attr(stats),
-        }
+    return LayerOp(properties={**_layer_properties(item), "stats": to_attr(stats)})
+
+
+def _layer_properties(item: ScheduledLayer) -> dict:
+    """What an ``npu.layer`` says of its computation, tensors and schedule."""
+    desc = item.desc
+    roles = [role for role in ROLES if role in desc.tensors]
+    properties = {
+        "name": StringAttr(desc.name),
+        "kind": StringAttr(desc.kind),
+        "computations": ArrayAttr([StringAttr(c) for c in desc.computations]),
+        "tensors": DictionaryAttr({role: _symbol(desc.tensors[role]) for role in roles}),
+        "schedule": ScheduleAttr.of(item.schedule),
+    }
+    if desc.kind == "conv2d":
+        properties["conv"] = to_attr(desc.conv.as_dict())
+        properties["im2col"] = StringAttr(desc.im2col)
+    return properties
+
+
+def _desc(op: LayerOp, tensors: dict[str, TensorSpec]) -> LayerDesc:
+    """The ``LayerDesc`` of an ``npu.layer`` (its tensors' shapes from the program's tensors)."""
+    names = {role: ref.root_reference.data for role, ref in op.tensors.data.items()}  # type: ignore[attr-defined]
+    conv = ConvParams()
+    if op.conv is not None:
+        data = from_attr(op.conv)
+        conv = ConvParams(
+            tuple(data["stride"]),  # type: ignore[index]
+            tuple(data["padding"]),  # type: ignore[index]
+            tuple(data["dilation"]),  # type: ignore[index]
+            int(data["groups"]),  # type: ignore[index]
+        )
+    return LayerDesc(
+        name=op.layer_name.data,
+        kind=op.kind.data,
+        computations=tuple(c.data for c in op.computations.data),
+        tensors=names,
+        shapes={role: tensors[name][3] for role, name in names.items()},
+        dtype=tensors[next(iter(names.values()))][2],
+        conv=conv,
+        im2col=op.im2col.data if op.im2col is not None else "on-the-fly",
     )
 
 
 # ---- emission ------------------------------------------------------------------------------------
 
 
-def program_from_module(module: ModuleOp, meta: dict | None = None) -> Program:
-    """The NPU program of a module at stage ``npu``."""
+def lowered_from_module(module: ModuleOp) -> Lowered:
+    """The items and plans of a module at stage ``npu``, planned from its IR."""
     target = module_target(module)
     programs = [op for op in module.body.block.ops if isinstance(op, ProgramOp)]
     if len(programs) != 1:
         raise ValueError("the module holds no npu.program (run lower-to-npu first)")
-    tensors = []
-    cores: list[list[Item]] = []
-    core_count = sum(isinstance(o, CoreOp) for o in programs[0].body.block.ops)
+    specs: list[TensorSpec] = []
     for op in programs[0].body.block.ops:
         if isinstance(op, TensorOp):
-            ty = op.type
-            tensors.append(
-                (
-                    op.tensor_name.data,
-                    op.role.data,
-                    dtype_of(str(ty.get_element_type())),
-                    tuple(ty.get_shape()),
-                )
-            )
-        elif isinstance(op, CoreOp):
-            items: list[Item] = []
-            for inner in op.body.block.ops:
-                if isinstance(inner, BarrierOp):
-                    ids = tuple(int(c) for c in from_attr(inner.cores))  # type: ignore[union-attr]
-                    items.append(BarrierMark(inner.barrier_id.value.data, ids))
-                elif isinstance(inner, ConvertOp):
-                    found = {n: (d, shape) for n, _, d, shape in tensors}
-                    source_dtype, shape = found[inner.source.data]
-                    target_dtype, _ = found[inner.target.data]
-                    items.append(
-                        ConvertMark(
-                            inner.source.data,
-                            inner.target.data,
-                            shape,
-                            source_dtype,
-                            target_dtype,
-                            core_count,
-                        )
-                    )
-                elif isinstance(inner, CopyOp):
-                    geometry = ConvGeometry(**from_attr(inner.conv))  # type: ignore[arg-type]
-                    dtype = next(d for n, _, d, _ in tensors if n == inner.tensor.data)
-                    items.append(
-                        CopyMark(
-                            inner.kind.data,
-                            inner.tensor.data,
-                            inner.col_tensor.data,
-                            geometry,
-                            dtype,
-                            core_count,
-                        )
-                    )
-                elif isinstance(inner, LayerOp):
-                    desc = desc_from_dict(inner.layer_name.data, from_attr(inner.layer))  # type: ignore[arg-type]
-                    schedule = schedule_from_dict(desc.computations, from_attr(inner.schedule))  # type: ignore[arg-type]
-                    items.append(ScheduledLayer(desc, schedule))
-            cores.append(items)
-    reference = [
-        ref
-        for item in cores[0]
-        if isinstance(item, ScheduledLayer)
-        for ref in item.desc.reference_ops()
-    ]
-    return build_program(target, tensors, cores, reference, meta or {})
+            dtype = dtype_of(str(op.type.get_element_type()))
+            specs.append((op.sym_name.data, op.role.data, dtype, tuple(op.type.get_shape())))
+    by_name = {spec[0]: spec for spec in specs}
+    cores: list[list[Item]] = []
+    core_ops = [op for op in programs[0].body.block.ops if isinstance(op, CoreOp)]
+    for core_op in core_ops:
+        cores.append([_item(inner, by_name, len(core_ops)) for inner in core_op.body.block.ops])
+    return plan_program(target, specs, cores)
 
 
-def emit_program(module: ModuleOp, out_path: str | os.PathLike, meta: dict | None = None) -> None:
+def _item(op: Operation, tensors: dict[str, TensorSpec], cores: int) -> Item:
+    """The item an op of a ``npu.core`` stands for."""
+    if isinstance(op, BarrierOp):
+        ids = tuple(int(c) for c in from_attr(op.cores))  # type: ignore[union-attr]
+        return BarrierMark(op.barrier_id.value.data, ids)
+    if isinstance(op, ConvertOp):
+        source, target = op.source.root_reference.data, op.target.root_reference.data
+        _, _, source_dtype, shape = tensors[source]
+        return ConvertMark(source, target, shape, source_dtype, tensors[target][2], cores)
+    if isinstance(op, CopyOp):
+        geometry = ConvGeometry(**from_attr(op.conv))  # type: ignore[arg-type]
+        tensor = op.tensor.root_reference.data
+        col = op.col_tensor.root_reference.data
+        return CopyMark(op.kind.data, tensor, col, geometry, tensors[tensor][2], cores)
+    assert isinstance(op, LayerOp)
+    desc = _desc(op, tensors)
+    return ScheduledLayer(desc, op.schedule.schedule(desc.computations))
+
+
+def program_from_module(
+    module: ModuleOp, meta: dict | None = None, ctx: Context | None = None
+) -> Program:
+    """The NPU program of a module at stage ``npu``: from the lowering's plans when ``ctx`` is
+    the session that lowered it, else planned from its IR."""
+    programs = [op for op in module.body.block.ops if isinstance(op, ProgramOp)]
+    lowered = lowered_plans(ctx, programs[0]) if len(programs) == 1 else None
+    if lowered is None:
+        lowered = lowered_from_module(module)
+    return lowered.program(meta or {})
+
+
+def emit_program(
+    module: ModuleOp,
+    out_path: str | os.PathLike,
+    meta: dict | None = None,
+    ctx: Context | None = None,
+) -> None:
     """Write the ``.npu`` file of a module at stage ``npu`` (atomically)."""
     from igoc.isa.npufile import write_npu
 
-    write_npu(program_from_module(module, meta), out_path)
+    write_npu(program_from_module(module, meta, ctx), out_path)

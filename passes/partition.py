@@ -1,18 +1,18 @@
 """partition: split each layer op along M, N or K, over the cores or in sequence on one.
 
-Expects: layer ops with ``sched.order`` and ``sched.tile`` (after ``select-order``).
-Guarantees: ``sched.partition = {dim, parts, cores}``: the frame is cut along
-``dim`` into ``parts`` equal boxes; box ``p`` runs on core ``p % cores``, the boxes of
-one core one after another. Splitting a gradient's reduction (M for dW, N for
-dX) across cores makes its tiles partial: each core adds its share into DRAM
-(those bytes are counted). Splitting K makes every core read all of dY. The
-order is kept; tiles are searched again for the boxes. ``sched.partitions``
-lists the candidates weighed with their DRAM bytes and cycles. Policies
-(option ``policy``): ``cost``, ``exhaustive`` (simulated), or a fixed ``m``,
-``n``, ``k`` (split across the cores; ``m`` is the conventional batch split) or
-``none``. Ops are decided in training order, with the same context as in
-``select-order``. Option ``ops``: ``all`` ops, or only ``backward`` ones (forward ops then
-keep the batch split).
+Expects: layer ops with ``sched.schedule`` (after ``select-order``).
+Guarantees: the partition of ``sched.schedule`` (``partition``, ``parts``,
+``cores``): the frame is cut along that dimension into ``parts`` equal boxes;
+box ``p`` runs on core ``p % cores``, the boxes of one core one after another.
+Splitting a gradient's reduction (M for dW, N for dX) across cores makes its
+tiles partial: each core adds its share into DRAM (those bytes are counted).
+Splitting K makes every core read all of dY. The order is kept; tiles are
+searched again for the boxes. ``sched.partitions`` lists the candidates weighed
+with their DRAM bytes and cycles. Policies (option ``policy``): ``cost``,
+``exhaustive`` (simulated), or a fixed ``m``, ``n``, ``k`` (split across the cores;
+``m`` is the conventional batch split) or ``none``. Ops are decided in training
+order, with the same context as in ``select-order``. Option ``ops``: ``all`` ops,
+or only ``backward`` ones (forward ops then keep the batch split).
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from igoc.cost.decide import PARTITION_POLICIES, choose_partition
+from igoc.cost.decide import PARTITION_POLICIES, choose_partition, fused_context
+from igoc.cost.session import search_for
+from igoc.dialects.npu import module_target
+from igoc.dialects.sched import checked_schedule, set_record, set_schedule
+from igoc.dialects.views import ops_in_training_order
 from igoc.frontend import error_at
-from igoc.irutil import fused_context, op_schedule, ops_in_training_order, sched_set
-from igoc.passes.tile import record_schedule
-from igoc.pipeline import module_target
 
 OPS = ("all", "backward")
 
@@ -55,20 +56,25 @@ class PartitionPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
+        search = search_for(ctx, target)
         order, descs = ops_in_training_order(op)
+
+        def schedule_of(j: int):
+            return checked_schedule(order[j][1], descs[j].computations, target)
+
         for index, (_, layer) in enumerate(order):
             desc = descs[index]
-            schedule = op_schedule(layer, desc)
+            schedule = schedule_of(index)
             if schedule is None:
-                raise error_at(layer, "partition needs sched.order and sched.tile: run tile first")
+                raise error_at(layer, "partition needs sched.schedule: run tile first")
             policy = self.policy
             if self.ops == "backward" and desc.computations == ("fwd",):
                 policy = "m"
-            context = fused_context(order, descs, index, target.spm_bytes)
+            context = fused_context(descs, index, target.spm_bytes, schedule_of)
             try:
-                schedule, candidates = choose_partition(desc, schedule, target, policy, context)
+                schedule, candidates = choose_partition(search, desc, schedule, policy, context)
             except ValueError as err:
                 raise error_at(layer, str(err)) from None
-            record_schedule(layer, schedule)
+            set_schedule(layer, schedule)
             if candidates:
-                sched_set(layer, "partitions", candidates)
+                set_record(layer, "partitions", candidates)

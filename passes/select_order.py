@@ -1,9 +1,9 @@
 """select-order: the tile order of every layer op, and its tiles.
 
 Expects: layer ops (fused or not) annotated by ``tile``.
-Guarantees: ``sched.order`` and ``sched.tile`` hold the chosen order and its
-tiles (``sched.loops`` the loop order of each GEMM when ``sequential``), and
-``sched.candidates`` every candidate weighed, each with its tiles, its DRAM bytes
+Guarantees: ``sched.schedule`` holds the chosen order and its tiles (and the
+loop order of each GEMM when ``sequential``), and ``sched.candidates`` every
+candidate weighed, each with its tiles, its DRAM bytes
 and its estimated cycles (and its simulated cycles under ``exhaustive``), so a
 dump shows what was chosen and why. Policies (option ``policy``):
 
@@ -17,7 +17,7 @@ dump shows what was chosen and why. Policies (option ``policy``):
 
 An op with a single GEMM (a forward op, or a gradient without its partner)
 always gets the best loop order and tiles the cost model finds. Ops are decided
-in training order (``irutil.training_order``); when an earlier layer shares a
+in training order (``dialects.views.training_order``); when an earlier layer shares a
 tensor with a fused op and everything in between fits in SPM, its candidates
 are weighed with that layer planned just before, so data it leaves in SPM
 counts. Single GEMMs are weighed alone, as the baseline weighs them, so that a
@@ -32,11 +32,12 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from igoc.cost.decide import ORDER_POLICIES, select_order
+from igoc.cost.decide import ORDER_POLICIES, fused_context, select_order
+from igoc.cost.session import search_for
+from igoc.dialects.npu import module_target
+from igoc.dialects.sched import checked_schedule, set_record, set_schedule
+from igoc.dialects.views import ops_in_training_order
 from igoc.frontend import error_at
-from igoc.irutil import fused_context, ops_in_training_order, sched_set
-from igoc.passes.tile import record_schedule
-from igoc.pipeline import module_target
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,20 @@ class SelectOrderPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
+        search = search_for(ctx, target)
         order, descs = ops_in_training_order(op)
+
+        def schedule_of(j: int):
+            return checked_schedule(order[j][1], descs[j].computations, target)
+
         for index, (_, layer) in enumerate(order):
-            desc = descs[index]
-            context = fused_context(order, descs, index, target.spm_bytes)
+            context = fused_context(descs, index, target.spm_bytes, schedule_of)
             try:
-                schedule, candidates = select_order(desc, target, self.policy, context=context)
+                schedule, candidates = select_order(
+                    search, descs[index], self.policy, context=context
+                )
             except ValueError as err:
                 raise error_at(layer, str(err)) from None
-            record_schedule(layer, schedule)
-            sched_set(layer, "policy", self.policy)
-            sched_set(layer, "candidates", candidates)
+            set_schedule(layer, schedule)
+            set_record(layer, "policy", self.policy)
+            set_record(layer, "candidates", candidates)

@@ -27,7 +27,7 @@ def _pairs(text: str, target, pipelines: list[str]):
     from igoc.frontend import parse_text
     from igoc.irutil import describe_op, layer_ops, sched_get, tensor_names
     from igoc.schedule.describe import schedule_from_dict
-    from igoc.schedule.schedule import LayerSchedule
+    from igoc.schedule.layer_schedule import LayerSchedule
     from igoc.schedule.steps import Tiling
 
     seen: dict[tuple, tuple] = {}

@@ -69,11 +69,11 @@ def pass_pipeline_for(pipeline: str, im2col: str) -> str | None:
     """
     if im2col == "on-the-fly":
         return None
-    from igoc.pipeline import PIPELINES
+    from igoc.pipeline import PIPELINES, pass_specs
 
     specs = [
         f"conv-to-gemm{{im2col={im2col}}}" if spec == "conv-to-gemm" else spec
-        for spec, _ in PIPELINES[pipeline]
+        for spec in pass_specs(PIPELINES[pipeline])
     ]
     return ",".join(specs)
 

@@ -107,15 +107,17 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     module = load_module(args.input, sources)
     timings.append(("parse + verify", time.perf_counter() - start))
 
+    from igoc.dialects.npu import module_target, stamp_target
+
     if target is not None:
-        pipeline.stamp_target(module, target)
+        stamp_target(module, target)
     elif steps:
         # The input's own target, checked now rather than in the middle of a pass; or the default.
-        pipeline.stamp_target(module, pipeline.module_target(module))
+        stamp_target(module, module_target(module))
 
     dumps = _Dumps(args, len(steps))
     dumps.input(module)
-    pipeline.run(module, steps, dumps.after, before_step=dumps.before)
+    session = pipeline.run(module, steps, dumps.after, before_step=dumps.before)
     for index, step in enumerate(steps):
         timings.append((step.spec, dumps.seconds[index]))
 
@@ -128,7 +130,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
         meta = program_meta(
             module, args.pass_pipeline or args.pipeline or pipeline.DEFAULT_PIPELINE
         )
-        _emit_program()(module, args.output or _default_program_path(args.input), meta)
+        _emit_program()(module, args.output or _default_program_path(args.input), meta, session)
     else:
         from igoc.frontend import print_module
 
@@ -147,7 +149,8 @@ def _default_program_path(input_path: str) -> str:
 
 
 def _emit_program():
-    """``emit_program(module, out_path, meta)``: write the NPU program of an ``npu`` module."""
+    """``emit_program(module, out_path, meta, session)``: write the NPU program of an ``npu``
+    module (from the lowering's plans when ``session`` lowered it)."""
     from igoc.passes.lower_to_npu import emit_program
 
     return emit_program

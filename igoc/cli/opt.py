@@ -102,7 +102,9 @@ def _process(
     from igoc.frontend import print_module
 
     if target is not None:
-        pipeline.stamp_target(module, target)
+        from igoc.dialects.npu import stamp_target
+
+        stamp_target(module, target)
 
     def after(index: int, step: Step, module: ModuleOp, seconds: float) -> None:
         if args.print_ir_after_all:

@@ -33,28 +33,34 @@ estimated faster by more than ``COST_MARGIN``, the cost model's own error.
 
 from __future__ import annotations
 
-from igoc.cost import store
+import math
+from collections.abc import Callable
+
 from igoc.cost.search import (
     Candidate,
+    EvalContext,
+    Search,
     TileSearch,
     best_of,
     best_single,
     best_tiling,
-    evaluate,
-    in_context,
     interleaved_candidates,
     paper_order,
     single_candidates,
     step_bytes,
 )
 from igoc.schedule.describe import LayerDesc
-from igoc.schedule.schedule import INTERLEAVED_ORDERS, NATURAL_ORDER, LayerSchedule, Partition
+from igoc.schedule.layer_schedule import (
+    INTERLEAVED_ORDERS,
+    NATURAL_ORDER,
+    LayerSchedule,
+    Partition,
+    core_step_count,
+)
 from igoc.target import Target
 
 ORDER_POLICIES = ("cost", "paper", "exhaustive", *INTERLEAVED_ORDERS)
 PARTITION_POLICIES = ("cost", "exhaustive", "m", "n", "k", "none")
-
-_CACHE: dict[tuple, object] = {}
 
 COST_MARGIN = 0.05
 """How much faster than the baseline's schedule, by the cost model's estimate, another must
@@ -83,18 +89,49 @@ def _context_signature(desc: LayerDesc, context: Context | None) -> tuple | None
     return (other.signature(), schedule, shared)
 
 
-def _searching(context: Context | None):
-    return in_context(None if context is None else (context[0].layers(), context[1]))
+def layer_context(descs: list[LayerDesc], index: int, capacity_bytes: int) -> int | None:
+    """The latest layer before ``index`` (``descs`` in training order) whose data may still be
+    in SPM.
+
+    That is the latest earlier layer sharing a DRAM tensor with this one, provided that
+    the distinct tensors of every layer from it to this one fit in ``capacity_bytes``
+    together (otherwise whatever they shared has been evicted in between).
+    """
+    mine = set(descs[index].tensors.values())
+    seen: dict[str, int] = {}
+    for j in range(index, -1, -1):
+        desc = descs[j]
+        for role, name in desc.tensors.items():
+            seen.setdefault(name, math.prod(desc.shapes[role]) * desc.dtype.nbytes)
+        if sum(seen.values()) > capacity_bytes:
+            return None
+        if j < index and mine & set(desc.tensors.values()):
+            return j
+    return None
 
 
-def _cached(key: tuple, compute):
-    if key not in _CACHE:
-        stored = store.load(key)
-        if stored is None:
-            stored = compute()
-            store.save(key, stored)
-        _CACHE[key] = stored
-    return _CACHE[key]
+def fused_context(
+    descs: list[LayerDesc],
+    index: int,
+    capacity_bytes: int,
+    schedule_of: Callable[[int], LayerSchedule | None],
+) -> Context | None:
+    """For a fused op, the earlier layer its candidates are weighed after (``layer_context``),
+    with that layer's schedule (``schedule_of(j)``, None if it has none yet); None for a
+    single GEMM, which is weighed alone as the baseline weighs it, so that a fused op's
+    ``sequential`` candidate is the baseline's."""
+    if len(descs[index].computations) != 2:
+        return None
+    j = layer_context(descs, index, capacity_bytes)
+    if j is None:
+        return None
+    before = schedule_of(j)
+    return None if before is None else (descs[j], before)
+
+
+def _eval_context(context: Context | None) -> EvalContext | None:
+    """A decision's context as the searches estimate with it: its GEMMs and schedule."""
+    return None if context is None else (context[0].layers(), context[1])
 
 
 def default_partition(target: Target) -> Partition:
@@ -119,7 +156,7 @@ def describe_candidate(c: Candidate, cycles_key: str = "cycles") -> dict:
 def _simulated(
     desc: LayerDesc, candidates: list[Candidate], target: Target, context: Context | None
 ) -> list[dict]:
-    from igoc.cost.simulate import simulate_layer
+    from igoc.cost.oracle import simulate_layer
 
     rows = []
     for c in candidates:
@@ -130,42 +167,39 @@ def _simulated(
     return rows
 
 
-def baseline_candidate(desc: LayerDesc, target: Target) -> Candidate:
+def baseline_candidate(
+    search: Search, desc: LayerDesc, context: EvalContext | None = None
+) -> Candidate:
     """The conventional schedule of an op: its GEMMs one after another, each at its best,
     the batch split across the cores."""
     layers = desc.layers()
-    part = default_partition(target)
+    part = default_partition(search.target)
     if len(desc.computations) == 1:
-        return best_single(layers, desc.computations[0], target, part)
-    return interleaved_candidates(layers, target, part, ("sequential",))[0]
+        return best_single(search, layers, desc.computations[0], part, context)
+    return interleaved_candidates(search, layers, part, ("sequential",), context=context)[0]
 
 
-def baseline_schedule(desc: LayerDesc, target: Target) -> LayerSchedule:
+def baseline_schedule(search: Search, desc: LayerDesc) -> LayerSchedule:
     """The baseline's schedule of an op (``baseline_candidate``, weighed alone), remembered."""
-
-    def compute():
-        with in_context(None):
-            return baseline_candidate(desc, target).schedule
-
-    return _cached(("baseline", desc.signature(), target), compute)
+    key = ("baseline", desc.signature(), search.target)
+    return search.decided(key, lambda: baseline_candidate(search, desc).schedule)
 
 
 def dy_read_bytes(desc: LayerDesc, cand: Candidate) -> int:
     """DRAM bytes a candidate reads from the layer's dY (0 if it has none)."""
-    access = desc.layers()[0].accesses.get("DY")
+    access = desc.layers()[0].accesses.get("dY")
     if access is None or cand.estimate is None:
         return 0
     return cand.estimate.traffic.get(access.tensor, [0, 0])[0]
 
 
 def _bound_dy(
-    desc: LayerDesc, cands: list[Candidate], rows: list[dict], baseline: Candidate, target: Target
+    search: Search, desc: LayerDesc, cands: list[Candidate], rows: list[dict], baseline: Candidate
 ) -> None:
     """Mark candidates that read dY more than the baseline does, alone or where it runs: the
     cost policies skip them (interleaving exists to read dY less; a schedule that reads it
     more is not one of its)."""
-    with in_context(None):
-        alone = baseline_candidate(desc, target)
+    alone = baseline_candidate(search, desc)
     limit = min(dy_read_bytes(desc, baseline), dy_read_bytes(desc, alone))
     for cand, row in zip(cands, rows, strict=True):
         if cand.estimate is not None and dy_read_bytes(desc, cand) > limit:
@@ -266,8 +300,7 @@ loads and compute more finely than the step-level model sees)."""
 def _confirmer(desc: LayerDesc, target: Target, context: Context | None):
     """``confirm`` for ``_pick``: the simulated cycles of the schedule to keep and of each
     contender, or None when the op is too long to simulate here."""
-    from igoc.cost.simulate import simulate_layer
-    from igoc.schedule.compile import core_step_count
+    from igoc.cost.oracle import simulate_layer
 
     def confirm(base: Candidate, contenders: list[Candidate]) -> list[int] | None:
         layers = desc.layers()
@@ -279,10 +312,11 @@ def _confirmer(desc: LayerDesc, target: Target, context: Context | None):
     return confirm
 
 
-def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, list[dict]]:
+def initial_schedule(search: Search, desc: LayerDesc) -> tuple[LayerSchedule, list[dict]]:
     """The ``tile`` pass: each op's natural order (``only-interleaving`` when fused) and the
     largest aligned tiles, equal along M, N and K as far as the dimensions allow, whose step
     fits twice in SPM. No search: ``select-order`` searches tiles per order."""
+    target = search.target
     key = ("tile", desc.signature(), target)
 
     def compute():
@@ -290,22 +324,22 @@ def initial_schedule(desc: LayerDesc, target: Target) -> tuple[LayerSchedule, li
         part = default_partition(target)
         if len(desc.computations) == 1:
             comp = desc.computations[0]
-            search = TileSearch(layers, (comp,), NATURAL_ORDER[comp], target, part)
+            tiles = TileSearch(search, layers, (comp,), NATURAL_ORDER[comp], part)
         else:
-            search = TileSearch(layers, desc.computations, "only-interleaving", target, part)
-        point = search.balanced()
-        if not search.fits(point):
-            cand = evaluate(layers, search.schedule(point), target)
+            tiles = TileSearch(search, layers, desc.computations, "only-interleaving", part)
+        point = tiles.balanced()
+        if not tiles.fits(point):
+            cand = search.evaluate(layers, tiles.schedule(point))
             if cand.estimate is None:
                 raise ValueError(_no_fit(desc, cand, target))
-        return search.schedule(point), []
+        return tiles.schedule(point), []
 
-    return _cached(key, compute)
+    return search.decided(key, compute)
 
 
 def select_order(
+    search: Search,
     desc: LayerDesc,
-    target: Target,
     policy: str,
     partition: Partition | None = None,
     context: Context | None = None,
@@ -313,26 +347,24 @@ def select_order(
     """The ``select-order`` pass's decision for one op (``context``: see ``Context``)."""
     if policy not in ORDER_POLICIES:
         raise ValueError(f"unknown policy {policy!r}; policies: {', '.join(ORDER_POLICIES)}")
+    target = search.target
     part = partition or default_partition(target)
     key = ("order", desc.signature(), target, policy, part, _context_signature(desc, context))
-
-    def compute():
-        with _searching(context):
-            return decide()
+    ectx = _eval_context(context)
 
     def decide():
         layers = desc.layers()
         simulated = policy == "exhaustive"
         if len(desc.computations) == 1:
-            cands = single_candidates(layers, desc.computations[0], target, part)
+            cands = single_candidates(search, layers, desc.computations[0], part, ectx)
         elif policy in ("cost", "exhaustive"):
-            cands = interleaved_candidates(layers, target, part)
+            cands = interleaved_candidates(search, layers, part, context=ectx)
         else:
             order = paper_order(*desc.gemm_dims()[:3]) if policy == "paper" else policy
             if order == "sequential":
-                cands = interleaved_candidates(layers, target, part, ("sequential",))
+                cands = interleaved_candidates(search, layers, part, ("sequential",), context=ectx)
             else:
-                cands = [best_tiling(layers, desc.computations, order, target, part)]
+                cands = [best_tiling(search, layers, desc.computations, order, part, ectx)]
         rows = (
             _simulated(desc, cands, target, context)
             if simulated
@@ -343,46 +375,48 @@ def select_order(
         baseline = None
         if policy in ("cost", "exhaustive") and len(desc.computations) == 2:
             sequential = next(c for c in cands if c.schedule.order == "sequential")
-            _bound_dy(desc, cands, rows, sequential, target)
+            _bound_dy(search, desc, cands, rows, sequential)
             baseline = sequential.schedule
         confirm = _confirmer(desc, target, context) if policy == "cost" else None
         return _pick(cands, rows, simulated, baseline, confirm), rows
 
-    return _cached(key, compute)
+    return search.decided(key, decide)
 
 
 def _retile(
-    desc: LayerDesc, schedule: LayerSchedule, partition: Partition, target: Target
+    search: Search,
+    desc: LayerDesc,
+    schedule: LayerSchedule,
+    partition: Partition,
+    context: EvalContext | None = None,
 ) -> Candidate:
     """The same order on a new partition, with tiles searched again for its boxes."""
     layers = desc.layers()
-    if len(schedule.computations) == 1:
-        return best_tiling(layers, schedule.computations, schedule.order, target, partition)
-    if schedule.order == "sequential":
-        loops = schedule.loop_orders()
-        dx = best_tiling(layers, ("dx",), loops[0], target, partition).schedule
-        dw = best_tiling(layers, ("dw",), loops[1], target, partition).schedule
-        seq = LayerSchedule(
-            schedule.computations, "sequential", (dx.tilings[0], dw.tilings[0]), partition, loops
-        )
-        return evaluate(layers, seq, target)
-    return best_tiling(layers, schedule.computations, schedule.order, target, partition)
+    if schedule.order != "sequential" or len(schedule.computations) == 1:
+        order = schedule.order
+        return best_tiling(search, layers, schedule.computations, order, partition, context)
+    loops = schedule.loop_orders()
+    dx = best_tiling(search, layers, ("dx",), loops[0], partition, context).schedule
+    dw = best_tiling(search, layers, ("dw",), loops[1], partition, context).schedule
+    seq = LayerSchedule(
+        schedule.computations, "sequential", (dx.tilings[0], dw.tilings[0]), partition, loops
+    )
+    return search.evaluate(layers, seq, context)
 
 
-def unsplit_schedule(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> LayerSchedule:
+def unsplit_schedule(search: Search, desc: LayerDesc, schedule: LayerSchedule) -> LayerSchedule:
     """The same order at the conventional partition (``default_partition``), its tiles
     searched again; the schedule itself if it has that partition or the retiled one does
     not fit."""
-    part = default_partition(target)
+    part = default_partition(search.target)
     if schedule.partition == part:
         return schedule
 
     def compute():
-        with in_context(None):
-            cand = _retile(desc, schedule, part, target)
+        cand = _retile(search, desc, schedule, part)
         return schedule if cand.estimate is None else cand.schedule
 
-    return _cached(("unsplit", desc.signature(), target, schedule), compute)
+    return search.decided(("unsplit", desc.signature(), search.target, schedule), compute)
 
 
 def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
@@ -401,9 +435,9 @@ def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
 
 
 def choose_partition(
+    search: Search,
     desc: LayerDesc,
     schedule: LayerSchedule,
-    target: Target,
     policy: str,
     context: Context | None = None,
 ) -> tuple[LayerSchedule, list[dict]]:
@@ -411,6 +445,8 @@ def choose_partition(
     ``Context``)."""
     if policy not in PARTITION_POLICIES:
         raise ValueError(f"unknown policy {policy!r}; policies: {', '.join(PARTITION_POLICIES)}")
+    target = search.target
+    ectx = _eval_context(context)
     key = (
         "partition",
         desc.signature(),
@@ -420,28 +456,24 @@ def choose_partition(
         _context_signature(desc, context),
     )
 
-    def compute():
-        with _searching(context):
-            return decide()
-
     def decide():
         if policy in ("m", "n", "k", "none"):
             dim = None if policy == "none" or target.cores == 1 else policy
             part = Partition(dim, target.cores if dim else 1, target.cores)
             if part == schedule.partition:
                 return schedule, []
-            cand = _retile(desc, schedule, part, target)
+            cand = _retile(search, desc, schedule, part, ectx)
             if cand.estimate is None:
                 raise ValueError(_no_fit(desc, cand, target))
             return cand.schedule, [describe_candidate(cand)]
         cands = []
         for part in partition_candidates(target, desc):
             if part == schedule.partition:
-                cands.append(evaluate(desc.layers(), schedule, target))
+                cands.append(search.evaluate(desc.layers(), schedule, ectx))
             else:
-                cands.append(_retile(desc, schedule, part, target))
+                cands.append(_retile(search, desc, schedule, part, ectx))
         # The baseline's own schedule is a candidate too (weighed here, in context).
-        baseline = evaluate(desc.layers(), baseline_schedule(desc, target), target)
+        baseline = search.evaluate(desc.layers(), baseline_schedule(search, desc), ectx)
         if all(c.schedule != baseline.schedule for c in cands):
             cands.append(baseline)
         simulated = policy == "exhaustive"
@@ -450,14 +482,14 @@ def choose_partition(
             if simulated
             else [describe_candidate(c) for c in cands]
         )
-        _bound_dy(desc, cands, rows, baseline, target)
+        _bound_dy(search, desc, cands, rows, baseline)
         confirm = _confirmer(desc, target, context) if policy == "cost" else None
         # The order's own partition is the one to keep unless another is faster: under
         # ``cost`` it was chosen against the baseline's schedule already (by the simulator,
         # where the estimate ranks it slower, so the margin here would undo that choice).
         return _pick(cands, rows, simulated, schedule, confirm), rows
 
-    return _cached(key, compute)
+    return search.decided(key, decide)
 
 
 def _no_fit(desc: LayerDesc, cand: Candidate, target: Target) -> str:

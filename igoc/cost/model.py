@@ -16,6 +16,10 @@ instructions:
 
 It is orders of magnitude cheaper than the simulator, and its error against it
 is a reported number (``igoc.bench.costmodel_accuracy``).
+
+``estimate_plan`` estimates a planned walk; ``estimate_schedule`` a schedule as
+cheaply as ranking candidates needs (one core for its peers, long walks from two
+prefixes); ``item_estimates`` what lowering records of each item of a core.
 """
 
 from __future__ import annotations
@@ -25,7 +29,22 @@ from dataclasses import dataclass, field
 
 from igoc.isa.cycles import matmul_cycles
 from igoc.schedule.emit import EmitContext, action_bytes
-from igoc.schedule.planner import Plan
+from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
+from igoc.schedule.layer_schedule import LayerSchedule, core_step_count, core_steps, core_walk
+from igoc.schedule.planner import Action, Plan, Residency, plan_schedule
+from igoc.schedule.program import (
+    ConvertMark,
+    CopyMark,
+    CorePlan,
+    Item,
+    Lowered,
+    PlanCycles,
+    TensorSpec,
+    convert_traffic,
+    copy_traffic,
+    plan_core,
+)
+from igoc.schedule.steps import Matmul
 from igoc.target import Target
 
 
@@ -130,3 +149,227 @@ def scale(estimate: Estimate, times: int) -> Estimate:
         compute_cycles=estimate.compute_cycles * times,
         macs=estimate.macs * times,
     )
+
+
+def plan_cycles(target: Target) -> PlanCycles:
+    """``program.plan_core``'s measure of a plan: its estimated cycles with every core of
+    ``target`` streaming at once."""
+    return lambda plan, ctx: estimate_plan(plan, ctx, target, target.cores).cycles
+
+
+def plan_program(target: Target, tensors: list[TensorSpec], cores: list[list[Item]]) -> Lowered:
+    """Plan every core's items, as the lowering does (this model chooses between a walk's two
+    plans, ``plan_cycles``)."""
+    measure = plan_cycles(target)
+    plans = [plan_core(target, core, items, measure) for core, items in enumerate(cores)]
+    return Lowered(target, tensors, cores, plans)
+
+
+def item_estimates(
+    core_plan: CorePlan, items: list[Item], target: Target, sharing_cores: int
+) -> list[Estimate]:
+    """The cost model's view of each item of a planned core (zero for barriers)."""
+    out = []
+    share = target.dram_bytes_per_cycle / max(1, sharing_cores)
+    for item, (index, first, end) in zip(items, core_plan.where, strict=True):
+        if isinstance(item, CopyMark | ConvertMark):
+            if isinstance(item, CopyMark):
+                traffic = copy_traffic(item, core_plan.core, target)
+            else:
+                traffic = convert_traffic(item, core_plan.core, target)
+            moved = sum(r + w for r, w in traffic.values())
+            out.append(Estimate(moved / share + target.dram_latency_cycles, traffic))
+            continue
+        if index < 0 or index >= len(core_plan.plans):
+            out.append(Estimate(0.0))
+            continue
+        plan = core_plan.plans[index].window(first, end)
+        out.append(estimate_plan(plan, core_plan.ctx, target, sharing_cores))
+    return out
+
+
+# ---- ranking schedules -------------------------------------------------------------------------
+
+SAMPLE_STEPS = 384
+"""Walks longer than this are estimated from two prefixes instead of planned whole."""
+
+FinalStores = dict[tuple, dict[str, list[int]]]
+"""Remembered final-store bytes (``final_store_bytes``), kept by the caller (the search)."""
+
+
+def _steps_estimate(
+    steps: list[tuple[Matmul, ...]],
+    before: list[tuple[Matmul, ...]],
+    target: Target,
+    partial: set[str],
+    core: int,
+    sharing: int,
+) -> Estimate:
+    """Plan ``before + steps`` and estimate the ``steps`` part."""
+    ctx = EmitContext.of(target, core)
+    plan = plan_schedule(before + steps, ctx.tile_bytes, target.spm_bytes, lambda t: t in partial)
+    if before:
+        plan = plan.window(len(before))
+    return estimate_plan(plan, ctx, target, sharing)
+
+
+def final_store_bytes(
+    layers: list[LayerGemm],
+    schedule: LayerSchedule,
+    core: int,
+    ctx: EmitContext,
+    partial: set,
+    memo: FinalStores | None = None,
+) -> dict[str, list[int]]:
+    """Per output tensor, the bytes of the final stores of every accumulator a core's walk
+    has (each accumulator tile is stored once, when its last matmul is done).
+
+    Remembered in ``memo``: they depend on the tiles and the boxes, not on the loop
+    order, and a search estimates every order at the same tiles.
+    """
+    key = (
+        layers_key(layers),
+        schedule.computations,
+        schedule.tilings,
+        schedule.partition,
+        core,
+        tuple(sorted(partial)),
+        ctx.psum_dtype,
+    )
+    found = None if memo is None else memo.get(key)
+    if found is None:
+        found = _walk_final_store_bytes(layers, schedule, core, ctx, partial)
+        if memo is not None:
+            if len(memo) >= 4096:
+                memo.clear()
+            memo[key] = found
+    return {name: list(bytes_) for name, bytes_ in found.items()}
+
+
+def _walk_final_store_bytes(
+    layers: list[LayerGemm], schedule: LayerSchedule, core: int, ctx: EmitContext, partial: set
+) -> dict[str, list[int]]:
+    seen: set = set()
+    for phase, layer in core_walk(layers, schedule, core):
+        for segment in phase:
+            for name in segment.computations:
+                acc = COMPUTATIONS[name].acc
+                rows_index, cols_index = ROLE_INDICES[acc]
+                access = layer.accesses[acc]
+                (r_lo, r_hi), (c_lo, c_hi) = (
+                    segment.box.range(rows_index),
+                    segment.box.range(cols_index),
+                )
+                tr, tc = segment.tiling.size(rows_index), segment.tiling.size(cols_index)
+                for r0 in range(r_lo, r_hi, tr):
+                    for c0 in range(c_lo, c_hi, tc):
+                        seen.add((access, True, r0, c0, min(tr, r_hi - r0), min(tc, c_hi - c0)))
+    out: dict[str, list[int]] = {}
+    for key in seen:
+        kind = "store_acc" if key[0].tensor in partial else "store"
+        name, read, write = action_bytes(Action(kind, Residency(key, True, 0, 0, 0)), ctx)
+        entry = out.setdefault(name, [0, 0])
+        entry[0] += read
+        entry[1] += write
+    return out
+
+
+def estimate_schedule(
+    layers: list[LayerGemm],
+    schedule: LayerSchedule,
+    target: Target,
+    context: tuple[list[LayerGemm], LayerSchedule] | None = None,
+    final_stores: FinalStores | None = None,
+) -> Estimate:
+    """The cost model's estimate of a schedule, as cheaply as ranking candidates needs.
+
+    Cores split the work into equal boxes, so the first core with work is planned and
+    stands for the others (its traffic counted once per such core). A walk longer than
+    ``SAMPLE_STEPS`` is estimated from two prefixes, of n and 2n steps: the first's
+    estimate, plus what each further step added between them, times the steps left;
+    accumulators stored only at the end of the walk (their reduction spans it) are
+    added at their exact final-store bytes (remembered in ``final_stores``). A
+    ``context`` layer is planned just before. The lowering plans every core's whole
+    walk exactly (``program.plan_core``); this ranks schedules.
+    """
+    partial = {
+        layer.accesses[role].tensor for layer in layers for role in schedule.partial_roles(layer)
+    }
+    before: list[tuple[Matmul, ...]] = []
+    if context is not None:
+        partial |= {
+            layer.accesses[role].tensor
+            for layer in context[0]
+            for role in context[1].partial_roles(layer)
+        }
+    if (
+        schedule.order == "sequential"
+        and len(schedule.computations) == 2
+        and core_step_count(layers, schedule, 0) > SAMPLE_STEPS
+    ):
+        # Long: each GEMM on its own, one after the other.
+        first, second = (
+            estimate_schedule(
+                layers,
+                LayerSchedule((c,), loop, (t,), schedule.partition),
+                target,
+                context if i == 0 else None,
+                final_stores,
+            )
+            for i, (c, t, loop) in enumerate(
+                zip(schedule.computations, schedule.tilings, schedule.loop_orders(), strict=True)
+            )
+        )
+        traffic = {k: list(v) for k, v in first.traffic.items()}
+        for name, (r, w) in second.traffic.items():
+            entry = traffic.setdefault(name, [0, 0])
+            entry[0] += r
+            entry[1] += w
+        return Estimate(
+            first.cycles + second.cycles,
+            traffic,
+            first.compute_cycles + second.compute_cycles,
+            first.macs + second.macs,
+        )
+    boxes = len(schedule.partition.boxes(layers[0]))
+    working = sorted({p % schedule.partition.cores for p in range(boxes)})
+    if not working:
+        return Estimate(0.0)
+    core = working[0]
+    total = core_step_count(layers, schedule, core)
+    steps = core_steps(layers, schedule, core, SAMPLE_STEPS if total > SAMPLE_STEPS else None)
+    if context is not None:
+        before = core_steps(context[0], context[1], core)
+    sharing = len(working)
+    if total <= SAMPLE_STEPS:
+        est = _steps_estimate(steps, before, target, partial, core, sharing)
+    else:
+        half = SAMPLE_STEPS // 2
+        short = _steps_estimate(steps[:half], before, target, partial, core, sharing)
+        long = _steps_estimate(steps[: 2 * half], before, target, partial, core, sharing)
+        rest = (total - half) / half
+        traffic: dict[str, list[int]] = {}
+        for name in set(short.traffic) | set(long.traffic):
+            a = short.traffic.get(name, [0, 0])
+            b = long.traffic.get(name, [0, 0])
+            traffic[name] = [round(a[i] + rest * (b[i] - a[i])) for i in range(2)]
+        cycles = short.cycles + rest * (long.cycles - short.cycles)
+        ctx = EmitContext.of(target, core)
+        finals = final_store_bytes(layers, schedule, core, ctx, partial, final_stores)
+        for name, (read, write) in finals.items():
+            if long.traffic.get(name, [0, 0])[1] == 0:  # stored only at the very end
+                entry = traffic.setdefault(name, [0, 0])
+                entry[0] += read
+                entry[1] += write
+                cycles += (read + write) / (target.dram_bytes_per_cycle / sharing)
+        compute = round(short.compute_cycles + rest * (long.compute_cycles - short.compute_cycles))
+        macs = round(short.macs + rest * (long.macs - short.macs))
+        est = Estimate(max(cycles, compute), traffic, compute, macs)
+    if sharing > 1:
+        est = Estimate(
+            est.cycles,
+            {name: [r * sharing, w * sharing] for name, (r, w) in est.traffic.items()},
+            est.compute_cycles,
+            est.macs * sharing,
+        )
+    return est

@@ -7,22 +7,29 @@ candidate keeps), then move one grid step along one or two dimensions while
 the estimate improves. Every candidate is planned
 by the real SPM planner, so its traffic is exact; it is ranked by estimated
 cycles, then by DRAM bytes.
+
+A :class:`Search` is the state of the searches for one target: the estimates and
+decisions made so far, remembered because the searches of one compile (and the
+pipelines of one input, compiled with one ``Search``) revisit the same schedules.
+The driver creates it and hands it to the passes; nothing is remembered elsewhere.
+A *context* (``EvalContext``) is the layer that runs just before the one being
+scheduled, when its data may still be in SPM: estimates are made with it planned
+first.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from igoc.cost.model import Estimate, scale
+from igoc.cost import store
+from igoc.cost.model import Estimate, FinalStores, estimate_schedule, scale
 from igoc.isa.cycles import matmul_cycles
-from igoc.schedule.compile import acc_dtype, estimate_schedule
+from igoc.schedule.emit import acc_dtype
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
+from igoc.schedule.layer_schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
 from igoc.schedule.planner import PlanError
-from igoc.schedule.schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
 from igoc.schedule.steps import PERMUTATIONS, Tiling
 from igoc.target import Target
 
@@ -62,15 +69,72 @@ def compute_cycles(
     return total
 
 
-CONTEXT: contextvars.ContextVar[tuple[list[LayerGemm], LayerSchedule] | None] = (
-    contextvars.ContextVar("igoc_search_context", default=None)
-)
-"""The layer that runs just before the one being scheduled, if its data may still be in SPM."""
+EvalContext = tuple[list[LayerGemm], LayerSchedule]
+"""The GEMMs and schedule of a layer planned just before the one being estimated."""
 
-_EVALUATED: dict[tuple, Candidate] = {}
-_EVALUATED_LIMIT = 40000
-"""Evaluations remembered; when full, the older half is forgotten (the pipelines of one
-input, compiled in one process, revisit each other's schedules)."""
+EVALUATED_LIMIT = 40000
+"""Evaluations a search remembers; when full, the older half is forgotten."""
+
+
+class Search:
+    """The searches for one target: what they estimated and decided so far.
+
+    ``disk``: decisions are also looked up in and written to the on-disk store
+    (``igoc.cost.store``, when ``IGOC_DECISION_CACHE`` names a folder).
+    """
+
+    def __init__(self, target: Target, disk: bool = True) -> None:
+        self.target = target
+        self.disk = disk
+        self._evaluated: dict[tuple, Candidate] = {}
+        self._decisions: dict[tuple, object] = {}
+        self.final_stores: FinalStores = {}
+
+    def evaluate(
+        self, layers: list[LayerGemm], schedule: LayerSchedule, context: EvalContext | None = None
+    ) -> Candidate:
+        """Plan a schedule on every core and estimate it (remembered).
+
+        The groups of a grouped convolution are equal GEMMs on disjoint data, one after
+        another: one group is planned and its estimate counted once per group. With a
+        ``context``, the context layer is planned first and only this layer estimated.
+        Long walks and several cores are estimated as ``model.estimate_schedule`` says.
+        """
+        key = (layers_key(layers[:1]), len(layers), schedule, _context_key(context))
+        found = self._evaluated.get(key)
+        if found is not None:
+            return found
+        try:
+            if context is not None and len(layers) == 1:
+                estimate = estimate_schedule(
+                    layers, schedule, self.target, context, self.final_stores
+                )
+            else:
+                estimate = estimate_schedule(
+                    layers[:1], schedule, self.target, None, self.final_stores
+                )
+            if len(layers) > 1:
+                estimate = scale(estimate, len(layers))
+            cand = Candidate(schedule, estimate)
+        except PlanError as err:
+            cand = Candidate(schedule, None, err.needed_bytes)
+        if len(self._evaluated) >= EVALUATED_LIMIT:
+            for old in list(itertools.islice(self._evaluated, EVALUATED_LIMIT // 2)):
+                del self._evaluated[old]
+        self._evaluated[key] = cand
+        return cand
+
+    def decided(self, key: tuple, decide: Callable[[], object]):
+        """The decision remembered for ``key`` (here, or on disk), else ``decide()``'s."""
+        if key not in self._decisions:
+            stored = store.load(key) if self.disk else None
+            if stored is None:
+                stored = decide()
+                if self.disk:
+                    store.save(key, stored)
+            self._decisions[key] = stored
+        return self._decisions[key]
+
 
 NEAR = 0.02
 """Estimated cycles within this fraction of the fastest count as a tie, which the fewer DRAM
@@ -106,60 +170,11 @@ def best_of(candidates: list[Candidate]) -> Candidate:
     return min(near, key=lambda c: (c.estimate.dram_bytes, c.rank))  # type: ignore[union-attr]
 
 
-def evaluate(layers: list[LayerGemm], schedule: LayerSchedule, target: Target) -> Candidate:
-    """Plan a schedule on every core and estimate it (remembered: searches revisit schedules).
-
-    The groups of a grouped convolution are equal GEMMs on disjoint data, one after
-    another: one group is planned and its estimate counted once per group. Under
-    ``in_context``, the context layer is planned first and only this layer estimated.
-    Long walks and several cores are estimated as ``estimate_schedule`` says.
-    """
-    context = CONTEXT.get()
-    key = (
-        layers_key(layers[:1]),
-        len(layers),
-        schedule,
-        target,
-        _context_key(context),
-    )
-    found = _EVALUATED.get(key)
-    if found is not None:
-        return found
-    try:
-        if context is not None and len(layers) == 1:
-            estimate = estimate_schedule(layers, schedule, target, context)
-        else:
-            estimate = estimate_schedule(layers[:1], schedule, target)
-        if len(layers) > 1:
-            estimate = scale(estimate, len(layers))
-        cand = Candidate(schedule, estimate)
-    except PlanError as err:
-        cand = Candidate(schedule, None, err.needed_bytes)
-    if len(_EVALUATED) >= _EVALUATED_LIMIT:
-        for old in list(itertools.islice(_EVALUATED, _EVALUATED_LIMIT // 2)):
-            del _EVALUATED[old]
-    _EVALUATED[key] = cand
-    return cand
-
-
-def _context_key(context: tuple[list[LayerGemm], LayerSchedule] | None) -> tuple | None:
+def _context_key(context: EvalContext | None) -> tuple | None:
     if context is None:
         return None
     layers, schedule = context
-    return (
-        layers_key(layers),
-        schedule,
-    )
-
-
-@contextlib.contextmanager
-def in_context(context: tuple[list[LayerGemm], LayerSchedule] | None):
-    """Evaluate schedules as if ``context`` ran just before (``None``: alone)."""
-    token = CONTEXT.set(context)
-    try:
-        yield
-    finally:
-        CONTEXT.reset(token)
+    return (layers_key(layers), schedule)
 
 
 def _sizes(extent: int, align: int) -> list[int]:
@@ -200,14 +215,17 @@ class TileSearch:
 
     def __init__(
         self,
+        search: Search,
         layers: list[LayerGemm],
         computations: tuple[str, ...],
         order: str,
-        target: Target,
         partition: Partition = WHOLE,
+        context: EvalContext | None = None,
     ) -> None:
+        self.search, self.context = search, context
         self.layers, self.computations, self.order = layers, computations, order
-        self.target, self.partition = target, partition
+        self.target, self.partition = search.target, partition
+        target = search.target
         extent = _box_extent(layers[0], partition)
         self.grid = (
             _sizes(extent["m"], target.array_rows),
@@ -264,7 +282,7 @@ class TileSearch:
             if not self.fits(p) and p != (0, 0, 0):
                 self.seen[p] = Candidate(self.schedule(p), None)  # no room to double-buffer
             else:
-                self.seen[p] = evaluate(self.layers, self.schedule(p), self.target)
+                self.seen[p] = self.search.evaluate(self.layers, self.schedule(p), self.context)
             if self.best is None or self.seen[p].rank < self.best.rank:
                 self.best, self.best_point = self.seen[p], p
         return self.seen[p]
@@ -318,14 +336,15 @@ class TileSearch:
 
 
 def best_tiling(
+    search: Search,
     layers: list[LayerGemm],
     computations: tuple[str, ...],
     order: str,
-    target: Target,
     partition: Partition = WHOLE,
+    context: EvalContext | None = None,
 ) -> Candidate:
     """The best tiling for one order (``TileSearch``: starts, then local search)."""
-    return TileSearch(layers, computations, order, target, partition).refine()
+    return TileSearch(search, layers, computations, order, partition, context).refine()
 
 
 def screened(searches: list[TileSearch], refine: int) -> list[Candidate]:
@@ -338,28 +357,38 @@ def screened(searches: list[TileSearch], refine: int) -> list[Candidate]:
 
 
 def single_candidates(
-    layers: list[LayerGemm], computation: str, target: Target, partition: Partition = WHOLE
+    search: Search,
+    layers: list[LayerGemm],
+    computation: str,
+    partition: Partition = WHOLE,
+    context: EvalContext | None = None,
 ) -> list[Candidate]:
     """Every loop order of one GEMM: each at its starting tiles, the best two refined."""
     searches = [
-        TileSearch(layers, (computation,), order, target, partition) for order in PERMUTATIONS
+        TileSearch(search, layers, (computation,), order, partition, context)
+        for order in PERMUTATIONS
     ]
     return screened(searches, refine=2)
 
 
 def best_single(
-    layers: list[LayerGemm], computation: str, target: Target, partition: Partition = WHOLE
+    search: Search,
+    layers: list[LayerGemm],
+    computation: str,
+    partition: Partition = WHOLE,
+    context: EvalContext | None = None,
 ) -> Candidate:
     """The best loop order and tiling of one GEMM."""
-    return best_of(single_candidates(layers, computation, target, partition))
+    return best_of(single_candidates(search, layers, computation, partition, context))
 
 
 def interleaved_candidates(
+    search: Search,
     layers: list[LayerGemm],
-    target: Target,
     partition: Partition = WHOLE,
     orders: Iterable[str] = INTERLEAVED_ORDERS,
     refine: int = 3,
+    context: EvalContext | None = None,
 ) -> list[Candidate]:
     """Every order of a layer's dX and dW, each with its best tiling.
 
@@ -370,11 +399,13 @@ def interleaved_candidates(
     """
     orders = list(orders)
     fused = [o for o in orders if o != "sequential"]
-    searches = [TileSearch(layers, ("dx", "dw"), o, target, partition) for o in fused]
+    searches = [
+        TileSearch(search, layers, ("dx", "dw"), o, partition, context) for o in fused
+    ]
     found = dict(zip(fused, screened(searches, refine), strict=True))
     if "sequential" in orders:
-        dx = best_single(layers, "dx", target, partition).schedule
-        dw = best_single(layers, "dw", target, partition).schedule
+        dx = best_single(search, layers, "dx", partition, context).schedule
+        dw = best_single(search, layers, "dw", partition, context).schedule
         seq = LayerSchedule(
             ("dx", "dw"),
             "sequential",
@@ -382,7 +413,7 @@ def interleaved_candidates(
             partition,
             loops=(dx.order, dw.order),
         )
-        found["sequential"] = evaluate(layers, seq, target)
+        found["sequential"] = search.evaluate(layers, seq, context)
     return [found[o] for o in orders]
 
 

@@ -4,8 +4,10 @@ Types: ranked tensors with static shapes, integer types (signless, ``si``,
 ``ui``), ``f16``/``bf16``/``f32``/``f64``, ``index``, ``none`` and function types.
 Attributes: integers (``i64`` unless typed, ``2 : i32``), floats (``f64``
 unless typed), strings, booleans, unit, arrays, dictionaries, dense arrays
-(``array<i64: 1, 2>``) and types. Each error raises :class:`TreeError` with
-the token it is about; the builder turns that into a diagnostic.
+(``array<i64: 1, 2>``), types, symbol references (``@x``) and the attributes of
+igoc's dialects (``#sched.schedule<...>``, read by their own parsers). Each error
+raises :class:`TreeError` with the token it is about; the builder turns that into a
+diagnostic.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from lark import Token, Tree
 from xdsl.dialects.builtin import (
@@ -28,6 +31,7 @@ from xdsl.dialects.builtin import (
     NoneType,
     Signedness,
     StringAttr,
+    SymbolRefAttr,
     TensorType,
     UnitAttr,
     bf16,
@@ -40,6 +44,9 @@ from xdsl.ir import Attribute
 from xdsl.utils.exceptions import VerifyException
 
 from igoc.frontend.lexer import attr_entries, compound_parts
+
+if TYPE_CHECKING:
+    from xdsl.context import Context
 
 _FLOAT_TYPES: dict[str, Attribute] = {"f16": f16, "bf16": bf16, "f32": f32, "f64": f64}
 _INTEGER_TYPE = re.compile(r"(si|ui|i)([0-9]+)")
@@ -74,6 +81,8 @@ class AttributeBuilder:
         self._dictionaries: dict[str, dict[str, Attribute]] = {}
         self._int_arrays: dict[str, ArrayAttr] = {}
         self._ints: dict[str, IntegerAttr] = {}
+        self._dialect_attrs: dict[str, Attribute] = {}
+        self._context: Context | None = None
 
     # ---- types ------------------------------------------------------------------------------
 
@@ -200,6 +209,11 @@ class AttributeBuilder:
                 return BoolAttr(False, IntegerType(1))
             if kind == "UNIT":
                 return UnitAttr()
+            if kind == "SYMBOL":
+                name = decode_string(node) if node.value.startswith('@"') else node.value[1:]
+                return SymbolRefAttr(name)
+            if kind == "DIALECT_ATTR":
+                return self._dialect_attribute(node)
             return self.type(node)
         kind = node.data
         if kind == "attr_dict":
@@ -225,6 +239,33 @@ class AttributeBuilder:
         if kind == "function_type":
             return self.type(node)
         raise TreeError(f"unexpected {kind}", node)  # pragma: no cover - grammar and builder agree
+
+    def _dialect_attribute(self, token: Token) -> Attribute:
+        """A dialect's attribute (``#sched.gemm<...>``), parsed and verified by its class."""
+        cached = self._dialect_attrs.get(token.value)
+        if cached is not None:
+            return cached
+        from xdsl.parser import Parser
+        from xdsl.utils.exceptions import ParseError
+
+        from igoc.frontend.registry import make_context
+
+        if self._context is None:
+            self._context = make_context()
+        try:
+            attr = Parser(self._context, token.value).parse_attribute()
+        except ParseError as err:
+            before = token.value[: err.span.start]
+            line = token.line + before.count("\n")
+            column = token.column + len(before)
+            if line != token.line:
+                column = len(before) - before.rindex("\n")
+            where = Token(token.type, token.value, None, line, column)
+            raise TreeError(_first_line(err.msg), where) from None
+        except VerifyException as err:
+            raise TreeError(_first_line(str(err)), token) from None
+        self._dialect_attrs[token.value] = attr
+        return attr
 
     def dictionary(self, node: Tree | None) -> dict[str, Attribute]:
         """The entries of an ``attr_dict`` subtree, in order (None: no entries)."""
@@ -291,6 +332,10 @@ class AttributeBuilder:
         if item.type not in ("INT", "FLOAT"):
             raise TreeError(f"expected a number in array<{element}: ...>", item)
         return float(int(item.value, 0) if item.type == "INT" else item.value)
+
+
+def _first_line(message: str) -> str:
+    return " ".join(message.strip().splitlines()[:1]) or "bad attribute"
 
 
 def decode_string(token: Token) -> str:

@@ -37,6 +37,19 @@ _INT_ARRAY = r"\[ *" + _INT + r"(?: *, *" + _INT + r")* *\]"
 _STRING = r'"(?:[^"\\\n]|\\.)*"'
 _ENTRY = r"[A-Za-z_][A-Za-z0-9_$.]* *= *(?:" + _INT_ARRAY + "|" + _STRING + "|" + _INT + ")"
 
+
+def _angles(depth: int) -> str:
+    """``<...>``, with strings and up to ``depth`` levels of nested ``<...>`` (lines may break
+    inside)."""
+    inner = r'(?:[^<>"]|' + _STRING + ")"
+    body = inner + "*"
+    for _ in range(depth):
+        body = "(?:" + inner + "|<" + body + ">)*"
+    return "<" + body + ">"
+
+
+_DIALECT_ATTR = r"#[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)+(?:" + _angles(3) + ")?"
+
 TOKENS: tuple[tuple[str, str], ...] = (
     ("WS", r"[ \t\r\n\f\v]+"),
     ("COMMENT", r"//[^\n]*"),
@@ -57,6 +70,8 @@ TOKENS: tuple[tuple[str, str], ...] = (
     ("TENSOR_TUPLE", r"\( *" + _TENSOR + r"(?: *, *" + _TENSOR + r")* *\)"),
     ("ARG_TUPLE", r"\( *" + _ARG + r"(?: *, *" + _ARG + r")* *\)"),
     ("ATTR_DICT", r"\{ *" + _ENTRY + r"(?: *, *" + _ENTRY + r")* *\}"),
+    # A dialect's attribute, ``#sched.gemm<m = 4, ...>``: read whole, built by xDSL's parser.
+    ("DIALECT_ATTR", _DIALECT_ATTR),
     ("WORD", r"[A-Za-z_][A-Za-z0-9_$.]*"),
     ("_ARROW", r"->"),
     ("PUNCT", r"[(){}\[\]<>,=:]"),
@@ -182,6 +197,9 @@ class MlirLexer(Lexer):
                 message = "a tensor type ends with '>' on the same line: tensor<4x8xf16>"
                 raise LexError(message, line, start - line_start + 1)
             yield _token(kind, value, start, line, start - line_start + 1)
+            if kind == "DIALECT_ATTR" and "\n" in value:  # the one token that may span lines
+                line += value.count("\n")
+                line_start = start + value.rindex("\n") + 1
 
 
 _PART = re.compile(r"%[^ ,:)]+|tensor<[^<>]*>", re.ASCII)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from xdsl.context import Context
@@ -19,6 +19,7 @@ DIALECTS: dict[str, str] = {
     "func": "xdsl.dialects.func:Func",
     "grad": "igoc.dialects.grad:Grad",
     "npu": "igoc.dialects.npu:Npu",
+    "sched": "igoc.dialects.sched:Sched",
 }
 """Dialect name -> ``module:object`` of its xDSL ``Dialect``."""
 
@@ -33,14 +34,22 @@ def _factory(path: str):
     return lambda: load_object(path)
 
 
+ContextT = TypeVar("ContextT", bound="Context")
+
+
+def register_dialects(ctx: ContextT) -> ContextT:
+    """Register every dialect of ``DIALECTS`` in ``ctx`` (loaded on first use); ``ctx``."""
+    for name, path in DIALECTS.items():
+        if name not in ctx.registered_dialect_names:
+            ctx.register_dialect(name, _factory(path))
+    return ctx
+
+
 def make_context() -> Context:
     """A fresh xDSL context with every dialect of ``DIALECTS`` registered (not yet loaded)."""
     from xdsl.context import Context
 
-    ctx = Context()
-    for name, path in DIALECTS.items():
-        ctx.register_dialect(name, _factory(path))
-    return ctx
+    return register_dialects(Context())
 
 
 def dialect(name: str) -> Dialect:

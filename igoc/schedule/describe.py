@@ -1,65 +1,30 @@
-"""Layers as plain data: what an op computes, on which DRAM tensors, and with which schedule.
+"""Layers as plain data: what an op computes, on which DRAM tensors, in which shapes.
 
-``LayerDesc`` is the bridge between the IR and the schedule machinery: built
-from a grad op (``describe_op``) or read back from a ``npu.layer`` op, it gives
-the layer's GEMMs (``layers()``), its reference ops for checking results, and
-it travels through the IR as a dictionary attribute. Schedules travel likewise
-(``schedule_attrs`` / ``schedule_from_attrs``).
+A ``LayerDesc`` is what the schedule machinery knows of one layer op: built from
+a grad op (``igoc.dialects.layers.describe_op``) or from an ``npu.layer`` op, it
+gives the layer's GEMMs (``layers()``), the frame (``gemm_dims()``), its reference
+ops for checking results, and the ``signature()`` that decisions are remembered by.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from igoc.isa.instructions import ConvGeometry, DType
-from igoc.schedule.layer import Access, LayerGemm, conv_layers, matmul_layer
-from igoc.schedule.schedule import LayerSchedule, Partition
-from igoc.schedule.steps import Tiling
-
-#: grad op name -> (layer kind, computations, roles of its operands, roles of its results)
-GRAD_OPS: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "grad.matmul": ("matmul", ("fwd",), ("X", "W"), ("Y",)),
-    "grad.matmul_dx": ("matmul", ("dx",), ("DY", "W"), ("DX",)),
-    "grad.matmul_dw": ("matmul", ("dw",), ("X", "DY"), ("DW",)),
-    "grad.conv2d": ("conv2d", ("fwd",), ("X", "W"), ("Y",)),
-    "grad.conv2d_dx": ("conv2d", ("dx",), ("DY", "W"), ("DX",)),
-    "grad.conv2d_dw": ("conv2d", ("dw",), ("X", "DY"), ("DW",)),
-    "grad.interleaved": (None, ("dx", "dw"), ("DY", "X", "W"), ("DX", "DW")),
-}
+from igoc.schedule.layer import Access, ConvParams, LayerGemm, conv_layers, matmul_layer
 
 #: The reference op (``igoc.reference``) of each computation, and its operand roles.
 REFERENCE_OPS = {
     ("matmul", "fwd"): ("matmul", ("X", "W"), "Y"),
-    ("matmul", "dx"): ("matmul_dx", ("DY", "W"), "DX"),
-    ("matmul", "dw"): ("matmul_dw", ("X", "DY"), "DW"),
+    ("matmul", "dx"): ("matmul_dx", ("dY", "W"), "dX"),
+    ("matmul", "dw"): ("matmul_dw", ("X", "dY"), "dW"),
     ("conv2d", "fwd"): ("conv2d", ("X", "W"), "Y"),
-    ("conv2d", "dx"): ("conv2d_dx", ("DY", "W"), "DX"),
-    ("conv2d", "dw"): ("conv2d_dw", ("X", "DY"), "DW"),
+    ("conv2d", "dx"): ("conv2d_dx", ("dY", "W"), "dX"),
+    ("conv2d", "dw"): ("conv2d_dw", ("X", "dY"), "dW"),
 }
 
 _DTYPES = {"f16": DType.F16, "bf16": DType.BF16, "f32": DType.F32}
-
-
-@dataclass(frozen=True)
-class ConvAttrs:
-    """Stride, padding, dilation and groups of a conv layer."""
-
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
-    groups: int = 1
-
-    def as_dict(self) -> dict:
-        """The reference ops' attribute dictionary."""
-        return {
-            "stride": list(self.stride),
-            "padding": list(self.padding),
-            "dilation": list(self.dilation),
-            "groups": self.groups,
-        }
-
-
-_LAYERS: dict[tuple, list[LayerGemm]] = {}
 
 
 @dataclass(frozen=True)
@@ -72,7 +37,7 @@ class LayerDesc:
     tensors: dict[str, str] = field(hash=False)  # role -> DRAM tensor name
     shapes: dict[str, tuple[int, ...]] = field(hash=False)  # role -> shape
     dtype: DType = DType.F16
-    conv: ConvAttrs = ConvAttrs()
+    conv: ConvParams = ConvParams()
     im2col: str = "on-the-fly"  # or "materialize": X_col and dX_col live in DRAM
 
     @property
@@ -82,8 +47,8 @@ class LayerDesc:
 
     def x_geometry(self) -> ConvGeometry:
         """The im2col view of the layer's input (conv layers)."""
-        x = self.shapes.get("X") or self.shapes["DX"]
-        w = self.shapes.get("W") or self.shapes["DW"]
+        x = self.shapes.get("X") or self.shapes["dX"]
+        w = self.shapes.get("W") or self.shapes["dW"]
         c = self.conv
         return ConvGeometry(
             x[0],
@@ -104,46 +69,35 @@ class LayerDesc:
         """The DRAM tensors a materialised layer adds: role -> name of X_col / dX_col."""
         if not self.materialized:
             return {}
-        return {role: self.tensors[role] + ".col" for role in ("X", "DX") if role in self.tensors}
+        return {role: self.tensors[role] + ".col" for role in ("X", "dX") if role in self.tensors}
 
     def gemm_dims(self) -> tuple[int, int, int, int]:
         """M, N, K and groups of the layer in the GEMM frame."""
         if self.kind == "matmul":
-            x = self.shapes.get("X") or self.shapes["DX"]
-            w = self.shapes.get("W") or self.shapes["DW"]
+            x = self.shapes.get("X") or self.shapes["dX"]
+            w = self.shapes.get("W") or self.shapes["dW"]
             return x[0], w[1], x[1], 1
-        x = self.shapes.get("X") or self.shapes["DX"]
-        w = self.shapes.get("W") or self.shapes["DW"]
-        y = self.shapes.get("DY") or self.shapes["Y"]
+        x = self.shapes.get("X") or self.shapes["dX"]
+        w = self.shapes.get("W") or self.shapes["dW"]
+        y = self.shapes.get("dY") or self.shapes["Y"]
         g = self.conv.groups
         return y[0] * y[2] * y[3], w[0] // g, w[1] * w[2] * w[3], g
 
     def layers(self) -> list[LayerGemm]:
         """The layer's GEMMs (one per group); the same objects each time (they are immutable,
-        and the caches of planning and estimating look tile keys up by identity first)."""
-        key = (
-            self.name,
-            self.kind,
-            self.computations,
-            tuple(sorted(self.tensors.items())),
-            tuple(sorted(self.shapes.items())),
-            self.dtype,
-            self.conv,
-            self.im2col,
-        )
-        found = _LAYERS.get(key)
-        if found is None:
-            if len(_LAYERS) >= 4096:
-                _LAYERS.clear()
-            found = _LAYERS[key] = self._make_layers()
-        return list(found)
+        and planning and estimating look tile keys up by identity first)."""
+        return list(self._layers)
+
+    @functools.cached_property
+    def _layers(self) -> tuple[LayerGemm, ...]:
+        return tuple(self._make_layers())
 
     def _make_layers(self) -> list[LayerGemm]:
         if self.kind == "matmul":
             m, n, k, _ = self.gemm_dims()
             return [matmul_layer(self.name, m, k, n, self.dtype, self.tensors)]
-        x = self.shapes.get("X") or self.shapes["DX"]
-        w = self.shapes.get("W") or self.shapes["DW"]
+        x = self.shapes.get("X") or self.shapes["dX"]
+        w = self.shapes.get("W") or self.shapes["dW"]
         c = self.conv
         layers = conv_layers(
             self.name, x, w, c.stride, c.padding, c.dilation, c.groups, self.dtype, self.tensors
@@ -201,31 +155,3 @@ class LayerDesc:
 def dtype_of(element_type_name: str) -> DType:
     """The DType of an MLIR element type name."""
     return _DTYPES[element_type_name]
-
-
-# ---- schedules as plain dictionaries (the passes turn them into attributes) ---------------------
-
-
-def schedule_to_dict(schedule: LayerSchedule) -> dict:
-    """A schedule as ``{order, tile, loops?, partition}`` (tile: one [m, n, k] per computation)."""
-    out: dict = {
-        "order": schedule.order,
-        "tile": [[t.m, t.n, t.k] for t in schedule.tilings],
-    }
-    if schedule.loops is not None:
-        out["loops"] = list(schedule.loops)
-    p = schedule.partition
-    out["partition"] = {"dim": p.dim or "none", "parts": p.parts, "cores": p.cores}
-    return out
-
-
-def schedule_from_dict(computations: tuple[str, ...], data: dict) -> LayerSchedule:
-    """The inverse of ``schedule_to_dict``."""
-    tiles = tuple(Tiling(*map(int, t)) for t in data["tile"])
-    part = data.get("partition") or {}
-    dim = part.get("dim", "none")
-    partition = Partition(
-        None if dim == "none" else dim, int(part.get("parts", 1)), int(part.get("cores", 1))
-    )
-    loops = tuple(data["loops"]) if data.get("loops") else None
-    return LayerSchedule(computations, str(data["order"]), tiles, partition, loops)

@@ -30,12 +30,23 @@ from igoc.isa.instructions import (
 from igoc.isa.program import Label, Program, layout_tensors
 from igoc.schedule.layer import COMPUTATIONS, Access
 from igoc.schedule.planner import Action, Plan
+from igoc.schedule.steps import TileKey
 from igoc.target import Target
 
 
 def psum_name(tensor: str) -> str:
     """The partial-sum buffer of an output tensor."""
     return tensor + ".psum"
+
+
+def acc_dtype(target: Target) -> DType:
+    """The element type of accumulators in SPM."""
+    return DType.F32 if target.acc_bytes == 4 else DType.F16
+
+
+def psum_dtype(target: Target) -> DType:
+    """The element type of partial sums spilled to DRAM."""
+    return DType.F32 if target.psum_bytes == 4 else DType.F16
 
 
 @dataclass
@@ -45,6 +56,16 @@ class EmitContext:
     acc_dtype: DType  # accumulators in SPM
     psum_dtype: DType  # partial sums in DRAM
     spm_base: int = 0  # this core's first SPM byte
+
+    @staticmethod
+    def of(target: Target, core: int) -> EmitContext:
+        """The context of core ``core`` of ``target`` (its SPM base when the SPM is shared)."""
+        base = core * target.spm_bytes if target.spm_shared else 0
+        return EmitContext(acc_dtype(target), psum_dtype(target), base)
+
+    def tile_bytes(self, key: TileKey, is_acc: bool) -> int:
+        """SPM bytes of a tile (``planner.plan_schedule``'s ``tile_bytes``)."""
+        return key[4] * key[5] * (self.acc_dtype.nbytes if is_acc else key[0].dtype.nbytes)
 
 
 @dataclass

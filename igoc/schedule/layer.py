@@ -27,22 +27,55 @@ from dataclasses import dataclass, field
 
 from igoc.isa.instructions import ConvGeometry, DType
 
-ROLES = ("X", "W", "DY", "Y", "DX", "DW")
-INPUT_ROLES = ("X", "W", "DY")
-OUTPUT_ROLES = ("Y", "DX", "DW")
+ROLES = ("X", "W", "dY", "Y", "dX", "dW")
+INPUT_ROLES = ("X", "W", "dY")
+OUTPUT_ROLES = ("Y", "dX", "dW")
 
 #: For each role, the loop indices of its rows and columns.
 ROLE_INDICES: dict[str, tuple[str, str]] = {
     "X": ("i", "l"),
     "W": ("l", "j"),
-    "DY": ("i", "j"),
+    "dY": ("i", "j"),
     "Y": ("i", "j"),
-    "DX": ("i", "l"),
-    "DW": ("l", "j"),
+    "dX": ("i", "l"),
+    "dW": ("l", "j"),
 }
 
 #: The frame size each loop index walks.
 INDEX_DIM = {"i": "m", "j": "n", "l": "k"}
+
+
+def conv_output_size(
+    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
+    """Output size of a convolution along one axis (may be <= 0 if the kernel does not fit)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    """Stride, padding, dilation (height, width) and group count of a convolution."""
+
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    def output_hw(self, height: int, width: int, kernel_h: int, kernel_w: int) -> tuple[int, int]:
+        """Output (OH, OW) of an input ``height x width`` under a ``kernel_h x kernel_w`` kernel."""
+        return (
+            conv_output_size(height, kernel_h, self.stride[0], self.padding[0], self.dilation[0]),
+            conv_output_size(width, kernel_w, self.stride[1], self.padding[1], self.dilation[1]),
+        )
+
+    def as_dict(self) -> dict:
+        """The reference ops' attribute dictionary."""
+        return {
+            "stride": list(self.stride),
+            "padding": list(self.padding),
+            "dilation": list(self.dilation),
+            "groups": self.groups,
+        }
 
 
 @dataclass(frozen=True)
@@ -63,10 +96,10 @@ COMPUTATIONS: dict[str, Computation] = {
         "fwd", acc="Y", a="X", b="W", reduction="l", transpose_a=False, transpose_b=False
     ),
     "dx": Computation(
-        "dx", acc="DX", a="DY", b="W", reduction="j", transpose_a=False, transpose_b=True
+        "dx", acc="dX", a="dY", b="W", reduction="j", transpose_a=False, transpose_b=True
     ),
     "dw": Computation(
-        "dw", acc="DW", a="X", b="DY", reduction="i", transpose_a=True, transpose_b=False
+        "dw", acc="dW", a="X", b="dY", reduction="i", transpose_a=True, transpose_b=False
     ),
 }
 
@@ -140,7 +173,7 @@ def matmul_layer(
 
     Every matrix is a row-major 2-D tensor in the frame's orientation.
     """
-    shape = {"X": (m, k), "W": (k, n), "DY": (m, n), "Y": (m, n), "DX": (m, k), "DW": (k, n)}
+    shape = {"X": (m, k), "W": (k, n), "dY": (m, n), "Y": (m, n), "dX": (m, k), "dW": (k, n)}
     accesses = {
         role: Access(t, "rows", dtype, *shape[role], shape[role][1]) for role, t in tensors.items()
     }
@@ -196,11 +229,11 @@ def conv_layers(
     for g in range(groups):
         accesses = {}
         for role, tensor in tensors.items():
-            if role in ("X", "DX"):
+            if role in ("X", "dX"):
                 accesses[role] = Access(
                     tensor, "im2col", dtype, x_geom.rows, x_geom.cols, col_offset=g * k, conv=x_geom
                 )
-            elif role in ("DY", "Y"):
+            elif role in ("dY", "Y"):
                 accesses[role] = Access(
                     tensor, "im2col", dtype, y_geom.rows, y_geom.cols, col_offset=g * n, conv=y_geom
                 )

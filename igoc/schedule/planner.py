@@ -99,6 +99,16 @@ class Plan:
     peak_bytes: int = 0
     budget_bytes: int = 0
 
+    def window(self, first: int, end: int | None = None) -> Plan:
+        """Steps ``first..end`` of the plan, as a plan of their own (for estimating a part)."""
+        return Plan(
+            self.steps[first:end],
+            self.before[first:end],
+            self.after[first:end],
+            self.fresh[first:end],
+            self.residency_of[first:end],
+        )
+
 
 def _round_up(value: int, align: int = ALIGN_BYTES) -> int:
     return (value + align - 1) // align * align

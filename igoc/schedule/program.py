@@ -18,17 +18,16 @@ afresh after them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from igoc.cost.model import Estimate, estimate_plan
 from igoc.isa.im2col import distinct_elements, is_injective
 from igoc.isa.instructions import Barrier, ConvGeometry, DType, Gather, Halt, Load, Scatter, Store
 from igoc.isa.program import Program
-from igoc.schedule.compile import acc_dtype, core_steps, psum_dtype
 from igoc.schedule.describe import LayerDesc
-from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, partial_name
+from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, partial_name, psum_dtype
+from igoc.schedule.layer_schedule import LayerSchedule, core_steps
 from igoc.schedule.planner import Plan, plan_schedule
-from igoc.schedule.schedule import LayerSchedule
 from igoc.schedule.steps import Matmul
 from igoc.target import Target
 
@@ -118,27 +117,9 @@ class CorePlan:
     where: list[tuple[int, int, int]]  # per item: plan index (-1: none), first step, end
 
 
-_PLANNED: dict[tuple, CorePlan] = {}
-
-
-def _item_key(item: Item) -> tuple:
-    if isinstance(item, ScheduledLayer):
-        d = item.desc
-        return ("layer", d.name, d.signature(), tuple(sorted(d.tensors.items())), item.schedule)
-    return ("other", item)
-
-
-def plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
-    """Plan one core's share of every layer; a copy starts a new plan.
-
-    Plans are remembered (the lowering plans a program, and emitting it plans it again).
-    """
-    key = (target, core, tuple(_item_key(item) for item in items))
-    if key not in _PLANNED:
-        if len(_PLANNED) >= 8:
-            _PLANNED.clear()
-        _PLANNED[key] = _plan_core(target, core, items)
-    return _PLANNED[key]
+PlanCycles = Callable[[Plan, EmitContext], float]
+"""How long a core takes to run a plan (the cost model's estimate): what chooses between the
+two plans of a walk."""
 
 
 TWO_PLANS_STEPS = 20000
@@ -148,19 +129,19 @@ so that little survives from one op to a later one anyway, are planned once, kee
 for any later use (planning twice would cost a large network as much time again)."""
 
 
-def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
-    acc = acc_dtype(target)
+def plan_core(target: Target, core: int, items: list[Item], plan_cycles: PlanCycles) -> CorePlan:
+    """Plan one core's share of every item; a copy or a conversion starts a new plan.
 
-    def tile_bytes(key, is_acc: bool) -> int:
-        return key[4] * key[5] * (acc.nbytes if is_acc else key[0].dtype.nbytes)
-
+    Raises ``igoc.schedule.planner.PlanError`` if a step does not fit the SPM.
+    """
     plans: list[Plan] = []
     where: list[tuple[int, int, int]] = []
     steps: list[tuple[Matmul, ...]] = []
     ops: list[int] = []  # per step, which of this core's ops (with steps) it belongs to
     partial: set[str] = set()
 
-    ctx = EmitContext(acc, psum_dtype(target), core * target.spm_bytes if target.spm_shared else 0)
+    ctx = EmitContext.of(target, core)
+    tile_bytes = ctx.tile_bytes
 
     def close() -> None:
         # Two plans: tiles kept for any later use, and kept only into the next op; the
@@ -172,11 +153,7 @@ def _plan_core(target: Target, core: int, items: list[Item]) -> CorePlan:
                 near = plan_schedule(
                     walk, tile_bytes, target.spm_bytes, lambda t: t in partial, list(ops)
                 )
-                sharing = target.cores
-                if (
-                    estimate_plan(near, ctx, target, sharing).cycles
-                    < estimate_plan(plan, ctx, target, sharing).cycles
-                ):
+                if plan_cycles(near, ctx) < plan_cycles(plan, ctx):
                     plan = near
             plans.append(plan)
             steps.clear()
@@ -241,9 +218,9 @@ def layer_items(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> lis
         )
     items.append(ScheduledLayer(desc, schedule))
     items += conversions(desc, schedule, target)
-    if "DX" in cols:
+    if "dX" in cols:
         items.append(
-            CopyMark("col2im", desc.tensors["DX"], cols["DX"], geometry, desc.dtype, target.cores)
+            CopyMark("col2im", desc.tensors["dX"], cols["dX"], geometry, desc.dtype, target.cores)
         )
     return items
 
@@ -258,8 +235,8 @@ def reads_writes(item: Item) -> tuple[set[str], set[str]]:
         return {item.source}, {item.target}
     if isinstance(item, ScheduledLayer):
         access = item.desc.layers()[0].accesses
-        reads = {access[r].tensor for r in ("X", "W", "DY") if r in access}
-        writes = {access[r].tensor for r in ("Y", "DX", "DW") if r in access}
+        reads = {access[r].tensor for r in ("X", "W", "dY") if r in access}
+        writes = {access[r].tensor for r in ("Y", "dX", "dW") if r in access}
         return reads, writes | {partial_name(t) for t in writes}
     return set(), set()
 
@@ -267,7 +244,7 @@ def reads_writes(item: Item) -> tuple[set[str], set[str]]:
 def synchronise(items: list[Item], cores: int) -> list[Item]:
     """Order a layer's lone dX and dW ops dW first, and add barriers where cores must wait.
 
-    dW goes first as in the ``sequential`` order (``schedule.py`` says why), so that
+    dW goes first as in the ``sequential`` order (``layer_schedule.py`` says why), so that
     separate ops and fused ones are ordered alike. With several cores, a barrier
     comes before an item that reads or writes what an item since the last barrier wrote.
     """
@@ -279,7 +256,7 @@ def synchronise(items: list[Item], cores: int) -> list[Item]:
             and isinstance(b, ScheduledLayer)
             and a.desc.computations == ("dx",)
             and b.desc.computations == ("dw",)
-            and a.desc.tensors["DY"] == b.desc.tensors["DY"]
+            and a.desc.tensors["dY"] == b.desc.tensors["dY"]
         ):
             items[i], items[i + 1] = b, a
     out: list[Item] = []
@@ -296,7 +273,11 @@ def synchronise(items: list[Item], cores: int) -> list[Item]:
     return out
 
 
-def extra_tensors(items: list[Item]) -> list[tuple[str, str, DType, tuple[int, ...]]]:
+TensorSpec = tuple[str, str, DType, tuple[int, ...]]
+"""A DRAM tensor of a program: name, role, element type, shape."""
+
+
+def extra_tensors(items: list[Item]) -> list[TensorSpec]:
     """DRAM tensors that items add: materialised im2col matrices, wide partial-sum buffers."""
     out = []
     for item in items:
@@ -305,6 +286,17 @@ def extra_tensors(items: list[Item]) -> list[tuple[str, str, DType, tuple[int, .
             out.append((item.col_tensor, "scratch", item.dtype, (g.rows, g.cols)))
         elif isinstance(item, ConvertMark):
             out.append((item.source, "psum", item.source_dtype, item.shape))
+    return out
+
+
+def program_tensors(declared: list[TensorSpec], items: list[Item]) -> list[TensorSpec]:
+    """The DRAM tensors of a program: those ``declared``, then what its items add (once)."""
+    out = list(declared)
+    names = {name for name, *_ in out}
+    for spec in extra_tensors(items):
+        if spec[0] not in names:
+            out.append(spec)
+            names.add(spec[0])
     return out
 
 
@@ -384,37 +376,7 @@ def emit_convert(convert: ConvertMark, core: int, target: Target, builder: Progr
         stream.append(Store(dest, offset, rows, cols, ld, spm, convert.source_dtype))
 
 
-# ---- estimates and emission ---------------------------------------------------------------------
-
-
-def item_estimates(
-    core_plan: CorePlan, items: list[Item], target: Target, sharing_cores: int
-) -> list[Estimate]:
-    """The cost model's view of each item of a planned core (zero for barriers)."""
-    out = []
-    share = target.dram_bytes_per_cycle / max(1, sharing_cores)
-    for item, (index, first, end) in zip(items, core_plan.where, strict=True):
-        if isinstance(item, CopyMark | ConvertMark):
-            if isinstance(item, CopyMark):
-                traffic = copy_traffic(item, core_plan.core, target)
-            else:
-                traffic = convert_traffic(item, core_plan.core, target)
-            moved = sum(r + w for r, w in traffic.values())
-            out.append(Estimate(moved / share + target.dram_latency_cycles, traffic))
-            continue
-        if index < 0 or index >= len(core_plan.plans):
-            out.append(Estimate(0.0))
-            continue
-        plan = core_plan.plans[index]
-        sub = Plan(
-            plan.steps[first:end],
-            plan.before[first:end],
-            plan.after[first:end],
-            plan.fresh[first:end],
-            plan.residency_of[first:end],
-        )
-        out.append(estimate_plan(sub, core_plan.ctx, target, sharing_cores))
-    return out
+# ---- emission -----------------------------------------------------------------------------------
 
 
 def build_program(
@@ -423,14 +385,14 @@ def build_program(
     cores: list[list[Item]],
     reference: list[dict],
     meta: dict,
-    core_plans: list[CorePlan] | None = None,
+    core_plans: list[CorePlan],
 ) -> Program:
-    """The program of every core's items (tensors: ``(name, role, DType, shape)``)."""
+    """The program of every core's items as planned (tensors: ``(name, role, DType, shape)``)."""
     builder = ProgramBuilder(target)
     for name, role, dtype, shape in tensors:
         builder.tensor(name, role, dtype, shape)  # type: ignore[arg-type]
     for core, items in enumerate(cores):
-        cp = core_plans[core] if core_plans else plan_core(target, core, items)
+        cp = core_plans[core]
         stream = builder.streams[core]
         for item, (index, first, end) in zip(items, cp.where, strict=True):
             start = len(stream)
@@ -448,3 +410,30 @@ def build_program(
                 builder.label(core, start, item.desc.name)
         stream.append(Halt())
     return builder.build(reference, meta)
+
+
+def reference_ops(items: list[Item]) -> list[dict]:
+    """The reference ops (``igoc.reference``) of the layers among ``items``, in order."""
+    return [
+        op for item in items if isinstance(item, ScheduledLayer) for op in item.desc.reference_ops()
+    ]
+
+
+@dataclass
+class Lowered:
+    """A program as the lowering planned it: its DRAM tensors, each core's items and plan.
+
+    ``program(meta)`` emits it; the lowering's plans are the plans emitted.
+    """
+
+    target: Target
+    tensors: list[TensorSpec]
+    cores: list[list[Item]]
+    core_plans: list[CorePlan]
+
+    def program(self, meta: dict) -> Program:
+        """The NPU program, its reference ops those of core 0's layers."""
+        reference = reference_ops(self.cores[0])
+        return build_program(
+            self.target, self.tensors, self.cores, reference, meta, self.core_plans
+        )

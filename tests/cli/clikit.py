@@ -65,6 +65,6 @@ class TargetPass(ModulePass):
     def apply(self, ctx, op) -> None:
         from xdsl.dialects.builtin import StringAttr
 
-        from igoc.pipeline import module_target
+        from igoc.dialects.npu import module_target
 
         op.attributes["test.seen"] = StringAttr(module_target(op).name)

@@ -10,8 +10,8 @@ from clikit import LAYER
 
 from igoc import pipeline
 from igoc.cli import igoc as igoc_cli
+from igoc.dialects.npu import module_target, stamp_target
 from igoc.frontend import parse_text, print_module
-from igoc.pipeline import module_target
 from igoc.target import load_target
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -29,11 +29,9 @@ def test_passes(monkeypatch):
     """Register the misbehaving passes of clikit and a pipeline through every stage."""
     for name in ("Reject", "Crash", "Break", "Target"):
         monkeypatch.setitem(pipeline.PASSES, f"test-{name.lower()}", f"clikit:{name}Pass")
-    monkeypatch.setitem(
-        pipeline.PIPELINES,
-        "staged",
-        [("cse", "gemm"), ("test-target", None), ("canonicalize", "fused")],
-    )
+    monkeypatch.setitem(pipeline.PIPELINES, "staged", "cse,test-target,canonicalize")
+    monkeypatch.setitem(pipeline.STAGE_OF_PASS, "cse", "gemm")
+    monkeypatch.setitem(pipeline.STAGE_OF_PASS, "canonicalize", "fused")
 
 
 def run(capsys, *argv):
@@ -113,7 +111,7 @@ def test_target_is_stamped_when_given_or_when_passes_run(capsys, layer, tmp_path
 def test_the_inputs_target_is_kept_without_target_flag(capsys, tmp_path, test_passes):
     stamped = tmp_path / "stamped.mlir"
     module = parse_text(LAYER)
-    pipeline.stamp_target(module, load_target("edge"))
+    stamp_target(module, load_target("edge"))
     stamped.write_text(print_module(module))
     status, out, _ = run(capsys, stamped, "--pass-pipeline=test-target")
     assert status == 0 and 'test.seen = "edge"' in out
@@ -135,10 +133,14 @@ def test_bad_targets(capsys, layer, argv, message):
 
 def test_a_broken_target_in_the_input(capsys, tmp_path):
     path = tmp_path / "t.mlir"
+    path.write_text('module attributes {igoc.target = #npu.target<name = "x">} {\n' + LAYER + "}\n")
+    status, _, err = run(capsys, path, "--pass-pipeline=cse")
+    assert status == 1
+    assert err.startswith(f"{path}:1:34: error: #npu.target: missing key 'cores'")
     path.write_text('module attributes {igoc.target = {name = "x"}} {\n' + LAYER + "}\n")
     status, _, err = run(capsys, path, "--pass-pipeline=cse")
     assert status == 1
-    assert err.startswith(f"{path}:1:1: error: igoc.target: missing key 'cores'")
+    assert err.startswith(f"{path}:1:1: error: igoc.target must be a #npu.target<...>")
 
 
 # ---- pipelines and stages ------------------------------------------------------------------------
@@ -186,10 +188,11 @@ def test_emit_stops_after_the_pass_that_produces_the_stage(capsys, layer, test_p
 
 
 def test_the_npu_stage_ends_in_emit_program(capsys, layer, tmp_path, test_passes, monkeypatch):
-    monkeypatch.setitem(pipeline.PIPELINES, "to-npu", [("cse", "npu")])
+    monkeypatch.setitem(pipeline.PIPELINES, "to-npu", "cse")
+    monkeypatch.setitem(pipeline.STAGE_OF_PASS, "cse", "npu")
     calls = []
     monkeypatch.setattr(
-        igoc_cli, "_emit_program", lambda: lambda m, path, meta: calls.append((m, path))
+        igoc_cli, "_emit_program", lambda: lambda m, path, meta, session: calls.append((m, path))
     )
     status, out, _ = run(capsys, layer, "--pipeline=to-npu", "-o", tmp_path / "a.npu")
     assert (status, out) == (0, "")
@@ -366,7 +369,7 @@ def test_every_stage_of_every_pipeline_reads_back(capsys, tmp_path, name):
         )
         assert status == 0, err
     files = sorted(dumps.rglob("*.mlir"))
-    assert len(files) == 2 * (len(pipeline.PIPELINES[name]) + 1)
+    assert len(files) == 2 * (len(pipeline.pass_specs(pipeline.PIPELINES[name])) + 1)
     for file in files:
         module = parse_text(file.read_text(), file.name)
         for generic in (False, True):

@@ -4,8 +4,8 @@ import pytest
 from clikit import LAYER
 
 from igoc.cli import opt
+from igoc.dialects.npu import module_target
 from igoc.frontend import parse_text
-from igoc.pipeline import module_target
 from igoc.target import load_target
 
 

@@ -4,14 +4,14 @@ import pytest
 from clikit import LAYER
 
 from igoc import pipeline
+from igoc.dialects.npu import DEFAULT_TARGET, module_target, stamp_target
 from igoc.frontend import DiagnosticError, parse_text, print_module
 from igoc.pipeline import (
     PipelineError,
     build_pipeline,
-    module_target,
     parse_spec,
+    pass_specs,
     stages_reached,
-    stamp_target,
     steps_until,
 )
 from igoc.target import load_target, preset_names
@@ -28,30 +28,39 @@ def test_target_survives_the_module_and_its_text(preset):
 
 
 def test_module_without_target_gets_the_default():
-    assert module_target(parse_text(LAYER)) == load_target(pipeline.DEFAULT_TARGET)
+    assert module_target(parse_text(LAYER)) == load_target(DEFAULT_TARGET)
 
 
-@pytest.mark.parametrize(
-    ("attribute", "message"),
-    [
-        ('"server"', "igoc.target must be a dictionary"),
-        ('{name = "x", cores = 1}', "missing key"),
-    ],
-)
-def test_bad_targets_in_the_module_are_diagnostics(attribute, message):
+@pytest.mark.parametrize("attribute", ['"server"', '{name = "x", cores = 1}'])
+def test_a_target_that_is_no_target_attribute_is_a_diagnostic(attribute):
     module = parse_text(
         f"module attributes {{igoc.target = {attribute}}} {{\n{LAYER}}}\n", "t.mlir"
     )
-    with pytest.raises(DiagnosticError, match=message) as caught:
+    with pytest.raises(DiagnosticError, match="igoc.target must be a #npu.target") as caught:
         module_target(module)
     assert caught.value.location == ("t.mlir", 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ('name = "x", cores = 1', "missing key 'array_rows'"),
+        ('name = "x", cores = 1, cores = 2', "key 'cores' is given twice"),
+    ],
+)
+def test_a_bad_target_attribute_is_a_diagnostic_where_it_stands(entries, message):
+    text = f"module attributes {{igoc.target = #npu.target<{entries}>}} {{\n{LAYER}}}\n"
+    with pytest.raises(DiagnosticError, match=message) as caught:
+        parse_text(text, "t.mlir")
+    filename, line, column = caught.value.location
+    assert (filename, line) == ("t.mlir", 1) and column >= text.index("#npu") + 1
 
 
 def test_every_named_pipeline_builds_and_names_known_stages():
     for name in pipeline.PIPELINES:
         steps = build_pipeline(name)
         assert [s.spec.split("{")[0] for s in steps] == [
-            spec.split("{")[0] for spec, _ in pipeline.PIPELINES[name]
+            spec.split("{")[0] for spec in pass_specs(pipeline.PIPELINES[name])
         ]
         assert set(stages_reached(steps)) <= set(pipeline.STAGES)
 
@@ -93,7 +102,7 @@ def test_a_registered_pass_that_cannot_be_imported(monkeypatch):
     monkeypatch.setitem(pipeline.PASSES, "ghost", "igoc.no_such_module:GhostPass")
     with pytest.raises(PipelineError, match="pass 'ghost' is registered but cannot be loaded"):
         parse_spec("ghost")
-    monkeypatch.setitem(pipeline.PIPELINES, "haunted", [("ghost", None)])
+    monkeypatch.setitem(pipeline.PIPELINES, "haunted", "ghost")
     with pytest.raises(PipelineError, match="cannot be loaded"):
         build_pipeline("haunted")
 

@@ -8,7 +8,6 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     ArrayAttr,
     Builtin,
-    DictionaryAttr,
     IntegerAttr,
     ModuleOp,
     StringAttr,
@@ -35,6 +34,7 @@ from igoc.dialects.grad import (
     MatmulOp,
     conv_output_size,
 )
+from igoc.dialects.sched import GemmAttr, Sched
 
 
 def tensor(*shape, element=f16):
@@ -341,14 +341,15 @@ def test_xdsl_parser_reads_what_grad_ops_print():
     bx, bw, bdy = block.args
     params = ConvParams(stride=(2, 2), padding=(1, 1))
     interleaved = InterleavedOp(bdy, bx, bw, "conv2d", params)
-    interleaved.attributes["sched.gemm"] = DictionaryAttr({"m": IntegerAttr(36, i64)})
+    interleaved.attributes["sched.gemm"] = GemmAttr.of(36, 4, 72, 1)
     block.add_ops([interleaved, func.ReturnOp(*interleaved.results)])
     module = ModuleOp([func.FuncOp("f", ([x, w, dy], [x, w]), Region(block))])
     module.verify()
     text = str(module)
-    assert '{kind = "conv2d", stride = [2, 2], padding = [1, 1], sched.gemm = {m = 36}}' in text
+    gemm = "sched.gemm = #sched.gemm<m = 36, n = 4, k = 72, groups = 1>"
+    assert '{kind = "conv2d", stride = [2, 2], padding = [1, 1], ' + gemm + "}" in text
     ctx = Context()
-    for dialect in (Builtin, func.Func, Grad):
+    for dialect in (Builtin, func.Func, Grad, Sched):
         ctx.load_dialect(dialect)
     parsed = Parser(ctx, text).parse_module()
     parsed.verify()

@@ -17,8 +17,8 @@ CONV = '{kind = "conv2d", stride = [2, 2], padding = [1, 1]}'
 # Every compound token in its common spelling (one line, single spaces).
 COMPACT = f"""\
 func.func @fc(%x: {X}, %w: {W}, %dy: {Y}) -> ({Y}, {X}, {W}) {{
-  %y = grad.matmul %x, %w {{sched.note = "a, b = c", sched.level = -3}} : ({X}, {W}) -> {Y}
-  %y2 = grad.matmul %x, %w {{sched.scale = 0.5, sched.tile = [4, 4]}} : ({X}, {W}) -> {Y}
+  %y = grad.matmul %x, %w {{note.note = "a, b = c", note.level = -3}} : ({X}, {W}) -> {Y}
+  %y2 = grad.matmul %x, %w {{note.scale = 0.5, note.tile = [4, 4]}} : ({X}, {W}) -> {Y}
   %dx, %dw = grad.interleaved %dy, %x, %w {{kind = "matmul"}} : ({Y}, {X}, {W}) -> ({X}, {W})
   func.return %y, %dx, %dw : {Y}, {X}, {W}
 }}
@@ -73,7 +73,7 @@ def test_a_compound_token_the_parser_cannot_take_is_read_as_its_parts():
     text = f"""\
 "func.func"() <{{sym_name = "f", function_type = ({X}, {W}) -> {Y}}}> ({{
 ^bb0(%x: {X}, %w: {W}):
-  %y = grad.matmul %x, %w {{sched.types = [{X}, {W}]}} : ({X}, {W}) -> {Y}
+  %y = grad.matmul %x, %w {{note.types = [{X}, {W}]}} : ({X}, {W}) -> {Y}
   func.return %y : {Y}
 }}) : () -> ()
 """

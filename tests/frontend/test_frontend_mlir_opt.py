@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
+from igoc.dialects.npu import stamp_target
 from igoc.frontend import parse_file, parse_text, print_module
-from igoc.pipeline import stamp_target
 from igoc.target import load_target
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -42,7 +42,7 @@ def ops(module: ModuleOp) -> list:
     return [op for op in module.walk() if op is not module]
 
 
-def sched_attributes(text: str) -> dict:
+def note_attributes(text: str) -> dict:
     """The attributes of the one grad.matmul in a function whose attr-dict is ``text``."""
     module = parse_text(
         "func.func @f(%x: tensor<4x8xf16>, %w: tensor<8x2xf16>) -> tensor<4x2xf16> {\n"
@@ -119,13 +119,13 @@ def test_result_groups_and_indices():
 def test_properties_are_split_from_discardable_attributes():
     module = parse_text(
         "func.func @f(%x: tensor<1x4x8x8xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32> {\n"
-        "  %y = grad.conv2d %x, %w {stride = [2, 2], padding = [1 : i64, 1 : i64], sched.k = 1}\n"
+        "  %y = grad.conv2d %x, %w {stride = [2, 2], padding = [1 : i64, 1 : i64], note.k = 1}\n"
         "      : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32>\n"
         "  func.return %y : tensor<1x4x4x4xf32>\n}\n"
     )
     conv = next(op for op in module.walk() if op.name == "grad.conv2d")
     assert conv.conv_params.stride == (2, 2) and conv.conv_params.padding == (1, 1)
-    assert set(conv.attributes) == {"sched.k"}
+    assert set(conv.attributes) == {"note.k"}
     assert "stride" not in conv.attributes
 
 
@@ -133,42 +133,42 @@ def test_properties_are_split_from_discardable_attributes():
 
 
 def test_every_kind_of_attribute_value():
-    attributes = sched_attributes(
-        "{sched.i = -3, sched.i32 = 7 : i32, sched.idx = 4 : index, sched.f = 0.25, "
-        'sched.f32 = 1.5 : f32, sched.inf = 0x7FF0000000000000 : f64, sched.s = "a\\22b\\n", '
-        'sched.t = true, sched.u, sched.arr = [1, [2.5, "x"]], sched.d = {k = unit}, '
-        "sched.dense = array<i64: 1, -2>, sched.ty = tensor<2xf32>, sched.fn = (i32) -> (f32, f64)}"
+    attributes = note_attributes(
+        "{note.i = -3, note.i32 = 7 : i32, note.idx = 4 : index, note.f = 0.25, "
+        'note.f32 = 1.5 : f32, note.inf = 0x7FF0000000000000 : f64, note.s = "a\\22b\\n", '
+        'note.t = true, note.u, note.arr = [1, [2.5, "x"]], note.d = {k = unit}, '
+        "note.dense = array<i64: 1, -2>, note.ty = tensor<2xf32>, note.fn = (i32) -> (f32, f64)}"
     )
     assert attributes == {
-        "sched.i": IntegerAttr(-3, i64),
-        "sched.i32": IntegerAttr(7, i32),
-        "sched.idx": IntegerAttr(4, IndexType()),
-        "sched.f": FloatAttr(0.25, f64),
-        "sched.f32": FloatAttr(1.5, f32),
-        "sched.inf": FloatAttr(float("inf"), f64),
-        "sched.s": StringAttr('a"b\n'),
-        "sched.t": IntegerAttr(1, IntegerType(1)),
-        "sched.u": UnitAttr(),
-        "sched.arr": ArrayAttr(
+        "note.i": IntegerAttr(-3, i64),
+        "note.i32": IntegerAttr(7, i32),
+        "note.idx": IntegerAttr(4, IndexType()),
+        "note.f": FloatAttr(0.25, f64),
+        "note.f32": FloatAttr(1.5, f32),
+        "note.inf": FloatAttr(float("inf"), f64),
+        "note.s": StringAttr('a"b\n'),
+        "note.t": IntegerAttr(1, IntegerType(1)),
+        "note.u": UnitAttr(),
+        "note.arr": ArrayAttr(
             [IntegerAttr(1, i64), ArrayAttr([FloatAttr(2.5, f64), StringAttr("x")])]
         ),
-        "sched.d": DictionaryAttr({"k": UnitAttr()}),
-        "sched.dense": DenseArrayBase.from_list(i64, [1, -2]),
-        "sched.ty": TensorType(f32, [2]),
-        "sched.fn": FunctionType.from_lists([i32], [f32, f64]),
+        "note.d": DictionaryAttr({"k": UnitAttr()}),
+        "note.dense": DenseArrayBase.from_list(i64, [1, -2]),
+        "note.ty": TensorType(f32, [2]),
+        "note.fn": FunctionType.from_lists([i32], [f32, f64]),
     }
 
 
 def test_strings_decode_escapes_as_utf8_bytes():
-    attributes = sched_attributes('{sched.s = "caf\\C3\\A9 \\\\ \\t é"}')
-    assert attributes["sched.s"] == StringAttr("café \\ \t é")
+    attributes = note_attributes('{note.s = "caf\\C3\\A9 \\\\ \\t é"}')
+    assert attributes["note.s"] == StringAttr("café \\ \t é")
 
 
 def test_lists_that_are_not_all_integers_still_parse():
-    attributes = sched_attributes('{sched.a = [1, "two"], sched.b = [ 1 ,2 ], sched.c = [-1]}')
-    assert attributes["sched.a"] == ArrayAttr([IntegerAttr(1, i64), StringAttr("two")])
-    assert attributes["sched.b"] == ArrayAttr([IntegerAttr(1, i64), IntegerAttr(2, i64)])
-    assert attributes["sched.c"] == ArrayAttr([IntegerAttr(-1, i64)])
+    attributes = note_attributes('{note.a = [1, "two"], note.b = [ 1 ,2 ], note.c = [-1]}')
+    assert attributes["note.a"] == ArrayAttr([IntegerAttr(1, i64), StringAttr("two")])
+    assert attributes["note.b"] == ArrayAttr([IntegerAttr(1, i64), IntegerAttr(2, i64)])
+    assert attributes["note.c"] == ArrayAttr([IntegerAttr(-1, i64)])
 
 
 def test_keywords_are_names_where_a_name_is_expected():

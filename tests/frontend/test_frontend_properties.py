@@ -49,7 +49,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 # ---- random attributes ---------------------------------------------------------------------------
 
-names = st.text(string.ascii_letters + "_", min_size=1, max_size=6).map(lambda s: "sched." + s)
+names = st.text(string.ascii_letters + "_", min_size=1, max_size=6).map(lambda s: "note." + s)
 keys = st.text(string.ascii_letters + string.digits + "_ .-", min_size=1, max_size=6)
 texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8)
 scalars = st.one_of(
@@ -164,7 +164,7 @@ def test_equality_notices_a_changed_attribute(module, value):
     parsed = parse_text(print_module(module))
     function = next(iter(parsed.ops))
     before = dict(function.attributes)
-    function.attributes["sched.changed"] = IntegerAttr(value, i64)
+    function.attributes["note.changed"] = IntegerAttr(value, i64)
     assert not parsed.is_structurally_equivalent(module)
     function.attributes.clear()
     function.attributes.update(before)
@@ -174,9 +174,9 @@ def test_equality_notices_a_changed_attribute(module, value):
 def test_floats_print_exactly():
     for value in (0.1, 1e20, -2.5e-7, 1 / 3, math.pi, 5e-324, float("inf")):
         module = ModuleOp([])
-        module.attributes["sched.v"] = FloatAttr(value, f64)
+        module.attributes["note.v"] = FloatAttr(value, f64)
         parsed = parse_text(print_module(module))
-        assert parsed.attributes["sched.v"] == FloatAttr(value, f64)
+        assert parsed.attributes["note.v"] == FloatAttr(value, f64)
 
 
 # ---- random damage -------------------------------------------------------------------------------

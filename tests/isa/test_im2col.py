@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igoc.isa.instructions import ConvGeometry
 from igoc.isa import im2col
+from igoc.isa.instructions import ConvGeometry
 
 
 @st.composite

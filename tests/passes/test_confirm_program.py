@@ -11,9 +11,10 @@ from test_pipelines import programs, tiny_target
 
 from igoc import pipeline
 from igoc.api import compile_module, compile_text
+from igoc.dialects.npu import stamp_target
+from igoc.dialects.sched import from_attr
 from igoc.frontend import parse_file, parse_text
 from igoc.frontend.diagnostics import DiagnosticError
-from igoc.irutil import from_attr
 from igoc.pipeline import PipelineError
 from igoc.sim import simulate
 from igoc.target import load_target
@@ -24,7 +25,7 @@ BEFORE = "conv-to-gemm,fuse-gradients,tile,select-order,partition"
 
 def run_passes(module, target: str, spec: str) -> None:
     """Run ``spec`` on ``module`` (and nothing else: no lowering)."""
-    pipeline.stamp_target(module, load_target(target))
+    stamp_target(module, load_target(target))
     pipeline.run(module, pipeline.parse_spec(spec))
 
 
@@ -121,7 +122,7 @@ def test_it_weighs_the_orders_unsplit_when_an_op_was_split():
     }
     assert found["kept"] == min(weighed, key=lambda name: weighed[name])
     partitions = {
-        from_attr(op.attributes["sched.partition"])["dim"]  # type: ignore[index]
+        op.attributes["sched.schedule"].partition.data  # type: ignore[attr-defined]
         for op in module.walk()
         if op.name == "grad.interleaved"
     }

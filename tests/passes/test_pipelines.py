@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from igoc import pipeline as pipelines
 from igoc.api import compile_text, lower_module
+from igoc.dialects.npu import stamp_target
+from igoc.dialects.sched import from_attr
 from igoc.frontend import parse_text
-from igoc.irutil import from_attr
 from igoc.sim import simulate
 from igoc.sim.compare import check_outputs, generate_inputs
 from igoc.target import load_target, target_from_dict
@@ -181,10 +182,10 @@ def test_partition_keeps_the_order_select_order_confirmed():
 
     def order_after(spec: str) -> str:
         module = parse_text(DEPTHWISE)
-        pipelines.stamp_target(module, load_target("edge"))
+        stamp_target(module, load_target("edge"))
         pipelines.run(module, pipelines.parse_spec(spec))
         (op,) = [op for op in module.walk() if op.name == "grad.interleaved"]
-        return from_attr(op.attributes["sched.order"])  # type: ignore[return-value]
+        return op.attributes["sched.schedule"].order.data  # type: ignore[attr-defined]
 
     before = "conv-to-gemm,fuse-gradients,tile,select-order"
     chosen = order_after(before)

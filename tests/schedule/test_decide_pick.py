@@ -5,7 +5,7 @@ from __future__ import annotations
 from igoc.cost.decide import COST_MARGIN, _pick, describe_candidate
 from igoc.cost.model import Estimate
 from igoc.cost.search import Candidate
-from igoc.schedule.schedule import LayerSchedule
+from igoc.schedule.layer_schedule import LayerSchedule
 from igoc.schedule.steps import Tiling
 
 SMALL, LARGE = Tiling(16, 32, 8), Tiling(16, 64, 8)

@@ -18,18 +18,20 @@ import math
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from igoc.isa.instructions import DType, Halt
-from igoc.schedule.compile import emit_layer, estimate_layer, plan_layer
-from igoc.schedule.emit import ProgramBuilder
-from igoc.schedule.layer import conv_layers, matmul_layer
+from igoc.cost.model import item_estimates, plan_program
+from igoc.cost.oracle import layer_tensors
+from igoc.isa.instructions import DType
+from igoc.schedule.describe import LayerDesc
+from igoc.schedule.layer import ConvParams
+from igoc.schedule.layer_schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
 from igoc.schedule.planner import PlanError
-from igoc.schedule.schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
+from igoc.schedule.program import layer_items, program_tensors, synchronise
 from igoc.schedule.steps import PERMUTATIONS, Tiling
 from igoc.sim import simulate
 from igoc.sim.compare import check_outputs, generate_inputs
 from igoc.target import target_from_dict
 
-NAMES = {"X": "x", "W": "w", "DY": "dy", "DX": "dx", "DW": "dw"}
+NAMES = {"X": "x", "W": "w", "dY": "dy", "dX": "dx", "dW": "dw"}
 
 
 def small_target(rows: int, cols: int, spm_bytes: int, cores: int, dataflow: str):
@@ -54,22 +56,11 @@ def small_target(rows: int, cols: int, spm_bytes: int, cores: int, dataflow: str
 
 @st.composite
 def layer_cases(draw):
-    """A layer (its GEMMs, tensors and reference ops)."""
+    """A layer with both gradients: a matmul or a conv (stride, padding, dilation, groups)."""
     if draw(st.booleans()):
         m, k, n = (draw(st.integers(1, 40)) for _ in range(3))
-        layers = [matmul_layer("fc", m, k, n, DType.F16, NAMES)]
-        tensors = {
-            "x": ("input", (m, k)),
-            "w": ("input", (k, n)),
-            "dy": ("input", (m, n)),
-            "dx": ("output", (m, k)),
-            "dw": ("output", (k, n)),
-        }
-        ops = [
-            {"op": "matmul_dx", "inputs": ["dy", "w"], "outputs": ["dx"], "attrs": {}},
-            {"op": "matmul_dw", "inputs": ["x", "dy"], "outputs": ["dw"], "attrs": {}},
-        ]
-        return layers, tensors, ops
+        shapes = {"X": (m, k), "W": (k, n), "dY": (m, n), "dX": (m, k), "dW": (k, n)}
+        return LayerDesc("layer", "matmul", ("dx", "dw"), NAMES, shapes)
     groups = draw(st.sampled_from([1, 1, 2]))
     cin = groups * draw(st.integers(1, 4))
     cout = groups * draw(st.integers(1, 4))
@@ -79,38 +70,12 @@ def layer_cases(draw):
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
     batch = draw(st.integers(1, 2))
-    oh = (h + 2 * padding[0] - dilation[0] * (r - 1) - 1) // stride[0] + 1
-    ow = (w + 2 * padding[1] - dilation[1] * (s - 1) - 1) // stride[1] + 1
+    conv = ConvParams(stride, padding, dilation, groups)
+    oh, ow = conv.output_hw(h, w, r, s)
     assume(oh > 0 and ow > 0)
-    layers = conv_layers(
-        "conv",
-        (batch, cin, h, w),
-        (cout, cin // groups, r, s),
-        stride,
-        padding,
-        dilation,
-        groups,
-        DType.F16,
-        NAMES,
-    )
-    attrs = {
-        "stride": list(stride),
-        "padding": list(padding),
-        "dilation": list(dilation),
-        "groups": groups,
-    }
-    tensors = {
-        "x": ("input", (batch, cin, h, w)),
-        "w": ("input", (cout, cin // groups, r, s)),
-        "dy": ("input", (batch, cout, oh, ow)),
-        "dx": ("output", (batch, cin, h, w)),
-        "dw": ("output", (cout, cin // groups, r, s)),
-    }
-    ops = [
-        {"op": "conv2d_dx", "inputs": ["dy", "w"], "outputs": ["dx"], "attrs": attrs},
-        {"op": "conv2d_dw", "inputs": ["x", "dy"], "outputs": ["dw"], "attrs": attrs},
-    ]
-    return layers, tensors, ops
+    x, weights = (batch, cin, h, w), (cout, cin // groups, r, s)
+    shapes = {"X": x, "W": weights, "dY": (batch, cout, oh, ow), "dX": x, "dW": weights}
+    return LayerDesc("layer", "conv2d", ("dx", "dw"), NAMES, shapes, DType.F16, conv)
 
 
 @st.composite
@@ -137,22 +102,25 @@ def schedules(draw, cores: int):
     dataflow=st.sampled_from(["os", "ws"]),
 )
 def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, cores, dataflow):
-    layers, tensors, ops = case
+    desc = case
+    layers = desc.layers()
     target = small_target(*array, spm_kib * 1024, cores, dataflow)
     schedule = data.draw(schedules(cores))
+    items = synchronise(layer_items(desc, schedule, target), cores)
+    tensors = program_tensors(layer_tensors(desc), items)
     try:
-        core_plans = plan_layer(layers, schedule, target)
+        lowered = plan_program(target, tensors, [items] * cores)
     except PlanError as err:
         assert err.needed_bytes > 0
         assume(False)
-    estimate = estimate_layer(core_plans, target)
-    builder = ProgramBuilder(target)
-    for name, (role, shape) in tensors.items():
-        builder.tensor(name, role, DType.F16, shape)
-    emit_layer(core_plans, builder, "layer")
-    for stream in builder.streams:
-        stream.append(Halt())
-    program = builder.build(ops, {})
+    traffic: dict[str, list[int]] = {}
+    for core_plan in lowered.core_plans:
+        for estimate in item_estimates(core_plan, items, target, cores):
+            for name, (read, write) in estimate.traffic.items():
+                entry = traffic.setdefault(name, [0, 0])
+                entry[0] += read
+                entry[1] += write
+    program = lowered.program({})
 
     inputs = generate_inputs(program, seed=1)
     result = simulate(program, functional=True, inputs=inputs)
@@ -165,20 +133,16 @@ def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, c
         for name, t in report["traffic"].items()
         if t["read"] or t["write"]
     }
-    assert simulated == estimate.traffic
+    assert simulated == {name: rw for name, rw in traffic.items() if any(rw)}
     assert report["spm_peak_bytes"] <= target.spm_bytes * (cores if cores > 1 else 1)
     for core in report["per_core"]:
         assert core.get("spm_peak_bytes", 0) <= target.spm_total_bytes
 
-    compulsory = sum(
-        math.prod(shape) * 2 for name, (role, shape) in tensors.items() if role == "input"
-    )
-    compulsory_out = sum(
-        math.prod(shape) * 2 for name, (role, shape) in tensors.items() if role == "output"
-    )
+    compulsory = sum(math.prod(shape) * 2 for _, role, _, shape in tensors if role == "input")
+    compulsory_out = sum(math.prod(shape) * 2 for _, role, _, shape in tensors if role == "output")
     # Inputs: every element a tile needs is read at least once (padding-only elements may not be).
     assert report["dram_write_bytes"] >= compulsory_out or any(
-        layer.accesses["DX"].kind == "im2col" for layer in layers
+        layer.accesses["dX"].kind == "im2col" for layer in layers
     )
     assert report["dram_read_bytes"] + report["dram_write_bytes"] > 0 or compulsory == 0
     macs = 2 * sum(layer.m * layer.n * layer.k for layer in layers)

@@ -13,12 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igoc.isa.instructions import DType
-from igoc.schedule.compile import core_steps
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, matmul_layer
-from igoc.schedule.schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
+from igoc.schedule.layer_schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition, core_steps
 from igoc.schedule.steps import Tiling
 
-NAMES = {"X": "x", "W": "w", "DY": "dy", "DX": "dx", "DW": "dw"}
+NAMES = {"X": "x", "W": "w", "dY": "dy", "dX": "dx", "dW": "dw"}
 
 
 @settings(max_examples=80)

@@ -6,7 +6,7 @@
 
 // cse merges the two identical matmuls and drops the unused one; canonicalize finds nothing left.
 // CHECK: // -----// IR Dump After cse //----- //
-// CHECK-NEXT: builtin.module attributes {igoc.target = {name = "server", cores = 1,
+// CHECK-NEXT: builtin.module attributes {igoc.target = #npu.target<name = "server", cores = 1,
 // CHECK: func.func @layer
 // CHECK-NEXT: %[[Y:.*]] = grad.matmul
 // CHECK-NEXT: grad.matmul_dx

@@ -59,15 +59,19 @@ func.func @grouped(%x: tensor<1x8x9x9xf32>, %w: tensor<12x2x3x3xf32>, %dy: tenso
   func.return %y, %dw : tensor<1x12x9x9xf32>, tensor<8x1x3x3xf32>
 }
 
-// Attributes of later passes (dotted names, builtin values) travel with the op.
+// The passes' typed attributes (the sched dialect) and other dotted names with builtin values
+// travel with the op.
 // CHECK-LABEL: func.func @annotated
-// CHECK-NEXT: grad.interleaved %{{.*}}, %{{.*}}, %{{.*}} {kind = "matmul", sched.gemm = {m = 8, n = 16, k = 32}, sched.order = "dx-major", sched.bytes = [1024, 2048], sched.ratio = 0.25, sched.fixed} :
+// CHECK-NEXT: grad.interleaved %{{.*}}, %{{.*}}, %{{.*}} {kind = "matmul", sched.gemm = #sched.gemm<m = 8, n = 16, k = 32, groups = 1>, sched.schedule = #sched.schedule<order = "dx-major", tiles = [8x16x32, 8x16x32], partition = "m", parts = 2, cores = 1>, note.bytes = [1024, 2048], note.ratio = 0.25, note.fixed} :
 // GENERIC-LABEL: "func.func"() <{sym_name = "annotated"
-// GENERIC: {sched.gemm = {m = 8 : i64, n = 16 : i64, k = 32 : i64}, sched.order = "dx-major", sched.bytes = [1024 : i64, 2048 : i64], sched.ratio = 2.500000e-01 : f64, sched.fixed}
+// GENERIC: {sched.gemm = #sched.gemm<m = 8, n = 16, k = 32, groups = 1>, sched.schedule = #sched.schedule<order = "dx-major", tiles = [8x16x32, 8x16x32], partition = "m", parts = 2, cores = 1>, note.bytes = [1024 : i64, 2048 : i64], note.ratio = 2.500000e-01 : f64, note.fixed}
 func.func @annotated(%x: tensor<8x32xf16>, %w: tensor<32x16xf16>, %dy: tensor<8x16xf16>)
     -> (tensor<8x32xf16>, tensor<32x16xf16>) {
-  %dx, %dw = grad.interleaved %dy, %x, %w {kind = "matmul", sched.gemm = {m = 8, n = 16, k = 32},
-      sched.order = "dx-major", sched.bytes = [1024, 2048], sched.ratio = 0.25, sched.fixed}
+  %dx, %dw = grad.interleaved %dy, %x, %w {kind = "matmul",
+      sched.gemm = #sched.gemm<m = 8, n = 16, k = 32, groups = 1>,
+      sched.schedule = #sched.schedule<tiles = [8x16x32, 8x16x32], order = "dx-major",
+                                       partition = "m", parts = 2>,
+      note.bytes = [1024, 2048], note.ratio = 0.25, note.fixed}
       : (tensor<8x16xf16>, tensor<8x32xf16>, tensor<32x16xf16>) -> (tensor<8x32xf16>, tensor<32x16xf16>)
   func.return %dx, %dw : tensor<8x32xf16>, tensor<32x16xf16>
 }

@@ -131,15 +131,15 @@ func.func @colon(%x: tensor<4x8xf16>, %w: tensor<8x8xf16>) -> tensor<4x8xf16> {
 
 // CHECK: error: unexpected '}'; expected an attribute value
 func.func @value(%x: tensor<4x8xf16>, %w: tensor<8x8xf16>) -> tensor<4x8xf16> {
-  %y = grad.matmul %x, %w {sched.n = } : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
+  %y = grad.matmul %x, %w {note.n = } : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
   func.return %y : tensor<4x8xf16>
 }
 
 // -----
 
-// CHECK: error: duplicate attribute 'sched.n'
+// CHECK: error: duplicate attribute 'note.n'
 func.func @dup(%x: tensor<4x8xf16>, %w: tensor<8x8xf16>) -> tensor<4x8xf16> {
-  %y = grad.matmul %x, %w {sched.n = 1, sched.n = 2} : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
+  %y = grad.matmul %x, %w {note.n = 1, note.n = 2} : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
   func.return %y : tensor<4x8xf16>
 }
 
@@ -147,7 +147,7 @@ func.func @dup(%x: tensor<4x8xf16>, %w: tensor<8x8xf16>) -> tensor<4x8xf16> {
 
 // CHECK: error: Integer value 300 is out of range for type i8
 func.func @range(%x: tensor<4x8xf16>, %w: tensor<8x8xf16>) -> tensor<4x8xf16> {
-  %y = grad.matmul %x, %w {sched.n = 300 : i8} : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
+  %y = grad.matmul %x, %w {note.n = 300 : i8} : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
   func.return %y : tensor<4x8xf16>
 }
 
@@ -169,7 +169,7 @@ func.func @dynamic(%x: tensor<?x8xf16>) {
 
 // CHECK: error: unterminated string (a string ends with '"' on the same line)
 func.func @string(%x: tensor<4x8xf16>, %w: tensor<8x8xf16>) -> tensor<4x8xf16> {
-  %y = grad.matmul %x, %w {sched.s = "abc} : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
+  %y = grad.matmul %x, %w {note.s = "abc} : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
   func.return %y : tensor<4x8xf16>
 }
 

@@ -25,16 +25,16 @@ module @m attributes {igoc.note = "syntax test", igoc.version = 3} {
 
   // Every kind of attribute value: bare integers are i64 and bare floats f64, so they print bare.
   // CHECK-LABEL: func.func @attributes
-  // CHECK-NEXT: grad.matmul %{{.*}}, %{{.*}} {sched.int = -3, sched.i32 = 7 : i32, sched.index = 4 : index, sched.float = 0.125, sched.f32 = 1.500000e+00 : f32, sched.inf = 0x7ff0000000000000 : f64, sched.string = "tab\09quote\22", sched.true = true, sched.false = false, sched.unit, sched.array = [1, [2, "x"], {k = 1}], sched.empty = [], sched.dict = {a = 1, b = {c = 2.5}}, sched.dense = array<i64: 1, -2, 3>, sched.dense_f32 = array<f32: 1.000000e+00, 2.500000e+00>, sched.no_values = array<i32>, sched.type = tensor<2x3xf32>, sched.fn = (i32, index) -> f64, sched.hex = 255}
+  // CHECK-NEXT: grad.matmul %{{.*}}, %{{.*}} {note.int = -3, note.i32 = 7 : i32, note.index = 4 : index, note.float = 0.125, note.f32 = 1.500000e+00 : f32, note.inf = 0x7ff0000000000000 : f64, note.string = "tab\09quote\22", note.true = true, note.false = false, note.unit, note.array = [1, [2, "x"], {k = 1}], note.empty = [], note.dict = {a = 1, b = {c = 2.5}}, note.dense = array<i64: 1, -2, 3>, note.dense_f32 = array<f32: 1.000000e+00, 2.500000e+00>, note.no_values = array<i32>, note.type = tensor<2x3xf32>, note.fn = (i32, index) -> f64, note.hex = 255}
   func.func @attributes(%x: tensor<4x8xf16>, %w: tensor<8x2xf16>) -> tensor<4x2xf16> {
-    %y = grad.matmul %x, %w {sched.int = -3, sched.i32 = 7 : i32, sched.index = 4 : index,
-        sched.float = 0.125, sched.f32 = 1.5 : f32, sched.inf = 0x7FF0000000000000 : f64,
-        sched.string = "tab\tquote\"", sched.true = true, sched.false = false, sched.unit,
-        sched.array = [1, [2, "x"], {k = 1}], sched.empty = [],
-        sched.dict = {a = 1, b = {c = 2.5}}, sched.dense = array<i64: 1, -2, 3>,
-        sched.dense_f32 = array<f32: 1.0, 2.5>, sched.no_values = array<i32>,
-        sched.type = tensor<2x3xf32>, sched.fn = (i32, index) -> f64,
-        sched.hex = 0xff}
+    %y = grad.matmul %x, %w {note.int = -3, note.i32 = 7 : i32, note.index = 4 : index,
+        note.float = 0.125, note.f32 = 1.5 : f32, note.inf = 0x7FF0000000000000 : f64,
+        note.string = "tab\tquote\"", note.true = true, note.false = false, note.unit,
+        note.array = [1, [2, "x"], {k = 1}], note.empty = [],
+        note.dict = {a = 1, b = {c = 2.5}}, note.dense = array<i64: 1, -2, 3>,
+        note.dense_f32 = array<f32: 1.0, 2.5>, note.no_values = array<i32>,
+        note.type = tensor<2x3xf32>, note.fn = (i32, index) -> f64,
+        note.hex = 0xff}
         : (tensor<4x8xf16>, tensor<8x2xf16>) -> tensor<4x2xf16>
     func.return %y : tensor<4x2xf16>
   }
@@ -61,12 +61,12 @@ module @m attributes {igoc.note = "syntax test", igoc.version = 3} {
   // properties may also be written in the attribute dictionary.
   // CHECK-LABEL: func.func @generic
   // CHECK-NEXT: grad.conv2d %{{.*}}, %{{.*}} {stride = [2, 2], padding = [1, 1]} : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32>
-  // CHECK-NEXT: grad.conv2d_dw %{{.*}}, %{{.*}} {stride = [2, 2], padding = [1, 1], sched.tag = "t"} :
+  // CHECK-NEXT: grad.conv2d_dw %{{.*}}, %{{.*}} {stride = [2, 2], padding = [1, 1], note.tag = "t"} :
   func.func @generic(%x: tensor<1x4x8x8xf32>, %w: tensor<4x4x3x3xf32>, %dy: tensor<1x4x4x4xf32>)
       -> (tensor<1x4x4x4xf32>, tensor<4x4x3x3xf32>) {
     %y = "grad.conv2d"(%x, %w) <{stride = [2 : i64, 2 : i64], padding = [1, 1]}>
         : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32>
-    %dw = "grad.conv2d_dw"(%x, %dy) {stride = [2, 2], padding = [1, 1], sched.tag = "t"}
+    %dw = "grad.conv2d_dw"(%x, %dy) {stride = [2, 2], padding = [1, 1], note.tag = "t"}
         : (tensor<1x4x8x8xf32>, tensor<1x4x4x4xf32>) -> tensor<4x4x3x3xf32>
     "func.return"(%y, %dw) : (tensor<1x4x4x4xf32>, tensor<4x4x3x3xf32>) -> ()
   }

@@ -5,24 +5,25 @@
 
 // Arguments are inputs, returned values outputs, the rest scratch.
 // CHECK: "npu.program"() ({
-// CHECK-NEXT: "npu.tensor"() <{name = "x", role = "input", type = tensor<32x16xf16>}>
-// CHECK-NEXT: "npu.tensor"() <{name = "w1", role = "input"
-// CHECK-NEXT: "npu.tensor"() <{name = "w2", role = "input"
-// CHECK-NEXT: "npu.tensor"() <{name = "dy", role = "input"
-// CHECK-NEXT: "npu.tensor"() <{name = "h", role = "scratch", type = tensor<32x16xf16>}>
-// CHECK-NEXT: "npu.tensor"() <{name = "y", role = "output"
-// CHECK-NEXT: "npu.tensor"() <{name = "dh", role = "scratch"
-// CHECK-NEXT: "npu.tensor"() <{name = "dw2", role = "output"
-// CHECK-NEXT: "npu.tensor"() <{name = "dx", role = "output"
-// CHECK-NEXT: "npu.tensor"() <{name = "dw1", role = "output"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "x", role = "input", type = tensor<32x16xf16>}>
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "w1", role = "input"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "w2", role = "input"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "dy", role = "input"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "h", role = "scratch", type = tensor<32x16xf16>}>
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "y", role = "output"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "dh", role = "scratch"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "dw2", role = "output"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "dx", role = "output"
+// CHECK-NEXT: "npu.tensor"() <{sym_name = "dw1", role = "output"
 // Core 0 runs layer 1's forward op, then waits: layer 2 reads h, which both cores wrote.
 // CHECK-NEXT: "npu.core"() <{core = 0 : i64}> ({
-// CHECK-NEXT: "npu.layer"() <{name = "h", layer = {kind = "matmul", computations = ["fwd"]
-// CHECK-SAME: schedule = {order = "{{[ijl]+}}", tile = {{.*}}, partition = {dim = "m", parts = 2 : i64, cores = 2 : i64}}
+// A layer names its tensors by symbol and carries the schedule it was lowered from.
+// CHECK-NEXT: "npu.layer"() <{name = "h", kind = "matmul", computations = ["fwd"], tensors = {X = @x, W = @w1, Y = @h}
+// CHECK-SAME: schedule = #sched.schedule<order = "{{[ijl]+}}", tiles = [{{.*}}], partition = "m", parts = 2, cores = 2>
 // CHECK-SAME: stats = {steps = {{[0-9]+}} : i64, instructions = {{[0-9]+}} : i64, dram_read_bytes = {{[0-9]+}} : i64, dram_write_bytes = {{[0-9]+}} : i64, estimated_cycles = {{[0-9]+}} : i64}
 // CHECK-NEXT: "npu.barrier"() <{id = 0 : i64, cores = [0 : i64, 1 : i64]}>
 // CHECK-NEXT: "npu.layer"() <{name = "y"
-// CHECK-NEXT: "npu.layer"() <{name = "dh+dw2", layer = {kind = "matmul", computations = ["dx", "dw"]
+// CHECK-NEXT: "npu.layer"() <{name = "dh+dw2", kind = "matmul", computations = ["dx", "dw"], tensors = {X = @h, W = @w2, dY = @dy, dX = @dh, dW = @dw2}
 // CHECK-NEXT: "npu.barrier"() <{id = 1 : i64
 // CHECK-NEXT: "npu.layer"() <{name = "dx+dw1"
 // CHECK-NEXT: }) : () -> ()

@@ -6,14 +6,14 @@
 // RUN: not igoc-opt %s -p 'partition{policy=diagonal}' 2>&1 | filecheck %s --check-prefix=BAD
 
 // The batch split: M in two boxes, one per core.
-// M: grad.interleaved {{.*}}sched.partition = {dim = "m", parts = 2, cores = 2}
-// K: grad.interleaved {{.*}}sched.partition = {dim = "k", parts = 2, cores = 2}
+// M: grad.interleaved {{.*}}sched.schedule = #sched.schedule<{{.*}}, partition = "m", parts = 2, cores = 2>
+// K: grad.interleaved {{.*}}sched.schedule = #sched.schedule<{{.*}}, partition = "k", parts = 2, cores = 2>
 // With the cost policy the forward op keeps the batch split (option ops=backward), and the
 // fused op lists the partitions it weighed, the batch split first.
-// COST: grad.matmul {{.*}}sched.partition = {dim = "m", parts = 2, cores = 2}
+// COST: grad.matmul {{.*}}sched.schedule = #sched.schedule<{{.*}}, partition = "m", parts = 2, cores = 2>
 // COST: grad.interleaved {{.*}}sched.partitions = [{order = "{{[a-z-]+}}", tile = {{.*}}, partition = "m2", dram_bytes = {{[0-9]+}}, cycles = {{[0-9]+}}
 // One core: nothing to split across.
-// ONE: grad.interleaved {{.*}}sched.partition = {dim = "none", parts = 1, cores = 1}
+// ONE: grad.interleaved {{.*}}sched.schedule = #sched.schedule<order = "{{[a-z-]+}}", tiles = [{{[0-9x, ]+}}]{{(, loops = \[[a-z", ]+\])?}}>,
 func.func @layer(%x: tensor<64x32xf16>, %w: tensor<32x48xf16>, %dy: tensor<64x48xf16>)
     -> (tensor<64x48xf16>, tensor<64x32xf16>, tensor<32x48xf16>) {
   %y = grad.matmul %x, %w : (tensor<64x32xf16>, tensor<32x48xf16>) -> tensor<64x48xf16>

@@ -6,7 +6,7 @@
 
 // Algorithm 1: max(M,N,K)/min(M,N,K) = 64/32 < 4, so only-interleaving.
 // PAPER-LABEL: func.func @balanced
-// PAPER: grad.interleaved {{.*}}sched.order = "only-interleaving"
+// PAPER: grad.interleaved {{.*}}sched.schedule = #sched.schedule<order = "only-interleaving"
 // PAPER-SAME: sched.policy = "paper"
 func.func @balanced(%x: tensor<64x32xf16>, %w: tensor<32x48xf16>, %dy: tensor<64x48xf16>)
     -> (tensor<64x32xf16>, tensor<32x48xf16>) {
@@ -17,7 +17,7 @@ func.func @balanced(%x: tensor<64x32xf16>, %w: tensor<32x48xf16>, %dy: tensor<64
 
 // K = 256 is the largest and 256/16 >= 4: dW-major.
 // PAPER-LABEL: func.func @wide_k
-// PAPER: sched.order = "dw-major"
+// PAPER: sched.schedule = #sched.schedule<order = "dw-major"
 func.func @wide_k(%x: tensor<16x256xf16>, %w: tensor<256x32xf16>, %dy: tensor<16x32xf16>)
     -> (tensor<16x256xf16>, tensor<256x32xf16>) {
   %dx = grad.matmul_dx %dy, %w : (tensor<16x32xf16>, tensor<256x32xf16>) -> tensor<16x256xf16>
@@ -27,16 +27,16 @@ func.func @wide_k(%x: tensor<16x256xf16>, %w: tensor<256x32xf16>, %dy: tensor<16
 
 // M = 256 is the largest: dX-major.
 // PAPER-LABEL: func.func @tall_m
-// PAPER: sched.order = "dx-major"
+// PAPER: sched.schedule = #sched.schedule<order = "dx-major"
 // A forward op has one GEMM: it gets its best loop order whatever the policy, among all six.
 // COST-LABEL: func.func @tall_m
-// COST: grad.matmul {{.*}}sched.order = "{{ijl|ilj|jil|jli|lij|lji}}"
+// COST: grad.matmul {{.*}}sched.schedule = #sched.schedule<order = "{{ijl|ilj|jil|jli|lij|lji}}"
 // COST-SAME: sched.candidates = [{order = "ijl", {{.*}}}, {order = "ilj", {{.*}}}, {order = "jil", {{.*}}}, {order = "jli", {{.*}}}, {order = "lij", {{.*}}}, {order = "lji", {{.*}}}]
 // The fused op weighs every order, the sequential (baseline) one first, each with its tiles,
 // DRAM bytes and estimated cycles.
 // COST: grad.interleaved {{.*}}sched.policy = "cost", sched.candidates = [{order = "sequential", tile = {{\[\[.*\]\]}}, dram_bytes = {{[0-9]+}}, cycles = {{[0-9]+}}}, {order = "only-interleaving", {{.*}}}, {order = "dx-major", {{.*}}}, {order = "dw-major", {{.*}}}, {order = "fused-ilj", {{.*}}}, {order = "fused-jli", {{.*}}}, {order = "fused-lij", {{.*}}}, {order = "fused-lji", {{.*}}}]
 // FIXED-LABEL: func.func @tall_m
-// FIXED: grad.interleaved {{.*}}sched.order = "dw-major"
+// FIXED: grad.interleaved {{.*}}sched.schedule = #sched.schedule<order = "dw-major"
 func.func @tall_m(%x: tensor<256x16xf16>, %w: tensor<16x32xf16>, %dy: tensor<256x32xf16>)
     -> (tensor<256x32xf16>, tensor<256x16xf16>, tensor<16x32xf16>) {
   %y = grad.matmul %x, %w : (tensor<256x16xf16>, tensor<16x32xf16>) -> tensor<256x32xf16>

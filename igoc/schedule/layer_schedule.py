@@ -21,10 +21,20 @@ boxes; ``cores`` of them run side by side, the rest one after another.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from igoc.schedule.layer import COMPUTATIONS, LayerGemm
-from igoc.schedule.steps import PERMUTATIONS, Box, Segment, Tiling
+from igoc.schedule.steps import (
+    PERMUTATIONS,
+    Box,
+    Matmul,
+    Segment,
+    Tiling,
+    iter_phase_steps,
+    phase_length,
+)
 
 #: The loop order each gradient walks in when it runs alone (reduction innermost).
 NATURAL_ORDER = {"fwd": "ijl", "dx": "ilj", "dw": "jli"}
@@ -124,6 +134,16 @@ class LayerSchedule:
             )
         return ((Segment(self.computations, self.tilings[0], orders[0], box),),)
 
+    def as_dict(self) -> dict:
+        """``{order, tile, loops?, partition}`` (tile: one [m, n, k] per computation), as the
+        ``.npu`` file's metadata records it."""
+        out: dict = {"order": self.order, "tile": [[t.m, t.n, t.k] for t in self.tilings]}
+        if self.loops is not None:
+            out["loops"] = list(self.loops)
+        p = self.partition
+        out["partition"] = {"dim": p.dim or "none", "parts": p.parts, "cores": p.cores}
+        return out
+
     def partial_roles(self, layer: LayerGemm) -> set[str]:
         """Outputs whose reduction the partition splits across cores (their tiles are added)."""
         if self.partition.cores <= 1 or self.partition.dim is None:
@@ -132,3 +152,35 @@ class LayerSchedule:
         return {
             COMPUTATIONS[c].acc for c in self.computations if COMPUTATIONS[c].reduction == index
         }
+
+
+# ---- the walk of each core -------------------------------------------------------------------
+
+
+def core_walk(
+    layers: list[LayerGemm], schedule: LayerSchedule, core: int
+) -> Iterator[tuple[tuple[Segment, ...], LayerGemm]]:
+    """The phases core ``core`` walks, in order, with their layer: its boxes of the partition
+    (box ``p`` runs on core ``p % cores``), group by group."""
+    part = schedule.partition
+    boxes = part.boxes(layers[0])
+    mine = [box for p, box in enumerate(boxes) if p % part.cores == core]
+    for layer in layers:
+        for box in mine:
+            for phase in schedule.phases(box):
+                yield phase, layer
+
+
+def core_steps(
+    layers: list[LayerGemm], schedule: LayerSchedule, core: int, limit: int | None = None
+) -> list[tuple[Matmul, ...]]:
+    """The steps core ``core`` walks (the first ``limit`` of them, if given)."""
+    walk = itertools.chain.from_iterable(
+        iter_phase_steps(phase, layer) for phase, layer in core_walk(layers, schedule, core)
+    )
+    return list(itertools.islice(walk, limit))
+
+
+def core_step_count(layers: list[LayerGemm], schedule: LayerSchedule, core: int) -> int:
+    """How many steps core ``core`` walks (without making them)."""
+    return sum(phase_length(phase) for phase, _ in core_walk(layers, schedule, core))

@@ -1,0 +1,155 @@
+"""A module of grad ops as plain data: its functions, tensors, layers and training order.
+
+What the passes read of the IR besides the ``sched.*`` attributes:
+
+- ``tensor_names``: the DRAM tensor name of every value of a function;
+- ``layer_ops``: the grad ops that become GEMMs, with their function;
+- ``describe_op``: such an op as a ``LayerDesc`` (``igoc.schedule.describe``);
+- ``training_order`` / ``ops_in_training_order``: the layer ops in the order a
+  training step runs them;
+- ``declared_tensors``: the DRAM tensors of the functions (arguments, results,
+  other values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.ir import SSAValue
+
+from igoc.dialects.grad import PLAIN_CONV, ConvBase, GradOp
+from igoc.schedule.describe import LayerDesc, dtype_of
+from igoc.schedule.program import TensorSpec
+
+
+def functions(module: ModuleOp) -> list[func.FuncOp]:
+    """The functions of a module, in order."""
+    return [op for op in module.body.block.ops if isinstance(op, func.FuncOp)]
+
+
+def tensor_names(module: ModuleOp, function: func.FuncOp) -> dict[SSAValue, str]:
+    """The DRAM tensor name of every value of a function.
+
+    Arguments and results keep the names the user gave them (``x``, ``dw``), prefixed
+    by the function's name when the module holds several functions (``fc.x``);
+    values without a name become ``v<n>``.
+    """
+    prefix = f"{function.sym_name.data}." if len(functions(module)) > 1 else ""
+    names: dict[SSAValue, str] = {}
+    taken: set[str] = set()
+
+    def name(value: SSAValue) -> None:
+        base = value.name_hint or f"v{len(names)}"
+        candidate, n = prefix + base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{prefix}{base}.{n}"
+        taken.add(candidate)
+        names[value] = candidate
+
+    for arg in function.body.block.args:
+        name(arg)
+    for op in function.body.block.ops:
+        for result in op.results:
+            name(result)
+    return names
+
+
+def layer_ops(module: ModuleOp) -> Iterator[tuple[func.FuncOp, GradOp]]:
+    """Every grad op of the module (each becomes GEMMs), with its function, in order."""
+    for function in functions(module):
+        for op in function.body.block.ops:
+            if isinstance(op, GradOp):
+                yield function, op
+
+
+def describe_op(op: GradOp, names: dict[SSAValue, str]) -> LayerDesc:
+    """A grad op as a ``LayerDesc`` (tensor names from ``names``)."""
+    tensors: dict[str, str] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    values = (*op.operands, *op.results)
+    for role, value in zip(op.ROLES, values, strict=True):
+        tensors[role] = names[value]
+        shapes[role] = tuple(value.type.get_shape())  # type: ignore[attr-defined]
+    element = values[0].type.get_element_type()  # type: ignore[attr-defined]
+    kind = op.layer_kind
+    conv = op.conv_params if isinstance(op, ConvBase) and kind == "conv2d" else PLAIN_CONV
+    im2col = op.attributes.get("sched.im2col")
+    return LayerDesc(
+        name="+".join(names[r] for r in op.results),
+        kind=kind,
+        computations=op.COMPUTATIONS,
+        tensors=tensors,
+        shapes=shapes,
+        dtype=dtype_of(str(element)),
+        conv=conv,
+        im2col=im2col.data if isinstance(im2col, StringAttr) else "on-the-fly",
+    )
+
+
+def training_order(module: ModuleOp) -> list[tuple[func.FuncOp, GradOp]]:
+    """The module's layer ops in the order a training step runs them.
+
+    Every forward op first (functions in order, ops as written), then the gradient
+    ops, the last function's first, each function's as written: a file whose
+    functions are a network's layers is one training step. A forward op that reads a
+    gradient stays with the gradients.
+    """
+    forward: list[tuple[func.FuncOp, GradOp]] = []
+    backward: list[list[tuple[func.FuncOp, GradOp]]] = []
+    for function in functions(module):
+        mine: list[tuple[func.FuncOp, GradOp]] = []
+        from_gradients: set[SSAValue] = set()
+        for op in function.body.block.ops:
+            if not isinstance(op, GradOp):
+                continue
+            is_forward = op.COMPUTATIONS == ("fwd",)
+            if is_forward and not (set(op.operands) & from_gradients):
+                forward.append((function, op))
+            else:
+                mine.append((function, op))
+                from_gradients.update(op.results)
+        backward.append(mine)
+    return forward + [pair for mine in reversed(backward) for pair in mine]
+
+
+def ops_in_training_order(
+    module: ModuleOp,
+) -> tuple[list[tuple[func.FuncOp, GradOp]], list[LayerDesc]]:
+    """The layer ops in training order, and each one's ``LayerDesc``."""
+    order = training_order(module)
+    names_of: dict[func.FuncOp, dict[SSAValue, str]] = {}
+    descs = []
+    for function, op in order:
+        if function not in names_of:
+            names_of[function] = tensor_names(module, function)
+        descs.append(describe_op(op, names_of[function]))
+    return order, descs
+
+
+def declared_tensors(module: ModuleOp) -> list[TensorSpec]:
+    """Every DRAM tensor of the module's functions, in a fixed order.
+
+    A function's arguments are inputs, its returned values outputs, its other values
+    scratch.
+    """
+    out: list[TensorSpec] = []
+    for function in functions(module):
+        names = tensor_names(module, function)
+        returned: set[SSAValue] = set()
+        for op in function.body.block.ops:
+            if isinstance(op, func.ReturnOp):
+                returned.update(op.operands)
+        values: list[tuple[SSAValue, str]] = [(arg, "input") for arg in function.body.block.args]
+        for op in function.body.block.ops:
+            values += [(r, "output" if r in returned else "scratch") for r in op.results]
+        for value, role in values:
+            out.append((names[value], role, *_spec(value.type)))
+    return out
+
+
+def _spec(value_type: object) -> tuple:
+    assert isinstance(value_type, TensorType)
+    return dtype_of(str(value_type.get_element_type())), tuple(value_type.get_shape())

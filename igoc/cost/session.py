@@ -1,0 +1,53 @@
+"""The state of one compile, handed to the passes: the schedule search and the lowering's plans.
+
+igoc's driver runs passes with a :class:`Session`, xDSL's ``Context`` with two
+more fields: ``search`` (a ``cost.search.Search`` for the module's target, whose
+memory of estimates and decisions every decision pass shares) and ``lowered``
+(what ``lower-to-npu`` planned, so that the driver emits the very plans the
+lowering made and measured). Passes run by another driver (``xdsl-opt``) get a
+plain ``Context``; they then search afresh (:func:`search_for`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.ir import Operation
+
+from igoc.cost.search import Search
+from igoc.schedule.program import Lowered
+from igoc.target import Target
+
+
+@dataclass
+class Session(Context):
+    """An xDSL context carrying one compile's explicit state."""
+
+    search: Search | None = None
+    lowered: tuple[Operation, Lowered] | None = None  # the npu.program op, its plans
+
+
+def search_for(ctx: Context, target: Target) -> Search:
+    """The search a pass uses: the session's for ``target`` (made on first use), or a fresh
+    one outside a session."""
+    if not isinstance(ctx, Session):
+        return Search(target)
+    if ctx.search is None or ctx.search.target != target:
+        ctx.search = Search(target)
+    return ctx.search
+
+
+def record_lowered(ctx: Context, program: Operation, lowered: Lowered) -> None:
+    """Hand the plans the lowering made for ``program`` (an ``npu.program`` op) to the driver
+    (outside a session, nobody emits them)."""
+    if isinstance(ctx, Session):
+        ctx.lowered = (program, lowered)
+
+
+def lowered_plans(ctx: Context | None, program: Operation) -> Lowered | None:
+    """The lowering's plans for ``program``, if it is the op the lowering made and nothing
+    ran after it; else None (the program is then planned from its IR)."""
+    if isinstance(ctx, Session) and ctx.lowered is not None and ctx.lowered[0] is program:
+        return ctx.lowered[1]
+    return None
