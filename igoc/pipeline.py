@@ -273,8 +273,7 @@ def run(
     from igoc.cost.session import Session
     from igoc.frontend.registry import register_dialects
 
-    if session is None:
-        session = register_dialects(Session())
+    session = register_dialects(Session() if session is None else session)
     with fewer_collections():
         _run(module, steps, after_step, before_step, session)
     return session

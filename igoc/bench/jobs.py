@@ -165,8 +165,19 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def run_job(job: Job) -> dict:
-    """Compile and simulate one job; the result record (a failure is a record too)."""
+def new_session():
+    """A compile session for jobs that share an input and a target (their searches shared)."""
+    from igoc.cost.session import Session
+
+    return Session()
+
+
+def run_job(job: Job, session=None) -> dict:
+    """Compile and simulate one job; the result record (a failure is a record too).
+
+    ``session`` (``new_session()``): the state of earlier compiles of the same input on the
+    same target, whose schedule searches this one reuses; results are the same without it.
+    """
     was_reset = _reset_peak_memory()
     start = time.perf_counter()
     stage = "compile"
@@ -184,7 +195,7 @@ def run_job(job: Job) -> dict:
         with fewer_collections():
             try:
                 program = compile_text(
-                    job.text, target, job.pipeline, job.input_name, job.pass_pipeline
+                    job.text, target, job.pipeline, job.input_name, job.pass_pipeline, session
                 )
             except DiagnosticError as err:
                 raise _Failure(err.headline()) from None

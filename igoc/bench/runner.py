@@ -1,8 +1,9 @@
 """Run a list of jobs: from the cache where possible, the rest in parallel worker processes.
 
 Jobs with equal keys run once. The rest run in groups: the jobs of one input
-on one target (its pipelines) run one after another in the same process, so
-that the schedules they share are searched and estimated once (the baseline's
+on one target (its pipelines) run one after another in the same process and
+the same compile session (``jobs.new_session``), so that the schedules they
+share are searched and estimated once (the baseline's
 GEMMs are candidates of every other pipeline; ``igo`` decides the orders
 ``igo-rearrange`` decides): FasterRCNN's four pipelines on ``edge`` compile in
 about 150 s that way, against 250 s in four processes of their own. Groups run
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from igoc.bench.cache import ResultCache
-from igoc.bench.jobs import Job, compiler_fingerprint, job_key, run_job
+from igoc.bench.jobs import Job, compiler_fingerprint, job_key, new_session, run_job
 
 
 def _format_duration(seconds: float) -> str:
@@ -118,11 +119,15 @@ def _start_worker(finished: Any) -> None:
     _FINISHED = finished
 
 
-def _run_group(run: Callable[[Job], dict], group: list[tuple[str, Job]]) -> list[tuple[str, dict]]:
-    """Run a group's jobs one after another (in a worker: each result is sent as it is done)."""
+def _run_group(
+    run: Callable[[Job, Any], dict], group: list[tuple[str, Job]]
+) -> list[tuple[str, dict]]:
+    """Run a group's jobs one after another in one session (in a worker: each result is sent
+    as it is done)."""
     results = []
+    session = new_session()
     for key, job in group:
-        result = run(job)
+        result = run(job, session)
         if _FINISHED is not None:
             _FINISHED.put((key, result))
         results.append((key, result))
@@ -177,8 +182,9 @@ def run_jobs(
     groups = groups_of(pending)
     if workers <= 1 or len(pending) <= 1:
         for group in groups:
+            session = new_session()
             for key, job in group:
-                record(key, job, run_job(job))
+                record(key, job, run_job(job, session))
     elif groups:
         _run_pool(groups, workers, record)
     return [results[key] for key in keys]

@@ -53,7 +53,7 @@ def test_failures_of_igoc_are_cached(job, tmp_path):
 
 
 def test_failures_of_the_machine_are_not(job, tmp_path, monkeypatch):
-    def out_of_memory(_job):
+    def out_of_memory(_job, _session=None):
         return {"status": "failed", "stage": "compile", "error": "MemoryError", "transient": True}
 
     monkeypatch.setattr(runner, "run_job", out_of_memory)
@@ -96,7 +96,7 @@ def test_cached_only_runs_nothing(job, tmp_path):
     assert run_jobs([job], 1, cache, cached_only=True) == [computed]
 
 
-def die_in_the_first_pool(job: Job) -> dict:
+def die_in_the_first_pool(job: Job, session=None) -> dict:
     """Run in a worker: kill the worker the first time any job runs, then behave."""
     marker = pathlib.Path(job.row)  # the test passes a marker file's path as the row
     if not marker.exists():
@@ -105,7 +105,7 @@ def die_in_the_first_pool(job: Job) -> dict:
     return {"status": "ok", "cycles": len(job.pipeline)}
 
 
-def die_always(job: Job) -> dict:
+def die_always(job: Job, session=None) -> dict:
     """Run in a worker: kill it."""
     os._exit(1)
 
@@ -128,9 +128,9 @@ def test_a_job_that_always_kills_its_worker_fails_uncached(job, tmp_path, monkey
     assert not list(tmp_path.rglob("*.json"))
 
 
-def report_process(job: Job) -> dict:
-    """Run in a worker: say which process ran the job."""
-    return {"status": "ok", "pid": os.getpid(), "pipeline": job.pipeline}
+def report_process(job: Job, session=None) -> dict:
+    """Run in a worker: say which process and which session ran the job."""
+    return {"status": "ok", "pid": os.getpid(), "session": id(session), "pipeline": job.pipeline}
 
 
 def test_the_pipelines_of_one_input_and_target_run_in_one_process(job, tmp_path, monkeypatch):
@@ -141,8 +141,8 @@ def test_the_pipelines_of_one_input_and_target_run_in_one_process(job, tmp_path,
     stream = io.StringIO()
     results = run_jobs(jobs, 2, ResultCache(tmp_path), Progress(stream))
     assert [r["pipeline"] for r in results] == list(pipelines) * 2
-    assert len({r["pid"] for r in results[:3]}) == 1
-    assert len({r["pid"] for r in results[3:]}) == 1
+    assert len({(r["pid"], r["session"]) for r in results[:3]}) == 1  # one search for them
+    assert len({(r["pid"], r["session"]) for r in results[3:]}) == 1
     assert len(stream.getvalue().splitlines()) == 1 + len(jobs)  # a line per job
 
 
