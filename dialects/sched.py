@@ -76,38 +76,39 @@ OP_ATTRIBUTES = ("gemm", "im2col", "schedule", *RECORDS)
 # ---- parsing helpers ----------------------------------------------------------------------------
 
 
-def _parse_entries(parser: AttrParser, parse_value) -> dict[str, object]:
-    """``<name = value, ...>``, each value read by ``parse_value(parser, name)``."""
+def _parse_entries(
+    parser: AttrParser, known: Sequence[str], required: Sequence[str], parse_value
+) -> dict[str, object]:
+    """``<name = value, ...>`` with names among ``known`` (those ``required`` given), each value
+    read by ``parse_value(parser, name)``."""
     entries: dict[str, object] = {}
 
     def entry() -> None:
+        start = parser.pos
         name = parser.parse_identifier(" (an entry's name)")
+        if name not in known:
+            parser.raise_error(f"unknown entry '{name}'; entries: {', '.join(known)}", start)
         if name in entries:
-            parser.raise_error(f"'{name}' is given twice")
+            parser.raise_error(f"'{name}' is given twice", start)
         parser.parse_punctuation("=")
         entries[name] = parse_value(parser, name)
 
     with parser.in_angle_brackets():
         parser.parse_comma_separated_list(parser.Delimiter.NONE, entry)
+        for name in required:
+            if name not in entries:
+                parser.raise_error(f"missing entry '{name}'")
     return entries
 
 
 def _parse_tiling(parser: AttrParser) -> tuple[int, ...]:
+    start = parser.pos
     if parser.parse_optional_punctuation("-") is not None:
-        parser.raise_error("tile sizes are positive integers, written MxNxK")
+        parser.raise_error("tile sizes are positive integers, written MxNxK", start)
     dims = parser.parse_dimension_list()
     if len(dims) != 3:
-        parser.raise_error("a tiling is three sizes, MxNxK")
+        parser.raise_error("a tiling is three sizes, MxNxK", start)
     return tuple(dims)
-
-
-def _require(parser: AttrParser, entries: dict, names: Sequence[str], known: Sequence[str]):
-    for name in entries:
-        if name not in known:
-            parser.raise_error(f"unknown entry '{name}'; entries: {', '.join(known)}")
-    for name in names:
-        if name not in entries:
-            parser.raise_error(f"missing entry '{name}'")
 
 
 # ---- the GEMM frame -----------------------------------------------------------------------------
@@ -145,8 +146,9 @@ class GemmAttr(ParametrizedAttribute):
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         names = ("m", "n", "k", "groups")
-        entries = _parse_entries(parser, lambda p, _: p.parse_integer(allow_boolean=False))
-        _require(parser, entries, names, names)
+        entries = _parse_entries(
+            parser, names, names, lambda p, _: p.parse_integer(allow_boolean=False)
+        )
         return tuple(IntAttr(entries[name]) for name in names)  # type: ignore[arg-type]
 
     def print_parameters(self, printer: Printer) -> None:
@@ -265,8 +267,7 @@ class ScheduleAttr(ParametrizedAttribute):
             return p.parse_str_literal(f" (the {name})")
 
         known = ("order", "tiles", "loops", "partition", "parts", "cores")
-        entries = _parse_entries(parser, value)
-        _require(parser, entries, ("order", "tiles"), known)
+        entries = _parse_entries(parser, known, ("order", "tiles"), value)
         return (
             StringAttr(entries["order"]),  # type: ignore[arg-type]
             ArrayAttr(

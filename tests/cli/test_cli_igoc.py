@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -375,3 +376,57 @@ def test_every_stage_of_every_pipeline_reads_back(capsys, tmp_path, name):
         for generic in (False, True):
             text = print_module(module, generic)
             assert print_module(parse_text(text), generic) == text
+
+
+# ---- hand-edited schedules -----------------------------------------------------------------------
+
+EDITS = {
+    "negative tile": (
+        lambda line: re.sub(r"tiles = \[(\d+)x", r"tiles = [-\1x", line, count=1),
+        "tile sizes are positive integers, written MxNxK",
+    ),
+    "zero tile": (
+        lambda line: re.sub(r"tiles = \[(\d+)x", "tiles = [0x", line, count=1),
+        "tile sizes must be three integers of at least 1 (MxNxK), got 0x",
+    ),
+    "four cores on edge": (
+        lambda line: re.sub(
+            r"(sched.schedule = #sched.schedule<[^>]*)>",
+            r'\1, partition = "m", parts = 4, cores = 4>',
+            line,
+            count=1,
+        ),
+        "sched.schedule splits the op over 4 cores, but target 'edge' has 1",
+    ),
+    "tile past the frame": (
+        lambda line: re.sub(
+            r"tiles = \[[^\]]*\]",
+            lambda tiles: re.sub(r"(?<=[\[ ])\d+x", "999x", tiles.group()),
+            line,
+            count=1,
+        ),
+        "is larger than the GEMM frame along M (M = 4)",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_a_hand_edited_schedule_is_a_diagnostic_not_a_program(capsys, tmp_path, edit):
+    """An --emit=partitioned output whose schedule breaks a rule, lowered again: exit 1 with
+    FILE:LINE:COL, and no program written."""
+    sample = ROOT / "samples" / "basics" / "linear.mlir"
+    status, text, err = run(capsys, sample, "--target", "edge", "--emit=partitioned")
+    assert status == 0, err
+    lines = text.splitlines()
+    (index,) = [i for i, line in enumerate(lines) if "grad.interleaved" in line]
+    change, message = EDITS[edit]
+    lines[index] = change(lines[index])
+    path = tmp_path / "edited.mlir"
+    path.write_text("\n".join(lines) + "\n")
+    output = tmp_path / "edited.npu"
+    status, _, err = run(capsys, path, "--pass-pipeline", "lower-to-npu", "-o", output)
+    assert status == 1, err
+    headline = err.splitlines()[0]
+    assert re.match(rf"{re.escape(str(path))}:{index + 1}:\d+: error: ", headline), headline
+    assert message in headline
+    assert "Traceback" not in err and not output.exists()
