@@ -64,13 +64,12 @@ from xdsl.utils.exceptions import VerifyException
 from igoc.dialects.sched import ScheduleAttr
 from igoc.frontend.diagnostics import error_at
 from igoc.frontend.syntax import format_float
+from igoc.isa.program import ROLES
 from igoc.target import Target, TargetError, load_target, target_from_dict
 
 if TYPE_CHECKING:
     from xdsl.parser import AttrParser
     from xdsl.printer import Printer
-
-ROLES = ("input", "output", "psum", "scratch")
 
 TARGET_ATTRIBUTE = "igoc.target"
 """The module attribute that holds the target (a ``#npu.target``)."""

@@ -161,7 +161,8 @@ OPS: dict[str, Callable[..., np.ndarray]] = {
     "conv2d_dx": conv2d_dx,
     "conv2d_dw": conv2d_dw,
 }
-"""Op name -> its fp32 function; operands in the order of the grad dialect (DESIGN.md §2)."""
+"""Op name -> its fp32 function; operands in the grad dialect's order (``dy, w`` for dX,
+``x, dy`` for dW; see ``igoc.dialects.grad``)."""
 
 _CONV_OPS = ("conv2d", "conv2d_dx", "conv2d_dw")
 

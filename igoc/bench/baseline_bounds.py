@@ -33,25 +33,25 @@ def gemm_rows(text: str, run) -> list[dict]:
     """One row per layer op of a workload compiled with the baseline."""
     from igoc import pipeline as pipelines
     from igoc.cost.search import WHOLE, compute_cycles
+    from igoc.dialects.npu import stamp_target
+    from igoc.dialects.sched import op_schedule
+    from igoc.dialects.views import describe_op, layer_ops, tensor_names
     from igoc.frontend import parse_text
-    from igoc.irutil import describe_op, layer_ops, sched_get, tensor_names
     from igoc.passes.lower_to_npu import program_from_module
-    from igoc.schedule.describe import schedule_from_dict
     from igoc.schedule.steps import Tiling
     from igoc.sim import simulate
 
     target = run.target
     module = parse_text(text)
-    pipelines.stamp_target(module, target)
+    stamp_target(module, target)
     steps = pipelines.build_pipeline("baseline")
-    pipelines.run(module, steps[:-1])  # everything but lower-to-npu: keep the ops to describe
+    session = pipelines.run(module, steps[:-1])  # all but lower-to-npu: keep the ops to describe
     ops = []
     for function, op in layer_ops(module):
         desc = describe_op(op, tensor_names(module, function))
-        data = {k: sched_get(op, k) for k in ("order", "tile", "loops", "partition")}
-        ops.append((desc, schedule_from_dict(desc.computations, data)))
-    pipelines.run(module, steps[-1:])
-    report = simulate(program_from_module(module)).report
+        ops.append((desc, op_schedule(op, desc.computations)))
+    session = pipelines.run(module, steps[-1:], session=session)
+    report = simulate(program_from_module(module, ctx=session)).report
     spm_elems = target.spm_bytes * target.cores / 2
     bytes_per_cycle = target.dram_bytes_per_cycle
     rows = []

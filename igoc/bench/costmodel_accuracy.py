@@ -24,28 +24,30 @@ def _pairs(text: str, target, pipelines: list[str]):
     """(desc, schedule) pairs of a workload: chosen schedules and every candidate order."""
     from igoc import pipeline as pipelines_
     from igoc.cost.decide import default_partition, select_order
+    from igoc.cost.search import Search
+    from igoc.dialects.npu import stamp_target
+    from igoc.dialects.sched import op_schedule
+    from igoc.dialects.views import describe_op, layer_ops, tensor_names
     from igoc.frontend import parse_text
-    from igoc.irutil import describe_op, layer_ops, sched_get, tensor_names
-    from igoc.schedule.describe import schedule_from_dict
     from igoc.schedule.layer_schedule import LayerSchedule
     from igoc.schedule.steps import Tiling
 
     seen: dict[tuple, tuple] = {}
+    search = Search(target)
     for pipeline in pipelines:
         spec = {
             "baseline": "conv-to-gemm,tile,select-order,partition{policy=m}",
             "igo": "conv-to-gemm,fuse-gradients,tile,select-order,partition",
         }[pipeline]
         module = parse_text(text)
-        pipelines_.stamp_target(module, target)
+        stamp_target(module, target)
         pipelines_.run(module, pipelines_.parse_spec(spec))
         for function, op in layer_ops(module):
             desc = describe_op(op, tensor_names(module, function))
-            data = {k: sched_get(op, k) for k in ("order", "tile", "loops", "partition")}
-            chosen = schedule_from_dict(desc.computations, data)
+            chosen = op_schedule(op, desc.computations)
             seen.setdefault((desc.signature(), chosen), (desc, chosen))
             if len(desc.computations) == 2:
-                _, rows = select_order(desc, target, "cost")
+                _, rows = select_order(search, desc, "cost")
                 for row in rows:
                     if row.get("fits") is False:
                         continue
@@ -60,24 +62,49 @@ def _pairs(text: str, target, pipelines: list[str]):
     return list(seen.values())
 
 
+def exact_estimate(desc, schedule, target):
+    """The cost model's estimate of a lone layer planned exactly, as the lowering plans it
+    (every core's whole walk; the cores with work share the channel)."""
+    from igoc.cost.model import Estimate, estimate_plan, plan_program
+    from igoc.cost.oracle import layer_tensors
+    from igoc.schedule.program import layer_items, program_tensors, synchronise
+
+    items = synchronise(layer_items(desc, schedule, target), target.cores)
+    tensors = program_tensors(layer_tensors(desc), items)
+    lowered = plan_program(target, tensors, [items] * target.cores)
+    index = next(i for i, item in enumerate(items) if getattr(item, "desc", None) is desc)
+    parts = []
+    for core_plan in lowered.core_plans:
+        plan_index, first, end = core_plan.where[index]
+        if first < end:
+            parts.append((core_plan.plans[plan_index].window(first, end), core_plan.ctx))
+    estimates = [estimate_plan(plan, ctx, target, max(1, len(parts))) for plan, ctx in parts]
+    traffic: dict[str, list[int]] = {}
+    for est in estimates:
+        for name, (read, write) in est.traffic.items():
+            entry = traffic.setdefault(name, [0, 0])
+            entry[0] += read
+            entry[1] += write
+    return Estimate(max((e.cycles for e in estimates), default=0.0), traffic)
+
+
 def measure(text: str, target, pipelines: list[str]) -> list[tuple[float, float, bool, float]]:
     """Per (layer, schedule) pair: the cost model's cycles, the simulator's, whether their
     traffic agrees per tensor, and the fast estimate's cycles (the one searches rank with)."""
-    from igoc.cost.search import evaluate
-    from igoc.cost.simulate import layer_report
-    from igoc.schedule.compile import estimate_layer, plan_layer
+    from igoc.cost.oracle import layer_report
+    from igoc.cost.search import Search
     from igoc.schedule.planner import PlanError
 
     out = []
+    search = Search(target)
     for desc, schedule in _pairs(text, target, pipelines):
         if desc.materialized:
             continue
-        layers = desc.layers()
         try:
-            exact = estimate_layer(plan_layer(layers, schedule, target), target)
+            exact = exact_estimate(desc, schedule, target)
         except PlanError:
             continue
-        fast = evaluate(layers, schedule, target).estimate
+        fast = search.evaluate(desc.layers(), schedule).estimate
         report = layer_report(desc, schedule, target)
         simulated = {
             name: [t["read"], t["write"]]

@@ -24,7 +24,6 @@ prefixes); ``item_estimates`` what lowering records of each item of a core.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from igoc.isa.cycles import matmul_cycles
@@ -123,22 +122,6 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
         channel = max(channel, pending_ready) + pending_store / bytes_per_cycle
         end = max(end, channel + latency)
     return Estimate(end, traffic, compute_total, macs)
-
-
-def merge(estimates: Sequence[Estimate]) -> Estimate:
-    """Cores running side by side: the slowest core's cycles, everyone's traffic summed."""
-    traffic: dict[str, list[int]] = {}
-    for est in estimates:
-        for name, (read, write) in est.traffic.items():
-            entry = traffic.setdefault(name, [0, 0])
-            entry[0] += read
-            entry[1] += write
-    return Estimate(
-        cycles=max((e.cycles for e in estimates), default=0.0),
-        traffic=traffic,
-        compute_cycles=max((e.compute_cycles for e in estimates), default=0),
-        macs=sum(e.macs for e in estimates),
-    )
 
 
 def scale(estimate: Estimate, times: int) -> Estimate:

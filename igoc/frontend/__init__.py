@@ -1,5 +1,10 @@
 """Front end: MLIR text to verified xDSL IR, diagnostics, and printing that reads back.
 
+Owns the syntax (the lark grammar, the lexer, building ops and attributes) and
+the diagnostics; the dialects it builds are found by name (``registry``). May
+import xDSL, lark and ``igoc.collector``; the dialects' own parsers read their
+attributes (``#sched.schedule<...>``).
+
 The public API (heavy modules are imported on first use, so that importing
 this package stays cheap):
 

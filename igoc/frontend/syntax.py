@@ -9,7 +9,7 @@ in the attribute dictionary; a property equal to its default is left out. Values
 are printed the way a user writes them: an ``i64`` integer as ``2`` (not
 ``2 : i64``), an ``f64`` float as ``0.5``, so ``{stride = [2, 2]}`` reads as typed.
 
-Any other attribute of such an op must have a dotted name (``sched.order``):
+Any other attribute of such an op must have a dotted name (``sched.schedule``):
 the front end rejects an undotted name the op does not declare, so that a
 misspelt property is an error rather than a silent extra attribute.
 

@@ -2,7 +2,10 @@
 
 The instruction records are in ``igoc.isa.instructions``; a whole program is an
 ``igoc.isa.program.Program``; ``write_npu``/``read_npu`` store it; ``asm`` prints and
-parses its text. ``README.md`` in this folder documents the format and the syntax.
+parses its text; ``im2col`` says what a gather or scatter touches and ``cycles``
+how long a matmul keeps the array busy (both used by compiler and simulator alike).
+``README.md`` in this folder documents the format and the syntax. May import
+``target`` only.
 """
 
 from igoc.isa.npufile import NpuFormatError, decode_program, encode_program, read_npu, write_npu

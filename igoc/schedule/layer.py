@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from igoc.isa.instructions import ConvGeometry, DType
 
 ROLES = ("X", "W", "dY", "Y", "dX", "dW")
-INPUT_ROLES = ("X", "W", "dY")
-OUTPUT_ROLES = ("Y", "dX", "dW")
+"""The matrices of the frame: the inputs, then the outputs."""
 
 #: For each role, the loop indices of its rows and columns.
 ROLE_INDICES: dict[str, tuple[str, str]] = {

@@ -1,6 +1,6 @@
 """A layer's schedule: the tile order, tile sizes and partitioning that a pass chose.
 
-Orders of a layer with both gradients (the names ``sched.order`` shows):
+Orders of a layer with both gradients (the ``order`` of ``#sched.schedule``):
 
 - ``sequential`` — the two gradients as separate tiled GEMMs, one after the
   other, each with its own tile sizes and loop order (the conventional

@@ -96,11 +96,6 @@ def segment_length(segment: Segment) -> int:
     return total
 
 
-def segment_steps(segment: Segment, layer: LayerGemm) -> list[tuple[Matmul, ...]]:
-    """The steps of one segment, in its loop order."""
-    return list(iter_segment_steps(segment, layer))
-
-
 class _KeyRows(dict):
     """The tile keys of one role, row by row: ``table[p][q]``, each row made when first used."""
 
@@ -174,15 +169,11 @@ def iter_segment_steps(segment: Segment, layer: LayerGemm) -> Iterator[tuple[Mat
                 )
 
 
-def phase_steps(segments: tuple[Segment, ...], layer: LayerGemm) -> list[tuple[Matmul, ...]]:
-    """Zip the steps of several segments: step t holds every segment's t-th matmuls."""
-    return list(iter_phase_steps(segments, layer))
-
-
 def iter_phase_steps(
     segments: tuple[Segment, ...], layer: LayerGemm
 ) -> Iterator[tuple[Matmul, ...]]:
-    """``phase_steps``, one step at a time."""
+    """The steps of a phase, one at a time: step t holds every segment's t-th matmuls (its
+    segments zipped)."""
     if len(segments) == 1:
         yield from iter_segment_steps(segments[0], layer)
         return
@@ -197,14 +188,3 @@ def iter_phase_steps(
 def phase_length(segments: tuple[Segment, ...]) -> int:
     """How many steps a phase has."""
     return max(segment_length(seg) for seg in segments)
-
-
-def schedule_steps(
-    phases: tuple[tuple[Segment, ...], ...], layers: list[LayerGemm]
-) -> list[tuple[Matmul, ...]]:
-    """Every step of a schedule: for each layer (group), each phase in turn."""
-    steps: list[tuple[Matmul, ...]] = []
-    for layer in layers:
-        for phase in phases:
-            steps.extend(phase_steps(phase, layer))
-    return steps

@@ -1,4 +1,8 @@
-"""NPU descriptions (targets): the dataclass, TOML loading and the presets."""
+"""NPU descriptions (targets): the dataclass, TOML loading and the presets.
+
+Owns the description of the machine that compiler and simulator share, checked
+key by key. Imports nothing of igoc.
+"""
 
 from igoc.target.target import (
     Target,

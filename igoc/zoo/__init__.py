@@ -6,4 +6,5 @@ network writes its table in the form its source publishes it (``resnet``,
 ``bert``, ``t5``); ``models`` is the registry of the paper's nine workloads and
 their batches; ``render`` writes a table as ``grad``-dialect functions; and
 ``python -m igoc.zoo.generate`` rewrites (or ``--check``s) samples/models.
+Imports nothing of igoc outside the zoo.
 """
