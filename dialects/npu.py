@@ -35,19 +35,15 @@ from typing import TYPE_CHECKING
 from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
-    BoolAttr,
     DictionaryAttr,
-    FloatAttr,
     IntegerAttr,
-    IntegerType,
     ModuleOp,
     StringAttr,
     SymbolRefAttr,
     TensorType,
-    f64,
     i64,
 )
-from xdsl.ir import Attribute, Dialect, ParametrizedAttribute
+from xdsl.ir import Attribute, Block, Dialect, ParametrizedAttribute, Region
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
@@ -61,10 +57,16 @@ from xdsl.irdl import (
 from xdsl.traits import HasParent, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
-from igoc.dialects.sched import ScheduleAttr
+from igoc.dialects.grad import ELEMENT_TYPES
+from igoc.dialects.sched import ScheduleAttr, from_attr, to_attr
 from igoc.frontend.diagnostics import error_at
 from igoc.frontend.syntax import format_float
 from igoc.isa.program import ROLES
+from igoc.schedule.describe import LayerDesc, dtype_of
+from igoc.schedule.layer import ROLES as FRAME_ROLES
+from igoc.schedule.layer import ConvParams
+from igoc.schedule.layer_schedule import LayerSchedule
+from igoc.schedule.program import TensorSpec
 from igoc.target import Target, TargetError, load_target, target_from_dict
 
 if TYPE_CHECKING:
@@ -77,29 +79,10 @@ TARGET_ATTRIBUTE = "igoc.target"
 DEFAULT_TARGET = "server"
 """The target of a module that names none."""
 
+_ELEMENTS = {str(element): element for element in ELEMENT_TYPES}
+
 
 # ---- the target ---------------------------------------------------------------------------------
-
-
-def _value_attr(value: object) -> Attribute:
-    if isinstance(value, bool):
-        return BoolAttr(value, IntegerType(1))
-    if isinstance(value, int):
-        return IntegerAttr(value, i64)
-    if isinstance(value, float):
-        return FloatAttr(value, f64)
-    return StringAttr(str(value))
-
-
-def _attr_value(attr: Attribute) -> object:
-    if isinstance(attr, IntegerAttr):
-        is_bool = getattr(attr.type, "width", None) is not None and attr.type.width.data == 1  # type: ignore[attr-defined]
-        return bool(attr.value.data) if is_bool else attr.value.data
-    if isinstance(attr, FloatAttr):
-        return attr.value.data
-    if isinstance(attr, StringAttr):
-        return attr.data
-    return attr
 
 
 @irdl_attr_definition
@@ -117,11 +100,11 @@ class TargetAttr(ParametrizedAttribute):
     def of(target: Target) -> TargetAttr:
         """The attribute of a target."""
         values = target.as_dict()
-        return TargetAttr(DictionaryAttr({k: _value_attr(v) for k, v in values.items()}))
+        return TargetAttr(DictionaryAttr({k: to_attr(v) for k, v in values.items()}))
 
     def target(self) -> Target:
         """The target it describes."""
-        values = {key: _attr_value(value) for key, value in self.entries.data.items()}
+        values = {key: from_attr(value) for key, value in self.entries.data.items()}
         return target_from_dict(values, "#npu.target")
 
     def verify(self) -> None:
@@ -145,9 +128,9 @@ class TargetAttr(ParametrizedAttribute):
                 return
             flag = parser.parse_optional_boolean()
             if flag is not None:
-                entries[key] = _value_attr(flag)
+                entries[key] = to_attr(flag)
                 return
-            entries[key] = _value_attr(parser.parse_number(context_msg=f" for key '{key}'"))
+            entries[key] = to_attr(parser.parse_number(context_msg=f" for key '{key}'"))
 
         with parser.in_angle_brackets():
             parser.parse_comma_separated_list(parser.Delimiter.NONE, entry)
@@ -159,7 +142,7 @@ class TargetAttr(ParametrizedAttribute):
             if index:
                 printer.print_string(", ")
             printer.print_string(f"{key} = ")
-            value = _attr_value(attr)
+            value = from_attr(attr)
             if isinstance(value, bool):
                 printer.print_string("true" if value else "false")
             elif isinstance(value, float):
@@ -240,6 +223,20 @@ class TensorOp(IRDLOperation):
     type = prop_def(TensorType)
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
 
+    @staticmethod
+    def of(spec: TensorSpec) -> TensorOp:
+        """The op of a tensor ``(name, role, DType, shape)``."""
+        name, role, dtype, shape = spec
+        ty = TensorType(_ELEMENTS[dtype.mlir_name], list(shape))
+        properties = {"sym_name": StringAttr(name), "role": StringAttr(role), "type": ty}
+        return TensorOp(properties=properties)
+
+    def spec(self) -> TensorSpec:
+        """``(name, role, DType, shape)``."""
+        ty = self.type
+        dtype = dtype_of(str(ty.get_element_type()))
+        return (self.sym_name.data, self.role.data, dtype, tuple(ty.get_shape()))
+
     def verify_(self) -> None:
         if self.role.data not in ROLES:
             raise VerifyException(f"role must be one of {', '.join(ROLES)}, got {self.role.data!r}")
@@ -254,9 +251,38 @@ class CoreOp(IRDLOperation):
     body = region_def("single_block")
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp), NoTerminator()))
 
+    @staticmethod
+    def of(core: int, body: Block) -> CoreOp:
+        """Core ``core`` running the ops of ``body``."""
+        return CoreOp(properties={"core": IntegerAttr(core, i64)}, regions=[Region(body)])
+
 
 @irdl_op_definition
-class LayerOp(IRDLOperation):
+class BarrierOp(IRDLOperation):
+    """Wait until every core of ``cores`` has arrived here."""
+
+    name = "npu.barrier"
+    barrier_id = prop_def(IntegerAttr[I64], prop_name="id")
+    cores = prop_def(ArrayAttr[IntegerAttr[I64]])
+    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+    @staticmethod
+    def of(barrier_id: int, cores: tuple[int, ...]) -> BarrierOp:
+        """Barrier ``barrier_id`` of ``cores``."""
+        return BarrierOp(
+            properties={"id": IntegerAttr(barrier_id, i64), "cores": to_attr(list(cores))}
+        )
+
+
+class CoreItemOp(IRDLOperation):
+    """An op of a ``npu.core``, with what the lowering measured of it for that core."""
+
+    stats = prop_def(DictionaryAttr)
+    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+
+@irdl_op_definition
+class LayerOp(CoreItemOp):
     """One layer's share of a core: a computation, its tensors, its schedule, its measures.
 
     ``kind`` (``matmul`` or ``conv2d``) and ``computations`` (``fwd``, ``dx``, ``dw``)
@@ -275,8 +301,49 @@ class LayerOp(IRDLOperation):
     conv = opt_prop_def(DictionaryAttr)
     im2col = opt_prop_def(StringAttr)
     schedule = prop_def(ScheduleAttr)
-    stats = prop_def(DictionaryAttr)
-    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+    @staticmethod
+    def of(desc: LayerDesc, schedule: LayerSchedule, stats: dict) -> LayerOp:
+        """The op of a layer under a schedule, with what lowering measured of it."""
+        roles = [role for role in FRAME_ROLES if role in desc.tensors]
+        properties = {
+            "name": StringAttr(desc.name),
+            "kind": StringAttr(desc.kind),
+            "computations": ArrayAttr([StringAttr(c) for c in desc.computations]),
+            "tensors": DictionaryAttr({r: SymbolRefAttr(desc.tensors[r]) for r in roles}),
+            "schedule": ScheduleAttr.of(schedule),
+        }
+        if desc.kind == "conv2d":
+            properties["conv"] = to_attr(desc.conv.as_dict())
+            properties["im2col"] = StringAttr(desc.im2col)
+        return LayerOp(properties={**properties, "stats": to_attr(stats)})
+
+    def desc(self, tensors: dict[str, TensorSpec]) -> LayerDesc:
+        """The layer (shapes and element type from ``tensors``, the program's, by name)."""
+        names = {role: ref.root_reference.data for role, ref in self.tensors.data.items()}  # type: ignore[attr-defined]
+        conv = ConvParams()
+        if self.conv is not None:
+            data = from_attr(self.conv)
+            conv = ConvParams(
+                tuple(data["stride"]),  # type: ignore[index]
+                tuple(data["padding"]),  # type: ignore[index]
+                tuple(data["dilation"]),  # type: ignore[index]
+                int(data["groups"]),  # type: ignore[index]
+            )
+        return LayerDesc(
+            name=self.layer_name.data,
+            kind=self.kind.data,
+            computations=tuple(c.data for c in self.computations.data),
+            tensors=names,
+            shapes={role: tensors[name][3] for role, name in names.items()},
+            dtype=tensors[next(iter(names.values()))][2],
+            conv=conv,
+            im2col=self.im2col.data if self.im2col is not None else "on-the-fly",
+        )
+
+    def layer_schedule(self) -> LayerSchedule:
+        """The schedule the layer was lowered from."""
+        return self.schedule.schedule(tuple(c.data for c in self.computations.data))
 
     def verify_(self) -> None:
         for role, ref in self.tensors.data.items():
@@ -287,7 +354,7 @@ class LayerOp(IRDLOperation):
 
 
 @irdl_op_definition
-class CopyOp(IRDLOperation):
+class CopyOp(CoreItemOp):
     """A copy between an NCHW tensor and its im2col matrix in DRAM, this core's rows of it.
 
     ``kind`` ``"im2col"`` gathers ``tensor`` into ``col_tensor``; ``"col2im"`` adds
@@ -299,8 +366,20 @@ class CopyOp(IRDLOperation):
     tensor = prop_def(SymbolRefAttr)
     col_tensor = prop_def(SymbolRefAttr)
     conv = prop_def(DictionaryAttr)
-    stats = prop_def(DictionaryAttr)
-    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+    @staticmethod
+    def of(kind: str, tensor: str, col_tensor: str, geometry: dict, stats: dict) -> CopyOp:
+        """A copy of ``kind`` between ``tensor`` and ``col_tensor`` (geometry: ``ConvGeometry``'s
+        fields)."""
+        return CopyOp(
+            properties={
+                "kind": StringAttr(kind),
+                "tensor": SymbolRefAttr(tensor),
+                "col_tensor": SymbolRefAttr(col_tensor),
+                "conv": to_attr(geometry),
+                "stats": to_attr(stats),
+            }
+        )
 
     def verify_(self) -> None:
         if self.kind.data not in ("im2col", "col2im"):
@@ -308,24 +387,18 @@ class CopyOp(IRDLOperation):
 
 
 @irdl_op_definition
-class ConvertOp(IRDLOperation):
+class ConvertOp(CoreItemOp):
     """Round a partial-sum buffer into its output (this core's rows), once all cores added in."""
 
     name = "npu.convert"
     source = prop_def(SymbolRefAttr)
     target = prop_def(SymbolRefAttr)
-    stats = prop_def(DictionaryAttr)
-    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
 
-
-@irdl_op_definition
-class BarrierOp(IRDLOperation):
-    """Wait until every core of ``cores`` has arrived here."""
-
-    name = "npu.barrier"
-    barrier_id = prop_def(IntegerAttr[I64], prop_name="id")
-    cores = prop_def(ArrayAttr[IntegerAttr[I64]])
-    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+    @staticmethod
+    def of(source: str, target: str, stats: dict) -> ConvertOp:
+        """Round ``source`` into ``target``."""
+        properties = {"source": SymbolRefAttr(source), "target": SymbolRefAttr(target)}
+        return ConvertOp(properties={**properties, "stats": to_attr(stats)})
 
 
 Npu = Dialect(

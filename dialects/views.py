@@ -5,8 +5,8 @@ What the passes read of the IR besides the ``sched.*`` attributes:
 - ``tensor_names``: the DRAM tensor name of every value of a function;
 - ``layer_ops``: the grad ops that become GEMMs, with their function;
 - ``describe_op``: such an op as a ``LayerDesc`` (``igoc.schedule.describe``);
-- ``training_order`` / ``ops_in_training_order``: the layer ops in the order a
-  training step runs them;
+- ``training_order`` / ``TrainingLayers``: the layer ops in the order a training
+  step runs them, with their descriptions and recorded schedules;
 - ``declared_tensors``: the DRAM tensors of the functions (arguments, results,
   other values).
 """
@@ -14,14 +14,18 @@ What the passes read of the IR besides the ``sched.*`` attributes:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import SSAValue
 
 from igoc.dialects.grad import PLAIN_CONV, ConvBase, GradOp
+from igoc.dialects.sched import checked_schedule
 from igoc.schedule.describe import LayerDesc, dtype_of
+from igoc.schedule.layer_schedule import LayerSchedule
 from igoc.schedule.program import TensorSpec
+from igoc.target import Target
 
 
 def functions(module: ModuleOp) -> list[func.FuncOp]:
@@ -115,18 +119,30 @@ def training_order(module: ModuleOp) -> list[tuple[func.FuncOp, GradOp]]:
     return forward + [pair for mine in reversed(backward) for pair in mine]
 
 
-def ops_in_training_order(
-    module: ModuleOp,
-) -> tuple[list[tuple[func.FuncOp, GradOp]], list[LayerDesc]]:
-    """The layer ops in training order, and each one's ``LayerDesc``."""
-    order = training_order(module)
-    names_of: dict[func.FuncOp, dict[SSAValue, str]] = {}
-    descs = []
-    for function, op in order:
-        if function not in names_of:
-            names_of[function] = tensor_names(module, function)
-        descs.append(describe_op(op, names_of[function]))
-    return order, descs
+@dataclass
+class TrainingLayers:
+    """A module's layer ops in training order, each one's ``LayerDesc``, and the schedules
+    they record (checked against ``target``)."""
+
+    ops: list[GradOp]
+    descs: list[LayerDesc]
+    target: Target
+
+    @staticmethod
+    def of(module: ModuleOp, target: Target) -> TrainingLayers:
+        """The layers of ``module``, to be scheduled for ``target``."""
+        names_of: dict[func.FuncOp, dict[SSAValue, str]] = {}
+        ops, descs = [], []
+        for function, op in training_order(module):
+            if function not in names_of:
+                names_of[function] = tensor_names(module, function)
+            ops.append(op)
+            descs.append(describe_op(op, names_of[function]))
+        return TrainingLayers(ops, descs, target)
+
+    def schedule(self, index: int) -> LayerSchedule | None:
+        """The schedule op ``index`` records, or None (``sched.checked_schedule``)."""
+        return checked_schedule(self.ops[index], self.descs[index].computations, self.target)
 
 
 def declared_tensors(module: ModuleOp) -> list[TensorSpec]:

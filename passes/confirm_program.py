@@ -41,8 +41,8 @@ from igoc.cost.decide import baseline_schedule, unsplit_schedule
 from igoc.cost.oracle import program_cycles
 from igoc.cost.session import search_for
 from igoc.dialects.npu import module_target
-from igoc.dialects.sched import checked_schedule, set_record, set_schedule
-from igoc.dialects.views import declared_tensors, ops_in_training_order
+from igoc.dialects.sched import set_record, set_schedule
+from igoc.dialects.views import TrainingLayers, declared_tensors
 from igoc.frontend import error_at
 from igoc.schedule.layer_schedule import core_step_count
 from igoc.schedule.planner import PlanError
@@ -79,13 +79,12 @@ class ConfirmProgramPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         search = search_for(ctx, target)
-        order, descs = ops_in_training_order(op)
-        current = []
-        for (_, layer), desc in zip(order, descs, strict=True):
-            schedule = checked_schedule(layer, desc.computations, target)
+        layers = TrainingLayers.of(op, target)
+        descs = layers.descs
+        current = [layers.schedule(index) for index in range(len(descs))]
+        for layer, schedule in zip(layers.ops, current, strict=True):
             if schedule is None:
                 raise error_at(layer, "confirm-program needs sched.schedule: run tile first")
-            current.append(schedule)
         baseline = [baseline_schedule(search, desc) for desc in descs]
         if current == baseline:
             set_record(op, "program", {"kept": "schedules", "same_as_baseline": True})
@@ -107,9 +106,9 @@ class ConfirmProgramPass(ModulePass):
                 for name, schedules in weighed.items()
             }
         except PlanError as err:
-            raise error_at(order[0][1], str(err)) from None
+            raise error_at(layers.ops[0], str(err)) from None
         kept = min(cycles, key=lambda name: cycles[name])  # the first of equals
-        for (_, layer), schedule in zip(order, weighed[kept], strict=True):
+        for layer, schedule in zip(layers.ops, weighed[kept], strict=True):
             set_schedule(layer, schedule)
         found: dict[str, object] = {"kept": kept}
         found.update(

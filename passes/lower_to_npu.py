@@ -28,19 +28,7 @@ import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import (
-    ArrayAttr,
-    DictionaryAttr,
-    IntegerAttr,
-    ModuleOp,
-    StringAttr,
-    SymbolRefAttr,
-    TensorType,
-    bf16,
-    f16,
-    f32,
-    i64,
-)
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region
 from xdsl.passes import ModulePass
 
@@ -57,13 +45,11 @@ from igoc.dialects.npu import (
     TensorOp,
     module_target,
 )
-from igoc.dialects.sched import ScheduleAttr, checked_schedule, from_attr, to_attr
-from igoc.dialects.views import declared_tensors, functions, ops_in_training_order
+from igoc.dialects.sched import from_attr
+from igoc.dialects.views import TrainingLayers, declared_tensors, functions
 from igoc.frontend import error_at
 from igoc.isa.instructions import ConvGeometry
 from igoc.isa.program import Program
-from igoc.schedule.describe import LayerDesc, dtype_of
-from igoc.schedule.layer import ROLES, ConvParams
 from igoc.schedule.planner import PlanError
 from igoc.schedule.program import (
     BarrierMark,
@@ -81,8 +67,6 @@ from igoc.schedule.program import (
 )
 from igoc.target import Target
 
-_ELEMENTS = {"f16": f16, "bf16": bf16, "f32": f32}
-
 
 def _items(
     module: ModuleOp, ctx: Context, target: Target
@@ -96,9 +80,9 @@ def _items(
     """
     items: list[Item] = []
     source: dict[int, Operation] = {}
-    order, descs = ops_in_training_order(module)
-    for (_, op), desc in zip(order, descs, strict=True):
-        schedule = checked_schedule(op, desc.computations, target)
+    layers = TrainingLayers.of(module, target)
+    for index, (op, desc) in enumerate(zip(layers.ops, layers.descs, strict=True)):
+        schedule = layers.schedule(index)
         if schedule is None:
             try:
                 schedule = initial_schedule(search_for(ctx, target), desc)[0]
@@ -127,10 +111,8 @@ class LowerToNpuPass(ModulePass):
             raise error_at(next(iter(source.values())), str(err)) from None
         program = ProgramOp(regions=[Region(Block())])
         block = program.body.block
-        for name, role, dtype, shape in tensors:
-            ty = TensorType(_ELEMENTS[dtype.mlir_name], list(shape))
-            properties = {"sym_name": StringAttr(name), "role": StringAttr(role), "type": ty}
-            block.add_op(TensorOp(properties=properties))
+        for spec in tensors:
+            block.add_op(TensorOp.of(spec))
         for core_plan in lowered.core_plans:
             estimates = item_estimates(core_plan, items, target, target.cores)
             body = Block()
@@ -138,17 +120,12 @@ class LowerToNpuPass(ModulePass):
                 body.add_op(_item_op(item, where, est, core_plan, target))
                 if id(item) in source:
                     body.last_op.location = source[id(item)].location  # type: ignore[union-attr]
-            core = IntegerAttr(core_plan.core, i64)
-            block.add_op(CoreOp(properties={"core": core}, regions=[Region(body)]))
+            block.add_op(CoreOp.of(core_plan.core, body))
         for function in functions(op):
             function.detach()
             function.erase()
         op.body.block.add_op(program)
         record_lowered(ctx, program, lowered)
-
-
-def _symbol(name: str) -> SymbolRefAttr:
-    return SymbolRefAttr(name)
 
 
 def _item_op(item: Item, where, est, core_plan: CorePlan, target: Target) -> Operation:
@@ -159,29 +136,15 @@ def _item_op(item: Item, where, est, core_plan: CorePlan, target: Target) -> Ope
         "estimated_cycles": int(round(est.cycles)),
     }
     if isinstance(item, BarrierMark):
-        return BarrierOp(
-            properties={"id": IntegerAttr(item.barrier_id, i64), "cores": to_attr(list(item.cores))}
-        )
+        return BarrierOp.of(item.barrier_id, item.cores)
     if isinstance(item, ConvertMark):
         blocks = len(item.blocks(core_plan.core, target.spm_bytes))
-        return ConvertOp(
-            properties={
-                "source": _symbol(item.source),
-                "target": _symbol(item.target),
-                "stats": to_attr({"instructions": 2 * blocks, **traffic}),
-            }
-        )
+        return ConvertOp.of(item.source, item.target, {"instructions": 2 * blocks, **traffic})
     if isinstance(item, CopyMark):
         blocks = len(copy_blocks(item, core_plan.core, target))
-        return CopyOp(
-            properties={
-                "kind": StringAttr(item.kind),
-                "tensor": _symbol(item.tensor),
-                "col_tensor": _symbol(item.col_tensor),
-                "conv": to_attr(dataclasses.asdict(item.geometry)),
-                "stats": to_attr({"instructions": 2 * blocks, **traffic}),
-            }
-        )
+        stats = {"instructions": 2 * blocks, **traffic}
+        geometry = dataclasses.asdict(item.geometry)
+        return CopyOp.of(item.kind, item.tensor, item.col_tensor, geometry, stats)
     assert isinstance(item, ScheduledLayer)
     index, first, end = where
     plan = core_plan.plans[index] if first < end else None
@@ -190,48 +153,7 @@ def _item_op(item: Item, where, est, core_plan: CorePlan, target: Target) -> Ope
         dmas = sum(len(plan.before[s]) + len(plan.after[s]) for s in range(first, end))
         matmuls = sum(len(plan.steps[s]) for s in range(first, end))
     stats = {"steps": end - first, "instructions": dmas + matmuls, **traffic}
-    return LayerOp(properties={**_layer_properties(item), "stats": to_attr(stats)})
-
-
-def _layer_properties(item: ScheduledLayer) -> dict:
-    """What an ``npu.layer`` says of its computation, tensors and schedule."""
-    desc = item.desc
-    roles = [role for role in ROLES if role in desc.tensors]
-    properties = {
-        "name": StringAttr(desc.name),
-        "kind": StringAttr(desc.kind),
-        "computations": ArrayAttr([StringAttr(c) for c in desc.computations]),
-        "tensors": DictionaryAttr({role: _symbol(desc.tensors[role]) for role in roles}),
-        "schedule": ScheduleAttr.of(item.schedule),
-    }
-    if desc.kind == "conv2d":
-        properties["conv"] = to_attr(desc.conv.as_dict())
-        properties["im2col"] = StringAttr(desc.im2col)
-    return properties
-
-
-def _desc(op: LayerOp, tensors: dict[str, TensorSpec]) -> LayerDesc:
-    """The ``LayerDesc`` of an ``npu.layer`` (its tensors' shapes from the program's tensors)."""
-    names = {role: ref.root_reference.data for role, ref in op.tensors.data.items()}  # type: ignore[attr-defined]
-    conv = ConvParams()
-    if op.conv is not None:
-        data = from_attr(op.conv)
-        conv = ConvParams(
-            tuple(data["stride"]),  # type: ignore[index]
-            tuple(data["padding"]),  # type: ignore[index]
-            tuple(data["dilation"]),  # type: ignore[index]
-            int(data["groups"]),  # type: ignore[index]
-        )
-    return LayerDesc(
-        name=op.layer_name.data,
-        kind=op.kind.data,
-        computations=tuple(c.data for c in op.computations.data),
-        tensors=names,
-        shapes={role: tensors[name][3] for role, name in names.items()},
-        dtype=tensors[next(iter(names.values()))][2],
-        conv=conv,
-        im2col=op.im2col.data if op.im2col is not None else "on-the-fly",
-    )
+    return LayerOp.of(item.desc, item.schedule, stats)
 
 
 # ---- emission ------------------------------------------------------------------------------------
@@ -243,11 +165,7 @@ def lowered_from_module(module: ModuleOp) -> Lowered:
     programs = [op for op in module.body.block.ops if isinstance(op, ProgramOp)]
     if len(programs) != 1:
         raise ValueError("the module holds no npu.program (run lower-to-npu first)")
-    specs: list[TensorSpec] = []
-    for op in programs[0].body.block.ops:
-        if isinstance(op, TensorOp):
-            dtype = dtype_of(str(op.type.get_element_type()))
-            specs.append((op.sym_name.data, op.role.data, dtype, tuple(op.type.get_shape())))
+    specs = [op.spec() for op in programs[0].body.block.ops if isinstance(op, TensorOp)]
     by_name = {spec[0]: spec for spec in specs}
     cores: list[list[Item]] = []
     core_ops = [op for op in programs[0].body.block.ops if isinstance(op, CoreOp)]
@@ -271,8 +189,7 @@ def _item(op: Operation, tensors: dict[str, TensorSpec], cores: int) -> Item:
         col = op.col_tensor.root_reference.data
         return CopyMark(op.kind.data, tensor, col, geometry, tensors[tensor][2], cores)
     assert isinstance(op, LayerOp)
-    desc = _desc(op, tensors)
-    return ScheduledLayer(desc, op.schedule.schedule(desc.computations))
+    return ScheduledLayer(op.desc(tensors), op.layer_schedule())
 
 
 def program_from_module(

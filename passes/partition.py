@@ -26,8 +26,8 @@ from xdsl.passes import ModulePass
 from igoc.cost.decide import PARTITION_POLICIES, choose_partition, fused_context
 from igoc.cost.session import search_for
 from igoc.dialects.npu import module_target
-from igoc.dialects.sched import checked_schedule, set_record, set_schedule
-from igoc.dialects.views import ops_in_training_order
+from igoc.dialects.sched import set_record, set_schedule
+from igoc.dialects.views import TrainingLayers
 from igoc.frontend import error_at
 
 OPS = ("all", "backward")
@@ -57,20 +57,15 @@ class PartitionPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         search = search_for(ctx, target)
-        order, descs = ops_in_training_order(op)
-
-        def schedule_of(j: int):
-            return checked_schedule(order[j][1], descs[j].computations, target)
-
-        for index, (_, layer) in enumerate(order):
-            desc = descs[index]
-            schedule = schedule_of(index)
+        layers = TrainingLayers.of(op, target)
+        for index, (layer, desc) in enumerate(zip(layers.ops, layers.descs, strict=True)):
+            schedule = layers.schedule(index)
             if schedule is None:
                 raise error_at(layer, "partition needs sched.schedule: run tile first")
             policy = self.policy
             if self.ops == "backward" and desc.computations == ("fwd",):
                 policy = "m"
-            context = fused_context(descs, index, target.spm_bytes, schedule_of)
+            context = fused_context(layers.descs, index, target.spm_bytes, layers.schedule)
             try:
                 schedule, candidates = choose_partition(search, desc, schedule, policy, context)
             except ValueError as err:

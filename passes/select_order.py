@@ -35,8 +35,8 @@ from xdsl.passes import ModulePass
 from igoc.cost.decide import ORDER_POLICIES, fused_context, select_order
 from igoc.cost.session import search_for
 from igoc.dialects.npu import module_target
-from igoc.dialects.sched import checked_schedule, set_record, set_schedule
-from igoc.dialects.views import ops_in_training_order
+from igoc.dialects.sched import set_record, set_schedule
+from igoc.dialects.views import TrainingLayers
 from igoc.frontend import error_at
 
 
@@ -59,17 +59,12 @@ class SelectOrderPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         search = search_for(ctx, target)
-        order, descs = ops_in_training_order(op)
-
-        def schedule_of(j: int):
-            return checked_schedule(order[j][1], descs[j].computations, target)
-
-        for index, (_, layer) in enumerate(order):
-            context = fused_context(descs, index, target.spm_bytes, schedule_of)
+        layers = TrainingLayers.of(op, target)
+        for index, layer in enumerate(layers.ops):
+            context = fused_context(layers.descs, index, target.spm_bytes, layers.schedule)
+            desc = layers.descs[index]
             try:
-                schedule, candidates = select_order(
-                    search, descs[index], self.policy, context=context
-                )
+                schedule, candidates = select_order(search, desc, self.policy, context=context)
             except ValueError as err:
                 raise error_at(layer, str(err)) from None
             set_schedule(layer, schedule)

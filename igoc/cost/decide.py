@@ -42,8 +42,6 @@ from igoc.cost.search import (
     Search,
     TileSearch,
     best_of,
-    best_single,
-    best_tiling,
     interleaved_candidates,
     paper_order,
     single_candidates,
@@ -175,7 +173,7 @@ def baseline_candidate(
     layers = desc.layers()
     part = default_partition(search.target)
     if len(desc.computations) == 1:
-        return best_single(search, layers, desc.computations[0], part, context)
+        return best_of(single_candidates(search, layers, desc.computations[0], part, context))
     return interleaved_candidates(search, layers, part, ("sequential",), context=context)[0]
 
 
@@ -364,7 +362,8 @@ def select_order(
             if order == "sequential":
                 cands = interleaved_candidates(search, layers, part, ("sequential",), context=ectx)
             else:
-                cands = [best_tiling(search, layers, desc.computations, order, part, ectx)]
+                tiles = TileSearch(search, layers, desc.computations, order, part, ectx)
+                cands = [tiles.refine()]
         rows = (
             _simulated(desc, cands, target, context)
             if simulated
@@ -394,10 +393,12 @@ def _retile(
     layers = desc.layers()
     if schedule.order != "sequential" or len(schedule.computations) == 1:
         order = schedule.order
-        return best_tiling(search, layers, schedule.computations, order, partition, context)
+        return TileSearch(search, layers, schedule.computations, order, partition, context).refine()
     loops = schedule.loop_orders()
-    dx = best_tiling(search, layers, ("dx",), loops[0], partition, context).schedule
-    dw = best_tiling(search, layers, ("dw",), loops[1], partition, context).schedule
+    dx, dw = (
+        TileSearch(search, layers, (comp,), loop, partition, context).refine().schedule
+        for comp, loop in zip(("dx", "dw"), loops, strict=True)
+    )
     seq = LayerSchedule(
         schedule.computations, "sequential", (dx.tilings[0], dw.tilings[0]), partition, loops
     )

@@ -82,9 +82,7 @@ def simulate_layer(
     return int(report["labels"][desc.name]["cycles"])
 
 
-def program_items(
-    layers: list[tuple[LayerDesc, LayerSchedule]], target: Target
-) -> list[Item]:
+def program_items(layers: list[tuple[LayerDesc, LayerSchedule]], target: Target) -> list[Item]:
     """The items of a program whose layers (in training order) have these schedules, with
     the barriers its cores need."""
     items: list[Item] = []

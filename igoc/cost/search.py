@@ -203,7 +203,7 @@ def step_bytes(computations: Iterable[str], tiling: Tiling, elem: int, acc: int)
 
 
 class TileSearch:
-    """The search for one order's best tiles on the aligned grid.
+    """The search for one order's best tiles on the aligned grid (``refine()``: the best).
 
     ``quick()`` evaluates only the starting tiles: the balanced one (all three
     dimensions grown together while two steps' tiles fit in SPM), and for each
@@ -335,18 +335,6 @@ class TileSearch:
         return self.chosen()
 
 
-def best_tiling(
-    search: Search,
-    layers: list[LayerGemm],
-    computations: tuple[str, ...],
-    order: str,
-    partition: Partition = WHOLE,
-    context: EvalContext | None = None,
-) -> Candidate:
-    """The best tiling for one order (``TileSearch``: starts, then local search)."""
-    return TileSearch(search, layers, computations, order, partition, context).refine()
-
-
 def screened(searches: list[TileSearch], refine: int) -> list[Candidate]:
     """Each search's quick result, and the ``refine`` most promising refined."""
     quick = [s.quick() for s in searches]
@@ -363,23 +351,13 @@ def single_candidates(
     partition: Partition = WHOLE,
     context: EvalContext | None = None,
 ) -> list[Candidate]:
-    """Every loop order of one GEMM: each at its starting tiles, the best two refined."""
+    """Every loop order of one GEMM: each at its starting tiles, the best two refined
+    (``best_of`` them: the GEMM's best loop order and tiles)."""
     searches = [
         TileSearch(search, layers, (computation,), order, partition, context)
         for order in PERMUTATIONS
     ]
     return screened(searches, refine=2)
-
-
-def best_single(
-    search: Search,
-    layers: list[LayerGemm],
-    computation: str,
-    partition: Partition = WHOLE,
-    context: EvalContext | None = None,
-) -> Candidate:
-    """The best loop order and tiling of one GEMM."""
-    return best_of(single_candidates(search, layers, computation, partition, context))
 
 
 def interleaved_candidates(
@@ -399,13 +377,13 @@ def interleaved_candidates(
     """
     orders = list(orders)
     fused = [o for o in orders if o != "sequential"]
-    searches = [
-        TileSearch(search, layers, ("dx", "dw"), o, partition, context) for o in fused
-    ]
+    searches = [TileSearch(search, layers, ("dx", "dw"), o, partition, context) for o in fused]
     found = dict(zip(fused, screened(searches, refine), strict=True))
     if "sequential" in orders:
-        dx = best_single(search, layers, "dx", partition, context).schedule
-        dw = best_single(search, layers, "dw", partition, context).schedule
+        dx, dw = (
+            best_of(single_candidates(search, layers, comp, partition, context)).schedule
+            for comp in ("dx", "dw")
+        )
         seq = LayerSchedule(
             ("dx", "dw"),
             "sequential",

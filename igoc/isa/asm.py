@@ -13,19 +13,8 @@ import re
 import tomllib
 from dataclasses import dataclass
 
+from igoc.isa import instructions as ins
 from igoc.isa.disasm import DTYPES, format_instruction, format_program
-from igoc.isa.instructions import (
-    Barrier,
-    ConvGeometry,
-    DType,
-    Gather,
-    Halt,
-    Instruction,
-    Load,
-    Matmul,
-    Scatter,
-    Store,
-)
 from igoc.isa.program import (
     ROLES,
     Label,
@@ -157,7 +146,7 @@ class _Line:
         self.expect("=")
         return self.number(key, limit)
 
-    def dtype(self) -> DType:
+    def dtype(self) -> ins.DType:
         tok = self.next("an element type (f16, bf16, f32)")
         if tok.text not in DTYPES:
             raise self.error(f"unknown element type '{tok.text}'; known: f16, bf16, f32", tok)
@@ -184,13 +173,13 @@ class _Assembler:
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.target: Target | None = None
-        self.tensors: list[tuple[str, str, DType, tuple[int, ...], int | None, _Line]] = []
+        self.tensors: list[tuple[str, str, ins.DType, tuple[int, ...], int | None, _Line]] = []
         self.tensor_index: dict[str, int] = {}
-        self.convs: list[ConvGeometry] = []
+        self.convs: list[ins.ConvGeometry] = []
         self.conv_index: dict[str, int] = {}
         self.reference: list | None = None
         self.meta: dict = {}
-        self.streams: dict[int, list[Instruction]] = {}
+        self.streams: dict[int, list[ins.Instruction]] = {}
         self.labels: list[Label] = []
         self.core: int | None = None
         self.open: dict[str, list[tuple[int, _Line, _Tok]]] = {}
@@ -340,7 +329,7 @@ class _Assembler:
         pad = self.pair(line, "pad")
         dilation = self.pair(line, "dilation")
         line.end()
-        geometry = ConvGeometry(*shape, *kernel, *stride, *pad, *dilation)
+        geometry = ins.ConvGeometry(*shape, *kernel, *stride, *pad, *dilation)
         self.conv_index[name] = len(self.convs)
         self.convs.append(geometry)
 
@@ -459,7 +448,7 @@ class _Assembler:
             addr = self.spm(line)
             dtype = line.dtype()
             flags = line.flags(("transpose",))
-            inst: Instruction = Load(
+            inst: ins.Instruction = ins.Load(
                 tensor, offset, rows, cols, stride, addr, dtype, "transpose" in flags
             )
         elif op == "store":
@@ -469,7 +458,7 @@ class _Assembler:
             tensor = self.tensor_ref(line)
             offset, rows, cols, stride, _ = self.block_pos(line, tensor)
             flags = line.flags(("accumulate", "transpose"))
-            inst = Store(
+            inst = ins.Store(
                 tensor,
                 offset,
                 rows,
@@ -487,7 +476,7 @@ class _Assembler:
             addr = self.spm(line)
             dtype = line.dtype()
             flags = line.flags(("transpose",))
-            inst = Gather(tensor, conv, m, k, rows, cols, addr, dtype, "transpose" in flags)
+            inst = ins.Gather(tensor, conv, m, k, rows, cols, addr, dtype, "transpose" in flags)
         elif op == "scatter":
             addr = self.spm(line)
             dtype = line.dtype()
@@ -499,7 +488,8 @@ class _Assembler:
                 raise line.error_at(
                     tok.col, "scatter: 'accumulate' and 'overwrite' exclude each other"
                 )
-            inst = Scatter(tensor, conv, m, k, rows, cols, addr, dtype, "overwrite" not in flags)
+            accumulate = "overwrite" not in flags
+            inst = ins.Scatter(tensor, conv, m, k, rows, cols, addr, dtype, accumulate)
         elif op == "matmul":
             c_addr = self.spm(line)
             c_dtype = line.dtype()
@@ -514,7 +504,7 @@ class _Assembler:
             k = line.keyword("k")
             n = line.keyword("n")
             flags = line.flags(("transpose_a", "transpose_b"))
-            inst = Matmul(
+            inst = ins.Matmul(
                 a_addr,
                 b_addr,
                 c_addr,
@@ -545,10 +535,10 @@ class _Assembler:
             else:
                 mask = 1 << self.core
             line.end()
-            inst = Barrier(bid, mask)
+            inst = ins.Barrier(bid, mask)
         elif op == "halt":
             line.end()
-            inst = Halt()
+            inst = ins.Halt()
         else:
             raise line.error(
                 f"unknown instruction '{op}'; known: load, gather, store, scatter, matmul, "

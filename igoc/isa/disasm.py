@@ -9,21 +9,11 @@ from __future__ import annotations
 import json
 import re
 
-from igoc.isa.instructions import (
-    Barrier,
-    DType,
-    Gather,
-    Halt,
-    Instruction,
-    Load,
-    Matmul,
-    Scatter,
-    Store,
-)
+from igoc.isa import instructions as ins
 from igoc.isa.program import Label, Program
 from igoc.target import Target, load_target, preset_names
 
-DTYPES = {d.mlir_name: d for d in DType}
+DTYPES = {d.mlir_name: d for d in ins.DType}
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 
 
@@ -59,7 +49,7 @@ def _markers_work(program: Program) -> bool:
     return True
 
 
-def format_instruction(inst: Instruction, program: Program) -> str:
+def format_instruction(inst: ins.Instruction, program: Program) -> str:
     """One instruction in assembly syntax."""
     tensors = program.tensors
 
@@ -77,42 +67,42 @@ def format_instruction(inst: Instruction, program: Program) -> str:
         return _name(tensors[tensor].name) if tensor < len(tensors) else f"%{tensor}"
 
     kind = type(inst)
-    if kind is Load:
+    if kind is ins.Load:
         where, extra = pos(inst.tensor, inst.dram_offset_elems, inst.row_stride_elems)
         text = f"load {where} rows={inst.rows} cols={inst.cols}{extra}"
         text += f" -> spm {inst.spm_addr:#x} {inst.spm_dtype.mlir_name}"
         return text + (" transpose" if inst.transpose else "")
-    if kind is Store:
+    if kind is ins.Store:
         where, extra = pos(inst.tensor, inst.dram_offset_elems, inst.row_stride_elems)
         text = f"store spm {inst.spm_addr:#x} {inst.spm_dtype.mlir_name} -> {where}"
         text += f" rows={inst.rows} cols={inst.cols}{extra}"
         text += " accumulate" if inst.accumulate else ""
         return text + (" transpose" if inst.transpose else "")
-    if kind is Gather:
+    if kind is ins.Gather:
         text = f"gather {tname(inst.tensor)} conv c{inst.conv} [m {inst.m_start}, k {inst.k_start}]"
         text += f" rows={inst.rows} cols={inst.cols} -> spm {inst.spm_addr:#x}"
         text += f" {inst.spm_dtype.mlir_name}"
         return text + (" transpose" if inst.transpose else "")
-    if kind is Scatter:
+    if kind is ins.Scatter:
         text = f"scatter spm {inst.spm_addr:#x} {inst.spm_dtype.mlir_name} -> {tname(inst.tensor)}"
         text += f" conv c{inst.conv} [m {inst.m_start}, k {inst.k_start}]"
         text += f" rows={inst.rows} cols={inst.cols}"
         return text + ("" if inst.accumulate else " overwrite")
-    if kind is Matmul:
+    if kind is ins.Matmul:
         op = "+=" if inst.accumulate else "="
         text = f"matmul spm {inst.c_addr:#x} {inst.c_dtype.mlir_name} {op} spm {inst.a_addr:#x}"
         text += f" * spm {inst.b_addr:#x} {inst.in_dtype.mlir_name}"
         text += f" m={inst.m} k={inst.k} n={inst.n}"
         text += " transpose_a" if inst.transpose_a else ""
         return text + (" transpose_b" if inst.transpose_b else "")
-    if kind is Barrier:
+    if kind is ins.Barrier:
         cores = ",".join(
             str(c) for c in range(inst.core_mask.bit_length()) if inst.core_mask >> c & 1
         )
         if not cores:
             return f"barrier {inst.barrier_id} mask=0"
         return f"barrier {inst.barrier_id} cores {cores}"
-    if kind is Halt:
+    if kind is ins.Halt:
         return "halt"
     raise TypeError(f"not an instruction: {inst!r}")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from igoc.zoo.layers import Linear, Model
+from igoc.zoo.layers import Linear, Model, attention, feed_forward
 
 SEQ_LEN = 128  # BERT's pre-training sequence length for 90% of its steps (Devlin et al., A.2)
 MASKED_PER_SEQ = 20  # max_predictions_per_seq at length 128: the MLM head sees only these rows
@@ -44,15 +44,8 @@ def bert_layers(config: BertConfig) -> list[Linear]:
     h, seq = config.hidden, SEQ_LEN
     layers = []
     for index in range(config.layers):
-        name = f"enc{index}"
-        layers += [
-            Linear(f"{name}_attn_q", h, h, seq),
-            Linear(f"{name}_attn_k", h, h, seq),
-            Linear(f"{name}_attn_v", h, h, seq),
-            Linear(f"{name}_attn_out", h, h, seq),
-            Linear(f"{name}_ffn_in", h, config.intermediate, seq),
-            Linear(f"{name}_ffn_out", config.intermediate, h, seq),
-        ]
+        layers += attention(f"enc{index}_attn", h, h, seq)
+        layers += feed_forward(f"enc{index}_ffn", h, config.intermediate, seq)
     layers += [
         Linear("mlm_transform", h, h, MASKED_PER_SEQ),
         Linear("mlm_decoder", h, config.vocab, MASKED_PER_SEQ),  # weight tied to the embeddings
@@ -71,32 +64,33 @@ _NOTES = (
 )
 
 
-def bert_large() -> Model:
-    """BERT-large: 24 encoder layers of 6 linear layers each, and the pre-training heads."""
+def _bert(name: str, title: str, config: BertConfig, source: tuple[str, ...]) -> Model:
     return Model(
-        name="bert-large",
-        title="BERT-large",
+        name=name,
+        title=title,
         input_desc=f"sequences of {SEQ_LEN} tokens (M = batch x {SEQ_LEN} in the encoder)",
-        source=(
-            "J. Devlin et al., BERT, NAACL 2019: BERT-large (L=24, H=1024, A=16, FFN 4096),",
-            "as Hugging Face bert-large-uncased (335,141,888 parameters; the paper's 340M).",
-        ),
-        layers=tuple(bert_layers(BERT_LARGE)),
+        source=source,
+        layers=tuple(bert_layers(config)),
         notes=_NOTES,
     )
 
 
+def bert_large() -> Model:
+    """BERT-large: 24 encoder layers of 6 linear layers each, and the pre-training heads."""
+    source = (
+        "J. Devlin et al., BERT, NAACL 2019: BERT-large (L=24, H=1024, A=16, FFN 4096),",
+        "as Hugging Face bert-large-uncased (335,141,888 parameters; the paper's 340M).",
+    )
+    return _bert("bert-large", "BERT-large", BERT_LARGE, source)
+
+
 def bert_tiny() -> Model:
     """TinyBERT-4 (4 layers, hidden 312): the edge NPU's BERT."""
-    return Model(
-        name="bert-tiny",
-        title="BERT-tiny (TinyBERT-4, 4 layers, hidden 312)",
-        input_desc=f"sequences of {SEQ_LEN} tokens (M = batch x {SEQ_LEN} in the encoder)",
-        source=(
-            "X. Jiao et al., TinyBERT, Findings of EMNLP 2020: TinyBERT-4 (L=4, H=312, A=12,",
-            "FFN 1200), as huawei-noah/TinyBERT_General_4L_312D; 14.5M parameters, the",
-            "14M of the paper's Table 4 (Google's 2-layer BERT-Tiny has 4.4M).",
-        ),
-        layers=tuple(bert_layers(TINYBERT_4L_312D)),
-        notes=_NOTES,
+    source = (
+        "X. Jiao et al., TinyBERT, Findings of EMNLP 2020: TinyBERT-4 (L=4, H=312, A=12,",
+        "FFN 1200), as huawei-noah/TinyBERT_General_4L_312D; 14.5M parameters, the",
+        "14M of the paper's Table 4 (Google's 2-layer BERT-Tiny has 4.4M).",
+    )
+    return _bert(
+        "bert-tiny", "BERT-tiny (TinyBERT-4, 4 layers, hidden 312)", TINYBERT_4L_312D, source
     )

@@ -128,6 +128,23 @@ class Linear:
 Layer = Conv2d | Linear
 
 
+def attention(name: str, width: int, inner: int, rows: int, kv_rows: int = 0) -> list[Linear]:
+    """The projections of one multi-head attention: query, key, value (of ``kv_rows`` rows
+    when they read another sequence, as cross-attention does) and output."""
+    kv_rows = kv_rows or rows
+    return [
+        Linear(f"{name}_q", width, inner, rows),
+        Linear(f"{name}_k", width, inner, kv_rows),
+        Linear(f"{name}_v", width, inner, kv_rows),
+        Linear(f"{name}_out", inner, width, rows),
+    ]
+
+
+def feed_forward(name: str, width: int, hidden: int, rows: int) -> list[Linear]:
+    """A transformer's feed-forward block: into ``hidden`` features and back."""
+    return [Linear(f"{name}_in", width, hidden, rows), Linear(f"{name}_out", hidden, width, rows)]
+
+
 @dataclass(frozen=True)
 class Model:
     """One network's layer table and what a reader needs to trust it."""

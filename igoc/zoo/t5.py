@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from igoc.zoo.layers import Linear, Model
+from igoc.zoo.layers import Linear, Model, attention, feed_forward
 
 INPUT_LEN = 512  # the pre-training input length of the paper's baseline setup
 TARGET_LEN = 114  # targets of span corruption (15% noise, mean span 3) on 512 input tokens
@@ -40,28 +40,14 @@ def t5_layers(config: T5Config) -> list[Linear]:
     layers = []
     for index in range(config.layers):
         name = f"enc{index}"
-        layers += [
-            Linear(f"{name}_attn_q", d, inner, enc),
-            Linear(f"{name}_attn_k", d, inner, enc),
-            Linear(f"{name}_attn_v", d, inner, enc),
-            Linear(f"{name}_attn_out", inner, d, enc),
-            Linear(f"{name}_ffn_in", d, config.d_ff, enc),
-            Linear(f"{name}_ffn_out", config.d_ff, d, enc),
-        ]
+        layers += attention(f"{name}_attn", d, inner, enc)
+        layers += feed_forward(f"{name}_ffn", d, config.d_ff, enc)
     for index in range(config.layers):
         name = f"dec{index}"
-        layers += [
-            Linear(f"{name}_self_q", d, inner, dec),
-            Linear(f"{name}_self_k", d, inner, dec),
-            Linear(f"{name}_self_v", d, inner, dec),
-            Linear(f"{name}_self_out", inner, d, dec),
-            Linear(f"{name}_cross_q", d, inner, dec),
-            Linear(f"{name}_cross_k", d, inner, enc),  # keys and values of the encoder output
-            Linear(f"{name}_cross_v", d, inner, enc),
-            Linear(f"{name}_cross_out", inner, d, dec),
-            Linear(f"{name}_ffn_in", d, config.d_ff, dec),
-            Linear(f"{name}_ffn_out", config.d_ff, d, dec),
-        ]
+        layers += attention(f"{name}_self", d, inner, dec)
+        # Cross-attention: keys and values of the encoder output.
+        layers += attention(f"{name}_cross", d, inner, dec, kv_rows=enc)
+        layers += feed_forward(f"{name}_ffn", d, config.d_ff, dec)
     layers.append(Linear("lm_head", d, config.vocab, dec))  # tied to the shared embedding
     return layers
 
@@ -78,33 +64,32 @@ _NOTES = (
 )
 
 
-def t5_large() -> Model:
-    """T5-large: 24 encoder and 24 decoder layers, and the output layer."""
+def _t5(name: str, title: str, config: T5Config, source: tuple[str, ...]) -> Model:
     return Model(
-        name="t5-large",
-        title="T5-large",
+        name=name,
+        title=title,
         input_desc=_INPUT_DESC,
-        source=(
-            "C. Raffel et al., T5, JMLR 2020: T5-large (24+24 layers, d_model 1024, d_ff 4096,",
-            "16 heads of 64), as Hugging Face t5-large (737,668,096 parameters; the paper's",
-            "770M). Sequence lengths of the span-corruption pre-training task.",
-        ),
-        layers=tuple(t5_layers(T5_LARGE)),
+        source=source,
+        layers=tuple(t5_layers(config)),
         notes=_NOTES,
     )
+
+
+def t5_large() -> Model:
+    """T5-large: 24 encoder and 24 decoder layers, and the output layer."""
+    source = (
+        "C. Raffel et al., T5, JMLR 2020: T5-large (24+24 layers, d_model 1024, d_ff 4096,",
+        "16 heads of 64), as Hugging Face t5-large (737,668,096 parameters; the paper's",
+        "770M). Sequence lengths of the span-corruption pre-training task.",
+    )
+    return _t5("t5-large", "T5-large", T5_LARGE, source)
 
 
 def t5_small() -> Model:
     """T5-small: 6 encoder and 6 decoder layers, and the output layer."""
-    return Model(
-        name="t5-small",
-        title="T5-small",
-        input_desc=_INPUT_DESC,
-        source=(
-            "C. Raffel et al., T5, JMLR 2020: T5-small (6+6 layers, d_model 512, d_ff 2048,",
-            "8 heads of 64), as Hugging Face t5-small (60,506,624 parameters; the paper's",
-            "60M). Sequence lengths of the span-corruption pre-training task.",
-        ),
-        layers=tuple(t5_layers(T5_SMALL)),
-        notes=_NOTES,
+    source = (
+        "C. Raffel et al., T5, JMLR 2020: T5-small (6+6 layers, d_model 512, d_ff 2048,",
+        "8 heads of 64), as Hugging Face t5-small (60,506,624 parameters; the paper's",
+        "60M). Sequence lengths of the span-corruption pre-training task.",
     )
+    return _t5("t5-small", "T5-small", T5_SMALL, source)

@@ -99,11 +99,7 @@ def test_cycles_at_least_compute_and_bandwidth_bounds(program):
     t = program.target
     report = simulate(program).report
     compute = max(
-        sum(
-            matmul_cycles(i.m, i.k, i.n, t)
-            for i in stream
-            if isinstance(i, Matmul)
-        )
+        sum(matmul_cycles(i.m, i.k, i.n, t) for i in stream if isinstance(i, Matmul))
         for stream in program.streams
     )
     moved = report["dram_read_bytes"] + report["dram_write_bytes"]
