@@ -12,7 +12,9 @@ import os
 import pathlib
 import sys
 
-from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool, write_text
+from igoc import __version__
+from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool
+from igoc.output import write_output
 
 PIPELINE_ORDER = ("baseline", "igo-interleave", "igo-rearrange", "igo")
 """The pipelines of a full run: the baseline and the paper's three cumulative steps."""
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
+    add("--version", action="version", version=f"%(prog)s {__version__}")
     add(
         "--target",
         nargs="+",
@@ -184,7 +187,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"igoc-bench: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
 
-    from igoc import __version__
     from igoc.bench.cache import ResultCache, default_cache_dir
     from igoc.bench.jobs import Job, pass_pipeline_for
     from igoc.bench.runner import run_jobs, stderr_progress
@@ -235,9 +237,9 @@ def _report(bench, args: argparse.Namespace, compiler: str) -> None:
     from igoc.bench import export, layers, plot, tables
 
     if args.json:
-        write_text(args.json, export.to_json(bench, compiler, args.layers, args.timings))
+        write_output(args.json, export.to_json(bench, compiler, args.layers, args.timings))
     if args.csv:
-        write_text(args.csv, export.to_csv(bench, args.timings))
+        write_output(args.csv, export.to_csv(bench, args.timings))
     if args.plot:
         plot.write_plot(bench, args.plot)
     if "-" in (args.json, args.csv):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 
@@ -24,41 +23,6 @@ EXIT_INTERNAL = 3
 
 class UsageError(Exception):
     """A command line that makes no sense (exit 2)."""
-
-
-def write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` (``-``: standard output) atomically: temporary file, rename."""
-    if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    write_bytes(path, text.encode())
-
-
-def write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
-
-    A path that exists and is no regular file (``/dev/null``, a pipe) is written directly.
-    """
-    if os.path.exists(path) and not os.path.isfile(path):
-        try:
-            with open(path, "wb") as stream:
-                stream.write(data)
-        except OSError as err:
-            raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        descriptor, temporary = tempfile.mkstemp(prefix=".igoc-", dir=folder)
-    except OSError as err:
-        raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except OSError as err:
-        os.unlink(temporary)
-        raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
 
 
 def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int:

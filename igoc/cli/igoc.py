@@ -17,8 +17,9 @@ import os
 import sys
 import time
 
-from igoc import pipeline
-from igoc.cli.common import UsageError, load_module, run_tool, write_text
+from igoc import __version__, pipeline
+from igoc.cli.common import UsageError, load_module, run_tool
+from igoc.output import write_output
 
 PROG = "igoc"
 
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Compile the backward pass of a DNN training step for an NPU.",
         epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")
     parser.add_argument(
         "-o",
@@ -132,7 +134,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     else:
         from igoc.frontend import print_module
 
-        write_text(args.output or "-", print_module(module, args.generic))
+        write_output(args.output or "-", print_module(module, args.generic))
     timings.append(("output", time.perf_counter() - start))
     if args.time_passes:
         _report_times(timings)
@@ -175,7 +177,7 @@ class _Dumps:
         if self.args.dump_dir is None:
             return
         path = os.path.join(self.args.dump_dir, f"{index:0{self.width}d}-{name}.mlir")
-        write_text(path, f"// {note}\n{self._text(module)}")
+        write_output(path, f"// {note}\n{self._text(module)}")
 
     def input(self, module) -> None:
         """The verified input (with the target stamped)."""

@@ -19,7 +19,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from igoc.cli.common import UsageError, load_module, run_tool, write_text
+from igoc import __version__
+from igoc.cli.common import UsageError, load_module, run_tool
+from igoc.output import write_output
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -36,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run passes on igoc IR and print the result.",
         epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")
     parser.add_argument(
         "-p",
@@ -90,7 +93,7 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if args.split_input_file:
         return _run_split(args, steps, target, sources)
     module = load_module(args.input, sources)
-    write_text(args.output, _process(args, steps, target, module))
+    write_output(args.output, _process(args, steps, target, module))
     return 0
 
 
@@ -136,7 +139,7 @@ def _run_split(
         except DiagnosticError as err:
             print(err.render(text), file=sys.stderr)
             status = 1
-    write_text(args.output, f"{SPLIT_MARKER}\n".join(outputs))
+    write_output(args.output, f"{SPLIT_MARKER}\n".join(outputs))
     return status
 
 

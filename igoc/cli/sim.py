@@ -10,6 +10,7 @@ import numpy as np
 
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.isa.numerics import round_to
+from igoc.output import OutputError, open_output, write_output
 from igoc.sim import SimError, simulate
 from igoc.sim.check import RULE, check_outputs, generate_inputs
 from igoc.sim.report import format_report
@@ -74,15 +75,12 @@ def run(args: argparse.Namespace) -> int:
         status = 0 if report["check"]["passed"] else 1
     if args.outputs:
         arrays = {name: np.asarray(v) for name, v in result.outputs.items()}
-        try:
-            with open(args.outputs, "wb") as f:
-                np.savez(f, **arrays)
-        except OSError as err:
-            raise SimError(f"cannot write {args.outputs}: {err.strerror or err}") from None
+        with open_output(args.outputs) as stream:
+            np.savez(stream, **arrays)
     if args.json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        write_output("-", json.dumps(report, indent=2) + "\n")
     else:
-        sys.stdout.write(format_report(report))
+        write_output("-", format_report(report))
     return status
 
 
@@ -112,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     except (NpuFormatError, SimError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except OutputError as err:
+        print(err.headline(), file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader of the report went away; nothing left to say
+        return 0
     except OSError as err:
         print(f"error: {err.strerror or err}: {getattr(err, 'filename', '')}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ import numpy as np
 
 from igoc.isa.encoding import Opcode
 from igoc.isa.program import Program
+from igoc.output import open_output
 from igoc.sim.checks import KIND_NAMES
 from igoc.sim.prepare import CoreCode
 from igoc.sim.timing import CoreRunner
@@ -82,7 +83,7 @@ def trace_events(program: Program, codes: list[CoreCode], runners: list[CoreRunn
 
 
 def write_trace(path: str | os.PathLike, events: list[dict]) -> None:
-    """Write the events as a Chrome trace JSON file."""
-    with open(path, "w", encoding="utf-8") as f:
+    """Write the events as a Chrome trace JSON file (by ``igoc.output``'s rules)."""
+    with open_output(path, binary=False) as f:
         json.dump({"traceEvents": events, "displayTimeUnit": "ns"}, f, separators=(",", ":"))
         f.write("\n")
