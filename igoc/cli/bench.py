@@ -218,6 +218,14 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault("IGOC_DECISION_CACHE", str(folder / "decisions"))
     progress = stderr_progress(not args.quiet)
     results = iter(run_jobs(jobs, args.jobs, cache, progress, args.cached_only))
+    if cache is not None and cache.rejected:
+        count = len(cache.rejected)
+        print(
+            f"igoc-bench: warning: {count} cache entr{'y' if count == 1 else 'ies'} failed "
+            f"the integrity check and {'was' if count == 1 else 'were'} computed again "
+            f"(first: {cache.rejected[0]})",
+            file=sys.stderr,
+        )
     targets = []
     for target_run, loads in plan:
         rows = [Row(load, {p: next(results) for p in pipelines}) for load in loads]
