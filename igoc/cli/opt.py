@@ -1,11 +1,12 @@
 """igoc-opt: run chosen passes on IR and print the IR (like mlir-opt).
 
-    igoc-opt IN.mlir -p SPEC [-o OUT] [--generic] [--target T] [--print-ir-after-all]
+    igoc-opt [IN.mlir] -p SPEC [-o OUT] [--generic] [--target T] [--print-ir-after-all]
              [--split-input-file]
 
-The input is parsed and verified by igoc's front end (so errors are igoc's
-diagnostics), the passes come from igoc's registry and are run by xDSL's
-``PassPipeline`` machinery, and the IR is verified after each pass.
+The input (standard input when no file is given, as ``mlir-opt`` reads it) is
+parsed and verified by igoc's front end (so errors are igoc's diagnostics), the
+passes come from igoc's registry and are run by xDSL's ``PassPipeline``
+machinery, and the IR is verified after each pass.
 
 ``--split-input-file`` treats each part of the input between lines
 ``// -----`` as a file of its own (as mlir-opt does, for tests): each part is
@@ -20,7 +21,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from igoc import __version__
-from igoc.cli.common import UsageError, load_module, run_tool
+from igoc.cli.common import load_module, run_tool
 from igoc.output import write_output
 
 if TYPE_CHECKING:
@@ -39,7 +40,13 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")
+    parser.add_argument(
+        "input",
+        nargs="?",
+        default="-",
+        metavar="IN.mlir",
+        help="input file (default, or '-': standard input)",
+    )
     parser.add_argument(
         "-p",
         "--pass-pipeline",
@@ -81,8 +88,6 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if args.list_passes:
         sys.stdout.write(pipeline.list_passes())
         return 0
-    if args.input is None:
-        raise UsageError("no input file (give IN.mlir, or '-' for standard input)")
     steps = pipeline.build_pipeline(spec=args.passes)
     target = None
     if args.target is not None:

@@ -1,5 +1,8 @@
 """igoc-opt: chosen passes on IR, split input files, exit codes."""
 
+import io
+import sys
+
 import pytest
 from clikit import LAYER
 
@@ -70,7 +73,6 @@ def test_split_input_file_keeps_going_and_keeps_line_numbers(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "status", "message"),
     [
-        ([], 2, "igoc-opt: error: no input file"),
         (["{layer}", "-p", "nosuch"], 2, "unknown pass 'nosuch'"),
         (["{layer}", "-p", "cse{"], 2, "bad pass pipeline"),
         (["{layer}", "--target", "nowhere"], 1, "error: unknown target 'nowhere'"),
@@ -83,6 +85,14 @@ def test_errors(capsys, layer, tmp_path, argv, status, message):
     got, out, err = run(capsys, *argv)
     assert (got, out) == (status, "")
     assert message in err
+
+
+def test_no_file_reads_standard_input(capsys, monkeypatch):
+    """As ``mlir-opt`` and ``xdsl-opt`` do."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(LAYER.encode())))
+    status, out, err = run(capsys, "-p", "cse")
+    assert (status, err) == (0, "")
+    assert "func.func @layer" in out and out.count("grad.matmul %x, %w") == 1
 
 
 def test_list_passes(capsys):
