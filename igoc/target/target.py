@@ -89,7 +89,48 @@ def _toml_string(value: str) -> str:
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Target)}
-_POSITIVE_INTS = ("cores", "array_rows", "array_cols", "spm_bytes")
+
+SPM_ADDRESS_LIMIT = 1 << 32
+"""SPM byte addresses are 32-bit in the instruction records: all the SPM a core may address
+(with ``spm_shared``, every core's) must fit below this."""
+
+RANGES: dict[str, tuple[float, float]] = {
+    "cores": (1, 32),
+    "array_rows": (1, 1 << 16),
+    "array_cols": (1, 1 << 16),
+    "clock_mhz": (1e-3, 1e5),
+    "spm_bytes": (1, SPM_ADDRESS_LIMIT),
+    "dram_bandwidth_gb_per_s": (1e-3, 1e6),
+    "dram_latency_cycles": (0, 1_000_000),
+}
+"""The range of each numeric key, both ends included. Wide enough for any machine one
+would model (1 kHz to 100 GHz, 1 MB/s to 1 PB/s), narrow enough that every cycle count
+and address igoc derives from a target stays finite and within 64 bits."""
+
+
+def _check_ranges(values: dict, origin: str) -> None:
+    """Every numeric key within ``RANGES``; the SPM a core addresses within 32 bits."""
+    for key, (low, high) in RANGES.items():
+        value = values[key]
+        finite = isinstance(value, int) or math.isfinite(value)
+        if not (finite and low <= value <= high):
+            raise TargetError(
+                f"{origin}: key '{key}' must be between {_shown(low)} and {_shown(high)}, "
+                f"got {_shown(value)}"
+            )
+    if values["spm_shared"] and values["spm_bytes"] * values["cores"] > SPM_ADDRESS_LIMIT:
+        raise TargetError(
+            f"{origin}: a shared SPM of {values['cores']} x {values['spm_bytes']:,} bytes "
+            f"exceeds the {SPM_ADDRESS_LIMIT:,} bytes that 32-bit SPM addresses reach"
+        )
+
+
+def _shown(value: float) -> str:
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) < 10**15 else f"{value:.3e}"
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:g}"
 
 
 def _check(data: dict, origin: str) -> Target:
@@ -112,18 +153,15 @@ def _check(data: dict, origin: str) -> Target:
             ok = isinstance(value, int) and not isinstance(value, bool)
         else:  # float: integers are welcome too
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            value = float(value) if ok else value
+            if ok:
+                try:
+                    value = float(value)
+                except OverflowError:  # an integer beyond any float
+                    value = math.inf
         if not ok:
             raise TargetError(f"{origin}: key '{key}' must be {kind}, got {value!r}")
         values[key] = value
-    for key in _POSITIVE_INTS:
-        if values[key] <= 0:
-            raise TargetError(f"{origin}: key '{key}' must be positive, got {values[key]}")
-    for key in ("clock_mhz", "dram_bandwidth_gb_per_s"):
-        if not (math.isfinite(values[key]) and values[key] > 0):
-            raise TargetError(f"{origin}: key '{key}' must be a positive number, got {values[key]}")
-    if values["dram_latency_cycles"] < 0:
-        raise TargetError(f"{origin}: key 'dram_latency_cycles' must not be negative")
+    _check_ranges(values, origin)
     if values["dataflow"] not in DATAFLOWS:
         raise TargetError(
             f"{origin}: key 'dataflow' must be one of {', '.join(DATAFLOWS)}, "
@@ -132,8 +170,6 @@ def _check(data: dict, origin: str) -> Target:
     for key in ("element_bytes", "acc_bytes", "psum_bytes"):
         if values[key] not in (2, 4):
             raise TargetError(f"{origin}: key '{key}' must be 2 or 4, got {values[key]}")
-    if values["cores"] > 32:
-        raise TargetError(f"{origin}: key 'cores' must be at most 32, got {values['cores']}")
     if not values["name"]:
         raise TargetError(f"{origin}: key 'name' must not be empty")
     return Target(**values)
