@@ -117,6 +117,23 @@ SCALAR_TYPE = re.compile(r"(?:bf16|f16|f32|f64|[su]?i[0-9]+|index|none)", re.ASC
 """Names of the scalar types: floats, integers (signless, signed, unsigned), index, none."""
 
 
+MAX_NESTING = 64
+"""How deep brackets, braces, parentheses and angle brackets may nest (regions included).
+igoc's own IR nests about ten deep; the limit keeps the builder and the printer, which
+recurse, far from Python's recursion limit on any input."""
+
+MAX_DIGITS = 100
+"""The most digits a number may have (an i64 has 19; ``2**64`` as a dimension must still
+reach the verifier, which says what the limit is)."""
+
+_OPEN, _CLOSE = frozenset("({[<"), frozenset(")}]>")
+_NUMERIC = frozenset(
+    {"INT", "FLOAT", "INT_ARRAY", "ATTR_DICT", "TENSOR", "TENSOR_LIST", "TENSOR_TUPLE"}
+    | {"FUNCTION_TYPE", "ARG_TUPLE"}
+)
+_LONG_NUMBER = re.compile("[0-9]{" + str(MAX_DIGITS + 1) + ",}", re.ASCII)
+
+
 class LexError(Exception):
     """Text that is no token; the parser turns it into a diagnostic."""
 
@@ -154,6 +171,7 @@ class MlirLexer(Lexer):
         states = parser_state.parse_conf.states
         word_kinds: dict[str, str] = {}
         line, line_start = 1, 0
+        depth = 0
         for match in _PATTERN.finditer(text):
             kind = match.lastgroup
             value = match.group()
@@ -173,7 +191,16 @@ class MlirLexer(Lexer):
                     kind = "NAME"
             elif kind == "PUNCT":
                 kind = _PUNCT[value]
-            elif kind in COMPOUND_TOKENS and kind not in states[parser_state.position]:
+                if value in _OPEN:
+                    depth += 1
+                    if depth > MAX_NESTING:
+                        message = f"nesting deeper than {MAX_NESTING} levels"
+                        raise LexError(message, line, start - line_start + 1)
+                elif value in _CLOSE:
+                    depth -= 1
+            if kind in _NUMERIC and len(value) > MAX_DIGITS:
+                _check_digits(value, start, line, line_start)
+            if kind in COMPOUND_TOKENS and kind not in states[parser_state.position]:
                 yield from _parts(value, start, line, line_start)
                 continue
             elif kind == "BAD":
@@ -241,6 +268,16 @@ def _parts(text: str, offset: int, line: int, line_start: int) -> Iterator[Token
         start = offset + match.start()
         kind = "NAME" if kind == "WORD" else _PUNCT.get(value, kind)
         yield _token(kind, value, start, line, start - line_start + 1)
+
+
+def _check_digits(value: str, start: int, line: int, line_start: int) -> None:
+    """Refuse a number of more than ``MAX_DIGITS`` digits in a token."""
+    long = _LONG_NUMBER.search(value)
+    if long is not None:
+        column = start + long.start() - line_start + 1
+        digits = long.end() - long.start()
+        message = f"a number of {digits:,} digits; numbers have at most {MAX_DIGITS}"
+        raise LexError(message, line, column)
 
 
 def _bad_character(char: str) -> str:

@@ -23,7 +23,7 @@ from xdsl.utils.exceptions import VerifyException
 from igoc.collector import paused_collector
 from igoc.frontend.attributes import TreeError, first_token
 from igoc.frontend.builder import IRBuilder
-from igoc.frontend.diagnostics import DiagnosticError, location_of
+from igoc.frontend.diagnostics import DiagnosticError, location_of, shorten
 from igoc.frontend.lexer import COMPOUND_TOKENS, LexError, MlirLexer
 from igoc.frontend.registry import unknown_op_message
 from igoc.frontend.syntax import plain_text
@@ -279,9 +279,10 @@ _TOKEN_KINDS = {
 
 def _describe(token: Token) -> str:
     kind = _TOKEN_KINDS.get(token.type)
+    value = shorten(token.value)
     if kind is None:
-        return f"'{token.value}'"
-    shown = token.value if token.type == "STRING" else f"'{token.value}'"
+        return f"'{value}'"
+    shown = value if token.type == "STRING" else f"'{value}'"
     return f"{kind} {shown}"
 
 

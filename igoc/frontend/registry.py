@@ -10,6 +10,8 @@ import difflib
 import importlib
 from typing import TYPE_CHECKING
 
+from igoc.frontend.diagnostics import shorten
+
 if TYPE_CHECKING:
     from xdsl.context import Context
     from xdsl.ir import Dialect
@@ -56,15 +58,23 @@ def op_names(dialect_name: str) -> list[str]:
 def unknown_op_message(name: str) -> str:
     """Why ``name`` is no op, with the nearest known name or the known ones."""
     dialect_name, dot, _ = name.partition(".")
+    shown = shorten(name)
     if not dot or dialect_name not in DIALECTS:
         every = [op for d in DIALECTS for op in op_names(d)]
-        close = difflib.get_close_matches(name, every, n=1)
+        close = _close(name, every)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return (
-            f"unknown op '{name}'{hint} (known dialects: {', '.join(sorted(DIALECTS))}; "
+            f"unknown op '{shown}'{hint} (known dialects: {', '.join(sorted(DIALECTS))}; "
             "an op is written dialect.name)"
         )
     known = op_names(dialect_name)
-    close = difflib.get_close_matches(name, known, n=1)
+    close = _close(name, known)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown op '{name}'; {hint}known {dialect_name} ops: {', '.join(known)}"
+    return f"unknown op '{shown}'; {hint}known {dialect_name} ops: {', '.join(known)}"
+
+
+def _close(name: str, names: list[str]) -> list[str]:
+    """The nearest of ``names``, if any is near (no op name is long: a long word is none)."""
+    if len(name) > 64:
+        return []
+    return difflib.get_close_matches(name, names, n=1)
