@@ -59,6 +59,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from igoc.frontend.syntax import UniformFormat
+from igoc.limits import LimitError, check_conv_param, check_shape
 
 ELEMENT_TYPES: tuple[Attribute, ...] = (f16, bf16, f32)
 """The element types grad ops accept."""
@@ -136,6 +137,10 @@ def _tensor_dims(role: str, value_type: Attribute, rank: int, layout: Sequence[s
         )
     if any(d == 0 for d in shape):
         raise VerifyException(f"{role} has a zero-sized dimension ({value_type})")
+    try:
+        check_shape(role, shape)
+    except LimitError as err:
+        raise VerifyException(str(err)) from None
     return shape
 
 
@@ -383,6 +388,12 @@ class ConvBase(GradOp):
                 )
         if self.groups.value.data < 1:
             raise VerifyException(f"groups must be positive, got {self.groups.value.data}")
+        try:
+            for name in ("stride", "padding", "dilation"):
+                check_conv_param(name, _ints(getattr(self, name)))
+            check_conv_param("groups", [self.groups.value.data])
+        except LimitError as err:
+            raise VerifyException(str(err)) from None
         return self.conv_params
 
     def verify_(self) -> None:

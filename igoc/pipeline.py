@@ -299,7 +299,10 @@ def run(
     is; any other failure becomes a :class:`PassError`.
     """
     from igoc.collector import fewer_collections
+    from igoc.limits import check_work
 
+    if steps:  # bounded work: no pass starts on an op beyond igoc's limits
+        check_work(module, module_target(module))
     with fewer_collections():
         _run(module, steps, after_step, before_step)
 

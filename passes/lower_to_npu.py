@@ -62,6 +62,7 @@ from igoc.irutil import (
 )
 from igoc.isa.instructions import ConvGeometry
 from igoc.isa.program import Program
+from igoc.limits import MAX_INSTRUCTIONS
 from igoc.pipeline import module_target
 from igoc.schedule.describe import dtype_of, schedule_from_dict, schedule_to_dict
 from igoc.schedule.planner import PlanError
@@ -150,6 +151,7 @@ class LowerToNpuPass(ModulePass):
                     properties={"name": StringAttr(name), "role": StringAttr(role), "type": ty}
                 )
             )
+        instructions = 0
         for core in range(target.cores):
             try:
                 core_plan = plan_core(target, core, items)
@@ -159,6 +161,13 @@ class LowerToNpuPass(ModulePass):
             body = Block()
             for item, where, est in zip(items, core_plan.where, estimates, strict=True):
                 body.add_op(_item_op(item, where, est, core_plan, target))
+                instructions += _instructions(body.last_op)
+                if instructions > MAX_INSTRUCTIONS:
+                    raise error_at(
+                        source.get(id(item), next(iter(source.values()))),
+                        f"the program takes more than {MAX_INSTRUCTIONS:,} instructions by "
+                        "this op; that is igoc's limit per program",
+                    )
                 if id(item) in source:
                     body.last_op.location = source[id(item)].location  # type: ignore[union-attr]
             block.add_op(
@@ -168,6 +177,14 @@ class LowerToNpuPass(ModulePass):
             function.detach()
             function.erase()
         op.body.block.add_op(program)
+
+
+def _instructions(op: Operation | None) -> int:
+    """The instructions an npu op stands for (a barrier is one)."""
+    stats = getattr(op, "stats", None)
+    if stats is None:
+        return 1
+    return int(from_attr(stats).get("instructions", 0))  # type: ignore[union-attr]
 
 
 def _item_op(item: Item, where, est, core_plan, target: Target):
