@@ -26,6 +26,11 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
     read = np.zeros(len(names), np.int64)
     write = np.zeros(len(names), np.int64)
     per_core = []
+    peaks = [0] * len(codes)  # per core's SPM, whichever core touched it
+    for code in codes:
+        for owner, peak in code.spm_peaks.items():
+            if owner < len(peaks):
+                peaks[owner] = max(peaks[owner], peak)
     stalls_total = [0.0] * 4
     macs_total = 0
     instructions = 0
@@ -48,7 +53,7 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
                 "busy": {q: round(b) for q, b in zip(QUEUES, r.busy, strict=True)},
                 "stalls": {s: round(v) for s, v in zip(STALL_NAMES, r.stalls, strict=True)},
                 "utilization": macs / (target.pes * cycles) if cycles else 0.0,
-                "spm_peak_bytes": code.spm_peak_bytes,
+                "spm_peak_bytes": peaks[code.core],
             }
         )
     traffic = {name: {"read": int(read[i]), "write": int(write[i])} for i, name in enumerate(names)}
@@ -64,7 +69,7 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
         "utilization": macs_total / (target.pes * target.cores * cycles) if cycles else 0.0,
         "stalls": {s: round(v) for s, v in zip(STALL_NAMES, stalls_total, strict=True)},
         "per_core": per_core,
-        "spm_peak_bytes": max((c.spm_peak_bytes for c in codes), default=0),
+        "spm_peak_bytes": max(peaks, default=0),
         "labels": _labels(program, codes, runners),
     }
 
