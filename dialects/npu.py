@@ -3,7 +3,8 @@
 The last stage of igoc's IR before the instruction stream. A ``npu.program``
 holds the program's DRAM tensors (``npu.tensor``) and one ``npu.core`` per
 core; a core runs its ``npu.layer`` ops (and ``npu.copy`` ops, where a conv's
-im2col matrix is materialised) in order, with ``npu.barrier`` where cores must
+im2col matrix is materialised; ``npu.zero`` ops, where an output must be zero
+before layers add into it) in order, with ``npu.barrier`` where cores must
 wait for each other. A layer op carries everything that determines
 its instructions — the computation, its tensors, its schedule — and what the
 lowering measured of it (instructions, DRAM bytes, estimated cycles), so a whole
@@ -136,6 +137,17 @@ class ConvertOp(IRDLOperation):
 
 
 @irdl_op_definition
+class ZeroOp(IRDLOperation):
+    """Set a DRAM tensor to zero (this core's rows), before layers add into it or write part
+    of it: DRAM holds old data."""
+
+    name = "npu.zero"
+    tensor = prop_def(StringAttr)
+    stats = prop_def(DictionaryAttr)
+    traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
+
+
+@irdl_op_definition
 class BarrierOp(IRDLOperation):
     """Wait until every core of ``cores`` has arrived here."""
 
@@ -145,4 +157,6 @@ class BarrierOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(CoreOp),))
 
 
-Npu = Dialect("npu", [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, ConvertOp, BarrierOp], [])
+Npu = Dialect(
+    "npu", [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, ConvertOp, ZeroOp, BarrierOp], []
+)

@@ -11,7 +11,8 @@ functions are a network's layers is one training step) — with ``npu.barrier``
 before a layer that reads what an earlier layer wrote when several cores run.
 Each ``npu.layer`` records its computation and schedule, and what the SPM
 planner found for its core: instructions, DRAM bytes read and written,
-estimated cycles.
+estimated cycles. An ``npu.zero`` sets an output to zero first where layers add
+into it or write only part of it (``schedule.program.zero_fills``).
 
 The planner runs over each core's whole walk at once (``schedule.program``), so
 tiles left in SPM by one layer serve the next. ``emit_program`` turns the
@@ -48,6 +49,7 @@ from igoc.dialects.npu import (
     LayerOp,
     ProgramOp,
     TensorOp,
+    ZeroOp,
 )
 from igoc.frontend import error_at
 from igoc.irutil import (
@@ -72,6 +74,7 @@ from igoc.schedule.program import (
     CopyMark,
     Item,
     ScheduledLayer,
+    ZeroMark,
     build_program,
     copy_blocks,
     extra_tensors,
@@ -207,6 +210,14 @@ def _item_op(item: Item, where, est, core_plan, target: Target):
                 "stats": to_attr({"instructions": 2 * blocks, **traffic}),
             }
         )
+    if isinstance(item, ZeroMark):
+        blocks = len(item.blocks(core_plan.core))
+        return ZeroOp(
+            properties={
+                "tensor": StringAttr(item.tensor),
+                "stats": to_attr({"instructions": blocks, **traffic}),
+            }
+        )
     if isinstance(item, CopyMark):
         blocks = len(copy_blocks(item, core_plan.core, target))
         return CopyOp(
@@ -278,6 +289,10 @@ def program_from_module(module: ModuleOp, meta: dict | None = None) -> Program:
                             core_count,
                         )
                     )
+                elif isinstance(inner, ZeroOp):
+                    name = inner.tensor.data
+                    dtype, shape = next((d, sh) for n, _, d, sh in tensors if n == name)
+                    items.append(ZeroMark(name, shape, dtype, core_count))
                 elif isinstance(inner, CopyOp):
                     geometry = ConvGeometry(**from_attr(inner.conv))  # type: ignore[arg-type]
                     dtype = next(d for n, _, d, _ in tensors if n == inner.tensor.data)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     report = result.report
     status = 0
     if args.check:
-        report["check"] = check_outputs(program, inputs, result.tensors)
+        report["check"] = check_outputs(program, inputs, result.tensors, result.unwritten)
         status = 0 if report["check"]["passed"] else 1
     if args.outputs:
         arrays = {name: np.asarray(v) for name, v in result.outputs.items()}

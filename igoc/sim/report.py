@@ -151,5 +151,10 @@ def format_report(report: dict) -> str:
             lines.append(
                 f"  {name:<24} {o['max_abs_err']:>12.4g} {o['max_rel_err']:>12.4g} "
                 f"{o['scale']:>12.4g}  {'ok' if o['passed'] else 'FAIL'}"
+                + (
+                    f" ({o['unwritten_elements']:,} elements never written)"
+                    if o.get("unwritten_elements")
+                    else ""
+                )
             )
     return "\n".join(lines) + "\n"

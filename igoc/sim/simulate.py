@@ -23,6 +23,7 @@ class SimResult:
     report: dict  # the JSON-able report (igoc/sim/README.md lists its keys)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # output-role tensors by name
     tensors: dict[str, np.ndarray] = field(default_factory=dict)  # every DRAM tensor by name
+    unwritten: dict[str, int] = field(default_factory=dict)  # elements never written, not inputs
 
 
 def simulate(
@@ -35,7 +36,8 @@ def simulate(
     """Simulate ``program``; ``SimError`` for an invalid one.
 
     ``functional`` runs it on data: ``inputs`` maps input tensor names to arrays
-    (values rounded to each tensor's type; tensors left out start at zero).
+    (values rounded to each tensor's type; inputs left out start at zero, every other
+    tensor holds old data that the program must not read before it writes it).
     ``trace_path`` writes Chrome trace events there.
     """
     try:
@@ -63,7 +65,7 @@ def simulate(
                     f"input '{name}' has shape {tuple(np.shape(value))}, "
                     f"the program declares {decls[name].shape}"
                 )
-        dram = run_functional(program, codes, given)
+        dram, result.unwritten = run_functional(program, codes, given)
         for t, values in zip(program.tensors, dram, strict=True):
             array = values.reshape(t.shape)
             result.tensors[t.name] = array

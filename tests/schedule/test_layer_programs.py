@@ -4,7 +4,9 @@ For random matmul and conv layers (odd sizes, stride, padding, dilation,
 groups), random schedules (every order, random tile sizes and partitions) and
 random small targets (array sides, SPM down to a few tiles, 1-4 cores):
 
-- the simulated gradients equal the numpy reference (``igoc-sim --check``'s rule);
+- the simulated gradients equal the numpy reference (``igoc-sim --check``'s rule), with
+  every output element written although DRAM starts with old data (the outputs the
+  layer adds into or writes in part are zeroed first, as the lowering does);
 - the cost model's traffic per tensor equals the simulator's, byte for byte;
 - no SPM access goes beyond the core's capacity;
 - DRAM traffic is at least the compulsory bytes, cycles at least the compute
@@ -18,11 +20,12 @@ import math
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from igoc.isa.instructions import DType, Halt
+from igoc.isa.instructions import Barrier, DType, Halt
 from igoc.schedule.compile import emit_layer, estimate_layer, plan_layer
 from igoc.schedule.emit import ProgramBuilder
 from igoc.schedule.layer import conv_layers, matmul_layer
 from igoc.schedule.planner import PlanError
+from igoc.schedule.program import emit_zero, gemm_fills, zero_traffic
 from igoc.schedule.schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
 from igoc.schedule.steps import PERMUTATIONS, Tiling
 from igoc.sim import simulate
@@ -149,6 +152,16 @@ def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, c
     builder = ProgramBuilder(target)
     for name, (role, shape) in tensors.items():
         builder.tensor(name, role, DType.F16, shape)
+    # The outputs the layer adds into or writes in part are zeroed first, as the lowering does.
+    shapes = {name: shape for name, (_, shape) in tensors.items()}
+    fills = gemm_fills(layers, ("dx", "dw"), schedule, target, shapes)
+    for core in range(cores):
+        for fill in fills:
+            emit_zero(fill, core, builder)
+            for name, (_, written) in zero_traffic(fill, core).items():
+                estimate.traffic.setdefault(name, [0, 0])[1] += written
+        if fills and cores > 1:
+            builder.streams[core].append(Barrier(0, (1 << cores) - 1))
     emit_layer(core_plans, builder, "layer")
     for stream in builder.streams:
         stream.append(Halt())
@@ -156,7 +169,7 @@ def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, c
 
     inputs = generate_inputs(program, seed=1)
     result = simulate(program, functional=True, inputs=inputs)
-    check = check_outputs(program, inputs, result.outputs)
+    check = check_outputs(program, inputs, result.outputs, result.unwritten)
     assert check["passed"], check
 
     report = result.report
@@ -176,10 +189,10 @@ def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, c
     compulsory_out = sum(
         math.prod(shape) * 2 for name, (role, shape) in tensors.items() if role == "output"
     )
-    # Inputs: every element a tile needs is read at least once (padding-only elements may not be).
-    assert report["dram_write_bytes"] >= compulsory_out or any(
-        layer.accesses["DX"].kind == "im2col" for layer in layers
-    )
+    # Every output element is written (by its result or a zero fill); an input element a tile
+    # needs is read at least once (padding-only elements may not be).
+    assert report["dram_write_bytes"] >= compulsory_out
+    assert result.unwritten == {name: 0 for name in result.unwritten}
     assert report["dram_read_bytes"] + report["dram_write_bytes"] > 0 or compulsory == 0
     macs = 2 * sum(layer.m * layer.n * layer.k for layer in layers)
     assert report["cycles"] >= macs / (target.pes * cores) - 1
