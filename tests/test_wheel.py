@@ -88,3 +88,10 @@ def test_the_license_travels_with_the_wheel(built):
     assert licenses[0].read_bytes() == (ROOT / "LICENSE").read_bytes()
     metadata = next(built.glob("*.dist-info/METADATA")).read_text()
     assert "License-Expression: Apache-2.0" in metadata
+
+
+def test_the_json_schemas_travel_with_the_code(built):
+    for name in ("bench.schema.json", "sim-report.schema.json"):
+        assert (built / "igoc" / "schemas" / name).read_bytes() == (
+            ROOT / "igoc" / "schemas" / name
+        ).read_bytes()
