@@ -76,9 +76,7 @@ def trace_events(
             events.append(_meta(core, LAYER_TID + lane, "thread_sort_index", {"sort_index": lane}))
         for tid, name in QUEUE_TRACKS:
             events.append(_meta(core, tid, "thread_name", {"name": name}))
-            events.append(
-                _meta(core, tid, "thread_sort_index", {"sort_index": len(lanes) + tid})
-            )
+            events.append(_meta(core, tid, "thread_sort_index", {"sort_index": len(lanes) + tid}))
         for lane, spans in enumerate(lanes):
             for start, end, name, args in spans:
                 events.append(_span(core, LAYER_TID + lane, name, start, end, args))
