@@ -49,6 +49,13 @@ class ImportedLayer:
     # Zero rows (before, after) along H and columns along W that X gained so that an
     # asymmetrically padded convolution could be written with symmetric padding.
     x_added: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+    # "convolution", "linear", or "activation product" (both operands activations)
+    kind: str = ""
+
+    @property
+    def kind_name(self) -> str:
+        """What the layer is in the model (a grouped 1x1 convolution may be a batched product)."""
+        return self.kind or ("convolution" if isinstance(self.layer, Conv2d) else "linear")
 
 
 @dataclass(frozen=True)
@@ -84,18 +91,22 @@ class ImportedModel:
 
     @property
     def weight_elems(self) -> int:
-        """Elements of the imported layers' W operands."""
-        return sum(entry.layer.weight_elems for entry in self.layers)
+        """Weights of the imported layers (the W of an activation product is no weight)."""
+        return sum(
+            entry.layer.weight_elems
+            for entry in self.layers
+            if entry.kind_name != "activation product"
+        )
 
     def counts(self) -> str:
-        """``12 convolutions, 1 linear`` (the kinds of layer imported)."""
-        convs = sum(isinstance(entry.layer, Conv2d) for entry in self.layers)
-        linears = len(self.layers) - convs
+        """``12 convolutions, 1 linear, 2 activation products`` (the kinds imported)."""
+        counted = Counter(entry.kind_name for entry in self.layers)
         parts = []
-        if convs:
-            parts.append(f"{convs} convolution{'s' if convs != 1 else ''}")
-        if linears:
-            parts.append(f"{linears} linear")
+        for kind in ("convolution", "linear", "activation product"):
+            count = counted.get(kind, 0)
+            if count:
+                plural = "s" if count != 1 and kind != "linear" else ""
+                parts.append(f"{count} {kind}{plural}")
         return ", ".join(parts) or "none"
 
     def skipped_lines(self) -> list[str]:
@@ -117,7 +128,7 @@ class ImportedModel:
             f"{self.source}: imported by igoc-import from {self.description}",
             f"Batch:  {self.batch_note}",
             f"Layers: {len(self.layers)} imported ({self.counts()}); {self.weight_elems:,} "
-            f"elements of W; forward {self.macs / 1e9:.3g} GMAC",
+            f"weights; forward {self.macs / 1e9:.3g} GMAC",
             "",
             *_CONVENTIONS,
         ]

@@ -132,8 +132,12 @@ def _load(onnx: Any, path: str, shown: str) -> Any:
         ) from None
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
         raise ModelImportError(f"{shown}: not an ONNX model (no graph with nodes in it)")
+    external = any(
+        init.data_location == onnx.TensorProto.EXTERNAL for init in model.graph.initializer
+    )
     try:
-        onnx.checker.check_model(model)
+        # Weights in files beside the model are checked there, and never read.
+        onnx.checker.check_model(path if external else model)
     except (onnx.checker.ValidationError, ValueError) as err:
         raise ModelImportError(f"{shown}: not a valid ONNX model: {_one_line(err)}") from None
     return model
@@ -739,7 +743,8 @@ def _product(
             origin.append(f"{samples} products sharing W, folded into M = {samples} x {m}")
         kind = "linear" if w.constant else "activation x activation matmul"
         summary = f"{kind} {k} -> {n}; {gemm_summary(layer, 1)}"
-        return ImportedLayer(layer, 1, summary, tuple(origin))
+        category = "linear" if w.constant else "activation product"
+        return ImportedLayer(layer, 1, summary, tuple(origin), kind=category)
     layer = Conv2d(
         name=symbol,
         in_channels=groups * k,
@@ -754,7 +759,8 @@ def _product(
         f"product, batch {samples}, width M = {m})"
     )
     summary = f"batched matmul: {groups * samples} products; {gemm_summary(layer, samples)}"
-    return ImportedLayer(layer, samples, summary, tuple(origin))
+    category = "linear" if w.constant else "activation product"
+    return ImportedLayer(layer, samples, summary, tuple(origin), kind=category)
 
 
 def _dims(operand: _Operand) -> str:

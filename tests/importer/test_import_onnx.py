@@ -536,3 +536,22 @@ def test_without_the_onnx_package_the_error_says_how_to_install_it(tmp_path, mon
     path = kit.save(kit.conv_model([1, 2, 5, 5], [2, 2, 3, 3]), tmp_path / "m.onnx")
     monkeypatch.setitem(sys.modules, "onnx", None)
     _one_line_error(path, r"pip install 'igoc\[onnx\]'")
+
+
+def test_weights_in_an_external_file_are_checked_there_and_not_read(tmp_path, monkeypatch):
+    import onnx
+
+    path = tmp_path / "model" / "external.onnx"
+    path.parent.mkdir()
+    onnx.save(
+        _small_network(),
+        str(path),
+        save_as_external_data=True,
+        location="weights.bin",
+        size_threshold=0,
+    )
+    monkeypatch.chdir(tmp_path)  # not the model's folder
+    imported = import_model(str(path), batch=2)
+    assert imported.layers[0].layer.name == "features_0_Conv"
+    (path.parent / "weights.bin").unlink()
+    _one_line_error(str(path), r"external.onnx: not a valid ONNX model: .*weights.bin")
