@@ -127,8 +127,7 @@ def _load(onnx: Any, path: str, shown: str) -> Any:
         model = onnx.load_model_from_string(data)
     except (DecodeError, RuntimeError, ValueError) as err:
         raise ModelImportError(
-            f"{shown}: not an ONNX model (it does not decode as one; is the file cut short?): "
-            f"{_one_line(err, 120)}"
+            f"{shown}: not an ONNX model ({_why_not(shown, data, err)})"
         ) from None
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
         raise ModelImportError(f"{shown}: not an ONNX model (no graph with nodes in it)")
@@ -141,6 +140,17 @@ def _load(onnx: Any, path: str, shown: str) -> Any:
     except (onnx.checker.ValidationError, ValueError) as err:
         raise ModelImportError(f"{shown}: not a valid ONNX model: {_one_line(err)}") from None
     return model
+
+
+def _why_not(shown: str, data: bytes, err: Exception) -> str:
+    """Why bytes that do not decode as an ONNX model are not one, as a user would say it."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it does not decode as one; is the file cut short? {_one_line(err, 120)}"
+    if shown.endswith(".mlir"):
+        return "it is MLIR text: igoc reads it as it is"
+    return "it is text, and an ONNX model is a binary protobuf file"
 
 
 def _check_opset(onnx: Any, model: Any, shown: str) -> int:
