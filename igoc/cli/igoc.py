@@ -2,7 +2,7 @@
 
     igoc IN.mlir [-o OUT] [--target T] [--pipeline NAME] [--emit STAGE] [--pass-pipeline SPEC]
          [--print-ir-after-all] [--print-ir-before-all] [--print-ir-after PASS]
-         [--dump-dir DIR] [--time-passes] [--generic]
+         [--dump-dir DIR] [--time-passes] [--generic] [--mlir-print-debuginfo]
 
 Parses and verifies the input, stamps the target into the module, runs the
 pipeline's passes (verifying after each) and writes the result: the IR of the
@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--time-passes", action="store_true", help="report the time of each pass")
     parser.add_argument("--generic", action="store_true", help="print IR in MLIR's generic form")
+    parser.add_argument(
+        "--mlir-print-debuginfo",
+        dest="debuginfo",
+        action="store_true",
+        help='print each op\'s source location, loc("FILE":LINE:COL), after it',
+    )
     parser.add_argument("--list-passes", action="store_true", help="list passes and pipelines")
     return parser
 
@@ -134,7 +140,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     else:
         from igoc.frontend import print_module
 
-        write_output(args.output or "-", print_module(module, args.generic))
+        write_output(args.output or "-", print_module(module, args.generic, args.debuginfo))
     timings.append(("output", time.perf_counter() - start))
     if args.time_passes:
         _report_times(timings)
@@ -171,7 +177,7 @@ class _Dumps:
     def _text(self, module) -> str:
         from igoc.frontend import print_module
 
-        return print_module(module, self.args.generic)
+        return print_module(module, self.args.generic, self.args.debuginfo)
 
     def _write(self, index: int, name: str, note: str, module) -> None:
         if self.args.dump_dir is None:

@@ -1,7 +1,7 @@
 """igoc-opt: run chosen passes on IR and print the IR (like mlir-opt).
 
-    igoc-opt [IN.mlir] -p SPEC [-o OUT] [--generic] [--target T] [--print-ir-after-all]
-             [--split-input-file]
+    igoc-opt [IN.mlir] -p SPEC [-o OUT] [--generic] [--mlir-print-debuginfo] [--target T]
+             [--print-ir-after-all] [--split-input-file]
 
 The input (standard input when no file is given, as ``mlir-opt`` reads it) is
 parsed and verified by igoc's front end (so errors are igoc's diagnostics), the
@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--generic", action="store_true", help="print IR in MLIR's generic form")
     parser.add_argument(
+        "--mlir-print-debuginfo",
+        dest="debuginfo",
+        action="store_true",
+        help='print each op\'s source location, loc("FILE":LINE:COL), after it',
+    )
+    parser.add_argument(
         "--target", metavar="T", help="stamp this target (preset or .toml) into the module"
     )
     parser.add_argument(
@@ -115,10 +121,10 @@ def _process(
     def after(index: int, step: Step, module: ModuleOp, seconds: float) -> None:
         if args.print_ir_after_all:
             print(f"// -----// IR Dump After {step.name} //----- //", file=sys.stderr)
-            sys.stderr.write(print_module(module, args.generic))
+            sys.stderr.write(print_module(module, args.generic, args.debuginfo))
 
     pipeline.run(module, steps, after)
-    return print_module(module, args.generic)
+    return print_module(module, args.generic, args.debuginfo)
 
 
 SPLIT_MARKER = "// -----"

@@ -7,6 +7,7 @@ an op or attribute of it is first looked up.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,12 @@ def dialect(name: str) -> Dialect:
 def op_names(dialect_name: str) -> list[str]:
     """The names of every op of a dialect, sorted."""
     return sorted(op.name for op in dialect(dialect_name).operations)
+
+
+@functools.cache
+def known_op_names() -> frozenset[str]:
+    """The name of every op of every dialect igoc reads (imports them all)."""
+    return frozenset(op for name in DIALECTS for op in op_names(name))
 
 
 def unknown_op_message(name: str) -> str:

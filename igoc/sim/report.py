@@ -12,6 +12,10 @@ from igoc.sim.timing import STALL_NAMES, CoreRunner
 
 QUEUES = ("load", "compute", "store")
 
+SCHEMA_VERSION = 1
+"""The report's ``schema_version`` (``igoc/schemas/sim-report.schema.json``); a change that
+removes or renames a key bumps it."""
+
 
 def _cycles(value: float) -> int:
     return math.ceil(value - 1e-9) if value > 0 else 0
@@ -58,6 +62,7 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
         )
     traffic = {name: {"read": int(read[i]), "write": int(write[i])} for i, name in enumerate(names)}
     return {
+        "schema_version": SCHEMA_VERSION,
         "target": target.name,
         "cycles": cycles,
         "seconds": target.seconds(cycles),

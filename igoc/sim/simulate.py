@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from igoc.isa.program import Program, ProgramError, check_program
+from igoc.sim.channel import Channel
 from igoc.sim.errors import SimError
 from igoc.sim.functional import run_functional
 from igoc.sim.prepare import prepare
@@ -45,12 +46,17 @@ def simulate(
     except ProgramError as err:
         raise SimError(f"invalid program: {err}") from None
     codes = prepare(program)
+    channel = Channel(record=trace_path is not None)
     runners = run_timing(
-        codes, float(program.target.dram_latency_cycles), [t.shape for t in program.tensors]
+        codes,
+        float(program.target.dram_latency_cycles),
+        [t.shape for t in program.tensors],
+        channel,
     )
     report = build_report(program, codes, runners)
     if trace_path is not None:
-        write_trace(trace_path, trace_events(program, codes, runners))
+        events = trace_events(program, codes, runners, channel.pieces or [])
+        write_trace(trace_path, events, program.target.clock_mhz)
     result = SimResult(report)
     if functional:
         given = dict(inputs or {})

@@ -103,6 +103,16 @@ def test_quick_json_schema(quick):
         assert "layers" not in run and "timing" not in run  # only when asked
 
 
+def test_quick_json_follows_the_schema_igoc_ships(quick):
+    import jsonschema
+
+    from igoc.schemas import load_schema
+
+    folder, _, _ = quick
+    doc = json.loads((folder / "first.json").read_text())
+    jsonschema.Draft202012Validator(load_schema("bench")).validate(doc)
+
+
 def test_quick_ratios_follow_from_the_runs(quick):
     folder, _, _ = quick
     doc = json.loads((folder / "first.json").read_text())
