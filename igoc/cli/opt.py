@@ -1,7 +1,7 @@
 """igoc-opt: run chosen passes on IR and print the IR (like mlir-opt).
 
-    igoc-opt IN.mlir -p SPEC [-o OUT] [--generic] [--target T] [--print-ir-after-all]
-             [--split-input-file]
+    igoc-opt IN.mlir -p SPEC [-o OUT] [--generic] [--target T] [--set KEY=VALUE]
+             [--print-ir-after-all] [--split-input-file]
 
 The input is parsed and verified by igoc's front end (so errors are igoc's
 diagnostics), the passes come from igoc's registry and are run by xDSL's
@@ -19,7 +19,14 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from igoc.cli.common import UsageError, load_module, run_tool, write_text
+from igoc.cli.common import (
+    SET_HELP,
+    UsageError,
+    load_module,
+    machine_settings,
+    run_tool,
+    write_text,
+)
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -54,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         "--target", metavar="T", help="stamp this target (preset or .toml) into the module"
     )
     parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help=SET_HELP + " (without --target: of the input's target)",
+    )
+    parser.add_argument(
         "--print-ir-after-all", action="store_true", help="dump the IR after every pass to stderr"
     )
     parser.add_argument(
@@ -81,11 +94,14 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if args.input is None:
         raise UsageError("no input file (give IN.mlir, or '-' for standard input)")
     steps = pipeline.build_pipeline(spec=args.passes)
-    target = None
+    settings = machine_settings(args.set)
+    target: Target | list[tuple[str, object]] | None = None
     if args.target is not None:
         from igoc.target import load_target
 
-        target = load_target(args.target)
+        target = load_target(args.target, settings)
+    elif settings:
+        target = settings  # applied to each input's own target
 
     if args.split_input_file:
         return _run_split(args, steps, target, sources)
@@ -95,12 +111,19 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
 
 
 def _process(
-    args: argparse.Namespace, steps: list[Step], target: Target | None, module: ModuleOp
+    args: argparse.Namespace,
+    steps: list[Step],
+    target: Target | list[tuple[str, object]] | None,
+    module: ModuleOp,
 ) -> str:
-    """Stamp the target, run the passes, and return the IR's text."""
+    """Stamp the target (or the input's with settings), run the passes, return the IR's text."""
     from igoc import pipeline
     from igoc.frontend import print_module
 
+    if isinstance(target, list):
+        from igoc.target.spec import derive_target
+
+        target = derive_target(pipeline.module_target(module), target, "the input's target")
     if target is not None:
         pipeline.stamp_target(module, target)
 
@@ -117,7 +140,10 @@ SPLIT_MARKER = "// -----"
 
 
 def _run_split(
-    args: argparse.Namespace, steps: list[Step], target: Target | None, sources: dict[str, str]
+    args: argparse.Namespace,
+    steps: list[Step],
+    target: Target | list[tuple[str, object]] | None,
+    sources: dict[str, str],
 ) -> int:
     from igoc.frontend import DiagnosticError, parse_text, read_source
 
