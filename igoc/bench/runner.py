@@ -284,8 +284,10 @@ def dask_setup(worker: Any) -> None:
 
 def _check_workers(client: Any, scheduler: str) -> None:
     """Refuse a cluster whose workers run another igoc: their results would be cached wrongly."""
+    from igoc.bench import jobs
+
     mine = compiler_fingerprint()
-    theirs = client.run(compiler_fingerprint)
+    theirs = client.run(jobs.compiler_fingerprint)  # computed by each worker's own igoc
     others = sorted(address for address, value in theirs.items() if value != mine)
     if others:
         raise ClusterError(

@@ -268,6 +268,18 @@ def test_fewer_groups_than_workers_are_split(job):
     assert runner.group_key(groups[0]).startswith("igoc-bench-")
 
 
+def test_a_cluster_running_another_igoc_is_refused(cluster, job, monkeypatch, tmp_path):
+    # Its results would be cached under keys made by this igoc's source.
+    monkeypatch.setattr(runner, "compiler_fingerprint", lambda: "another igoc")
+    with pytest.raises(runner.ClusterError, match="run another igoc .*: tcp://127.0.0.1:"):
+        run_jobs(
+            [job, dataclasses.replace(job, pipeline="igo")],
+            scheduler=cluster,
+            cache=ResultCache(tmp_path),
+        )
+    assert not any(tmp_path.iterdir())
+
+
 def test_an_unreachable_scheduler_is_one_line(job):
     import dask
 
