@@ -25,6 +25,36 @@ class UsageError(Exception):
     """A command line that makes no sense (exit 2)."""
 
 
+SET_HELP = (
+    "replace a key of the target, typed by the key (repeatable): "
+    "--set dram_bandwidth_gb_per_s=11; the target is renamed after what changed"
+)
+
+
+def machine_settings(texts: list[str] | None) -> list[tuple[str, object]]:
+    """The typed ``--set KEY=VALUE`` settings of a tool that compiles (bad ones: UsageError).
+
+    ``variant`` and ``batch`` choose igoc-bench's inputs; a compiler takes the
+    batch its input has, so they are bad usage here.
+    """
+    from igoc.target import SettingError, parse_setting
+    from igoc.target.spec import WORKLOAD_KEYS
+
+    settings = []
+    for text in texts or []:
+        try:
+            key, value = parse_setting(text)
+        except SettingError as err:
+            raise UsageError(f"--set {text}: {err}") from None
+        if key in WORKLOAD_KEYS:
+            raise UsageError(
+                f"--set {text}: key '{key}' chooses what igoc-bench runs; "
+                "a compiler takes the batch its input has"
+            )
+        settings.append((key, value))
+    return settings
+
+
 def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int:
     """Run a tool's body, turning every failure into a message and an exit code.
 

@@ -1,6 +1,7 @@
 """igoc: compile a training step written in the grad dialect.
 
-    igoc IN.mlir [-o OUT] [--target T] [--pipeline NAME] [--emit STAGE] [--pass-pipeline SPEC]
+    igoc IN.mlir [-o OUT] [--target T] [--set KEY=VALUE] [--pipeline NAME] [--emit STAGE]
+         [--pass-pipeline SPEC]
          [--print-ir-after-all] [--print-ir-before-all] [--print-ir-after PASS]
          [--dump-dir DIR] [--time-passes] [--generic] [--mlir-print-debuginfo]
 
@@ -18,7 +19,7 @@ import sys
 import time
 
 from igoc import __version__, pipeline
-from igoc.cli.common import UsageError, load_module, run_tool
+from igoc.cli.common import SET_HELP, UsageError, load_module, machine_settings, run_tool
 from igoc.output import write_output
 
 PROG = "igoc"
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="T",
         help="preset name or a .toml file (default: the input's, or server)",
     )
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help=SET_HELP)
     parser.add_argument(
         "--pipeline",
         metavar="NAME",
@@ -104,22 +106,27 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
             raise UsageError(f"--print-ir-after: unknown pass '{name}'")
     if args.emit is not None:
         steps = pipeline.steps_until(steps, args.emit)
+    settings = machine_settings(args.set)
     target = None
     if args.target is not None:
         from igoc.target import load_target
 
-        target = load_target(args.target)
+        target = load_target(args.target, settings)
 
     timings: list[tuple[str, float]] = []
     start = time.perf_counter()
     module = load_module(args.input, sources)
     timings.append(("parse + verify", time.perf_counter() - start))
 
+    if target is None and (steps or settings):
+        # The input's own target, checked now rather than in the middle of a pass; or the default.
+        target = pipeline.module_target(module)
+        if settings:
+            from igoc.target.spec import derive_target
+
+            target = derive_target(target, settings, "the input's target")
     if target is not None:
         pipeline.stamp_target(module, target)
-    elif steps:
-        # The input's own target, checked now rather than in the middle of a pass; or the default.
-        pipeline.stamp_target(module, pipeline.module_target(module))
 
     dumps = _Dumps(args, len(steps))
     dumps.input(module)

@@ -1,6 +1,7 @@
 """igoc-opt: run chosen passes on IR and print the IR (like mlir-opt).
 
     igoc-opt [IN.mlir] -p SPEC [-o OUT] [--generic] [--mlir-print-debuginfo] [--target T]
+             [--set KEY=VALUE] [--print-ir-after-all] [--split-input-file]
              [--print-ir-after-all] [--split-input-file]
 
 The input (standard input when no file is given, as ``mlir-opt`` reads it) is
@@ -21,7 +22,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from igoc import __version__
-from igoc.cli.common import load_module, run_tool
+from igoc.cli.common import SET_HELP, load_module, machine_settings, run_tool
 from igoc.output import write_output
 
 if TYPE_CHECKING:
@@ -70,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
         "--target", metavar="T", help="stamp this target (preset or .toml) into the module"
     )
     parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help=SET_HELP + " (without --target: of the input's target)",
+    )
+    parser.add_argument(
         "--print-ir-after-all", action="store_true", help="dump the IR after every pass to stderr"
     )
     parser.add_argument(
@@ -95,11 +102,14 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
         sys.stdout.write(pipeline.list_passes())
         return 0
     steps = pipeline.build_pipeline(spec=args.passes)
-    target = None
+    settings = machine_settings(args.set)
+    target: Target | list[tuple[str, object]] | None = None
     if args.target is not None:
         from igoc.target import load_target
 
-        target = load_target(args.target)
+        target = load_target(args.target, settings)
+    elif settings:
+        target = settings  # applied to each input's own target
 
     if args.split_input_file:
         return _run_split(args, steps, target, sources)
@@ -109,12 +119,19 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
 
 
 def _process(
-    args: argparse.Namespace, steps: list[Step], target: Target | None, module: ModuleOp
+    args: argparse.Namespace,
+    steps: list[Step],
+    target: Target | list[tuple[str, object]] | None,
+    module: ModuleOp,
 ) -> str:
-    """Stamp the target, run the passes, and return the IR's text."""
+    """Stamp the target (or the input's with settings), run the passes, return the IR's text."""
     from igoc import pipeline
     from igoc.frontend import print_module
 
+    if isinstance(target, list):
+        from igoc.target.spec import derive_target
+
+        target = derive_target(pipeline.module_target(module), target, "the input's target")
     if target is not None:
         pipeline.stamp_target(module, target)
 
@@ -131,7 +148,10 @@ SPLIT_MARKER = "// -----"
 
 
 def _run_split(
-    args: argparse.Namespace, steps: list[Step], target: Target | None, sources: dict[str, str]
+    args: argparse.Namespace,
+    steps: list[Step],
+    target: Target | list[tuple[str, object]] | None,
+    sources: dict[str, str],
 ) -> int:
     from igoc.frontend import DiagnosticError, parse_text, read_source
 

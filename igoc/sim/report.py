@@ -17,7 +17,9 @@ SCHEMA_VERSION = 1
 removes or renames a key bumps it."""
 
 
-def _cycles(value: float) -> int:
+def whole_cycles(value: float) -> int:
+    """A time in whole cycles: the cycle in which it falls, counted as done (the report's and
+    the trace's one rule)."""
     return math.ceil(value - 1e-9) if value > 0 else 0
 
 
@@ -25,7 +27,7 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
     """The report of a timed run (see ``igoc/sim/README.md`` for every key)."""
     target = program.target
     finish = max((r.finish for r in runners), default=0.0)
-    cycles = _cycles(finish)
+    cycles = whole_cycles(finish)
     names = [t.name for t in program.tensors]
     read = np.zeros(len(names), np.int64)
     write = np.zeros(len(names), np.int64)
@@ -51,7 +53,7 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
         per_core.append(
             {
                 "core": code.core,
-                "cycles": _cycles(r.finish),
+                "cycles": whole_cycles(r.finish),
                 "instructions": count,
                 "macs": macs,
                 "busy": {q: round(b) for q, b in zip(QUEUES, r.busy, strict=True)},
@@ -98,7 +100,7 @@ def _labels(program: Program, codes: list[CoreCode], runners: list[CoreRunner]) 
     for entry in out.values():
         start, end = entry["start"], entry["end"]
         entry["start"] = math.floor(start + 1e-9)
-        entry["end"] = _cycles(end)
+        entry["end"] = whole_cycles(end)
         entry["cycles"] = entry["end"] - entry["start"]
     return {name: out[name] for name in sorted(out)}
 

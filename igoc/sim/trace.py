@@ -34,6 +34,7 @@ from igoc.isa.program import Program
 from igoc.output import open_output
 from igoc.sim.checks import KIND_NAMES
 from igoc.sim.prepare import CoreCode
+from igoc.sim.report import whole_cycles
 from igoc.sim.timing import CoreRunner
 
 TRACKS = {
@@ -52,8 +53,9 @@ COUNTER = "DRAM bandwidth"
 
 
 def tick(cycles: float) -> int:
-    """A time in whole cycles: the nearest one (halves up), the same rule for every time."""
-    return math.floor(cycles + 0.5)
+    """A time in whole cycles, by the report's rule (``report.whole_cycles``): one rule for
+    every time keeps the order of times, so neighbours that touch never overlap."""
+    return whole_cycles(cycles)
 
 
 def trace_events(
@@ -147,7 +149,8 @@ def _layer_spans(program: Program, runners: list[CoreRunner]) -> dict[int, list[
         starts = np.frombuffer(runner.start, np.float64)[lab.first : last + 1]
         ends = np.frombuffer(runner.end, np.float64)[lab.first : last + 1]
         parts = lab.name.split("+")
-        ops = [op_of_output.get(part) for part in parts]
+        # A copy, a conversion or a zero fill (``dh:zero``) belongs with its tensor's op.
+        ops = [op_of_output.get(part.split(":")[0]) for part in parts]
         if any(op is not None and op not in FORWARD_OPS for op in ops):
             direction = "backward"
         elif ops and all(op in FORWARD_OPS for op in ops):

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import pathlib
-import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 
@@ -186,25 +185,13 @@ def preset_names() -> list[str]:
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_target(spec: str) -> Target:
-    """A preset by name (``edge``, ``server``, ...) or a TOML file by path."""
-    if spec in preset_names():
-        text = resources.files("igoc.target.presets").joinpath(spec + ".toml").read_text()
-        origin = f"preset '{spec}'"
-    else:
-        path = pathlib.Path(spec)
-        if not path.suffix == ".toml" and not path.exists():
-            raise TargetError(
-                f"unknown target '{spec}'; presets: {', '.join(preset_names())}, "
-                "or the path of a .toml file"
-            )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise TargetError(f"{spec}: cannot read target file: {err}") from None
-        origin = spec
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise TargetError(f"{origin}: not valid TOML: {err}") from None
-    return _check(data, origin)
+def load_target(spec: str, settings: Iterable[tuple[str, object]] = ()) -> Target:
+    """A preset by name (``edge``, ``server``, ...) or a TOML file by path, as a machine.
+
+    A file may derive from another target (``base``), and ``settings`` replace
+    keys (see :mod:`igoc.target.spec`); igoc-bench's keys (``variant``,
+    ``batch``) are checked and left out.
+    """
+    from igoc.target.spec import load_spec
+
+    return load_spec(spec, settings).target

@@ -50,6 +50,20 @@ def test_target_and_generic_and_output_file(capsys, layer, tmp_path):
     assert module_target(parse_text(text)) == load_target("edge")
 
 
+def test_set_changes_the_given_target_or_the_inputs(capsys, layer, tmp_path):
+    status, out, _ = run(capsys, layer, "--target", "server", "--set", "cores=4")
+    assert status == 0
+    target = module_target(parse_text(out))
+    assert (target.name, target.cores) == ("server[cores=4]", 4)
+    stamped = tmp_path / "stamped.mlir"
+    stamped.write_text(out)
+    status, out, _ = run(capsys, stamped, "--set", "psum_bytes=4")
+    target = module_target(parse_text(out))
+    assert (target.name, target.cores, target.psum_bytes) == ("server[cores=4][psum_bytes=4]", 4, 4)
+    status, _, err = run(capsys, layer, "--set", "psum_bytes=3")
+    assert status == 1 and "key 'psum_bytes' must be 2 or 4, got 3" in err
+
+
 def test_print_ir_after_all(capsys, layer):
     status, _, err = run(capsys, layer, "-p", "cse,dce", "--print-ir-after-all")
     headers = [line for line in err.splitlines() if line.startswith("// -----//")]
