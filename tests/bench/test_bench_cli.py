@@ -217,7 +217,10 @@ def test_missing_model_file_is_an_input_error(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--set", "cores=0"], "error: preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0"),
+        (
+            ["--set", "cores=0"],
+            "error: preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0",
+        ),
         (
             ["--sweep", "variant=edge,cloud"],
             "key 'variant' must be one of edge, server, got 'cloud'",

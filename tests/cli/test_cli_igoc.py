@@ -183,7 +183,11 @@ def test_set_replaces_keys_of_the_target_typed_by_the_key(capsys, layer, tmp_pat
         ("vector_units=4", 2, "igoc: error: --set vector_units=4: unknown key 'vector_units'"),
         ("batch=8", 2, "igoc: error: --set batch=8: key 'batch' chooses what igoc-bench runs"),
         ("dram_bandwidth_gb_per_s", 2, "--set dram_bandwidth_gb_per_s: expected KEY=VALUE"),
-        ("cores=0", 1, "error: preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0"),
+        (
+            "cores=0",
+            1,
+            "error: preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0",
+        ),
         ("dataflow=rs", 1, "key 'dataflow' must be one of os, ws, got 'rs'"),
     ],
 )

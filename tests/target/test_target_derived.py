@@ -168,6 +168,8 @@ def test_settings_rename_the_target_after_what_changed():
 def test_a_setting_out_of_range_names_the_key_and_where_it_came_from():
     with pytest.raises(TargetError) as info:
         load_spec("edge", [("cores", 0)])
-    assert str(info.value) == "preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0"
+    assert (
+        str(info.value) == "preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0"
+    )
     with pytest.raises(TargetError, match="key 'psum_bytes' must be 2 or 4, got 3"):
         derive_target(load_target("server"), [("psum_bytes", 3)], "the input's target")
