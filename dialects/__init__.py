@@ -5,6 +5,7 @@ and helpers that read and write them.
 Owns the ops and attributes, their syntax and their verifiers, and the plain-data
 views of them that the passes use (``views``: layers, tensor names, training
 order; ``sched``: schedules; ``npu``: the target). May import ``schedule``
-(its plain data), ``isa``, ``target`` and ``frontend`` (the uniform syntax,
-diagnostics); never ``cost``, ``passes`` or above.
+(its plain data), ``isa``, ``target``, ``limits`` (checked by the verifiers) and
+``frontend`` (the uniform syntax, diagnostics); never ``cost``, ``passes`` or
+above.
 """

@@ -59,6 +59,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from igoc.dialects.sched import verify_op_attributes
 from igoc.frontend.syntax import UniformFormat
+from igoc.limits import LimitError, check_conv_param, check_shape
 from igoc.schedule.layer import ConvParams, conv_output_size
 
 ELEMENT_TYPES: tuple[Attribute, ...] = (f16, bf16, f32)
@@ -116,6 +117,10 @@ def _tensor_dims(role: str, value_type: Attribute, rank: int, layout: Sequence[s
         )
     if any(d == 0 for d in shape):
         raise VerifyException(f"{role} has a zero-sized dimension ({value_type})")
+    try:
+        check_shape(role, shape)
+    except LimitError as err:
+        raise VerifyException(str(err)) from None
     return shape
 
 
@@ -406,6 +411,12 @@ class ConvBase(GradOp):
                 )
         if self.groups.value.data < 1:
             raise VerifyException(f"groups must be positive, got {self.groups.value.data}")
+        try:
+            for name in ("stride", "padding", "dilation"):
+                check_conv_param(name, _ints(getattr(self, name)))
+            check_conv_param("groups", [self.groups.value.data])
+        except LimitError as err:
+            raise VerifyException(str(err)) from None
         return self.conv_params
 
     def check_shapes(self) -> Frame:

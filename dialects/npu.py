@@ -7,14 +7,15 @@ driver stamps it on the module as ``igoc.target`` and every pass reads it there
 The last stage of igoc's IR before the instruction stream: a ``npu.program``
 holds the program's DRAM tensors (``npu.tensor``, each a symbol) and one
 ``npu.core`` per core; a core runs its ``npu.layer`` ops (and ``npu.copy`` ops,
-where a conv's im2col matrix is materialised, and ``npu.convert`` ops, where
-wider partial sums are rounded into an output) in order, with ``npu.barrier``
-where cores must wait for each other. A layer op names its tensors by symbol and
-carries the typed schedule it was lowered from (``#sched.schedule``) and what
-the lowering measured of it for its core (instructions, DRAM bytes, estimated
-cycles), so a whole model prints in readable size; the flat instruction stream
-exists only in the emitted ``.npu`` file, which the lowering emits from the very
-plans it measured.
+where a conv's im2col matrix is materialised; ``npu.convert`` ops, where wider
+partial sums are rounded into an output; ``npu.zero`` ops, where an output must
+be zero before layers add into it) in order, with ``npu.barrier`` where cores
+must wait for each other. A layer op names its tensors by symbol and carries the
+typed schedule it was lowered from (``#sched.schedule``) and what the lowering
+measured of it for its core (instructions, DRAM bytes, estimated cycles), so a
+whole model prints in readable size; the flat instruction stream exists only in
+the emitted ``.npu`` file, which the lowering emits from the very plans it
+measured.
 
     "npu.program"() ({
       "npu.tensor"() <{sym_name = "x", role = "input", type = tensor<64x256xf16>}> : () -> ()
@@ -210,6 +211,8 @@ def _references(op: IRDLOperation) -> list[str]:
         return [op.tensor.root_reference.data, op.col_tensor.root_reference.data]
     if isinstance(op, ConvertOp):
         return [op.source.root_reference.data, op.target.root_reference.data]
+    if isinstance(op, ZeroOp):
+        return [op.tensor.root_reference.data]
     return []
 
 
@@ -401,8 +404,22 @@ class ConvertOp(CoreItemOp):
         return ConvertOp(properties={**properties, "stats": to_attr(stats)})
 
 
+@irdl_op_definition
+class ZeroOp(CoreItemOp):
+    """Set a DRAM tensor to zero (this core's rows), before layers add into it or write part
+    of it: DRAM holds old data."""
+
+    name = "npu.zero"
+    tensor = prop_def(SymbolRefAttr)
+
+    @staticmethod
+    def of(tensor: str, stats: dict) -> ZeroOp:
+        """Set ``tensor`` to zero."""
+        return ZeroOp(properties={"tensor": SymbolRefAttr(tensor), "stats": to_attr(stats)})
+
+
 Npu = Dialect(
     "npu",
-    [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, ConvertOp, BarrierOp],
+    [ProgramOp, TensorOp, CoreOp, LayerOp, CopyOp, ConvertOp, ZeroOp, BarrierOp],
     [TargetAttr],
 )

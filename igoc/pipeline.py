@@ -271,8 +271,12 @@ def run(
     """
     from igoc.collector import fewer_collections
     from igoc.cost.session import Session
+    from igoc.dialects.npu import module_target
     from igoc.frontend.registry import register_dialects
+    from igoc.limits import check_work
 
+    if steps:  # bounded work: no pass starts on an op beyond igoc's limits
+        check_work(module, module_target(module))
     session = register_dialects(Session() if session is None else session)
     with fewer_collections():
         _run(module, steps, after_step, before_step, session)

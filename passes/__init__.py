@@ -2,6 +2,7 @@
 
 Owns walking and rewriting the IR: each pass reads what it needs through
 ``dialects``, asks ``cost`` for decisions (or ``schedule`` for plans) and records
-the result. May import ``dialects``, ``cost``, ``schedule``, ``isa``, ``target``
-and ``frontend`` (diagnostics); never ``pipeline``, the simulator or another pass.
+the result. May import ``dialects``, ``cost``, ``schedule``, ``isa``, ``target``,
+``limits`` and ``frontend`` (diagnostics); never ``pipeline``, the simulator or
+another pass.
 """

@@ -13,6 +13,10 @@ whose functions are a network's layers is one training step) — with
 several cores run. Each ``npu.layer`` names its tensors by symbol, carries the
 schedule it was lowered from, and records what the SPM planner found for its
 core: tile steps, instructions, DRAM bytes read and written, estimated cycles.
+An ``npu.zero`` sets an output to zero first where layers add into it or write
+only part of it (``schedule.program.zero_fills``). A program of more than
+``igoc.limits.MAX_INSTRUCTIONS`` instructions is an error at the op that passes
+the limit.
 
 The planner runs over each core's whole walk at once (``schedule.program``), so
 tiles left in SPM by one layer serve the next. Those plans are handed to igoc's
@@ -43,6 +47,7 @@ from igoc.dialects.npu import (
     LayerOp,
     ProgramOp,
     TensorOp,
+    ZeroOp,
     module_target,
 )
 from igoc.dialects.sched import from_attr
@@ -50,6 +55,7 @@ from igoc.dialects.views import TrainingLayers, declared_tensors, functions
 from igoc.frontend import error_at
 from igoc.isa.instructions import ConvGeometry
 from igoc.isa.program import Program
+from igoc.limits import MAX_INSTRUCTIONS
 from igoc.schedule.planner import PlanError
 from igoc.schedule.program import (
     BarrierMark,
@@ -60,6 +66,7 @@ from igoc.schedule.program import (
     Lowered,
     ScheduledLayer,
     TensorSpec,
+    ZeroMark,
     copy_blocks,
     layer_items,
     program_tensors,
@@ -113,11 +120,19 @@ class LowerToNpuPass(ModulePass):
         block = program.body.block
         for spec in tensors:
             block.add_op(TensorOp.of(spec))
+        instructions = 0
         for core_plan in lowered.core_plans:
             estimates = item_estimates(core_plan, items, target, target.cores)
             body = Block()
             for item, where, est in zip(items, core_plan.where, estimates, strict=True):
                 body.add_op(_item_op(item, where, est, core_plan, target))
+                instructions += _instructions(body.last_op)
+                if instructions > MAX_INSTRUCTIONS:
+                    raise error_at(
+                        source.get(id(item), next(iter(source.values()))),
+                        f"the program takes more than {MAX_INSTRUCTIONS:,} instructions by "
+                        "this op; that is igoc's limit per program",
+                    )
                 if id(item) in source:
                     body.last_op.location = source[id(item)].location  # type: ignore[union-attr]
             block.add_op(CoreOp.of(core_plan.core, body))
@@ -126,6 +141,14 @@ class LowerToNpuPass(ModulePass):
             function.erase()
         op.body.block.add_op(program)
         record_lowered(ctx, program, lowered)
+
+
+def _instructions(op: Operation | None) -> int:
+    """The instructions an npu op stands for (a barrier is one)."""
+    stats = getattr(op, "stats", None)
+    if stats is None:
+        return 1
+    return int(from_attr(stats).get("instructions", 0))  # type: ignore[union-attr]
 
 
 def _item_op(item: Item, where, est, core_plan: CorePlan, target: Target) -> Operation:
@@ -140,6 +163,9 @@ def _item_op(item: Item, where, est, core_plan: CorePlan, target: Target) -> Ope
     if isinstance(item, ConvertMark):
         blocks = len(item.blocks(core_plan.core, target.spm_bytes))
         return ConvertOp.of(item.source, item.target, {"instructions": 2 * blocks, **traffic})
+    if isinstance(item, ZeroMark):
+        blocks = len(item.blocks(core_plan.core))
+        return ZeroOp.of(item.tensor, {"instructions": blocks, **traffic})
     if isinstance(item, CopyMark):
         blocks = len(copy_blocks(item, core_plan.core, target))
         stats = {"instructions": 2 * blocks, **traffic}
@@ -183,6 +209,10 @@ def _item(op: Operation, tensors: dict[str, TensorSpec], cores: int) -> Item:
         source, target = op.source.root_reference.data, op.target.root_reference.data
         _, _, source_dtype, shape = tensors[source]
         return ConvertMark(source, target, shape, source_dtype, tensors[target][2], cores)
+    if isinstance(op, ZeroOp):
+        name = op.tensor.root_reference.data
+        _, _, dtype, shape = tensors[name]
+        return ZeroMark(name, shape, dtype, cores)
     if isinstance(op, CopyOp):
         geometry = ConvGeometry(**from_attr(op.conv))  # type: ignore[arg-type]
         tensor = op.tensor.root_reference.data

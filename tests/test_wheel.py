@@ -16,7 +16,7 @@ import zipfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SOURCES = ["pyproject.toml", "README.md", "igoc", "dialects", "passes"]
+SOURCES = ["pyproject.toml", "README.md", "LICENSE", "igoc", "dialects", "passes"]
 
 
 def _can_build_wheels() -> bool:
@@ -73,3 +73,25 @@ def test_data_files_travel_with_the_code(built):
     assert (built / "igoc" / "target" / "presets" / "server.toml").is_file()
     for source in (ROOT / "dialects").glob("*.py"):
         assert (built / "igoc" / "dialects" / source.name).read_bytes() == source.read_bytes()
+
+
+def test_the_package_says_it_is_typed(built):
+    assert (built / "igoc" / "py.typed").is_file()
+
+
+def test_the_license_travels_with_the_wheel(built):
+    licenses = list(built.glob("*.dist-info/licenses/LICENSE")) + list(
+        built.glob("*.dist-info/LICENSE")
+    )
+    if not licenses:  # build_py lays out the package only, without its metadata
+        pytest.skip("no .dist-info in this build")
+    assert licenses[0].read_bytes() == (ROOT / "LICENSE").read_bytes()
+    metadata = next(built.glob("*.dist-info/METADATA")).read_text()
+    assert "License-Expression: Apache-2.0" in metadata
+
+
+def test_the_json_schemas_travel_with_the_code(built):
+    for name in ("bench.schema.json", "sim-report.schema.json"):
+        assert (built / "igoc" / "schemas" / name).read_bytes() == (
+            ROOT / "igoc" / "schemas" / name
+        ).read_bytes()

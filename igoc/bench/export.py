@@ -14,6 +14,7 @@ import io
 import json
 
 from igoc.bench.tables import AVERAGE_NOTE, METRICS, Bench, averages, figure, ratio
+from igoc.target.spec import KEY_TYPES
 
 SCHEMA_VERSION = 1
 
@@ -49,6 +50,7 @@ def runs(bench: Bench, layers: bool = False, timings: bool = False) -> list[dict
                     "batch": row.workload.batch,
                     "input": row.workload.input_name,
                     "target": target.run.name,
+                    "target_spec": target.run.keys(),
                     "pipeline": pipeline,
                     "status": "ok" if ok else "failed",
                     "stage": None if ok else result.get("stage"),
@@ -116,12 +118,16 @@ def to_json(bench: Bench, compiler: str, layers: bool = False, timings: bool = F
     return json.dumps(document(bench, compiler, layers, timings), indent=1) + "\n"
 
 
+TARGET_COLUMNS = tuple(f"target.{key}" for key in KEY_TYPES)
+"""The CSV columns of the target's full description (``target_spec`` in JSON)."""
+
 CSV_COLUMNS = (
     "row",
     "model",
     "batch",
     "input",
     "target",
+    *TARGET_COLUMNS,
     "pipeline",
     "status",
     *RUN_FIGURES,
@@ -139,6 +145,7 @@ def to_csv(bench: Bench, timings: bool = False) -> str:
     for record in runs(bench, timings=timings):
         flat = dict(record)
         flat.update({f"{k}_ratio": v for k, v in record["normalised"].items()})
+        flat.update({f"target.{k}": v for k, v in record["target_spec"].items()})
         flat.update(record.get("timing", {}))
         writer.writerow(["" if flat.get(c) is None else flat[c] for c in columns])
     return out.getvalue()

@@ -34,7 +34,7 @@ RESULT_FORMAT = 1
 
 IM2COL_MODES = ("on-the-fly", "materialize")
 
-_SKIPPED_FOLDERS = ("cli", "bench", "zoo")
+_SKIPPED_FOLDERS = ("cli", "bench", "importer", "zoo")
 """igoc's folders that cannot change a job's result (the bench's own job modules excepted)."""
 
 _JOB_MODULES = ("jobs.py", "summary.py")

@@ -48,7 +48,8 @@ def _traffic(traffic: dict[str, dict]) -> str:
 
 def layer_row(layer: dict, pipeline: str) -> list[str]:
     """The cells of one layer under one pipeline."""
-    backward = [op for op in layer["ops"] if op["kind"] == "backward"]
+    # Ops with a schedule: fills, copies and conversions (``dx:zero``) have none to show.
+    backward = [op for op in layer["ops"] if op["kind"] == "backward" and op.get("schedule")]
     compute, data = layer["compute_bound_cycles"], layer["data_bound_cycles"]
     bound = max(compute, data, 1)
     return [

@@ -11,8 +11,10 @@ only here.
 from __future__ import annotations
 
 import importlib.util
+import os
 
 from igoc.bench.tables import METRICS, Bench, averages, ratio
+from igoc.output import open_output
 
 TITLES = {"time": "execution time", "dram": "DRAM traffic"}
 
@@ -25,7 +27,8 @@ def available() -> bool:
 
 
 def write_plot(bench: Bench, path: str) -> None:
-    """Draw the figure and write it to ``path`` (PNG; the format follows the suffix)."""
+    """Draw the figure and write it to ``path`` (``-``: standard output) by ``igoc.output``'s
+    rules; PNG unless the suffix names another format matplotlib writes (``.svg``, ``.pdf``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,5 +61,12 @@ def write_plot(bench: Bench, path: str) -> None:
             axis.set_title(f"{target.run.name} (batch {target.run.batch}): {name}")
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120, metadata={"Software": None})
-    plt.close(figure)
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    kind = suffix if suffix in figure.canvas.get_supported_filetypes() else "png"
+    # No software version in a PNG, so that equal results give equal bytes.
+    metadata = {"metadata": {"Software": None}} if kind == "png" else {}
+    try:
+        with open_output(path) as stream:
+            figure.savefig(stream, format=kind, dpi=120, **metadata)
+    finally:
+        plt.close(figure)

@@ -1,4 +1,4 @@
-"""Run a list of jobs: from the cache where possible, the rest in parallel worker processes.
+"""Run a list of jobs: from the cache where possible, the rest on Dask distributed.
 
 Jobs with equal keys run once. The rest run in groups: the jobs of one input
 on one target (its pipelines) run one after another in the same process and
@@ -6,25 +6,40 @@ the same compile session (``jobs.new_session``), so that the schedules they
 share are searched and estimated once (the baseline's
 GEMMs are candidates of every other pipeline; ``igo`` decides the orders
 ``igo-rearrange`` decides): FasterRCNN's four pipelines on ``edge`` compile in
-about 150 s that way, against 250 s in four processes of their own. Groups run
-longest first (by the size of their input), so that two workers finish
-together, in a ``spawn`` process pool of ``workers`` processes (or in this
-process when ``workers`` is 1). Each finished job prints one progress line on
-stderr with its times and an estimate of the time left; its result goes to the
-cache at once, so an interrupted run loses only the jobs under way. A worker that dies (killed,
-out of memory) takes the pool down with it; the jobs it left unfinished run
-again in a fresh pool, and if a worker dies there too they fail, and that
-failure is not cached.
+about 150 s that way, against 250 s in four processes of their own. When there
+are fewer groups than workers, the largest groups are split into single jobs,
+so that no worker idles while another works through a group.
+
+With one worker and no scheduler, the groups run in this process. Otherwise
+each group is one Dask task (:func:`run_group`), on a ``LocalCluster`` of
+``workers`` processes that this module starts and stops, or on the cluster
+whose scheduler address is given. A task's key is a hash of its jobs' keys,
+so a group submitted twice (by two clients of one cluster, say) runs once.
+Groups are submitted longest input first, and run in that order. Each job's
+result comes back as it is done (a Dask event on a topic of this client's),
+is stored in the cache at once and prints a progress line, so an interrupted
+run loses only the jobs under way; the finished group's own result, taken
+from ``as_completed``, fills in any event that went astray.
+
+A worker that dies (killed, out of memory) is restarted by its nanny and the
+scheduler runs its task again: on the local cluster once (Dask's
+``allowed-failures`` is 1 there), on another cluster as that cluster allows.
+The rerun takes the jobs the group had finished from the cache. When the
+task's worker dies again, the job it was running fails (uncached) and the
+rest of its group is submitted anew. Nothing here outlives this process: the
+local cluster's workers exit when it does, even after ``kill -9``.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import hashlib
+import logging
 import queue
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -48,12 +63,15 @@ class Progress:
     done: int = 0
     started: float = field(default=0.0)
 
-    def begin(self, unique_jobs: int, cached: int, workers: int, not_run: int = 0) -> None:
-        """Say how many jobs there are, how many come from the cache, how many run."""
+    def begin(
+        self, unique_jobs: int, cached: int, workers: int, not_run: int = 0, where: str = ""
+    ) -> None:
+        """Say how many jobs there are, how many come from the cache, how many run (and where)."""
         self.total = unique_jobs - cached - not_run
         self.started = self.clock()
         if self.stream is not None and unique_jobs:
             running = f"{self.total} to run" + (f" on {workers} workers" if workers > 1 else "")
+            running += where
             if not_run:
                 running = f"{not_run} not run (not in the cache)"
             self._say(f"igoc-bench: {unique_jobs} jobs, {cached} from the cache, {running}")
@@ -101,45 +119,38 @@ def _describe(job: Job) -> dict:
     }
 
 
-WORKER_ATTEMPTS = 2
-"""Pools a job may run in: a second one when a worker of the first died."""
-
-POLL_SECONDS = 0.5
-"""How often the parent looks up from waiting for workers (for Ctrl-C)."""
+Group = list[tuple[str, Job]]
+"""Jobs (with their keys) that run one after another in one process."""
 
 
-_FINISHED: Any = None
-"""In a worker: the queue on which each finished job's key and result go to the parent."""
-
-
-def _start_worker(finished: Any) -> None:
-    """Worker initialiser: Ctrl-C is the parent's to handle; results go on ``finished``."""
-    global _FINISHED
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _FINISHED = finished
-
-
-def _run_group(
-    run: Callable[[Job, Any], dict], group: list[tuple[str, Job]]
-) -> list[tuple[str, dict]]:
-    """Run a group's jobs one after another in one session (in a worker: each result is sent
-    as it is done)."""
-    results = []
-    session = new_session()
-    for key, job in group:
-        result = run(job, session)
-        if _FINISHED is not None:
-            _FINISHED.put((key, result))
-        results.append((key, result))
-    return results
-
-
-def groups_of(pending: list[tuple[str, Job]]) -> list[list[tuple[str, Job]]]:
+def groups_of(pending: list[tuple[str, Job]]) -> list[Group]:
     """The jobs grouped by input and target, in their order; the groups longest input first."""
-    groups: dict[tuple[str, str], list[tuple[str, Job]]] = {}
+    groups: dict[tuple[str, str], Group] = {}
     for key, job in pending:
         groups.setdefault((job.text, job.target_toml), []).append((key, job))
     return sorted(groups.values(), key=lambda group: (-len(group[0][1].text), -len(group)))
+
+
+def spread(groups: list[Group], workers: int) -> list[Group]:
+    """The groups, with the largest split into single jobs while there are fewer than workers.
+
+    A group saves search time only over running its jobs in parallel on
+    workers that would otherwise idle; the order stays longest input first.
+    """
+    groups = list(groups)
+    while len(groups) < workers:
+        splittable = [i for i, group in enumerate(groups) if len(group) > 1]
+        if not splittable:
+            break
+        i = splittable[0]  # the longest input among them: groups are sorted so
+        groups[i : i + 1] = [[job] for job in groups[i]]
+    return groups
+
+
+def group_key(group: Group) -> str:
+    """The Dask key of a group's task: a hash of its jobs' keys, in order."""
+    digest = hashlib.sha256("\n".join(key for key, _ in group).encode()).hexdigest()
+    return f"igoc-bench-{digest}"
 
 
 def run_jobs(
@@ -148,11 +159,17 @@ def run_jobs(
     cache: ResultCache | None = None,
     progress: Progress | None = None,
     cached_only: bool = False,
+    scheduler: str | None = None,
+    run: Callable[[Job], dict] | None = None,
 ) -> list[dict]:
     """The result of every job, in the order of ``jobs``.
 
+    ``workers``: processes of the local Dask cluster (1: run in this process);
+    ``scheduler``: the address of a running Dask scheduler to submit to instead.
     ``cached_only``: run nothing; a job missing from the cache gets a failed
     record with stage ``not run`` (to report what an interrupted run finished).
+    ``run``: what computes a job (default :func:`~igoc.bench.jobs.run_job`, the jobs
+    of a group sharing one compile session); it must be importable where the jobs run.
     """
     progress = progress if progress is not None else Progress()
     fingerprint = compiler_fingerprint()
@@ -165,117 +182,245 @@ def run_jobs(
             if hit is not None:
                 results[key] = hit
     pending = [(key, job) for key, job in unique.items() if key not in results]
-    if cached_only:
-        progress.begin(len(unique), len(results), 0, not_run=len(pending))
-        for key, _ in pending:
-            results[key] = dict(NOT_RUN)
-        pending = []
-    else:
-        progress.begin(len(unique), len(results), min(workers, max(len(pending), 1)))
 
     def record(key: str, job: Job, result: dict) -> None:
+        if key in results:
+            return
         results[key] = result
         if cache is not None and not result.get("transient"):
             cache.put(key, _describe(job), result)
         progress.finished(job, result)
 
-    groups = groups_of(pending)
-    if workers <= 1 or len(pending) <= 1:
-        for group in groups:
-            session = new_session()
+    if cached_only:
+        progress.begin(len(unique), len(results), 0, not_run=len(pending))
+        for key, _ in pending:
+            results[key] = dict(NOT_RUN)
+    elif scheduler is None and (workers <= 1 or len(pending) <= 1):
+        progress.begin(len(unique), len(results), 1)
+        for group in groups_of(pending):
+            compute = group_runner(run)
             for key, job in group:
-                record(key, job, run_job(job, session))
-    elif groups:
-        _run_pool(groups, workers, record)
+                record(key, job, compute(job))
+    elif pending:
+        groups = groups_of(pending)
+        with dask_client(min(workers, len(pending)), scheduler) as client:
+            threads = max(sum(client.nthreads().values()), 1)
+            where = f" at {scheduler}" if scheduler else ""
+            progress.begin(len(unique), len(results), threads, where=where)
+            folder = str(cache.folder) if cache is not None else None
+            _run_on_dask(client, spread(groups, threads), run, record, folder)
+    else:
+        progress.begin(len(unique), len(results), 1)
     return [results[key] for key in keys]
 
 
-def _run_pool(groups: list[list[tuple[str, Job]]], workers: int, record) -> None:
-    """Run the groups in a process pool; when a worker dies, once more in a fresh pool.
+# ---- Dask ---------------------------------------------------------------------------------------
 
-    A dead worker breaks the whole pool: every job not finished by then fails
-    with it, though most never started. So those jobs get a second pool; a job
-    that kills its worker again (out of memory, say) then fails for good.
+LOCAL_CLUSTER_CONFIG = {
+    # A task whose worker died runs once more; if that worker dies too, the task fails.
+    "distributed.scheduler.allowed-failures": 1,
+    # A worker takes a new group only when it is free: a group's jobs then run back to back.
+    "distributed.scheduler.worker-saturation": 1.0,
+}
+
+POLL_SECONDS = 0.2
+"""How often the client looks up from waiting for results (for Ctrl-C and for events)."""
+
+
+class ClusterError(Exception):
+    """A Dask cluster that cannot be reached or started (exit 1)."""
+
+
+@contextlib.contextmanager
+def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
+    """A Dask client: of the cluster at ``scheduler``, or of a local cluster started for it.
+
+    The local cluster listens on 127.0.0.1 only and has ``workers`` processes
+    of one thread each, no memory limit (a job takes what it needs), no
+    dashboard, and Dask's own log messages only for errors.
     """
-    for attempt in range(WORKER_ATTEMPTS):
-        last = attempt == WORKER_ATTEMPTS - 1
-        groups = _run_pool_once(groups, workers, record, keep_broken=not last)
-        if not groups:
-            return
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler)  # waits distributed.comm.timeouts.connect (30 s)
+        except (OSError, ValueError, TypeError) as err:
+            reason = " ".join(str(err).split()) or type(err).__name__
+            message = f"cannot reach the Dask scheduler at {scheduler}: {reason}"
+            raise ClusterError(message) from None
+        with client:
+            _check_workers(client, scheduler)
+            yield client
+        return
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        try:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                memory_limit=0,
+                dashboard_address=None,
+                # The scheduler serves HTTP (health, metrics) even without a dashboard: on any
+                # free port of this machine only, so that clusters side by side never collide.
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+                preload=[__name__],  # dask_setup below, in every worker (restarted ones too)
+            )
+        except (OSError, RuntimeError) as err:
+            raise ClusterError(f"cannot start a local Dask cluster: {err}") from None
+    with cluster, Client(cluster) as client:
+        yield client
 
 
-def _run_pool_once(
-    groups: list[list[tuple[str, Job]]], workers: int, record, keep_broken: bool
-) -> list[list[tuple[str, Job]]]:
-    """Run the groups in one pool; the jobs lost to a dead worker (if ``keep_broken``)
-    are left unrecorded and returned, still in their groups."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+def dask_setup(worker: Any) -> None:
+    """Set up a worker of the local cluster (a Dask preload): Ctrl-C is igoc-bench's to handle.
 
-    context = multiprocessing.get_context("spawn")
-    finished = context.Queue()
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(groups)),
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(finished,),
-    )
+    A terminal's Ctrl-C reaches every process of the group; igoc-bench then
+    closes the cluster, which stops its workers.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _check_workers(client: Any, scheduler: str) -> None:
+    """Refuse a cluster whose workers run another igoc: their results would be cached wrongly."""
+    from igoc.bench import jobs
+
+    mine = compiler_fingerprint()
+    theirs = client.run(jobs.compiler_fingerprint)  # computed by each worker's own igoc
+    others = sorted(address for address, value in theirs.items() if value != mine)
+    if others:
+        raise ClusterError(
+            f"the workers of the Dask cluster at {scheduler} run another igoc (its source or "
+            f"its xdsl, lark or numpy differ): {', '.join(others)}"
+        )
+
+
+def group_runner(run: Callable[[Job], dict] | None) -> Callable[[Job], dict]:
+    """What computes the jobs of one group: ``run``, or by default ``run_job`` in one compile
+    session that the group's jobs share (their searches are shared; results are the same)."""
+    if run is not None:
+        return run
+    session = new_session()
+    return lambda job: run_job(job, session)
+
+
+def run_group(
+    run: Callable[[Job], dict] | None,
+    group: Group,
+    topic: str | None = None,
+    cache_folder: str | None = None,
+) -> list[tuple[str, dict]]:
+    """A Dask task: run a group's jobs in turn, each result sent on ``topic`` as it is done.
+
+    A job already in the cache (a rerun after the worker died) is taken from there.
+    """
+    import pathlib
+
+    cache = ResultCache(pathlib.Path(cache_folder)) if cache_folder else None
+    worker = _current_worker() if topic else None
+    results = []
+    compute = group_runner(run)
+    for key, job in group:
+        result = cache.get(key) if cache is not None else None
+        if result is None:
+            result = compute(job)
+        if worker is not None:
+            worker.log_event(topic, {"key": key, "result": result})
+        results.append((key, result))
+    return results
+
+
+def _current_worker() -> Any:
+    from distributed import get_worker
+
+    try:
+        return get_worker()
+    except ValueError:  # not in a worker
+        return None
+
+
+def _run_on_dask(
+    client: Any,
+    groups: list[Group],
+    run: Callable[[Job], dict] | None,
+    record: Callable[[str, Job, dict], None],
+    cache_folder: str | None,
+) -> None:
+    """Submit every group, record each job's result as it comes, resubmit what a death left."""
+    from distributed import as_completed
+
     jobs = {key: job for group in groups for key, job in group}
-    recorded: set[str] = set()
-    broken: list[list[tuple[str, Job]]] = []
+    done: set[str] = set()
+    events: queue.Queue = queue.Queue()
+    topic = f"igoc-bench-{client.id}"
+    client.subscribe_topic(topic, events.put)
 
     def take(key: str, result: dict) -> None:
-        if key not in recorded:
-            recorded.add(key)
+        if key in jobs and key not in done:
+            done.add(key)
             record(key, jobs[key], result)
 
     def drain() -> None:
         while True:
             try:
-                key, result = finished.get_nowait()
+                _, message = events.get_nowait()
             except queue.Empty:
                 return
-            take(key, result)
+            take(message["key"], message["result"])
 
+    counter = iter(range(len(jobs), 0, -1))  # earlier groups first; never more than the jobs
+
+    def submit(group: Group) -> Any:
+        return client.submit(
+            run_group, run, group, topic, cache_folder, key=group_key(group), priority=next(counter)
+        )
+
+    futures = {}
+    for group in groups:
+        futures[submit(group)] = group
+    completed = as_completed(list(futures))
     try:
-        futures = {pool.submit(_run_group, run_job, group): group for group in groups}
-        waiting = set(futures)
-        while waiting:
-            # Wake up now and then, so that Ctrl-C is handled while long jobs run.
-            done, waiting = wait(waiting, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        while not completed.is_empty():
+            try:
+                _, message = events.get(timeout=POLL_SECONDS)
+                take(message["key"], message["result"])
+            except queue.Empty:
+                pass
             drain()
-            for future in sorted(done, key=lambda f: futures[f][0][0]):
-                group = futures[future]
-                error = future.exception()
-                if error is None:
+            for future in completed.next_batch(block=False):
+                group = futures.pop(future)
+                if future.status == "finished":
                     for key, result in future.result():
                         take(key, result)
                     continue
-                left = [(key, job) for key, job in group if key not in recorded]
-                if keep_broken and isinstance(error, BrokenProcessPool):
-                    if left:
-                        broken.append(left)
-                else:
-                    for key, _ in left:
-                        take(key, _outcome(future))
-    except BaseException:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    drain()
-    finished.close()
-    return broken
+                drain()
+                left = [(key, job) for key, job in group if key not in done]
+                if left:
+                    culprit, rest = left[0], left[1:]
+                    take(culprit[0], _worker_failure(future))
+                    if rest:
+                        again = submit(rest)
+                        futures[again] = rest
+                        completed.add(again)
+        drain()
+    finally:
+        client.unsubscribe_topic(topic)
 
 
-def _outcome(future) -> dict:
-    """A finished future's result record; a failure of the worker process when it died."""
+def _worker_failure(future: Any) -> dict:
+    """The record of the job a task was running when its worker died (twice), or it failed."""
     try:
-        return future.result()
-    except Exception as err:  # noqa: BLE001 - the worker died, not igoc
-        reason = " ".join(str(err).split()) or type(err).__name__
-        return {"status": "failed", "stage": "worker", "error": reason, "transient": True}
+        error = future.exception()
+    except Exception as err:  # noqa: BLE001 - cancelled: the cluster lost the task
+        error = err
+    name = type(error).__name__
+    if name == "KilledWorker":
+        reason = "its worker died each time it ran (killed, or out of memory)"
+    else:
+        reason = " ".join(str(error).split()) or name
+    return {"status": "failed", "stage": "worker", "error": reason, "transient": True}
 
 
 def stderr_progress(enabled: bool) -> Progress:

@@ -1,7 +1,8 @@
 """From a compiled and simulated program to the figures a benchmark reports.
 
 Which work is backward: every label (a layer op, or ``a.dx+a.dw`` for a fused
-pair) whose results come from a gradient op of the program's source
+pair; a fill, copy or conversion of such a result) whose results come from a
+gradient op of the program's source
 (``Program.reference``); forward labels are the ``grad.matmul``/``grad.conv2d``
 ops. Consecutive layers overlap in time (the next layer's loads start while
 this one computes), so the backward time is the *union* of the backward
@@ -54,9 +55,18 @@ def _short(name: str, qualified: bool) -> str:
     return "+".join(part.split(".", 1)[-1] for part in name.split("+"))
 
 
+def _tensor_of(part: str) -> str:
+    """The source tensor a label part stands for."""
+    return part.split(":", 1)[0].removesuffix(".partial").removesuffix(".col")
+
+
 def label_kind(label: str, op_of_output: dict[str, str]) -> str:
-    """``forward``, ``backward`` or ``other`` (a label no source op produced)."""
-    ops = [op_of_output.get(part) for part in label.split("+")]
+    """``forward``, ``backward`` or ``other`` (a label no source op produced).
+
+    The label of a fill, copy or conversion (``conv1.dx:zero``, ``conv1.dx.col:col2im``,
+    ``fc.dw.partial:convert``) goes with the op that produces its tensor.
+    """
+    ops = [op_of_output.get(_tensor_of(part)) for part in label.split("+")]
     if any(op is not None and op not in FORWARD_OPS for op in ops):
         return "backward"
     if ops and all(op in FORWARD_OPS for op in ops):

@@ -1,10 +1,12 @@
 """What a benchmark runs: the targets with their batches, and the workloads on each.
 
-A *target run* is one NPU (a preset or a TOML file, possibly with its
-``psum_bytes`` replaced) with the batch its workloads are written for: the
-paper used batch 4 on the edge NPU and 8 per core on the server NPUs, so
-``edge`` runs ``<model>-b4.mlir``, ``server`` ``-b8`` and ``server-4c``
-``-b32``. A *workload* is one model at that batch: its text comes from
+A *target run* is one NPU (a preset or a TOML file, possibly with some keys
+replaced by settings: ``--set``, one point of a ``--sweep``) with the variant
+of the networks and the batch it runs, which are keys of the target
+(``variant``, ``batch``; see :mod:`igoc.target.spec`): the paper used batch 4
+on the edge NPU and 8 per core on the server NPUs, so ``edge`` runs
+``<model>-b4.mlir``, ``server`` ``-b8`` and ``server-4c`` ``-b32``. A
+*workload* is one model at that batch: its text comes from
 ``samples/models/<model>-b<batch>.mlir`` when that file exists, and is
 rendered from the zoo's layer table otherwise (any batch works), or it is a
 user's own ``.mlir`` file.
@@ -16,19 +18,19 @@ server variant is chosen per target), by the zoo's model names (``resnet50``,
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 import pathlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from igoc.target import Target
-from igoc.zoo.models import (
-    BUILDERS,
-    EDGE_BATCH,
-    NETWORKS,
-    SERVER_BATCH,
-    Network,
-    sample_name,
-)
+from igoc.target import Target, TargetError
+from igoc.zoo.models import BUILDERS, NETWORKS, Network, sample_name
+
+Setting = tuple[str, object]
+"""A target key and the value that replaces it."""
+
+Sweep = tuple[str, list]
+"""A target key and the values it takes, one target run each."""
 
 DEFAULT_TARGETS = ("edge", "server", "server-4c")
 """The targets of a full run: the paper's edge NPU, its server NPU with one and four cores."""
@@ -49,7 +51,7 @@ class TargetRun:
     """One NPU of a benchmark and the batch its workloads are written for."""
 
     spec: str  # what the user named: a preset or a .toml path
-    target: Target  # the machine, psum_bytes applied
+    target: Target  # the machine, settings applied
     variant: str  # "edge" or "server": which model of a network it runs
     batch: int  # samples per step, over all cores
 
@@ -57,6 +59,10 @@ class TargetRun:
     def name(self) -> str:
         """The target's own name (``edge``, or the ``name`` key of a TOML file)."""
         return self.target.name
+
+    def keys(self) -> dict[str, str | int | float | bool]:
+        """The target's full description: every key of the machine, then variant and batch."""
+        return {**self.target.as_dict(), "variant": self.variant, "batch": self.batch}
 
 
 @dataclass(frozen=True)
@@ -91,26 +97,57 @@ def samples_dir() -> pathlib.Path:
 # ---- targets ------------------------------------------------------------------------------------
 
 
-def target_run(spec: str, psum_bytes: int | None = None, batch: int | None = None) -> TargetRun:
-    """The target run of a preset name or TOML path (``TargetError`` if the file is bad).
+def target_run(spec: str, settings: Sequence[Setting] = ()) -> TargetRun:
+    """The target run of a preset name or TOML path with ``settings`` applied.
 
-    An unknown preset name (a spec that is neither a preset nor an existing or
-    ``.toml`` path) raises :class:`BenchUsageError` listing the presets.
+    ``TargetError`` if the file is bad or leaves ``variant`` or ``batch``
+    unsaid; an unknown preset name (a spec that is neither a preset nor an
+    existing or ``.toml`` path) raises :class:`BenchUsageError` listing the presets.
     """
-    from igoc.target import load_target, preset_names
+    from igoc.target import load_spec, preset_names
 
     presets = preset_names()
     if spec not in presets and not spec.endswith(".toml") and not pathlib.Path(spec).exists():
         raise BenchUsageError(
             f"unknown target '{spec}'; targets: {', '.join(presets)}, or the path of a .toml file"
         )
-    target = load_target(spec)
-    if psum_bytes is not None and psum_bytes != target.psum_bytes:
-        target = dataclasses.replace(target, psum_bytes=psum_bytes)
-    variant = "edge" if target.name.startswith("edge") else "server"
-    if batch is None:
-        batch = EDGE_BATCH if variant == "edge" else SERVER_BATCH * target.cores
-    return TargetRun(spec, target, variant, batch)
+    described = load_spec(spec, settings)
+    needed = (
+        ("variant", described.variant, "edge or server: which variant of the networks runs"),
+        ("batch", described.batch, "samples per training step"),
+    )
+    for key, value, meaning in needed:
+        if value is None:
+            raise TargetError(
+                f"{spec}: igoc-bench needs key '{key}' ({meaning}); give it, or derive the "
+                'file from a preset: base = "edge"'
+            )
+    assert described.variant is not None and described.batch is not None
+    return TargetRun(spec, described.target, described.variant, described.batch)
+
+
+def target_runs(
+    specs: Sequence[str], settings: Sequence[Setting] = (), sweeps: Sequence[Sweep] = ()
+) -> list[TargetRun]:
+    """Every target run of a benchmark: each target, at each point of the sweeps.
+
+    The points are the product of the swept keys' values, the first key
+    outermost; each point's settings come after ``settings`` (a key may not be
+    both set and swept). Equal target runs appear once.
+    """
+    swept = [key for key, _ in sweeps]
+    for key in swept:
+        if swept.count(key) > 1:
+            raise BenchUsageError(f"--sweep: key '{key}' is swept twice")
+        if key in dict(settings):
+            raise BenchUsageError(f"key '{key}' is both set and swept")
+    axes = [[(key, value) for value in values] for key, values in sweeps]
+    runs: dict[tuple[str, str, str, int], TargetRun] = {}
+    for spec in dict.fromkeys(specs):
+        for point in itertools.product(*axes):
+            run = target_run(spec, [*settings, *point])
+            runs.setdefault((run.target.to_toml(), run.variant, run.spec, run.batch), run)
+    return list(runs.values())
 
 
 # ---- models -------------------------------------------------------------------------------------

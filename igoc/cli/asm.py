@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from igoc import __version__
 from igoc.isa.asm import AsmError, parse_assembly
 from igoc.isa.npufile import write_npu
 from igoc.isa.program import ProgramError
+from igoc.output import OutputError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,8 +19,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Assemble igoc NPU assembly text (.s) into a program file (.npu). "
         "The syntax is documented in igoc/isa/README.md.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("file", help="the assembly file, or - for standard input")
-    parser.add_argument("-o", "--output", required=True, help="the .npu file to write")
+    parser.add_argument(
+        "-o", "--output", required=True, help="the .npu file to write ('-': standard output)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.file == "-":
@@ -41,9 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     except ProgramError as err:
         print(f"{name}: error: {err}", file=sys.stderr)
         return 1
-    except OSError as err:
-        print(f"error: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+    except OutputError as err:
+        print(err.headline(), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader of standard output went away
+        return 0
     return 0
 
 

@@ -1,7 +1,9 @@
 """``igoc-bench``: the paper's evaluation in one command (workloads x targets x pipelines).
 
-Builds one job per (model, target, pipeline), takes what it can from the cache,
-runs the rest in parallel processes, and prints the paper-style tables (or
+Builds one job per (model, target, pipeline) (:func:`igoc.bench.plan.plan`:
+targets with ``--set`` applied and ``--sweep`` expanded), takes what it can
+from the cache, runs the rest on Dask (a local cluster of ``--jobs`` processes,
+or the cluster at ``--scheduler``), and prints the paper-style tables (or
 writes them as JSON, CSV, or a plot). See ``igoc/bench/README.md``.
 """
 
@@ -12,12 +14,10 @@ import os
 import pathlib
 import sys
 
-from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool, write_text
-
-PIPELINE_ORDER = ("baseline", "igo-interleave", "igo-rearrange", "igo")
-"""The pipelines of a full run: the baseline and the paper's three cumulative steps."""
-
-REFERENCE = "baseline"
+from igoc import __version__
+from igoc.bench.plan import PIPELINE_ORDER
+from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool
+from igoc.output import write_output
 
 EPILOG = """\
 Defaults: targets edge, server, server-4c (batches 4, 8, 32: 8 per core on the
@@ -25,9 +25,16 @@ server NPUs); all nine networks (on edge their small variants: yolov2-tiny,
 bert-tiny, t5-small); the four pipelines. Every ratio is against baseline,
 which always runs. --quick: ncf and dlrm on edge and server.
 
-Results are cached per job in --cache-dir, keyed by the content of the input,
-the target and the pipeline and by igoc's own source, so a rerun is instant and
-a changed compiler recomputes.
+A sweep is one command: --sweep dram_bandwidth_gb_per_s=11,22,44 batch=4,8
+runs every combination of the values on every target (any target key, and
+variant and batch); --set KEY=VALUE replaces a key on every target. Targets
+changed so are named after what changed: edge[dram_bandwidth_gb_per_s=11].
+
+Jobs run on Dask: with --jobs N on a local cluster of N processes that
+igoc-bench starts and stops (--jobs 1: in this process), with --scheduler
+ADDRESS on a running cluster. Results are cached per job in --cache-dir, keyed
+by the content of the input, the target and the pipeline and by igoc's own
+source, so a rerun is instant and a changed compiler recomputes.
 
 Exit status: 0 every job ran, 1 some job failed (the tables say which) or a bad
 input file, 2 bad usage (an unknown model, target or pipeline).
@@ -44,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
+    add("--version", action="version", version=f"%(prog)s {__version__}")
     add(
         "--target",
         nargs="+",
@@ -66,7 +74,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help=f"pipelines to compare (default: {', '.join(PIPELINE_ORDER)})",
     )
-    add("--jobs", "-j", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    add(
+        "--set",
+        nargs="+",
+        action="extend",
+        metavar="KEY=VALUE",
+        help="replace a key of every target, typed by the key (e.g. psum_bytes=4, batch=16)",
+    )
+    add(
+        "--sweep",
+        nargs="+",
+        action="extend",
+        metavar="KEY=V1,V2",
+        help="run every target with each value of each key (all combinations): "
+        "any target key, variant or batch",
+    )
+    add(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="worker processes of the local Dask cluster (default 1: run in this process)",
+    )
+    add(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="submit the jobs to the Dask cluster of this scheduler (tcp://host:8786)",
+    )
     add("--quick", action="store_true", help="a small subset, fast enough for CI")
     add("--json", metavar="FILE", help="write the results as JSON ('-': standard output)")
     add("--csv", metavar="FILE", help="write one row per job as CSV ('-': standard output)")
@@ -88,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--psum-bytes",
         type=int,
         choices=(2, 4),
-        help="width of partial sums spilled to DRAM (default: the target's)",
+        help="width of partial sums spilled to DRAM (default: the target's; as --set psum_bytes)",
     )
     add(
         "--im2col",
@@ -100,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch",
         type=int,
         metavar="N",
-        help="batch of every target (default 4 on edge, 8 per core on server NPUs)",
+        help="batch of every target (default: the target's, 4 on edge, 8 per core on the "
+        "server NPUs; as --set batch)",
     )
     add(
         "--models-dir",
@@ -112,55 +147,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pipelines(names: list[str] | None) -> list[str]:
-    from igoc.pipeline import PIPELINES
+def _settings(args: argparse.Namespace) -> tuple[list, list]:
+    """The settings (``--psum-bytes``, ``--batch``, then ``--set``) and the sweeps, typed."""
+    from igoc.target import SettingError, parse_setting, parse_sweep
 
-    valid = [name for name in PIPELINES if name != "none"]
-    chosen = [REFERENCE]
-    for name in names or PIPELINE_ORDER:
-        if name not in valid:
-            raise UsageError(f"unknown pipeline '{name}'; pipelines: {', '.join(valid)}")
-        if name not in chosen:
-            chosen.append(name)
-    return chosen
+    settings: list = []
+    if args.psum_bytes is not None:
+        settings.append(("psum_bytes", args.psum_bytes))
+    if args.batch is not None:
+        settings.append(("batch", args.batch))
+    for option, texts, parse, into in (
+        ("--set", args.set, parse_setting, settings),
+        ("--sweep", args.sweep, parse_sweep, sweeps := []),
+    ):
+        for text in texts or []:
+            try:
+                into.append(parse(text))
+            except SettingError as err:
+                raise UsageError(f"{option} {text}: {err}") from None
+    return settings, sweeps
 
 
 def _plan(args: argparse.Namespace):
-    """Target runs, and per target run its workloads."""
-    from igoc.bench import workloads as w
+    """The benchmark's plan (bad names: UsageError; unreadable model files: _InputError)."""
+    from igoc.bench.plan import plan
+    from igoc.bench.workloads import BenchUsageError
 
+    settings, sweeps = _settings(args)
     try:
-        runs = [
-            w.target_run(spec, args.psum_bytes, args.batch)
-            for spec in dict.fromkeys(
-                args.target or (w.QUICK_TARGETS if args.quick else w.DEFAULT_TARGETS)
-            )
-        ]
-        choices = (
-            [w.model_choice(name) for name in dict.fromkeys(args.model)]
-            if args.model
-            else w.default_models(args.quick)
+        return plan(
+            targets=list(dict.fromkeys(args.target)) if args.target else None,
+            models=args.model,
+            pipelines=args.pipeline,
+            settings=settings,
+            sweeps=sweeps,
+            im2col=args.im2col,
+            models_dir=pathlib.Path(args.models_dir) if args.models_dir else None,
+            quick=args.quick,
         )
-    except w.BenchUsageError as err:
+    except BenchUsageError as err:
         raise UsageError(str(err)) from None
-    models_dir = pathlib.Path(args.models_dir) if args.models_dir else w.samples_dir()
-    plan = []
-    for run in runs:
-        try:
-            loads = [w.workload(choice, run, models_dir) for choice in choices]
-        except (OSError, UnicodeDecodeError) as err:
-            raise _InputError(f"cannot read a model file: {err}") from None
-        plan.append((run, loads))
-    return plan
+    except (OSError, UnicodeDecodeError) as err:
+        raise _InputError(f"cannot read a model file: {err}") from None
 
 
 class _InputError(Exception):
-    """An input that cannot be read (exit 1)."""
+    """An input that cannot be read, or a cluster that cannot be used (exit 1)."""
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.jobs is not None and args.scheduler is not None:
+        raise UsageError("--jobs sizes the local cluster; with --scheduler the cluster is given")
     if args.batch is not None and args.batch < 1:
         raise UsageError("--batch must be at least 1")
     if args.json == "-" and args.csv == "-":
@@ -177,36 +216,15 @@ def run(args: argparse.Namespace) -> int:
     if args.plot and not plot.available():
         print(f"igoc-bench: error: {plot.MISSING}", file=sys.stderr)
         return EXIT_INPUT_ERROR
-    pipelines = _pipelines(args.pipeline)
     try:
-        plan = _plan(args)
+        planned = _plan(args)
     except _InputError as err:
         print(f"igoc-bench: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
 
-    from igoc import __version__
     from igoc.bench.cache import ResultCache, default_cache_dir
-    from igoc.bench.jobs import Job, pass_pipeline_for
-    from igoc.bench.runner import run_jobs, stderr_progress
-    from igoc.bench.tables import Bench, Row, TargetResults
+    from igoc.bench.runner import ClusterError, run_jobs, stderr_progress
 
-    specs = {p: pass_pipeline_for(p, args.im2col) for p in pipelines}
-    jobs = [
-        Job(
-            row=load.row,
-            model=load.model,
-            batch=load.batch,
-            input_name=load.input_name,
-            text=load.text,
-            target_name=target_run.name,
-            target_toml=target_run.target.to_toml(),
-            pipeline=pipeline,
-            pass_pipeline=specs[pipeline],
-        )
-        for target_run, loads in plan
-        for load in loads
-        for pipeline in pipelines
-    ]
     cache = None
     if not args.no_cache:
         folder = pathlib.Path(args.cache_dir) if args.cache_dir else default_cache_dir()
@@ -215,19 +233,24 @@ def run(args: argparse.Namespace) -> int:
         # the baseline's GEMMs inside the fused candidates): the workers keep them there.
         os.environ.setdefault("IGOC_DECISION_CACHE", str(folder / "decisions"))
     progress = stderr_progress(not args.quiet)
-    results = iter(run_jobs(jobs, args.jobs, cache, progress, args.cached_only))
-    targets = []
-    for target_run, loads in plan:
-        rows = [Row(load, {p: next(results) for p in pipelines}) for load in loads]
-        targets.append(TargetResults(target_run, rows))
-    bench = Bench(pipelines, REFERENCE, targets, args.im2col)
+    try:
+        results = run_jobs(
+            planned.jobs, args.jobs or 1, cache, progress, args.cached_only, args.scheduler
+        )
+    except ClusterError as err:
+        print(f"igoc-bench: error: {err}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    if cache is not None and cache.rejected:
+        count = len(cache.rejected)
+        print(
+            f"igoc-bench: warning: {count} cache entr{'y' if count == 1 else 'ies'} failed "
+            f"the integrity check and {'was' if count == 1 else 'were'} computed again "
+            f"(first: {cache.rejected[0]})",
+            file=sys.stderr,
+        )
+    bench = planned.bench(results)
     _report(bench, args, f"igoc {__version__}")
-    failed = any(
-        result.get("status") != "ok"
-        for target in targets
-        for row in target.rows
-        for result in row.results.values()
-    )
+    failed = any(result.get("status") != "ok" for result in results)
     return EXIT_INPUT_ERROR if failed else EXIT_OK
 
 
@@ -235,9 +258,9 @@ def _report(bench, args: argparse.Namespace, compiler: str) -> None:
     from igoc.bench import export, layers, plot, tables
 
     if args.json:
-        write_text(args.json, export.to_json(bench, compiler, args.layers, args.timings))
+        write_output(args.json, export.to_json(bench, compiler, args.layers, args.timings))
     if args.csv:
-        write_text(args.csv, export.to_csv(bench, args.timings))
+        write_output(args.csv, export.to_csv(bench, args.timings))
     if args.plot:
         plot.write_plot(bench, args.plot)
     if "-" in (args.json, args.csv):

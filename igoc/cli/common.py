@@ -8,9 +8,9 @@ Nothing here imports xDSL, lark or numpy at module level, so ``--help`` is fast.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 
@@ -26,39 +26,45 @@ class UsageError(Exception):
     """A command line that makes no sense (exit 2)."""
 
 
-def write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` (``-``: standard output) atomically: temporary file, rename."""
-    if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    write_bytes(path, text.encode())
+SET_HELP = (
+    "replace a key of the target, typed by the key (repeatable): "
+    "--set dram_bandwidth_gb_per_s=11; the target is renamed after what changed"
+)
 
 
-def write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+def add_ir_print_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a tool that prints IR: the generic form, source locations."""
+    parser.add_argument("--generic", action="store_true", help="print IR in MLIR's generic form")
+    parser.add_argument(
+        "--mlir-print-debuginfo",
+        dest="debuginfo",
+        action="store_true",
+        help='print each op\'s source location, loc("FILE":LINE:COL), after it',
+    )
 
-    A path that exists and is no regular file (``/dev/null``, a pipe) is written directly.
+
+def machine_settings(texts: list[str] | None) -> list[tuple[str, object]]:
+    """The typed ``--set KEY=VALUE`` settings of a tool that compiles (bad ones: UsageError).
+
+    ``variant`` and ``batch`` choose igoc-bench's inputs; a compiler takes the
+    batch its input has, so they are bad usage here.
     """
-    if os.path.exists(path) and not os.path.isfile(path):
+    from igoc.target import SettingError, parse_setting
+    from igoc.target.spec import WORKLOAD_KEYS
+
+    settings = []
+    for text in texts or []:
         try:
-            with open(path, "wb") as stream:
-                stream.write(data)
-        except OSError as err:
-            raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        descriptor, temporary = tempfile.mkstemp(prefix=".igoc-", dir=folder)
-    except OSError as err:
-        raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except OSError as err:
-        os.unlink(temporary)
-        raise DiagnosticError(f"cannot write '{path}': {err.strerror or err}") from None
+            key, value = parse_setting(text)
+        except SettingError as err:
+            raise UsageError(f"--set {text}: {err}") from None
+        if key in WORKLOAD_KEYS:
+            raise UsageError(
+                f"--set {text}: key '{key}' chooses what igoc-bench runs; "
+                "a compiler takes the batch its input has"
+            )
+        settings.append((key, value))
+    return settings
 
 
 def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int:

@@ -1,8 +1,9 @@
 """igoc: compile a training step written in the grad dialect.
 
-    igoc IN.mlir [-o OUT] [--target T] [--pipeline NAME] [--emit STAGE] [--pass-pipeline SPEC]
+    igoc IN.mlir [-o OUT] [--target T] [--set KEY=VALUE] [--pipeline NAME] [--emit STAGE]
+         [--pass-pipeline SPEC]
          [--print-ir-after-all] [--print-ir-before-all] [--print-ir-after PASS]
-         [--dump-dir DIR] [--time-passes] [--generic]
+         [--dump-dir DIR] [--time-passes] [--generic] [--mlir-print-debuginfo]
 
 Parses and verifies the input, stamps the target into the module, runs the
 pipeline's passes (verifying after each) and writes the result: the IR of the
@@ -17,8 +18,16 @@ import os
 import sys
 import time
 
-from igoc import pipeline
-from igoc.cli.common import UsageError, load_module, run_tool, write_text
+from igoc import __version__, pipeline
+from igoc.cli.common import (
+    SET_HELP,
+    UsageError,
+    add_ir_print_options,
+    load_module,
+    machine_settings,
+    run_tool,
+)
+from igoc.output import write_output
 
 PROG = "igoc"
 
@@ -29,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Compile the backward pass of a DNN training step for an NPU.",
         epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")
     parser.add_argument(
         "-o",
@@ -42,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="T",
         help="preset name or a .toml file (default: the input's, or server)",
     )
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help=SET_HELP)
     parser.add_argument(
         "--pipeline",
         metavar="NAME",
@@ -72,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         "--dump-dir", metavar="DIR", help="write the IR after each pass to DIR/NN-<pass>.mlir"
     )
     parser.add_argument("--time-passes", action="store_true", help="report the time of each pass")
-    parser.add_argument("--generic", action="store_true", help="print IR in MLIR's generic form")
+    add_ir_print_options(parser)
     parser.add_argument("--list-passes", action="store_true", help="list passes and pipelines")
     return parser
 
@@ -96,11 +107,12 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
             raise UsageError(f"--print-ir-after: unknown pass '{name}'")
     if args.emit is not None:
         steps = pipeline.steps_until(steps, args.emit)
+    settings = machine_settings(args.set)
     target = None
     if args.target is not None:
         from igoc.target import load_target
 
-        target = load_target(args.target)
+        target = load_target(args.target, settings)
 
     timings: list[tuple[str, float]] = []
     start = time.perf_counter()
@@ -109,11 +121,15 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
 
     from igoc.dialects.npu import module_target, stamp_target
 
+    if target is None and (steps or settings):
+        # The input's own target, checked now rather than in the middle of a pass; or the default.
+        target = module_target(module)
+        if settings:
+            from igoc.target.spec import derive_target
+
+            target = derive_target(target, settings, "the input's target")
     if target is not None:
         stamp_target(module, target)
-    elif steps:
-        # The input's own target, checked now rather than in the middle of a pass; or the default.
-        stamp_target(module, module_target(module))
 
     dumps = _Dumps(args, len(steps))
     dumps.input(module)
@@ -134,7 +150,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     else:
         from igoc.frontend import print_module
 
-        write_text(args.output or "-", print_module(module, args.generic))
+        write_output(args.output or "-", print_module(module, args.generic, args.debuginfo))
     timings.append(("output", time.perf_counter() - start))
     if args.time_passes:
         _report_times(timings)
@@ -172,13 +188,13 @@ class _Dumps:
     def _text(self, module) -> str:
         from igoc.frontend import print_module
 
-        return print_module(module, self.args.generic)
+        return print_module(module, self.args.generic, self.args.debuginfo)
 
     def _write(self, index: int, name: str, note: str, module) -> None:
         if self.args.dump_dir is None:
             return
         path = os.path.join(self.args.dump_dir, f"{index:0{self.width}d}-{name}.mlir")
-        write_text(path, f"// {note}\n{self._text(module)}")
+        write_output(path, f"// {note}\n{self._text(module)}")
 
     def input(self, module) -> None:
         """The verified input (with the target stamped)."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from igoc import __version__
 from igoc.isa.disasm import format_program
 from igoc.isa.npufile import NpuFormatError, read_npu
+from igoc.output import OutputError, write_output
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +17,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="igoc-objdump",
         description="Print an igoc NPU program (.npu) as assembly text.",
     )
-    parser.add_argument("file", help="the .npu file")
-    parser.add_argument("-o", "--output", help="write the text to this file instead of stdout")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("file", help="the .npu file ('-': standard input)")
+    parser.add_argument(
+        "-o", "--output", default="-", help="write the text to this file (default: stdout)"
+    )
     args = parser.parse_args(argv)
     try:
         program = read_npu(args.file)
@@ -25,18 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     try:
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        else:
-            sys.stdout.write(text)
+        write_output(args.output, text)
     except BrokenPipeError:
         sys.stdout = None  # the reader went away; nothing more to write
         return 0
-    except OSError as err:
-        print(
-            f"error: cannot write {args.output or 'stdout'}: {err.strerror or err}", file=sys.stderr
-        )
+    except OutputError as err:
+        print(err.headline(), file=sys.stderr)
         return 1
     return 0
 

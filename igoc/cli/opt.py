@@ -1,11 +1,12 @@
 """igoc-opt: run chosen passes on IR and print the IR (like mlir-opt).
 
-    igoc-opt IN.mlir -p SPEC [-o OUT] [--generic] [--target T] [--print-ir-after-all]
-             [--split-input-file]
+    igoc-opt [IN.mlir] -p SPEC [-o OUT] [--generic] [--mlir-print-debuginfo] [--target T]
+             [--set KEY=VALUE] [--print-ir-after-all] [--split-input-file]
 
-The input is parsed and verified by igoc's front end (so errors are igoc's
-diagnostics), the passes come from igoc's registry and are run by xDSL's
-``PassPipeline`` machinery, and the IR is verified after each pass.
+The input (standard input when no file is given, as ``mlir-opt`` reads it) is
+parsed and verified by igoc's front end (so errors are igoc's diagnostics), the
+passes come from igoc's registry and are run by xDSL's ``PassPipeline``
+machinery, and the IR is verified after each pass.
 
 ``--split-input-file`` treats each part of the input between lines
 ``// -----`` as a file of its own (as mlir-opt does, for tests): each part is
@@ -19,7 +20,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from igoc.cli.common import UsageError, load_module, run_tool, write_text
+from igoc import __version__
+from igoc.cli.common import (
+    SET_HELP,
+    add_ir_print_options,
+    load_module,
+    machine_settings,
+    run_tool,
+)
+from igoc.output import write_output
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -36,7 +45,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Run passes on igoc IR and print the result.",
         epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
     )
-    parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "input",
+        nargs="?",
+        default="-",
+        metavar="IN.mlir",
+        help="input file (default, or '-': standard input)",
+    )
     parser.add_argument(
         "-p",
         "--pass-pipeline",
@@ -49,9 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", "--output", metavar="OUT", default="-", help="output file (default: stdout)"
     )
-    parser.add_argument("--generic", action="store_true", help="print IR in MLIR's generic form")
+    add_ir_print_options(parser)
     parser.add_argument(
         "--target", metavar="T", help="stamp this target (preset or .toml) into the module"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help=SET_HELP + " (without --target: of the input's target)",
     )
     parser.add_argument(
         "--print-ir-after-all", action="store_true", help="dump the IR after every pass to stderr"
@@ -78,48 +100,58 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if args.list_passes:
         sys.stdout.write(pipeline.list_passes())
         return 0
-    if args.input is None:
-        raise UsageError("no input file (give IN.mlir, or '-' for standard input)")
     steps = pipeline.build_pipeline(spec=args.passes)
-    target = None
+    settings = machine_settings(args.set)
+    target: Target | list[tuple[str, object]] | None = None
     if args.target is not None:
         from igoc.target import load_target
 
-        target = load_target(args.target)
+        target = load_target(args.target, settings)
+    elif settings:
+        target = settings  # applied to each input's own target
 
     if args.split_input_file:
         return _run_split(args, steps, target, sources)
     module = load_module(args.input, sources)
-    write_text(args.output, _process(args, steps, target, module))
+    write_output(args.output, _process(args, steps, target, module))
     return 0
 
 
 def _process(
-    args: argparse.Namespace, steps: list[Step], target: Target | None, module: ModuleOp
+    args: argparse.Namespace,
+    steps: list[Step],
+    target: Target | list[tuple[str, object]] | None,
+    module: ModuleOp,
 ) -> str:
-    """Stamp the target, run the passes, and return the IR's text."""
+    """Stamp the target (or the input's with settings), run the passes, return the IR's text."""
     from igoc import pipeline
+    from igoc.dialects.npu import module_target, stamp_target
     from igoc.frontend import print_module
 
-    if target is not None:
-        from igoc.dialects.npu import stamp_target
+    if isinstance(target, list):
+        from igoc.target.spec import derive_target
 
+        target = derive_target(module_target(module), target, "the input's target")
+    if target is not None:
         stamp_target(module, target)
 
     def after(index: int, step: Step, module: ModuleOp, seconds: float) -> None:
         if args.print_ir_after_all:
             print(f"// -----// IR Dump After {step.name} //----- //", file=sys.stderr)
-            sys.stderr.write(print_module(module, args.generic))
+            sys.stderr.write(print_module(module, args.generic, args.debuginfo))
 
     pipeline.run(module, steps, after)
-    return print_module(module, args.generic)
+    return print_module(module, args.generic, args.debuginfo)
 
 
 SPLIT_MARKER = "// -----"
 
 
 def _run_split(
-    args: argparse.Namespace, steps: list[Step], target: Target | None, sources: dict[str, str]
+    args: argparse.Namespace,
+    steps: list[Step],
+    target: Target | list[tuple[str, object]] | None,
+    sources: dict[str, str],
 ) -> int:
     from igoc.frontend import DiagnosticError, parse_text, read_source
 
@@ -138,7 +170,7 @@ def _run_split(
         except DiagnosticError as err:
             print(err.render(text), file=sys.stderr)
             status = 1
-    write_text(args.output, f"{SPLIT_MARKER}\n".join(outputs))
+    write_output(args.output, f"{SPLIT_MARKER}\n".join(outputs))
     return status
 
 

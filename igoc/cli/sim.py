@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 import numpy as np
 
+from igoc import __version__
 from igoc.isa.npufile import NpuFormatError, read_npu
-from igoc.isa.numerics import round_to
+from igoc.output import OutputError, open_output, write_output
 from igoc.sim import SimError, simulate
 from igoc.sim.compare import RULE, check_outputs, generate_inputs
+from igoc.sim.inputs import read_inputs
 from igoc.sim.report import format_report
 
 EPILOG = f"""\
@@ -22,34 +25,22 @@ tensors are read and written as float32 arrays.
 
 --check compares every tensor that the program's reference ops produce with numpy
 (igoc.reference) and fails (exit status 1) unless, for each, {RULE}.
+With --json, numbers that are not finite (an error of NaN or infinity, with such
+values in the data) are null.
 
 Exit status: 0 success, 1 an invalid program or file, or a failed check, 2 bad usage.
 """
 
 
-def _load_inputs(path: str, program) -> dict[str, np.ndarray]:
-    decls = {t.name: t for t in program.tensors}
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as err:
-        raise SimError(f"cannot read inputs {path}: {err}") from None
-    out = {}
-    for name, value in arrays.items():
-        decl = decls.get(name)
-        if decl is None or decl.role != "input":
-            known = ", ".join(t.name for t in program.tensors if t.role == "input") or "none"
-            raise SimError(
-                f"{path}: '{name}' is not an input tensor of the program; inputs: {known}"
-            )
-        if tuple(value.shape) != decl.shape:
-            raise SimError(
-                f"{path}: '{name}' has shape {tuple(value.shape)}, expected {decl.shape}"
-            )
-        if value.dtype.kind not in "fiu":
-            raise SimError(f"{path}: '{name}' holds {value.dtype}, not numbers")
-        out[name] = round_to(value.astype(np.float32), decl.dtype)
-    return out
+def json_safe(value):
+    """``value`` with every non-finite float (NaN, infinity) as ``None``: valid JSON always."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if functional:
         inputs = generate_inputs(program, args.seed)
         if args.inputs:
-            inputs.update(_load_inputs(args.inputs, program))
+            inputs.update(read_inputs(args.inputs, program))
     if args.check and not program.reference:
         raise SimError(
             "--check needs the program's reference ops, and this program carries none "
@@ -70,19 +61,16 @@ def run(args: argparse.Namespace) -> int:
     report = result.report
     status = 0
     if args.check:
-        report["check"] = check_outputs(program, inputs, result.tensors)
+        report["check"] = check_outputs(program, inputs, result.tensors, result.unwritten)
         status = 0 if report["check"]["passed"] else 1
     if args.outputs:
         arrays = {name: np.asarray(v) for name, v in result.outputs.items()}
-        try:
-            with open(args.outputs, "wb") as f:
-                np.savez(f, **arrays)
-        except OSError as err:
-            raise SimError(f"cannot write {args.outputs}: {err.strerror or err}") from None
+        with open_output(args.outputs) as stream:
+            np.savez(stream, **arrays)
     if args.json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        write_output("-", json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n")
     else:
-        sys.stdout.write(format_report(report))
+        write_output("-", format_report(report))
     return status
 
 
@@ -95,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", help="the .npu program")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("file", help="the .npu program ('-': standard input)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--trace", metavar="FILE.json", help="write Chrome trace events (Perfetto)")
     parser.add_argument(
@@ -112,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     except (NpuFormatError, SimError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except OutputError as err:
+        print(err.headline(), file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader of the report went away; nothing left to say
+        return 0
     except OSError as err:
         print(f"error: {err.strerror or err}: {getattr(err, 'filename', '')}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ tiles, orders and partitions (``search``, with its explicit state ``Search``), t
 policies of ``tile``, ``select-order`` and ``partition`` (``decide``), the
 on-disk decision store (``store``), the simulator as oracle (``oracle``: the one
 module that imports ``igoc.sim``) and the state of one compile handed to the
-passes (``session``). May import ``schedule``, ``isa``, ``target`` and, through
-``oracle``, ``sim``; never ``dialects``, ``passes``, ``pipeline`` or above.
+passes (``session``). May import ``schedule``, ``isa``, ``target``, ``output``
+(the store's entries) and, through ``oracle``, ``sim``; never ``dialects``,
+``passes``, ``pipeline`` or above.
 """

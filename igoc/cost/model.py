@@ -39,9 +39,11 @@ from igoc.schedule.program import (
     Lowered,
     PlanCycles,
     TensorSpec,
+    ZeroMark,
     convert_traffic,
     copy_traffic,
     plan_core,
+    zero_traffic,
 )
 from igoc.schedule.steps import Matmul
 from igoc.target import Target
@@ -155,9 +157,11 @@ def item_estimates(
     out = []
     share = target.dram_bytes_per_cycle / max(1, sharing_cores)
     for item, (index, first, end) in zip(items, core_plan.where, strict=True):
-        if isinstance(item, CopyMark | ConvertMark):
+        if isinstance(item, CopyMark | ConvertMark | ZeroMark):
             if isinstance(item, CopyMark):
                 traffic = copy_traffic(item, core_plan.core, target)
+            elif isinstance(item, ZeroMark):
+                traffic = zero_traffic(item, core_plan.core)
             else:
                 traffic = convert_traffic(item, core_plan.core, target)
             moved = sum(r + w for r, w in traffic.values())

@@ -13,7 +13,7 @@ this package stays cheap):
 - ``read_source(path) -> str``: a file's text, or a ``DiagnosticError`` saying why not.
 - ``DiagnosticError(message, location)``; ``.render(source_text)``.
 - ``error_at(op, message) -> DiagnosticError``: a diagnostic at an op, for passes.
-- ``print_module(module, generic=False) -> str``.
+- ``print_module(module, generic=False, debuginfo=False) -> str``.
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def read_source(path: str) -> str:
     return read(path)
 
 
-def print_module(module: Operation, generic: bool = False) -> str:
-    """The text of a module in igoc's custom form, or MLIR's generic form."""
+def print_module(module: Operation, generic: bool = False, debuginfo: bool = False) -> str:
+    """The text of a module in igoc's custom form, or MLIR's generic form; ``debuginfo``
+    adds each op's ``loc(...)``."""
     from igoc.frontend.printer import print_module as print_
 
-    return print_(module, generic)
+    return print_(module, generic, debuginfo)

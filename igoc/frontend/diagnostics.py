@@ -14,6 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+QUOTE_CHARS = 200
+"""At most this much of a source line is quoted under a diagnostic: the part around the
+caret, with ``...`` where the line goes on (a generated file may hold a whole model on
+one line)."""
+
 Location = tuple[str, int, int]
 """``(filename, line, column)``, both counted from 1."""
 
@@ -43,10 +48,30 @@ class DiagnosticError(Exception):
             _, line, column = self.location
             source_line = _source_line(source_text, line)
             if source_line:
-                lines.append(source_line)
-                prefix = source_line[: max(column - 1, 0)]
+                shown, prefix = _window(source_line, max(column - 1, 0))
+                lines.append(shown)
                 lines.append("".join("\t" if c == "\t" else " " for c in prefix) + "^")
         return "\n".join(lines)
+
+
+def _window(line: str, caret: int) -> tuple[str, str]:
+    """At most ``QUOTE_CHARS`` of ``line`` around index ``caret``, and what precedes the caret."""
+    if len(line) <= QUOTE_CHARS:
+        return line, line[:caret]
+    caret = min(caret, len(line))
+    start = max(0, min(caret - QUOTE_CHARS // 2, len(line) - QUOTE_CHARS))
+    end = min(len(line), start + QUOTE_CHARS)
+    head = "..." if start > 0 else ""
+    tail = "..." if end < len(line) else ""
+    return head + line[start:end] + tail, head + line[start:caret]
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text``, or its start and its length when longer than ``limit`` (for messages that
+    quote what the user wrote)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 3]}... ({len(text):,} characters)"
 
 
 def _source_line(text: str, line: int) -> str:

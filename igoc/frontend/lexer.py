@@ -53,6 +53,10 @@ _DIALECT_ATTR = r"#[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)+(?:" + _
 TOKENS: tuple[tuple[str, str], ...] = (
     ("WS", r"[ \t\r\n\f\v]+"),
     ("COMMENT", r"//[^\n]*"),
+    # Source locations, as `mlir-opt --mlir-print-debuginfo` prints them: skipped whole
+    # (from the '(' to its ')'), like comments; an alias is defined at the top level.
+    ("LOC", r"loc(?=\()"),
+    ("LOC_ALIAS", r"\#loc[A-Za-z0-9_$.]*[ \t]*=[ \t]*loc(?=\()"),
     # The body of a tensor type is checked when the type is built, with a precise message.
     ("TENSOR_LIST", _TENSOR + r"(?: *, *" + _TENSOR + r")+"),
     ("TENSOR", _TENSOR),
@@ -117,6 +121,7 @@ KEYWORDS = {
     "module": "MODULE",
     "func.func": "FUNC",
     "func.return": "RETURN",
+    "return": "RETURN",  # as mlir-opt prints func.return inside a function
     "private": "VISIBILITY",
     "public": "VISIBILITY",
     "nested": "VISIBILITY",
@@ -130,6 +135,23 @@ KEYWORDS = {
 
 SCALAR_TYPE = re.compile(r"(?:bf16|f16|f32|f64|[su]?i[0-9]+|index|none)", re.ASCII)
 """Names of the scalar types: floats, integers (signless, signed, unsigned), index, none."""
+
+
+MAX_NESTING = 64
+"""How deep brackets, braces, parentheses and angle brackets may nest (regions included).
+igoc's own IR nests about ten deep; the limit keeps the builder and the printer, which
+recurse, far from Python's recursion limit on any input."""
+
+MAX_DIGITS = 100
+"""The most digits a number may have (an i64 has 19; ``2**64`` as a dimension must still
+reach the verifier, which says what the limit is)."""
+
+_OPEN, _CLOSE = frozenset("({[<"), frozenset(")}]>")
+_NUMERIC = frozenset(
+    {"INT", "FLOAT", "INT_ARRAY", "ATTR_DICT", "TENSOR", "TENSOR_LIST", "TENSOR_TUPLE"}
+    | {"FUNCTION_TYPE", "ARG_TUPLE", "DIALECT_ATTR"}
+)
+_LONG_NUMBER = re.compile("[0-9]{" + str(MAX_DIGITS + 1) + ",}", re.ASCII)
 
 
 class LexError(Exception):
@@ -169,37 +191,98 @@ class MlirLexer(Lexer):
         states = parser_state.parse_conf.states
         word_kinds: dict[str, str] = {}
         line, line_start = 1, 0
-        for match in _PATTERN.finditer(text):
-            kind = match.lastgroup
-            value = match.group()
-            start = match.start()
-            if kind == "WS":
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
+        locations = _Locations()
+        depth = 0
+        resume: int | None = 0
+        while resume is not None:
+            position, resume = resume, None
+            for match in _PATTERN.finditer(text, position):
+                kind = match.lastgroup
+                value = match.group()
+                start = match.start()
+                if kind == "WS":
+                    newlines = value.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = start + value.rindex("\n") + 1
+                    continue
+                if kind == "COMMENT":
+                    continue
+                if kind == "LOC" or kind == "LOC_ALIAS":
+                    resume = locations.skip(text, match, line, start - line_start + 1)
+                    newlines = text.count("\n", start, resume)
+                    if newlines:
+                        line += newlines
+                        line_start = text.rindex("\n", start, resume) + 1
+                    break
+                if kind == "WORD":
+                    kind = word_kinds.get(value) or word_kinds.setdefault(value, _classify(value))
+                    accepted = states[parser_state.position]
+                    if kind not in accepted and "NAME" in accepted:
+                        kind = "NAME"
+                elif kind == "PUNCT":
+                    kind = _PUNCT[value]
+                    if value in _OPEN:
+                        depth += 1
+                        if depth > MAX_NESTING:
+                            message = f"nesting deeper than {MAX_NESTING} levels"
+                            raise LexError(message, line, start - line_start + 1)
+                    elif value in _CLOSE:
+                        depth -= 1
+                if kind in _NUMERIC and len(value) > MAX_DIGITS:
+                    _check_digits(value, start, line, line_start)
+                if kind in COMPOUND_TOKENS and kind not in states[parser_state.position]:
+                    yield from _parts(value, start, line, line_start)
+                    continue
+                elif kind == "BAD":
+                    raise LexError(_bad_character(value), line, start - line_start + 1)
+                elif kind == "BAD_TENSOR":
+                    message = "a tensor type ends with '>' on the same line: tensor<4x8xf16>"
+                    raise LexError(message, line, start - line_start + 1)
+                yield _token(kind, value, start, line, start - line_start + 1)
+                if kind == "DIALECT_ATTR" and "\n" in value:  # the one token that may span lines
+                    line += value.count("\n")
                     line_start = start + value.rindex("\n") + 1
-                continue
-            if kind == "COMMENT":
-                continue
-            if kind == "WORD":
-                kind = word_kinds.get(value) or word_kinds.setdefault(value, _classify(value))
-                accepted = states[parser_state.position]
-                if kind not in accepted and "NAME" in accepted:
-                    kind = "NAME"
-            elif kind == "PUNCT":
-                kind = _PUNCT[value]
-            elif kind in COMPOUND_TOKENS and kind not in states[parser_state.position]:
-                yield from _parts(value, start, line, line_start)
-                continue
-            elif kind == "BAD":
-                raise LexError(_bad_character(value), line, start - line_start + 1)
-            elif kind == "BAD_TENSOR":
-                message = "a tensor type ends with '>' on the same line: tensor<4x8xf16>"
-                raise LexError(message, line, start - line_start + 1)
-            yield _token(kind, value, start, line, start - line_start + 1)
-            if kind == "DIALECT_ATTR" and "\n" in value:  # the one token that may span lines
-                line += value.count("\n")
-                line_start = start + value.rindex("\n") + 1
+        locations.check(text)
+
+
+_LOCATION_PARTS = re.compile(r'"(?:[^"\\\n]|\\.)*"|[()]|\#loc[A-Za-z0-9_$.]*|"', re.ASCII)
+
+
+class _Locations:
+    """The ``loc(...)`` spans of a text: where each ends, and that every alias used is defined."""
+
+    def __init__(self) -> None:
+        self.defined: set[str] = set()
+        self.used: dict[str, int] = {}  # alias -> offset of its first use
+
+    def skip(self, text: str, match: re.Match[str], line: int, column: int) -> int:
+        """The offset after the location that ``match`` opens (its ``)``)."""
+        opening = match.end()  # the '(' after 'loc'
+        if match.lastgroup == "LOC_ALIAS":
+            self.defined.add(match.group().split("=")[0].strip())
+        depth = 0
+        for part in _LOCATION_PARTS.finditer(text, opening):
+            token = part.group()
+            if token == "(":
+                depth += 1
+            elif token == ")":
+                depth -= 1
+                if depth == 0:
+                    return part.end()
+            elif token.startswith("#"):
+                self.used.setdefault(token, part.start())
+            elif token == '"':
+                break  # a string not closed on its line
+        raise LexError("a location 'loc(' is not closed by its ')'", line, column)
+
+    def check(self, text: str) -> None:
+        """Raise if a location alias is used and never defined."""
+        for alias, offset in self.used.items():
+            if alias not in self.defined:
+                line = text.count("\n", 0, offset) + 1
+                column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+                raise LexError(f"location alias '{alias}' is used but never defined", line, column)
 
 
 _PART = re.compile(r"%[^ ,:)]+|tensor<[^<>]*>", re.ASCII)
@@ -261,9 +344,27 @@ def _parts(text: str, offset: int, line: int, line_start: int) -> Iterator[Token
         yield _token(kind, value, start, line, start - line_start + 1)
 
 
+def _check_digits(value: str, start: int, line: int, line_start: int) -> None:
+    """Refuse a number of more than ``MAX_DIGITS`` digits in a token."""
+    long = _LONG_NUMBER.search(value)
+    if long is not None:
+        if "\n" in value[: long.start()]:  # a dialect attribute broken over lines
+            line += value.count("\n", 0, long.start())
+            line_start = start + value.rindex("\n", 0, long.start()) + 1
+        column = start + long.start() - line_start + 1
+        digits = long.end() - long.start()
+        message = f"a number of {digits:,} digits; numbers have at most {MAX_DIGITS}"
+        raise LexError(message, line, column)
+
+
 def _bad_character(char: str) -> str:
     if char == '"':
         return "unterminated string (a string ends with '\"' on the same line)"
+    if char == "#":
+        return (
+            "attribute aliases ('#name') are not read; only location aliases are "
+            "('#loc1 = loc(...)')"
+        )
     if char in "%^@":
         what = {"%": "a value", "^": "a block", "@": "a symbol"}[char]
         return f"expected the name of {what} after '{char}'"

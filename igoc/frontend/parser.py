@@ -9,6 +9,7 @@ diagnostic at the op that raised it.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from importlib import resources
 
@@ -23,9 +24,9 @@ from xdsl.utils.exceptions import VerifyException
 from igoc.collector import paused_collector
 from igoc.frontend.attributes import TreeError, first_token
 from igoc.frontend.builder import IRBuilder
-from igoc.frontend.diagnostics import DiagnosticError, location_of
+from igoc.frontend.diagnostics import DiagnosticError, location_of, shorten
 from igoc.frontend.lexer import COMPOUND_TOKENS, LexError, MlirLexer
-from igoc.frontend.registry import unknown_op_message
+from igoc.frontend.registry import known_op_names, unknown_op_message
 from igoc.frontend.syntax import plain_text
 
 _PARSER: Lark | None = None
@@ -168,9 +169,14 @@ def _parse(text: str, filename: str) -> ModuleOp:
             )
         module = IRBuilder(filename).module(tree)
     except LexError as err:
-        raise DiagnosticError(err.message, (filename, err.line, err.column)) from None
+        offset = _offset(text, err.line, err.column)
+        raise _unknown_op_before(text, offset, filename) or DiagnosticError(
+            err.message, (filename, err.line, err.column)
+        ) from None
     except UnexpectedToken as err:
-        raise _syntax_error(err, text, filename) from None
+        offset = err.token.start_pos if err.token.type != "$END" else None
+        unknown = _unknown_op_before(text, offset, filename) if offset is not None else None
+        raise unknown or _syntax_error(err, text, filename) from None
     except UnexpectedCharacters as err:  # pragma: no cover - the lexer raises LexError instead
         raise DiagnosticError("unexpected character", (filename, err.line, err.column)) from None
     except UnexpectedInput as err:  # pragma: no cover - LALR reports UnexpectedToken
@@ -234,6 +240,41 @@ def _one_line(err: Exception) -> str:
     return text.removeprefix("Operation does not verify: ") or type(err).__name__
 
 
+# Where an op's name stands: in quotes before '(' (generic form), or first on its line
+# after the results (custom form).
+_OP_NAME = re.compile(
+    r'"([A-Za-z_][\w$]*\.[\w$.]+)"[ \t]*\('
+    r"|^[ \t]*(?:%[^\n=\"]*=[ \t]*)?([A-Za-z_][\w$]*\.[\w$.]+)(?![\w$.])",
+    re.MULTILINE | re.ASCII,
+)
+
+
+def _unknown_op_before(text: str, offset: int, filename: str) -> DiagnosticError | None:
+    """An error inside an op whose name igoc does not know is reported as that unknown op.
+
+    IR from other tools holds ops of dialects igoc does not read (``arith``,
+    ``tosa``), whose attributes and custom syntax the grammar cannot follow:
+    naming the op says more than the first token it cannot read.
+    """
+    last = None
+    for match in _OP_NAME.finditer(text, 0, offset + 1):
+        last = match
+    if last is None:
+        return None
+    name = last.group(1) or last.group(2)
+    if name in known_op_names():
+        return None
+    at = last.start() if last.group(1) else last.start(2)
+    return DiagnosticError(unknown_op_message(name), _position(text, at, filename))
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    return start + column - 1
+
+
 def _position(text: str, index: int, filename: str) -> tuple[str, int, int]:
     line = text.count("\n", 0, index) + 1
     return (filename, line, index - (text.rfind("\n", 0, index) + 1) + 1)
@@ -279,9 +320,10 @@ _TOKEN_KINDS = {
 
 def _describe(token: Token) -> str:
     kind = _TOKEN_KINDS.get(token.type)
+    value = shorten(token.value)
     if kind is None:
-        return f"'{token.value}'"
-    shown = token.value if token.type == "STRING" else f"'{token.value}'"
+        return f"'{value}'"
+    shown = value if token.type == "STRING" else f"'{value}'"
     return f"{kind} {shown}"
 
 

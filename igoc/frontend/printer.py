@@ -53,10 +53,17 @@ class _IgocPrinter(Printer):
             self.print_generic_format = False
 
 
-def print_module(module: Operation, generic: bool = False) -> str:
-    """The text of a module (or any op), ending with a newline."""
+def print_module(module: Operation, generic: bool = False, debuginfo: bool = False) -> str:
+    """The text of a module (or any op), ending with a newline.
+
+    ``debuginfo`` prints each op's source location after it, ``loc("FILE":LINE:COL)``
+    (``loc(unknown)`` for ops that passes made), as ``mlir-opt --mlir-print-debuginfo``.
+    """
     stream = io.StringIO()
     with paused_collector():
-        _IgocPrinter(stream=stream, print_generic_format=generic).print_op(module)
+        printer = _IgocPrinter(
+            stream=stream, print_generic_format=generic, print_debuginfo=debuginfo
+        )
+        printer.print_op(module)
     stream.write("\n")
     return stream.getvalue()

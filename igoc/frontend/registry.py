@@ -7,8 +7,11 @@ an op or attribute of it is first looked up.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 from typing import TYPE_CHECKING, TypeVar
+
+from igoc.frontend.diagnostics import shorten
 
 if TYPE_CHECKING:
     from xdsl.context import Context
@@ -62,18 +65,32 @@ def op_names(dialect_name: str) -> list[str]:
     return sorted(op.name for op in dialect(dialect_name).operations)
 
 
+@functools.cache
+def known_op_names() -> frozenset[str]:
+    """The name of every op of every dialect igoc reads (imports them all)."""
+    return frozenset(op for name in DIALECTS for op in op_names(name))
+
+
 def unknown_op_message(name: str) -> str:
     """Why ``name`` is no op, with the nearest known name or the known ones."""
     dialect_name, dot, _ = name.partition(".")
+    shown = shorten(name)
     if not dot or dialect_name not in DIALECTS:
         every = [op for d in DIALECTS for op in op_names(d)]
-        close = difflib.get_close_matches(name, every, n=1)
+        close = _close(name, every)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return (
-            f"unknown op '{name}'{hint} (known dialects: {', '.join(sorted(DIALECTS))}; "
+            f"unknown op '{shown}'{hint} (known dialects: {', '.join(sorted(DIALECTS))}; "
             "an op is written dialect.name)"
         )
     known = op_names(dialect_name)
-    close = difflib.get_close_matches(name, known, n=1)
+    close = _close(name, known)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown op '{name}'; {hint}known {dialect_name} ops: {', '.join(known)}"
+    return f"unknown op '{shown}'; {hint}known {dialect_name} ops: {', '.join(known)}"
+
+
+def _close(name: str, names: list[str]) -> list[str]:
+    """The nearest of ``names``, if any is near (no op name is long: a long word is none)."""
+    if len(name) > 64:
+        return []
+    return difflib.get_close_matches(name, names, n=1)

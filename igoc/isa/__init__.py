@@ -5,7 +5,8 @@ The instruction records are in ``igoc.isa.instructions``; a whole program is an
 parses its text; ``im2col`` says what a gather or scatter touches and ``cycles``
 how long a matmul keeps the array busy (both used by compiler and simulator alike).
 ``README.md`` in this folder documents the format and the syntax. May import
-``target`` only.
+``target``, ``limits`` (the instructions a program may hold) and ``output`` (how a
+``.npu`` file is written) only.
 """
 
 from igoc.isa.npufile import NpuFormatError, decode_program, encode_program, read_npu, write_npu

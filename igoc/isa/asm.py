@@ -457,7 +457,12 @@ class _Assembler:
             line.expect("->")
             tensor = self.tensor_ref(line)
             offset, rows, cols, stride, _ = self.block_pos(line, tensor)
-            flags = line.flags(("accumulate", "transpose"))
+            flags = line.flags(("accumulate", "transpose", "zero"))
+            if "zero" in flags and (len(flags) > 1 or addr != 0):
+                raise line.error_at(
+                    tok.col,
+                    "store: 'zero' takes 'spm 0x0' and neither 'accumulate' nor 'transpose'",
+                )
             inst = ins.Store(
                 tensor,
                 offset,
@@ -468,6 +473,7 @@ class _Assembler:
                 dtype,
                 "accumulate" in flags,
                 "transpose" in flags,
+                "zero" in flags,
             )
         elif op == "gather":
             tensor = self.tensor_ref(line)

@@ -77,6 +77,7 @@ def format_instruction(inst: ins.Instruction, program: Program) -> str:
         text = f"store spm {inst.spm_addr:#x} {inst.spm_dtype.mlir_name} -> {where}"
         text += f" rows={inst.rows} cols={inst.cols}{extra}"
         text += " accumulate" if inst.accumulate else ""
+        text += " zero" if inst.zero else ""
         return text + (" transpose" if inst.transpose else "")
     if kind is ins.Gather:
         text = f"gather {tname(inst.tensor)} conv c{inst.conv} [m {inst.m_start}, k {inst.k_start}]"

@@ -9,6 +9,7 @@ offset type   meaning
 ====== ====== =========================================================================
 0      u8     opcode (``Opcode``)
 1      u8     flags: bit 0 transpose / transpose_a, bit 1 accumulate, bit 2 transpose_b
+              (matmul) or zero (store)
 2      u8     dtype 0: ``spm_dtype`` (DMA) or ``in_dtype`` (matmul)
 3      u8     dtype 1: ``c_dtype`` (matmul), else 0
 4      u32    f0: tensor index (DMA), a_addr (matmul), barrier_id (barrier)
@@ -68,6 +69,7 @@ U64_MAX = 2**64 - 1
 FLAG_TRANSPOSE = 1  # transpose (DMA) or transpose_a (matmul)
 FLAG_ACCUMULATE = 2
 FLAG_TRANSPOSE_B = 4
+FLAG_ZERO = 4  # a store that writes zeros (bit 2, as transpose_b of a matmul)
 
 
 class Opcode(enum.IntEnum):
@@ -95,7 +97,7 @@ OPCODE_OF = {
 ALLOWED_FLAGS = {
     Opcode.LOAD: FLAG_TRANSPOSE,
     Opcode.GATHER: FLAG_TRANSPOSE,
-    Opcode.STORE: FLAG_TRANSPOSE | FLAG_ACCUMULATE,
+    Opcode.STORE: FLAG_TRANSPOSE | FLAG_ACCUMULATE | FLAG_ZERO,
     Opcode.SCATTER: FLAG_ACCUMULATE,
     Opcode.MATMUL: FLAG_TRANSPOSE | FLAG_ACCUMULATE | FLAG_TRANSPOSE_B,
     Opcode.BARRIER: 0,
@@ -134,6 +136,12 @@ def instruction_tuple(inst: Instruction) -> tuple:
         flags = FLAG_TRANSPOSE if inst.transpose else 0
         if kind is Store and inst.accumulate:
             flags |= FLAG_ACCUMULATE
+        if kind is Store and inst.zero:
+            if flags or inst.spm_addr != 0:
+                raise EncodingError(
+                    "a zero store takes SPM address 0 and neither accumulates nor transposes"
+                )
+            flags |= FLAG_ZERO
         return (
             OPCODE_OF[kind],
             flags,
@@ -221,6 +229,15 @@ def check_records(records: np.ndarray) -> None:
     if bad_flags.any():
         i = int(np.argmax(bad_flags))
         raise EncodingError(f"instruction {i}: flags {int(records['flags'][i])} not allowed")
+    flags = records["flags"]
+    zero = (op == Opcode.STORE) & ((flags & FLAG_ZERO) != 0)
+    bad_zero = zero & ((flags != FLAG_ZERO) | (records["f1"] != 0))
+    if bad_zero.any():
+        i = int(np.argmax(bad_zero))
+        raise EncodingError(
+            f"instruction {i}: a zero store takes SPM address 0 and neither accumulates "
+            "nor transposes"
+        )
     dma = op <= Opcode.SCATTER
     mm = op == Opcode.MATMUL
     valid = np.zeros(256, bool)
@@ -265,7 +282,8 @@ def decode_record(rec: np.void | Sequence) -> Instruction:
                 transpose_b,
             )
         if op == _STORE:
-            return Store(f0, f5, f2, f3, f6, f1, _DTYPE_OF[dt0], accumulate, transpose)
+            zero = bool(flags & FLAG_ZERO)
+            return Store(f0, f5, f2, f3, f6, f1, _DTYPE_OF[dt0], accumulate, transpose, zero)
         if op == _GATHER:
             return Gather(f0, f4, f5, f6, f2, f3, f1, _DTYPE_OF[dt0], transpose)
         if op == _SCATTER:

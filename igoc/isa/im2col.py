@@ -7,7 +7,9 @@ rows is, for each image ``n``, a contiguous run of output positions ``(oh, ow)``
 which is at most three rectangles; likewise columns per channel ``c`` and kernel
 taps ``(r, s)``. Two rectangles give a product set of rows ``h`` and columns ``w``,
 so the distinct elements of a tile are counted on an ``H x W`` mask per (run, run)
-pair instead of element by element; counts are cached.
+pair instead of element by element; counts are cached. Whether a col2im scatter
+adds into some element twice (:func:`is_injective`) or leaves some unwritten
+(:func:`covers_input`) is decided here too: the compiler zeroes such outputs first.
 """
 
 from __future__ import annotations
@@ -133,6 +135,38 @@ def is_injective(geometry: ConvGeometry) -> bool:
     return (g.kernel_h == 1 or g.stride_h >= g.dilation_h * (g.kernel_h - 1) + 1) and (
         g.kernel_w == 1 or g.stride_w >= g.dilation_w * (g.kernel_w - 1) + 1
     )
+
+
+@lru_cache(maxsize=1 << 12)
+def covers_input(geometry: ConvGeometry) -> bool:
+    """True if every position of the NCHW tensor lies in some window of the conv.
+
+    A col2im scatter writes only positions some window reaches: with a stride longer than
+    the kernel's span (a 1x1 kernel, stride 2), or windows that stop short of the last rows,
+    the others are never written.
+    """
+    g = geometry
+    return _covers(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation_h) and _covers(
+        g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w
+    )
+
+
+def _covers(size: int, kernel: int, stride: int, pad: int, dilation: int) -> bool:
+    """Along one axis: does every input position ``0..size-1`` lie under some tap?"""
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+    if out < 1:
+        return False
+    if dilation == 1 and stride <= kernel:  # the windows overlap or touch: one interval
+        return -pad <= 0 and (out - 1) * stride - pad + kernel - 1 >= size - 1
+    reached = np.zeros(size, bool)
+    for r in range(kernel):
+        first = r * dilation - pad  # tap r of window o is at first + o * stride
+        skip = max(0, -(first // stride)) if first < 0 else 0
+        lo = first + skip * stride
+        hi = min(first + (out - 1) * stride, size - 1)
+        if lo <= hi:
+            reached[lo : hi + 1 : stride] = True
+    return bool(reached.all())
 
 
 def im2col_elements(geometry: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> int:

@@ -157,6 +157,10 @@ class Store:
     formed in fp32 and rounded once to the tensor's dtype), atomic with respect
     to other cores. DRAM bytes: written ``rows * cols * dtype bytes``, and as
     many read when accumulating.
+
+    With ``zero`` the store writes zeros and reads no SPM (``spm_addr`` is 0, and it
+    neither accumulates nor transposes): how a program sets an output to zero before
+    it adds into it or writes only part of it, since DRAM holds old data.
     """
 
     queue: ClassVar[Queue] = Queue.STORE
@@ -169,6 +173,7 @@ class Store:
     spm_dtype: DType  # element type the block has in SPM
     accumulate: bool = False  # add into DRAM (read-modify-write) instead of overwriting
     transpose: bool = False  # SPM holds the block as cols x rows
+    zero: bool = False  # write zeros instead of an SPM block
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import json
 import os
 import pathlib
 import struct
-import tempfile
+import sys
 import tomllib
 import zlib
 
@@ -283,25 +283,18 @@ def _decode_labels(payload: memoryview) -> list[Label]:
 
 
 def write_npu(program: Program, path: str | os.PathLike) -> None:
-    """Write ``program`` to ``path`` atomically (a temporary file in the same folder, renamed)."""
-    data = encode_program(program)
-    target = pathlib.Path(path)
-    folder = target.parent if str(target.parent) else pathlib.Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``program`` to ``path`` (``-``: standard output) by the rules of ``igoc.output``:
+    a regular file is replaced atomically, a device or pipe written in place."""
+    from igoc.output import write_output
+
+    write_output(path, encode_program(program))
 
 
 def read_npu(path: str | os.PathLike) -> Program:
-    """Read a .npu file; ``NpuFormatError`` (one line) for anything that is not a valid one."""
+    """Read a .npu file (``-``: standard input); ``NpuFormatError`` (one line) for anything
+    that is not a valid one."""
+    if os.fspath(path) == "-":
+        return decode_program(sys.stdin.buffer.read(), "<stdin>")
     try:
         data = pathlib.Path(path).read_bytes()
     except OSError as err:

@@ -18,6 +18,7 @@ import numpy as np
 
 from igoc.isa.encoding import decode_record, encode_stream
 from igoc.isa.instructions import ConvGeometry, DType, Instruction
+from igoc.limits import MAX_INSTRUCTIONS
 from igoc.target import Target
 
 ROLES = ("input", "output", "psum", "scratch")
@@ -151,12 +152,18 @@ def check_program(program: Program) -> None:
     Checked: one stream per core of the target; tensor names unique and non-empty;
     roles, dtypes and shapes valid; tensors inside the address space and not
     overlapping; conv geometries with positive sizes and a non-empty output;
-    labels inside their core's stream; reference and meta JSON-serialisable.
+    labels inside their core's stream; reference and meta JSON-serialisable; at most
+    ``igoc.limits.MAX_INSTRUCTIONS`` instructions.
     Instructions are checked by the simulator, which names the failing one.
     """
     cores = program.target.cores
     if len(program.streams) != cores:
         raise ProgramError(f"{len(program.streams)} streams for a target of {cores} core(s)")
+    count = sum(len(stream) for stream in program.streams)
+    if count > MAX_INSTRUCTIONS:
+        raise ProgramError(
+            f"{count:,} instructions; igoc's limit is {MAX_INSTRUCTIONS:,} per program"
+        )
     names: set[str] = set()
     for i, t in enumerate(program.tensors):
         where = f"tensor {i} ('{t.name}')"

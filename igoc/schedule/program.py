@@ -14,6 +14,14 @@ reduction is split across cores, when partial sums are wider than the output
 wide buffer and then rounds it into the output (a conversion). Copies and
 conversions stream blocks through two halves of the SPM, so the plan starts
 afresh after them.
+
+DRAM holds old data (a training step reuses its buffers), so an output that a
+layer adds into or writes only in part is set to zero first: a conv's dX folded
+back by a scatter-accumulate (windows that overlap) or reached only in part by
+its windows (a stride longer than the kernel), and an output whose reduction the
+cores split (each adds its share). Zero stores read no SPM, so these fills do
+not interrupt the plan; they open the program, where the store queue is idle,
+and the barrier before the first layer that writes such a tensor orders them.
 """
 
 from __future__ import annotations
@@ -21,11 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from igoc.isa.im2col import distinct_elements, is_injective
+from igoc.isa.im2col import covers_input, distinct_elements, is_injective
 from igoc.isa.instructions import Barrier, ConvGeometry, DType, Gather, Halt, Load, Scatter, Store
 from igoc.isa.program import Program
 from igoc.schedule.describe import LayerDesc
 from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, partial_name, psum_dtype
+from igoc.schedule.layer import COMPUTATIONS, LayerGemm
 from igoc.schedule.layer_schedule import LayerSchedule, core_steps
 from igoc.schedule.planner import Plan, plan_schedule
 from igoc.schedule.steps import Matmul
@@ -104,7 +113,38 @@ class ConvertMark:
         ]
 
 
-Item = ScheduledLayer | BarrierMark | CopyMark | ConvertMark
+@dataclass(frozen=True)
+class ZeroMark:
+    """Set a DRAM tensor to zero (this core's rows of it) before layers add into it.
+
+    The tensor is viewed as ``prod(shape[:-1]) x shape[-1]`` rows, split evenly over
+    ``cores``; each core's rows are zero stores of at most ``ZERO_ROWS`` rows.
+    """
+
+    tensor: str
+    shape: tuple[int, ...]
+    dtype: DType
+    cores: int
+
+    @property
+    def name(self) -> str:
+        """The fill's label."""
+        return f"{self.tensor}:zero"
+
+    def blocks(self, core: int) -> list[tuple[int, int]]:
+        """This core's blocks ``(row0, rows)`` of ``shape[-1]`` elements each."""
+        rows_total = 1
+        for d in self.shape[:-1]:
+            rows_total *= d
+        lo, hi = rows_total * core // self.cores, rows_total * (core + 1) // self.cores
+        return [(r0, min(ZERO_ROWS, hi - r0)) for r0 in range(lo, hi, ZERO_ROWS)]
+
+
+ZERO_ROWS = 1 << 16
+"""Rows per zero store: a fill is a few long DMAs, which still fit the record's fields."""
+
+
+Item = ScheduledLayer | BarrierMark | CopyMark | ConvertMark | ZeroMark
 
 
 @dataclass
@@ -164,6 +204,9 @@ def plan_core(target: Target, core: int, items: list[Item], plan_cycles: PlanCyc
             close()
             where.append((-1, 0, 0))
             continue
+        if isinstance(item, ZeroMark):
+            where.append((-1, 0, 0))  # no SPM: the plan goes on across it
+            continue
         first = len(steps)
         if isinstance(item, ScheduledLayer):
             layers = item.desc.layers()
@@ -207,9 +250,59 @@ def conversions(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> lis
     return out
 
 
+def zero_fills(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> list[ZeroMark]:
+    """The outputs of a layer that must be zero before it runs (see the module docstring):
+    those of ``gemm_fills``, and with a materialised dX_col, dX itself where its fold
+    back (``CopyMark``, a col2im scatter) adds into it or leaves part of it alone."""
+    shapes = {desc.tensors[role]: desc.shapes[role] for role in desc.tensors}
+    fills = gemm_fills(desc.layers(), desc.computations, schedule, target, shapes)
+    cols = desc.col_tensors()
+    if "dX" in cols and _folds_partly(desc.x_geometry()):
+        fills.append(ZeroMark(desc.tensors["dX"], desc.shapes["dX"], desc.dtype, target.cores))
+    return fills
+
+
+def gemm_fills(
+    layers: list[LayerGemm],
+    computations: tuple[str, ...],
+    schedule: LayerSchedule,
+    target: Target,
+    shapes: dict[str, tuple[int, ...]],
+) -> list[ZeroMark]:
+    """The outputs the GEMMs of a layer add into or write only in part, to be zeroed first.
+
+    An output whose reduction the cores split is added into (into its wider partial-sum
+    buffer, when partial sums are wider); an output written by a col2im scatter (a conv's
+    dX) is added into where windows overlap and left alone where none reaches.
+    ``shapes``: the shape of each NCHW tensor (an im2col matrix in DRAM is its view).
+    """
+    out: dict[str, ZeroMark] = {}
+    psum = psum_dtype(target)
+    for layer in layers:
+        partial = schedule.partial_roles(layer)
+        for comp in computations:
+            role = COMPUTATIONS[comp].acc
+            access = layer.accesses[role]
+            shape = tuple(shapes.get(access.tensor, (access.view_rows, access.view_cols)))
+            if role in partial and psum.nbytes > access.dtype.nbytes:
+                name, dtype = partial_name(access.tensor), psum
+            elif role in partial or (access.kind == "im2col" and _folds_partly(access.conv)):
+                name, dtype = access.tensor, access.dtype
+            else:
+                continue
+            out.setdefault(name, ZeroMark(name, shape, dtype, target.cores))
+    return list(out.values())
+
+
+def _folds_partly(geometry: ConvGeometry | None) -> bool:
+    """True if a col2im scatter under ``geometry`` adds into its tensor or skips some of it."""
+    return geometry is not None and not (is_injective(geometry) and covers_input(geometry))
+
+
 def layer_items(desc: LayerDesc, schedule: LayerSchedule, target: Target) -> list[Item]:
-    """A layer with what comes with it: copies of materialised im2col matrices, conversions."""
-    items: list[Item] = []
+    """A layer with what comes with it: zero fills of the outputs it adds into, copies of
+    materialised im2col matrices, conversions."""
+    items: list[Item] = list(zero_fills(desc, schedule, target))
     cols = desc.col_tensors()
     geometry = desc.x_geometry() if cols else None
     if "X" in cols and any(c in ("fwd", "dw") for c in desc.computations):
@@ -233,6 +326,8 @@ def reads_writes(item: Item) -> tuple[set[str], set[str]]:
         return {item.col_tensor}, {item.tensor}
     if isinstance(item, ConvertMark):
         return {item.source}, {item.target}
+    if isinstance(item, ZeroMark):
+        return set(), {item.tensor}
     if isinstance(item, ScheduledLayer):
         access = item.desc.layers()[0].accesses
         reads = {access[r].tensor for r in ("X", "W", "dY") if r in access}
@@ -242,13 +337,18 @@ def reads_writes(item: Item) -> tuple[set[str], set[str]]:
 
 
 def synchronise(items: list[Item], cores: int) -> list[Item]:
-    """Order a layer's lone dX and dW ops dW first, and add barriers where cores must wait.
+    """Put the zero fills first, order a layer's lone dX and dW ops dW first, and add
+    barriers where cores must wait.
 
-    dW goes first as in the ``sequential`` order (``layer_schedule.py`` says why), so that
-    separate ops and fused ones are ordered alike. With several cores, a barrier
-    comes before an item that reads or writes what an item since the last barrier wrote.
+    The fills open the program (once per tensor): there the store queue is idle, and
+    the barrier before the first layer that writes a filled tensor orders it after the
+    fill on every core. dW goes first as in the ``sequential`` order (``layer_schedule.py``
+    says why), so that separate ops and fused ones are ordered alike. With several
+    cores, a barrier comes before an item that reads or writes what an item since the
+    last barrier wrote.
     """
-    items = list(items)
+    fills = list({i.tensor: i for i in items if isinstance(i, ZeroMark)}.values())
+    items = fills + [i for i in items if not isinstance(i, ZeroMark)]
     for i in range(len(items) - 1):
         a, b = items[i], items[i + 1]
         if (
@@ -352,6 +452,21 @@ def emit_copy(copy: CopyMark, core: int, target: Target, builder: ProgramBuilder
             )
 
 
+def zero_traffic(zero: ZeroMark, core: int) -> dict[str, list[int]]:
+    """DRAM bytes ``[read, write]`` of this core's share of a fill."""
+    rows = sum(r for _, r in zero.blocks(core))
+    return {zero.tensor: [0, rows * zero.shape[-1] * zero.dtype.nbytes]}
+
+
+def emit_zero(zero: ZeroMark, core: int, builder: ProgramBuilder) -> None:
+    """Append this core's share of a fill: zero stores, no SPM."""
+    tensor = builder.tensor(zero.tensor, "psum", zero.dtype, zero.shape)
+    ld = zero.shape[-1]
+    stream = builder.streams[core]
+    for r0, rows in zero.blocks(core):
+        stream.append(Store(tensor, r0 * ld, rows, ld, ld, 0, zero.dtype, zero=True))
+
+
 def convert_traffic(convert: ConvertMark, core: int, target: Target) -> dict[str, list[int]]:
     """DRAM bytes ``[read, write]`` per tensor of this core's share of a conversion."""
     elems = sum(r * c for _, r, _, c in convert.blocks(core, target.spm_bytes))
@@ -403,6 +518,9 @@ def build_program(
                 builder.label(core, start, item.name)
             elif isinstance(item, ConvertMark):
                 emit_convert(item, core, target, builder)
+                builder.label(core, start, item.name)
+            elif isinstance(item, ZeroMark):
+                emit_zero(item, core, builder)
                 builder.label(core, start, item.name)
             else:
                 if first < end:

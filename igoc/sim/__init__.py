@@ -2,9 +2,10 @@
 
 Owns running a ``.npu`` program: static validation, the queues, hazards and the
 shared DRAM channel, execution on data, the report, Perfetto traces and the
-check of results against numpy (``compare``). May import ``isa``, ``target`` and
-``igoc.reference``; what an instruction touches and how long a matmul takes it
-takes from ``isa``, as the compiler does.
+check of results against numpy (``compare``). May import ``isa``, ``target``,
+``output`` (reports, traces and data it writes) and ``igoc.reference``; what an
+instruction touches and how long a matmul takes it takes from ``isa``, as the
+compiler does.
 """
 
 from igoc.sim.errors import SimError

@@ -16,9 +16,11 @@ from bisect import bisect_right
 class Channel:
     """Busy intervals of the DRAM channel, sorted and disjoint."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: bool = False) -> None:
         self.starts: list[float] = []
         self.ends: list[float] = []
+        # With ``record``, every piece of channel time booked, ``(start, end)`` (for the trace).
+        self.pieces: list[tuple[float, float]] | None = [] if record else None
 
     def reserve(self, ready: float, duration: float, floor: float) -> float:
         """Book ``duration`` cycles of free time from ``ready``; returns when the transfer ends.
@@ -27,6 +29,8 @@ class Channel:
         dropped, so the calendar stays short.
         """
         starts, ends = self.starts, self.ends
+        if self.pieces is not None and duration > 0:
+            return self._reserve_recorded(ready, duration, floor)
         if not starts or ready >= ends[-1]:
             if starts and ready == ends[-1]:
                 ends[-1] = ready + duration
@@ -74,6 +78,30 @@ class Channel:
         if len(starts) > 64:
             self._prune(floor)
         return t
+
+    def _reserve_recorded(self, ready: float, duration: float, floor: float) -> float:
+        """``reserve``, noting the pieces of free time it takes (the gaps it fills)."""
+        assert self.pieces is not None
+        pieces, self.pieces = self.pieces, None
+        before = list(zip(self.starts, self.ends, strict=True))
+        try:
+            end = self.reserve(ready, duration, floor)
+        finally:
+            self.pieces = pieces
+        t = ready
+        for start, stop in before:  # busy before: the transfer runs in the gaps from `ready`
+            if stop <= t:
+                continue
+            if start > t:
+                take = min(start, end) - t
+                if take > 0:
+                    pieces.append((t, t + take))
+            t = max(t, stop)
+            if t >= end:
+                break
+        if t < end:
+            pieces.append((t, end))
+        return end
 
     def _prune(self, floor: float) -> None:
         keep = bisect_right(self.ends, floor)

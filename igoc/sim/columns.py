@@ -53,6 +53,8 @@ class Columns:
         in_bytes, c_bytes = _NBYTES[self.dt0], _NBYTES[self.dt1]
         m, k, n = (x.astype(np.float64) for x in (self.f3, self.f4, self.f5))
         block = self.rows.astype(np.float64) * self.cols * in_bytes
+        zero = self.is_store & ((self.flags & 4) != 0)  # a zero store reads no SPM
+        block = np.where(zero, 0.0, block)
         self.start1 = np.where(is_mm, self.f0, np.where(is_dma, self.f1, 0))
         self.end1 = self.start1 + np.where(is_mm, m * k * in_bytes, np.where(is_dma, block, 0.0))
         self.start2 = np.where(is_mm, self.f1, 0)

@@ -66,9 +66,16 @@ def generate_inputs(program: Program, seed: int) -> dict[str, np.ndarray]:
 
 
 def check_outputs(
-    program: Program, inputs: dict[str, np.ndarray], tensors: dict[str, np.ndarray]
+    program: Program,
+    inputs: dict[str, np.ndarray],
+    tensors: dict[str, np.ndarray],
+    unwritten: dict[str, int] | None = None,
 ) -> dict:
-    """Compare every tensor the reference produces (and the program has) with the simulated one."""
+    """Compare every tensor the reference produces (and the program has) with the simulated one.
+
+    ``unwritten``: elements the program never wrote, per tensor (``SimResult.unwritten``);
+    an output with any fails, whatever its values (they are old data).
+    """
     if not program.reference:
         raise SimError(
             "the program carries no reference ops (it was not made by the compiler), "
@@ -97,8 +104,11 @@ def check_outputs(
         ok = bool(np.isfinite(max_abs)) and max_abs <= tol * max(scale, 1e-30)
         if scale == 0.0:
             ok = max_abs == 0.0
+        never = (unwritten or {}).get(name, 0)
+        ok = ok and never == 0
         outputs[name] = {
             "passed": ok,
+            "unwritten_elements": never,
             "max_abs_err": max_abs,
             "max_rel_err": max_abs / scale if scale else max_abs,
             "scale": scale,

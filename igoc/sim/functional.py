@@ -1,7 +1,11 @@
 """Functional execution: the program run on data, each core in program order.
 
 DRAM is one array per tensor (in the storage form of ``igoc.isa.numerics``);
-input tensors hold the given values, every other tensor starts at zero. SPM is
+input tensors hold the given values. Every other tensor holds old data, as it
+does in a training step that reuses its buffers: a mask records the elements a
+program wrote, an instruction that reads an element never written (an
+accumulating store or scatter, a load) is an error, and ``unwritten`` counts what
+the program left unwritten (``--check`` fails an output with any). SPM is
 real bytes: a ``uint8`` array per core (one shared array when the target's SPM is
 shared), with a mask of the bytes ever written, so that reading a byte that was
 never written is an error. Loads convert the tensor's type to the SPM type,
@@ -18,7 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from igoc.isa.encoding import FLAG_ACCUMULATE, FLAG_TRANSPOSE, FLAG_TRANSPOSE_B, Opcode
+from igoc.isa.encoding import (
+    FLAG_ACCUMULATE,
+    FLAG_TRANSPOSE,
+    FLAG_TRANSPOSE_B,
+    FLAG_ZERO,
+    Opcode,
+)
 from igoc.isa.im2col import tile_indices
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
@@ -40,6 +50,11 @@ class Machine:
             else:
                 values = np.zeros(t.numel, STORAGE_DTYPE[t.dtype])
             self.dram.append(np.ascontiguousarray(values))
+        # Per tensor, the elements written so far; None for inputs (written before the run).
+        self.dram_written: list[np.ndarray | None] = [
+            None if t.name in inputs or t.role == "input" else np.zeros(t.numel, bool)
+            for t in program.tensors
+        ]
         target = program.target
         size = min(spm_bytes, spm_capacity(program))  # the bytes the program touches
         count = 1 if target.spm_shared else target.cores
@@ -71,6 +86,33 @@ class Machine:
         self.spm[bank][addr : addr + len(data)] = data
         self.written[bank][addr : addr + len(data)] = True
 
+    # ---- DRAM written or not ---------------------------------------------------------------
+    def _check_written(self, tensor: int, index: np.ndarray) -> None:
+        written = self.dram_written[tensor]
+        if written is None:
+            return
+        seen = written[index]
+        if not seen.all():
+            first = int(np.asarray(index).reshape(-1)[int(np.argmin(seen.reshape(-1)))])
+            name = self.program.tensors[tensor].name
+            raise self._fail(
+                f"reads element {first} of '{name}', which the program never wrote "
+                "(DRAM holds old data: set it to zero first)"
+            )
+
+    def _mark_written(self, tensor: int, index: np.ndarray) -> None:
+        written = self.dram_written[tensor]
+        if written is not None:
+            written[index] = True
+
+    def unwritten(self) -> dict[str, int]:
+        """Elements never written, per tensor that is not an input."""
+        return {
+            t.name: int(written.size - np.count_nonzero(written))
+            for t, written in zip(self.program.tensors, self.dram_written, strict=True)
+            if written is not None
+        }
+
     # ---- instructions --------------------------------------------------------------------
     def step(self, rec) -> None:
         """Execute one instruction record."""
@@ -91,7 +133,9 @@ class Machine:
         return off + np.arange(rows, dtype=np.int64)[:, None] * stride + np.arange(cols)
 
     def _load(self, rec) -> None:
-        block = self.dram[int(rec["f0"])][self._block_index(rec)].astype(np.float32)
+        index = self._block_index(rec)
+        self._check_written(int(rec["f0"]), index)
+        block = self.dram[int(rec["f0"])][index].astype(np.float32)
         if int(rec["flags"]) & FLAG_TRANSPOSE:
             block = block.T
         self.write_spm(int(rec["f1"]), np.ascontiguousarray(block), DType(int(rec["dt0"])))
@@ -99,6 +143,7 @@ class Machine:
     def _gather(self, rec) -> None:
         g = self.program.convs[int(rec["f4"])]
         idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
+        self._check_written(int(rec["f0"]), idx[valid])
         tile = np.where(valid, self.dram[int(rec["f0"])][idx].astype(np.float32), 0.0)
         if int(rec["flags"]) & FLAG_TRANSPOSE:
             tile = tile.T
@@ -115,10 +160,14 @@ class Machine:
         tensor = self.program.tensors[int(rec["f0"])]
         dram = self.dram[int(rec["f0"])]
         idx = self._block_index(rec)
-        values = self._spm_block(rec)
-        if int(rec["flags"]) & FLAG_ACCUMULATE:
+        flags = int(rec["flags"])
+        zero = flags & FLAG_ZERO
+        values = np.zeros(idx.shape, np.float32) if zero else self._spm_block(rec)
+        if flags & FLAG_ACCUMULATE:
+            self._check_written(int(rec["f0"]), idx)
             values = dram[idx].astype(np.float32) + values
         dram[idx] = round_to(values, tensor.dtype)
+        self._mark_written(int(rec["f0"]), idx)
 
     def _scatter(self, rec) -> None:
         tensor = self.program.tensors[int(rec["f0"])]
@@ -130,8 +179,10 @@ class Machine:
         positions, inverse = np.unique(flat, return_inverse=True)
         sums = np.bincount(inverse, weights=values[valid], minlength=len(positions))
         if int(rec["flags"]) & FLAG_ACCUMULATE:
+            self._check_written(int(rec["f0"]), positions)
             sums = dram[positions].astype(np.float32) + sums
         dram[positions] = round_to(sums, tensor.dtype)
+        self._mark_written(int(rec["f0"]), positions)
 
     def _matmul(self, rec) -> None:
         a_addr, b_addr, c_addr = int(rec["f0"]), int(rec["f1"]), int(rec["f2"])
@@ -150,8 +201,9 @@ class Machine:
 
 def run_functional(
     program: Program, codes: list[CoreCode], inputs: dict[str, np.ndarray]
-) -> list[np.ndarray]:
-    """Execute the program on ``inputs``; returns the final contents of every DRAM tensor."""
+) -> tuple[list[np.ndarray], dict[str, int]]:
+    """Execute the program on ``inputs``; the final contents of every DRAM tensor, and the
+    elements never written of each tensor that is not an input."""
     peak = max((c.spm_peak_bytes for c in codes), default=0)
     try:
         machine = Machine(program, inputs, peak)
@@ -204,4 +256,4 @@ def run_functional(
                     for x in members:
                         blocked.discard(x)
                         pcs[x] += 1
-    return machine.dram
+    return machine.dram, machine.unwritten()

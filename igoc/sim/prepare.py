@@ -45,6 +45,7 @@ class CoreCode:
     write_bytes: np.ndarray | None = None  # DRAM bytes written per instruction
     macs: np.ndarray | None = None  # multiply-accumulates per instruction
     spm_peak_bytes: int = 0  # largest SPM end address touched
+    spm_peaks: dict[int, int] = field(default_factory=dict)  # per core's SPM: bytes in use
 
 
 def prepare(program: Program) -> list[CoreCode]:
@@ -137,4 +138,22 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
         write_bytes=write_bytes.astype(np.int64),
         macs=macs.astype(np.int64),
         spm_peak_bytes=int(ends.max()) if len(ends) else 0,
+        spm_peaks=_spm_peaks(program, starts, ends),
     )
+
+
+def _spm_peaks(program: Program, starts: np.ndarray, ends: np.ndarray) -> dict[int, int]:
+    """The highest byte touched in each core's SPM, counted from that SPM's first byte.
+
+    With ``spm_shared`` one address space holds every core's SPM, core ``c``'s from
+    ``c * spm_bytes``; an access belongs to the SPM it starts in.
+    """
+    if not len(ends):
+        return {}
+    t = program.target
+    owner = starts // t.spm_bytes if t.spm_shared else np.zeros(len(starts), np.int64)
+    offsets = np.minimum(ends - owner * t.spm_bytes, t.spm_bytes)  # one that runs on: full
+    peaks: dict[int, int] = {}
+    for c in np.unique(owner).tolist():
+        peaks[int(c)] = int(offsets[owner == c].max())
+    return peaks

@@ -12,8 +12,14 @@ from igoc.sim.timing import STALL_NAMES, CoreRunner
 
 QUEUES = ("load", "compute", "store")
 
+SCHEMA_VERSION = 1
+"""The report's ``schema_version`` (``igoc/schemas/sim-report.schema.json``); a change that
+removes or renames a key bumps it."""
 
-def _cycles(value: float) -> int:
+
+def whole_cycles(value: float) -> int:
+    """A time in whole cycles: the cycle in which it falls, counted as done (the report's and
+    the trace's one rule)."""
     return math.ceil(value - 1e-9) if value > 0 else 0
 
 
@@ -21,11 +27,16 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
     """The report of a timed run (see ``igoc/sim/README.md`` for every key)."""
     target = program.target
     finish = max((r.finish for r in runners), default=0.0)
-    cycles = _cycles(finish)
+    cycles = whole_cycles(finish)
     names = [t.name for t in program.tensors]
     read = np.zeros(len(names), np.int64)
     write = np.zeros(len(names), np.int64)
     per_core = []
+    peaks = [0] * len(codes)  # per core's SPM, whichever core touched it
+    for code in codes:
+        for owner, peak in code.spm_peaks.items():
+            if owner < len(peaks):
+                peaks[owner] = max(peaks[owner], peak)
     stalls_total = [0.0] * 4
     macs_total = 0
     instructions = 0
@@ -42,17 +53,18 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
         per_core.append(
             {
                 "core": code.core,
-                "cycles": _cycles(r.finish),
+                "cycles": whole_cycles(r.finish),
                 "instructions": count,
                 "macs": macs,
                 "busy": {q: round(b) for q, b in zip(QUEUES, r.busy, strict=True)},
                 "stalls": {s: round(v) for s, v in zip(STALL_NAMES, r.stalls, strict=True)},
                 "utilization": macs / (target.pes * cycles) if cycles else 0.0,
-                "spm_peak_bytes": code.spm_peak_bytes,
+                "spm_peak_bytes": peaks[code.core],
             }
         )
     traffic = {name: {"read": int(read[i]), "write": int(write[i])} for i, name in enumerate(names)}
     return {
+        "schema_version": SCHEMA_VERSION,
         "target": target.name,
         "cycles": cycles,
         "seconds": target.seconds(cycles),
@@ -64,7 +76,7 @@ def build_report(program: Program, codes: list[CoreCode], runners: list[CoreRunn
         "utilization": macs_total / (target.pes * target.cores * cycles) if cycles else 0.0,
         "stalls": {s: round(v) for s, v in zip(STALL_NAMES, stalls_total, strict=True)},
         "per_core": per_core,
-        "spm_peak_bytes": max((c.spm_peak_bytes for c in codes), default=0),
+        "spm_peak_bytes": max(peaks, default=0),
         "labels": _labels(program, codes, runners),
     }
 
@@ -88,7 +100,7 @@ def _labels(program: Program, codes: list[CoreCode], runners: list[CoreRunner]) 
     for entry in out.values():
         start, end = entry["start"], entry["end"]
         entry["start"] = math.floor(start + 1e-9)
-        entry["end"] = _cycles(end)
+        entry["end"] = whole_cycles(end)
         entry["cycles"] = entry["end"] - entry["start"]
     return {name: out[name] for name in sorted(out)}
 
@@ -146,5 +158,10 @@ def format_report(report: dict) -> str:
             lines.append(
                 f"  {name:<24} {o['max_abs_err']:>12.4g} {o['max_rel_err']:>12.4g} "
                 f"{o['scale']:>12.4g}  {'ok' if o['passed'] else 'FAIL'}"
+                + (
+                    f" ({o['unwritten_elements']:,} elements never written)"
+                    if o.get("unwritten_elements")
+                    else ""
+                )
             )
     return "\n".join(lines) + "\n"

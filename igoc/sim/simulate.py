@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from igoc.isa.program import Program, ProgramError, check_program
+from igoc.sim.channel import Channel
 from igoc.sim.errors import SimError
 from igoc.sim.functional import run_functional
 from igoc.sim.prepare import prepare
@@ -23,6 +24,7 @@ class SimResult:
     report: dict  # the JSON-able report (igoc/sim/README.md lists its keys)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # output-role tensors by name
     tensors: dict[str, np.ndarray] = field(default_factory=dict)  # every DRAM tensor by name
+    unwritten: dict[str, int] = field(default_factory=dict)  # elements never written, not inputs
 
 
 def simulate(
@@ -35,7 +37,8 @@ def simulate(
     """Simulate ``program``; ``SimError`` for an invalid one.
 
     ``functional`` runs it on data: ``inputs`` maps input tensor names to arrays
-    (values rounded to each tensor's type; tensors left out start at zero).
+    (values rounded to each tensor's type; inputs left out start at zero, every other
+    tensor holds old data that the program must not read before it writes it).
     ``trace_path`` writes Chrome trace events there.
     """
     try:
@@ -43,12 +46,17 @@ def simulate(
     except ProgramError as err:
         raise SimError(f"invalid program: {err}") from None
     codes = prepare(program)
+    channel = Channel(record=trace_path is not None)
     runners = run_timing(
-        codes, float(program.target.dram_latency_cycles), [t.shape for t in program.tensors]
+        codes,
+        float(program.target.dram_latency_cycles),
+        [t.shape for t in program.tensors],
+        channel,
     )
     report = build_report(program, codes, runners)
     if trace_path is not None:
-        write_trace(trace_path, trace_events(program, codes, runners))
+        events = trace_events(program, codes, runners, channel.pieces or [])
+        write_trace(trace_path, events, program.target.clock_mhz)
     result = SimResult(report)
     if functional:
         given = dict(inputs or {})
@@ -63,7 +71,7 @@ def simulate(
                     f"input '{name}' has shape {tuple(np.shape(value))}, "
                     f"the program declares {decls[name].shape}"
                 )
-        dram = run_functional(program, codes, given)
+        dram, result.unwritten = run_functional(program, codes, given)
         for t, values in zip(program.tensors, dram, strict=True):
             array = values.reshape(t.shape)
             result.tensors[t.name] = array

@@ -286,10 +286,18 @@ class CoreRunner:
         self.pc = i + 1
 
 
-def run_timing(codes: list[CoreCode], latency: float, shapes: list[tuple[int, ...]]):
-    """Time every core together; returns the runners (``SimError`` for dangling barriers)."""
+def run_timing(
+    codes: list[CoreCode],
+    latency: float,
+    shapes: list[tuple[int, ...]],
+    channel: Channel | None = None,
+):
+    """Time every core together; returns the runners (``SimError`` for dangling barriers).
+
+    ``channel`` is the DRAM channel to use (one that records its pieces, for a trace).
+    """
     runners = [CoreRunner(c, latency, shapes) for c in codes]
-    channel = Channel()
+    channel = Channel() if channel is None else channel
     inf = float("inf")
     if len(runners) == 1:
         r = runners[0]

@@ -1,9 +1,18 @@
-"""NPU descriptions (targets): the dataclass, TOML loading and the presets.
+"""NPU descriptions (targets): the dataclass, TOML loading, derived targets and the presets.
 
 Owns the description of the machine that compiler and simulator share, checked
-key by key. Imports nothing of igoc.
+key by key and range by range (``target``), and targets derived from a base by
+the keys they change (``spec``: ``base = "edge"`` in a file, ``--set KEY=VALUE``,
+sweeps). Imports nothing of igoc.
 """
 
+from igoc.target.spec import (
+    SettingError,
+    TargetSpec,
+    load_spec,
+    parse_setting,
+    parse_sweep,
+)
 from igoc.target.target import (
     Target,
     TargetError,
@@ -12,4 +21,15 @@ from igoc.target.target import (
     target_from_dict,
 )
 
-__all__ = ["Target", "TargetError", "load_target", "preset_names", "target_from_dict"]
+__all__ = [
+    "SettingError",
+    "Target",
+    "TargetError",
+    "TargetSpec",
+    "load_spec",
+    "load_target",
+    "parse_setting",
+    "parse_sweep",
+    "preset_names",
+    "target_from_dict",
+]

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import pathlib
-import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 
@@ -89,7 +88,48 @@ def _toml_string(value: str) -> str:
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Target)}
-_POSITIVE_INTS = ("cores", "array_rows", "array_cols", "spm_bytes")
+
+SPM_ADDRESS_LIMIT = 1 << 32
+"""SPM byte addresses are 32-bit in the instruction records: all the SPM a core may address
+(with ``spm_shared``, every core's) must fit below this."""
+
+RANGES: dict[str, tuple[float, float]] = {
+    "cores": (1, 32),
+    "array_rows": (1, 1 << 16),
+    "array_cols": (1, 1 << 16),
+    "clock_mhz": (1e-3, 1e5),
+    "spm_bytes": (1, SPM_ADDRESS_LIMIT),
+    "dram_bandwidth_gb_per_s": (1e-3, 1e6),
+    "dram_latency_cycles": (0, 1_000_000),
+}
+"""The range of each numeric key, both ends included. Wide enough for any machine one
+would model (1 kHz to 100 GHz, 1 MB/s to 1 PB/s), narrow enough that every cycle count
+and address igoc derives from a target stays finite and within 64 bits."""
+
+
+def _check_ranges(values: dict, origin: str) -> None:
+    """Every numeric key within ``RANGES``; the SPM a core addresses within 32 bits."""
+    for key, (low, high) in RANGES.items():
+        value = values[key]
+        finite = isinstance(value, int) or math.isfinite(value)
+        if not (finite and low <= value <= high):
+            raise TargetError(
+                f"{origin}: key '{key}' must be between {_shown(low)} and {_shown(high)}, "
+                f"got {_shown(value)}"
+            )
+    if values["spm_shared"] and values["spm_bytes"] * values["cores"] > SPM_ADDRESS_LIMIT:
+        raise TargetError(
+            f"{origin}: a shared SPM of {values['cores']} x {values['spm_bytes']:,} bytes "
+            f"exceeds the {SPM_ADDRESS_LIMIT:,} bytes that 32-bit SPM addresses reach"
+        )
+
+
+def _shown(value: float) -> str:
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) < 10**15 else f"{value:.3e}"
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:g}"
 
 
 def _check(data: dict, origin: str) -> Target:
@@ -112,18 +152,15 @@ def _check(data: dict, origin: str) -> Target:
             ok = isinstance(value, int) and not isinstance(value, bool)
         else:  # float: integers are welcome too
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            value = float(value) if ok else value
+            if ok:
+                try:
+                    value = float(value)
+                except OverflowError:  # an integer beyond any float
+                    value = math.inf
         if not ok:
             raise TargetError(f"{origin}: key '{key}' must be {kind}, got {value!r}")
         values[key] = value
-    for key in _POSITIVE_INTS:
-        if values[key] <= 0:
-            raise TargetError(f"{origin}: key '{key}' must be positive, got {values[key]}")
-    for key in ("clock_mhz", "dram_bandwidth_gb_per_s"):
-        if not (math.isfinite(values[key]) and values[key] > 0):
-            raise TargetError(f"{origin}: key '{key}' must be a positive number, got {values[key]}")
-    if values["dram_latency_cycles"] < 0:
-        raise TargetError(f"{origin}: key 'dram_latency_cycles' must not be negative")
+    _check_ranges(values, origin)
     if values["dataflow"] not in DATAFLOWS:
         raise TargetError(
             f"{origin}: key 'dataflow' must be one of {', '.join(DATAFLOWS)}, "
@@ -132,8 +169,6 @@ def _check(data: dict, origin: str) -> Target:
     for key in ("element_bytes", "acc_bytes", "psum_bytes"):
         if values[key] not in (2, 4):
             raise TargetError(f"{origin}: key '{key}' must be 2 or 4, got {values[key]}")
-    if values["cores"] > 32:
-        raise TargetError(f"{origin}: key 'cores' must be at most 32, got {values['cores']}")
     if not values["name"]:
         raise TargetError(f"{origin}: key 'name' must not be empty")
     return Target(**values)
@@ -150,25 +185,13 @@ def preset_names() -> list[str]:
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_target(spec: str) -> Target:
-    """A preset by name (``edge``, ``server``, ...) or a TOML file by path."""
-    if spec in preset_names():
-        text = resources.files("igoc.target.presets").joinpath(spec + ".toml").read_text()
-        origin = f"preset '{spec}'"
-    else:
-        path = pathlib.Path(spec)
-        if not path.suffix == ".toml" and not path.exists():
-            raise TargetError(
-                f"unknown target '{spec}'; presets: {', '.join(preset_names())}, "
-                "or the path of a .toml file"
-            )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise TargetError(f"{spec}: cannot read target file: {err}") from None
-        origin = spec
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise TargetError(f"{origin}: not valid TOML: {err}") from None
-    return _check(data, origin)
+def load_target(spec: str, settings: Iterable[tuple[str, object]] = ()) -> Target:
+    """A preset by name (``edge``, ``server``, ...) or a TOML file by path, as a machine.
+
+    A file may derive from another target (``base``), and ``settings`` replace
+    keys (see :mod:`igoc.target.spec`); igoc-bench's keys (``variant``,
+    ``batch``) are checked and left out.
+    """
+    from igoc.target.spec import load_spec
+
+    return load_spec(spec, settings).target

@@ -14,6 +14,7 @@ import argparse
 import pathlib
 import sys
 
+from igoc.output import write_output
 from igoc.zoo.models import BUILDERS, model, sample_name, samples
 from igoc.zoo.render import render_model
 
@@ -83,7 +84,7 @@ def write(out_dir: pathlib.Path) -> list[str]:
         path = out_dir / name
         data = text.encode()
         if not path.is_file() or path.read_bytes() != data:
-            path.write_bytes(data)
+            write_output(path, data)
             touched.append(f"wrote {_shown(path)}")
     for path in _stale(out_dir, expected):
         path.unlink()

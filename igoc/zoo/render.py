@@ -10,6 +10,7 @@ so writing it twice gives identical bytes.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 from igoc.zoo.layers import Conv2d, Layer, Linear, Model
 
@@ -98,8 +99,8 @@ def _op(result: str, op: str, operands: str, attributes: str, types: str) -> lis
     return [f"  {result} = {op} {operands}{attributes}", f"      : {types}"]
 
 
-def render_layer(layer: Layer, batch: int) -> list[str]:
-    """The lines of one layer's function."""
+def render_layer(layer: Layer, batch: int, comment: Sequence[str] | None = None) -> list[str]:
+    """The lines of one layer's function; ``comment`` replaces the line that describes it."""
     x_shape, w_shape, y_shape = _shapes(layer, batch)
     x, w, y = tensor_type(x_shape), tensor_type(w_shape), tensor_type(y_shape)
     if isinstance(layer, Linear):
@@ -110,8 +111,10 @@ def render_layer(layer: Layer, batch: int) -> list[str]:
     results = [("%y", y)] + ([("%dx", x)] if layer.computes_dx else []) + [("%dw", w)]
     result_types = ", ".join(t for _, t in results)
     opening = f"func.func @{layer.name}("
-    lines = [
-        f"// {layer.name}: {describe(layer, batch)}",
+    if comment is None:
+        comment = [f"{layer.name}: {describe(layer, batch)}"]
+    lines = [f"// {line}".rstrip() for line in comment]
+    lines += [
         f"{opening}%x: {x}, %w: {w},",
         f"{' ' * len(opening)}%dy: {y})",
         f"    -> ({result_types}) {{",

@@ -131,13 +131,50 @@ def test_corrupt_entries_are_recomputed(capsys, tmp_path, pinned):
     model.write_text(LINEAR.read_text())
     cache = tmp_path / "cache"
     _, _, first = _bench(capsys, model, cache, tmp_path / "1.json")
-    entries = sorted(cache.rglob("*.json"))
+    entries = _results(cache)
     assert len(entries) == 2
     entries[0].write_text('{"key": "trunc')
     status, err, again = _bench(capsys, model, cache, tmp_path / "2.json")
     assert status == 0 and "2 jobs, 1 from the cache, 1 to run" in err
     assert again == first
     assert json.loads(entries[0].read_text())["result"]["status"] == "ok"
+
+
+def _results(cache: pathlib.Path) -> list[pathlib.Path]:
+    """The result entries of a cache folder (not the decisions beside them)."""
+    return sorted(p for p in cache.rglob("*.json") if "decisions" not in p.parts)
+
+
+def test_an_edited_result_is_not_believed(capsys, tmp_path, pinned):
+    model = tmp_path / "fc.mlir"
+    model.write_text(LINEAR.read_text())
+    cache = tmp_path / "cache"
+    _, _, first = _bench(capsys, model, cache, tmp_path / "1.json")
+    entry_path = _results(cache)[0]
+    entry = json.loads(entry_path.read_text())
+    entry["result"]["cycles"] = 1
+    entry_path.write_text(json.dumps(entry))
+    status, err, again = _bench(capsys, model, cache, tmp_path / "2.json")
+    assert status == 0 and "2 jobs, 1 from the cache, 1 to run" in err
+    assert "1 cache entry failed the integrity check" in err and str(entry_path) in err
+    assert again == first
+    assert all(run["cycles"] > 1 for run in again["runs"])
+    assert json.loads(entry_path.read_text())["result"]["cycles"] > 1
+
+
+def test_the_hash_covers_key_job_and_result(tmp_path):
+    cache = ResultCache(tmp_path)
+    key = "ef" + "0" * 62
+    assert cache.put(key, {"input": "x.mlir"}, {"status": "ok", "cycles": 12})
+    path = cache.path(key)
+    for field, value in (("job", {"input": "y.mlir"}), ("result", {"status": "ok", "cycles": 1})):
+        entry = json.loads(path.read_text())
+        entry[field] = value
+        path.write_text(json.dumps(entry))
+        assert cache.get(key) is None
+        assert cache.put(key, {"input": "x.mlir"}, {"status": "ok", "cycles": 12})
+    assert cache.rejected == [path, path]
+    assert cache.get(key) == {"status": "ok", "cycles": 12}
 
 
 def test_no_cache_writes_nothing(capsys, tmp_path, monkeypatch):

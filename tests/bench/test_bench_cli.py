@@ -8,6 +8,7 @@ hits into misses; that the fingerprint is part of the key is tested on its own.
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import subprocess
@@ -19,6 +20,8 @@ import pytest
 from igoc.bench import plot
 from igoc.bench.tables import METRICS
 from igoc.cli.bench import main
+from igoc.target import load_spec
+from igoc.target.spec import KEY_TYPES
 
 QUICK_TARGETS = {"edge": 4, "server": 8}
 QUICK_MODELS = {"edge": ["ncf", "dlrm"], "server": ["ncf", "dlrm"]}
@@ -101,6 +104,18 @@ def test_quick_json_schema(quick):
         assert set(run["normalised"]) == {metric.name for metric in METRICS}
         assert all(isinstance(v, NUMBER) for v in run["normalised"].values())
         assert "layers" not in run and "timing" not in run  # only when asked
+        assert run["target_spec"] == load_spec(run["target"]).as_dict()
+        assert run["target_spec"]["batch"] == run["batch"]
+
+
+def test_quick_json_follows_the_schema_igoc_ships(quick):
+    import jsonschema
+
+    from igoc.schemas import load_schema
+
+    folder, _, _ = quick
+    doc = json.loads((folder / "first.json").read_text())
+    jsonschema.Draft202012Validator(load_schema("bench")).validate(doc)
 
 
 def test_quick_ratios_follow_from_the_runs(quick):
@@ -127,11 +142,20 @@ def test_quick_ratios_follow_from_the_runs(quick):
 def test_quick_csv_has_a_row_per_job(quick):
     folder, _, _ = quick
     lines = (folder / "r.csv").read_text().splitlines()
+    rows = list(csv.DictReader(lines))
     header = lines[0].split(",")
-    assert header[:7] == ["row", "model", "batch", "input", "target", "pipeline", "status"]
+    assert header[:5] == ["row", "model", "batch", "input", "target"]
+    spec = [f"target.{key}" for key in KEY_TYPES]
+    assert header[5 : 5 + len(spec)] == spec  # the target's full description
+    assert header[5 + len(spec) : 7 + len(spec)] == ["pipeline", "status"]
     assert "time_ratio" in header and header[-1] == "error"
-    assert len(lines) == 1 + 16
-    assert {line.split(",")[5] for line in lines[1:]} == set(PIPELINES)
+    assert len(rows) == 16
+    assert {row["pipeline"] for row in rows} == set(PIPELINES)
+    for row in rows:
+        target = load_spec(row["target"]).as_dict()
+        assert {key: row[f"target.{key}"] for key in KEY_TYPES} == {
+            key: str(value) for key, value in target.items()
+        }
 
 
 def test_a_rerun_comes_from_the_cache_and_says_the_same(quick):
@@ -157,6 +181,15 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
         (["--jobs", "0"], "--jobs must be at least 1"),
         (["--json", "-", "--csv", "-"], "cannot both write to standard output"),
         (["--cached-only", "--no-cache"], "--cached-only needs the cache"),
+        (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:9"], "--jobs sizes the local cluster"),
+        (["--set", "cores=two"], "--set cores=two: key 'cores' takes an integer, got 'two'"),
+        (["--set", "vector_units=4"], "--set vector_units=4: unknown key 'vector_units'; keys:"),
+        (["--set", "cores"], "--set cores: expected KEY=VALUE"),
+        (["--sweep", "spm_shared=yes"], "--sweep spm_shared=yes: key 'spm_shared' takes true or"),
+        (["--sweep", "batch=4,,8"], "--sweep batch=4,,8: key 'batch': an empty value in the list"),
+        (["--set", "batch=4", "--sweep", "batch=4,8"], "key 'batch' is both set and swept"),
+        (["--batch", "2", "--sweep", "batch=4,8"], "key 'batch' is both set and swept"),
+        (["--sweep", "cores=1", "cores=2"], "--sweep: key 'cores' is swept twice"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):
@@ -179,6 +212,68 @@ def test_missing_model_file_is_an_input_error(capsys, tmp_path):
     status, _, err = _run(capsys, "--model", str(tmp_path / "none.mlir"), "--no-cache")
     assert status == 1
     assert "cannot read a model file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--set", "cores=0"],
+            "error: preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0",
+        ),
+        (
+            ["--sweep", "variant=edge,cloud"],
+            "key 'variant' must be one of edge, server, got 'cloud'",
+        ),
+    ],
+)
+def test_target_values_out_of_range_are_input_errors(capsys, tmp_path, args, message):
+    status, out, err = _run(capsys, "--target", "edge", *args, "--cache-dir", str(tmp_path))
+    assert (status, out) == (1, "")
+    assert message in err and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_sweep_is_one_command_with_one_json_and_csv(capsys, tmp_path):
+    status, _, err = _run(
+        capsys,
+        *("--target", "edge", "--model", "ncf", "--pipeline", "baseline", "--no-cache"),
+        *("--sweep", "dram_bandwidth_gb_per_s=5.5,22", "batch=2,4"),
+        *("--json", str(tmp_path / "s.json"), "--csv", str(tmp_path / "s.csv")),
+    )
+    assert status == 0, err
+    assert "4 jobs, 0 from the cache, 4 to run" in err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert [t["name"] for t in doc["targets"]] == [
+        "edge[dram_bandwidth_gb_per_s=5.5,batch=2]",
+        "edge[dram_bandwidth_gb_per_s=5.5]",
+        "edge[batch=2]",
+        "edge",
+    ]
+    points = [(r["target_spec"]["dram_bandwidth_gb_per_s"], r["batch"]) for r in doc["runs"]]
+    assert points == [(5.5, 2), (5.5, 4), (22.0, 2), (22.0, 4)]
+    assert [r["input"] for r in doc["runs"]] == ["ncf-b2.mlir", "ncf-b4.mlir"] * 2
+    assert all(r["status"] == "ok" and r["target_spec"]["variant"] == "edge" for r in doc["runs"])
+    # Less bandwidth is never faster, more samples never fewer MACs.
+    slow_2, slow_4, fast_2, fast_4 = doc["runs"]
+    assert slow_2["cycles"] >= fast_2["cycles"] and slow_4["cycles"] >= fast_4["cycles"]
+    assert slow_4["macs"] == 2 * slow_2["macs"]
+    rows = list(csv.DictReader((tmp_path / "s.csv").read_text().splitlines()))
+    assert [(r["target.dram_bandwidth_gb_per_s"], r["target.batch"]) for r in rows] == [
+        ("5.5", "2"),
+        ("5.5", "4"),
+        ("22.0", "2"),
+        ("22.0", "4"),
+    ]
+
+
+def test_a_target_file_without_what_igoc_bench_runs_is_an_input_error(capsys, tmp_path):
+    full = tmp_path / "npu.toml"
+    full.write_text(load_spec("edge").target.to_toml())
+    status, out, err = _run(capsys, "--target", str(full), "--no-cache")
+    assert (status, out) == (1, "")
+    assert f"{full}: igoc-bench needs key 'variant' (edge or server" in err
+    assert err.count("\n") == 1
 
 
 def test_bad_target_file_is_an_input_error(capsys, tmp_path):
@@ -216,6 +311,9 @@ def test_help_names_every_option(capsys):
         "--no-cache",
         "--psum-bytes",
         "--im2col",
+        "--set",
+        "--sweep",
+        "--scheduler",
     ):
         assert option in out
 

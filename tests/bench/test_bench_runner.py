@@ -1,19 +1,28 @@
-"""The runner: equal jobs run once, failures of igoc are cached, failures of the machine not."""
+"""The runner: equal jobs run once, failures of igoc are cached, failures of the machine not;
+on Dask the same results, a killed worker's job runs again, resubmitted work runs once."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import itertools
+import json
 import os
 import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from igoc.bench import runner
 from igoc.bench.cache import ResultCache
-from igoc.bench.jobs import Job
+from igoc.bench.jobs import Job, compiler_fingerprint, job_key
+from igoc.bench.plan import plan
 from igoc.bench.runner import Progress, run_jobs
+from igoc.bench.tables import render_tables
 from igoc.target import load_target
 
 LINEAR = pathlib.Path(__file__).parents[2] / "samples" / "basics" / "linear.mlir"
@@ -96,54 +105,208 @@ def test_cached_only_runs_nothing(job, tmp_path):
     assert run_jobs([job], 1, cache, cached_only=True) == [computed]
 
 
-def die_in_the_first_pool(job: Job, session=None) -> dict:
-    """Run in a worker: kill the worker the first time any job runs, then behave."""
-    marker = pathlib.Path(job.row)  # the test passes a marker file's path as the row
-    if not marker.exists():
-        marker.write_text("died")
-        os._exit(1)
-    return {"status": "ok", "cycles": len(job.pipeline)}
+# ---- on Dask -------------------------------------------------------------------------------------
+# One local cluster (two workers, igoc-bench's own settings) serves every test below: starting
+# one costs seconds. The tests submit to it by its address, as --scheduler does.
 
 
-def die_always(job: Job, session=None) -> dict:
-    """Run in a worker: kill it."""
-    os._exit(1)
+@pytest.fixture(scope="module")
+def cluster():
+    """The scheduler address of a local Dask cluster of two worker processes."""
+    with runner.dask_client(2) as client:
+        yield client.scheduler.address
 
 
-def test_jobs_lost_with_a_dead_worker_run_again(job, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "run_job", die_in_the_first_pool)
-    marker = str(tmp_path / "marker")
-    jobs = [dataclasses.replace(job, row=marker, pipeline=p) for p in ("baseline", "igo")]
-    results = run_jobs(jobs, 2, ResultCache(tmp_path / "cache"))
-    assert results == [{"status": "ok", "cycles": 8}, {"status": "ok", "cycles": 3}]
-    assert len(list((tmp_path / "cache").rglob("*.json"))) == 2
+def _jobs(job: Job, texts: int, pipelines: tuple[str, ...], row: str) -> list[Job]:
+    """Jobs of ``texts`` distinct inputs (the linear layer, commented apart) x ``pipelines``."""
+    inputs = [job.text + f"// input {n}\n" for n in range(texts)]
+    return [
+        dataclasses.replace(job, text=text, input_name=f"in{n}.mlir", pipeline=p, row=row)
+        for n, text in enumerate(inputs)
+        for p in pipelines
+    ]
 
 
-def test_a_job_that_always_kills_its_worker_fails_uncached(job, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "run_job", die_always)
-    jobs = [dataclasses.replace(job, pipeline=p) for p in ("baseline", "igo")]
-    results = run_jobs(jobs, 2, ResultCache(tmp_path))
-    assert [r["stage"] for r in results] == ["worker", "worker"]
-    assert all(r["status"] == "failed" and r["transient"] for r in results)
-    assert not list(tmp_path.rglob("*.json"))
+def _log(job: Job) -> pathlib.Path:
+    """Where a test's run function notes each run of a job (the row names the test's folder)."""
+    return pathlib.Path(job.row) / f"{job.input_name}-{job.pipeline}.runs"
 
 
-def report_process(job: Job, session=None) -> dict:
-    """Run in a worker: say which process and which session ran the job."""
-    return {"status": "ok", "pid": os.getpid(), "session": id(session), "pipeline": job.pipeline}
+def _note_run(job: Job) -> int:
+    """Note a run of the job; how many runs there were, this one included."""
+    with _log(job).open("a") as stream:
+        stream.write(f"{os.getpid()}\n")
+    return len(_log(job).read_text().splitlines())
 
 
-def test_the_pipelines_of_one_input_and_target_run_in_one_process(job, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "run_job", report_process)
-    other = dataclasses.replace(job, text=job.text + "// another input\n")
-    pipelines = ("baseline", "igo-interleave", "igo")
-    jobs = [dataclasses.replace(j, pipeline=p) for j in (job, other) for p in pipelines]
+def counted(job: Job) -> dict:
+    """Run in a worker: note the run and say which process ran the job."""
+    _note_run(job)
+    return {"status": "ok", "pid": os.getpid(), "pipeline": job.pipeline}
+
+
+def killed_the_first_time(job: Job) -> dict:
+    """Run in a worker: the igo job of in0 kills its worker in mid-job the first time it runs."""
+    runs = _note_run(job)
+    if job.pipeline == "igo" and job.input_name == "in0.mlir" and runs == 1:
+        time.sleep(1.0)  # mid-job: in0's baseline result has reached the client meanwhile
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"status": "ok", "cycles": len(job.pipeline), "input": job.input_name}
+
+
+def killed_always(job: Job) -> dict:
+    """Run in a worker: the baseline job of in0 kills its worker every time."""
+    _note_run(job)
+    if job.pipeline == "baseline" and job.input_name == "in0.mlir":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"status": "ok", "cycles": len(job.pipeline), "input": job.input_name}
+
+
+def _runs(folder: pathlib.Path) -> dict[str, int]:
+    return {p.name[: -len(".runs")]: len(p.read_text().splitlines()) for p in folder.glob("*.runs")}
+
+
+def _without_timing(results: list[dict]) -> list[dict]:
+    """The records as JSON reads them back (tuples are lists there), without the timings."""
+    return [json.loads(json.dumps({k: v for k, v in r.items() if k != "timing"})) for r in results]
+
+
+def test_dask_gives_the_same_results_and_tables_as_one_process(cluster, tmp_path):
+    planned = plan(
+        targets=["edge", "server"],
+        models=[str(LINEAR), str(LINEAR.with_name("conv3x3.mlir"))],
+        pipelines=["igo"],
+    )
+    assert len(planned.jobs) == 8
+    alone = run_jobs(planned.jobs, 1)
     stream = io.StringIO()
-    results = run_jobs(jobs, 2, ResultCache(tmp_path), Progress(stream))
+    on_dask = run_jobs(
+        planned.jobs, cache=ResultCache(tmp_path), progress=Progress(stream), scheduler=cluster
+    )
+    assert all(r["status"] == "ok" for r in on_dask)
+    assert _without_timing(on_dask) == _without_timing(alone)
+    assert render_tables(planned.bench(on_dask)) == render_tables(planned.bench(alone))
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == f"igoc-bench: 8 jobs, 0 from the cache, 8 to run on 2 workers at {cluster}"
+    assert len(lines) == 9 and len(list(tmp_path.rglob("*.json"))) == 8  # cached as they came
+
+
+def test_a_worker_killed_mid_job_runs_the_job_again_once(cluster, job, tmp_path):
+    jobs = _jobs(job, 2, ("baseline", "igo"), str(tmp_path))
+    results = run_jobs(
+        jobs, cache=ResultCache(tmp_path / "cache"), scheduler=cluster, run=killed_the_first_time
+    )
+    assert [r["status"] for r in results] == ["ok"] * 4
+    assert [r["cycles"] for r in results] == [8, 3, 8, 3]
+    # in0's igo ran twice (killed, then whole); in0's baseline, done before the kill, once:
+    # the group's rerun took it from the cache.
+    assert _runs(tmp_path) == {
+        "in0.mlir-baseline": 1,
+        "in0.mlir-igo": 2,
+        "in1.mlir-baseline": 1,
+        "in1.mlir-igo": 1,
+    }
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 4
+
+
+def test_a_job_that_always_kills_its_worker_fails_uncached_and_its_group_goes_on(
+    cluster, job, tmp_path
+):
+    jobs = _jobs(job, 2, ("baseline", "igo"), str(tmp_path))
+    stream = io.StringIO()
+    results = run_jobs(
+        jobs,
+        cache=ResultCache(tmp_path / "cache"),
+        progress=Progress(stream),
+        scheduler=cluster,
+        run=killed_always,
+    )
+    failed, *others = results
+    assert failed["status"] == "failed" and failed["stage"] == "worker" and failed["transient"]
+    assert "its worker died each time it ran" in failed["error"]
+    assert [r["status"] for r in others] == ["ok"] * 3
+    assert _runs(tmp_path)["in0.mlir-baseline"] == 2  # the first run and the one rerun
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 3  # not the failure
+    assert "in0.mlir on edge, baseline: 0.0 s FAILED (worker)" in stream.getvalue()
+
+
+def test_resubmitted_work_runs_once_on_the_cluster(cluster, job, tmp_path):
+    from distributed import Client, wait
+
+    jobs = _jobs(job, 2, ("baseline",), str(tmp_path))
+    keys = [job_key(j, compiler_fingerprint()) for j in jobs]
+    groups = runner.spread(runner.groups_of(list(zip(keys, jobs, strict=True))), 2)
+    with Client(cluster) as other:
+        # Another client's tasks for the same groups, still held: the run finds them by key.
+        held = [other.submit(runner.run_group, counted, g, key=runner.group_key(g)) for g in groups]
+        wait(held)
+        results = run_jobs(jobs, scheduler=cluster, run=counted)
+        assert [r["status"] for r in results] == ["ok", "ok"]
+    assert _runs(tmp_path) == {"in0.mlir-baseline": 1, "in1.mlir-baseline": 1}
+
+
+def test_the_pipelines_of_one_input_and_target_run_in_one_process(cluster, job, tmp_path):
+    pipelines = ("baseline", "igo-interleave", "igo")
+    jobs = _jobs(job, 2, pipelines, str(tmp_path))
+    stream = io.StringIO()
+    results = run_jobs(jobs, progress=Progress(stream), scheduler=cluster, run=counted)
     assert [r["pipeline"] for r in results] == list(pipelines) * 2
-    assert len({(r["pid"], r["session"]) for r in results[:3]}) == 1  # one search for them
-    assert len({(r["pid"], r["session"]) for r in results[3:]}) == 1
+    assert len({r["pid"] for r in results[:3]}) == 1
+    assert len({r["pid"] for r in results[3:]}) == 1
     assert len(stream.getvalue().splitlines()) == 1 + len(jobs)  # a line per job
+
+
+def with_session(job: Job, session=None) -> dict:
+    """In place of ``run_job``: the record holds the compile session the job ran in."""
+    return {"status": "ok", "session": session, "pipeline": job.pipeline}
+
+
+def test_the_jobs_of_a_group_share_one_compile_session(job, monkeypatch):
+    monkeypatch.setattr(runner, "run_job", with_session)
+    jobs = _jobs(job, 2, ("baseline", "igo"), "x")
+    first, second, third, fourth = run_jobs(jobs, 1)  # in this process, group by group
+    assert first["session"] is not None and first["session"] is second["session"]
+    assert third["session"] is fourth["session"] and third["session"] is not first["session"]
+    keys = [job_key(j, compiler_fingerprint()) for j in jobs]
+    (group, _) = runner.groups_of(list(zip(keys, jobs, strict=True)))
+    (_, a), (_, b) = runner.run_group(None, group)  # a Dask task's body, here
+    assert a["session"] is b["session"] and a["session"] is not first["session"]
+
+
+def test_fewer_groups_than_workers_are_split(job):
+    jobs = _jobs(job, 2, ("baseline", "igo"), "x")
+    pending = [(str(n), j) for n, j in enumerate(jobs)]
+    groups = runner.groups_of(pending)
+    assert [[k for k, _ in g] for g in groups] == [["0", "1"], ["2", "3"]]
+    assert runner.spread(groups, 2) == groups
+    assert [[k for k, _ in g] for g in runner.spread(groups, 3)] == [["0"], ["1"], ["2", "3"]]
+    assert [[k for k, _ in g] for g in runner.spread(groups, 8)] == [["0"], ["1"], ["2"], ["3"]]
+    assert runner.group_key(groups[0]) != runner.group_key(groups[1])
+    assert runner.group_key(groups[0]).startswith("igoc-bench-")
+
+
+def test_a_cluster_running_another_igoc_is_refused(cluster, job, monkeypatch, tmp_path):
+    # Its results would be cached under keys made by this igoc's source.
+    monkeypatch.setattr(runner, "compiler_fingerprint", lambda: "another igoc")
+    with pytest.raises(runner.ClusterError, match="run another igoc .*: tcp://127.0.0.1:"):
+        run_jobs(
+            [job, dataclasses.replace(job, pipeline="igo")],
+            scheduler=cluster,
+            cache=ResultCache(tmp_path),
+        )
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unreachable_scheduler_is_one_line(job):
+    import dask
+
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(
+            runner.ClusterError, match=r"^cannot reach the Dask scheduler at tcp://127.0.0.1:9: "
+        ),
+    ):
+        run_jobs([job, dataclasses.replace(job, pipeline="igo")], scheduler="tcp://127.0.0.1:9")
 
 
 def test_groups_are_by_input_and_target_longest_input_first(job):
@@ -155,3 +318,63 @@ def test_groups_are_by_input_and_target_longest_input_first(job):
     ]
     groups = runner.groups_of(pending)
     assert [[key for key, _ in group] for group in groups] == [["1", "3"], ["2"], ["0"]]
+
+
+def _children(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc: a parent and its children, recursively)."""
+    parents: dict[int, list[int]] = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is no zombie."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_kill_9_of_igoc_bench_leaves_no_process_behind(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "IGOC_DECISION_CACHE"}
+    command = [sys.executable, "-m", "igoc.cli.bench", "--target", "edge", "--model", "res", "goo"]
+    command += ["--pipeline", "baseline", "--jobs", "2", "--no-cache"]
+    process = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # The first line comes once the local cluster runs; then its workers are at work.
+        first = process.stderr.readline()
+        assert first.startswith("igoc-bench: 2 jobs, 0 from the cache, 2 to run on 2 workers")
+        time.sleep(0.5)
+        below = _children(process.pid)
+        workers = [
+            p for p in below if "spawn_main" in pathlib.Path(f"/proc/{p}/cmdline").read_text()
+        ]
+        assert len(workers) == 2
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 60
+        while any(_alive(p) for p in below) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [p for p in below if _alive(p)] == []
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()

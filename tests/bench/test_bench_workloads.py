@@ -9,11 +9,13 @@ import pytest
 from igoc.bench.workloads import (
     DEFAULT_TARGETS,
     BenchUsageError,
+    TargetError,
     default_models,
     model_choice,
     model_names,
     samples_dir,
     target_run,
+    target_runs,
     workload,
 )
 from igoc.zoo.generate import expected_files
@@ -40,19 +42,69 @@ def test_defaults_are_the_three_presets_with_the_checked_in_batches():
     assert [target_run(spec).batch for spec in DEFAULT_TARGETS] == [4, 8, 32]
 
 
-def test_psum_bytes_and_batch_override():
-    run = target_run("server", psum_bytes=4, batch=16)
+def test_settings_replace_keys_and_rename_the_target():
+    run = target_run("server", [("psum_bytes", 4), ("batch", 16)])
     assert run.target.psum_bytes == 4 and run.batch == 16
+    assert run.name == "server[psum_bytes=4,batch=16]"
     assert "psum_bytes = 4" in run.target.to_toml()
     assert target_run("server").target.psum_bytes == 2
+    assert target_run("server", [("psum_bytes", 2)]).name == "server"  # nothing changed
 
 
-def test_target_file(tmp_path):
+def test_a_full_target_file_must_say_what_igoc_bench_runs(tmp_path):
     toml = target_run("edge").target.to_toml().replace('name = "edge"', 'name = "mine"')
     path = tmp_path / "mine.toml"
     path.write_text(toml)
+    with pytest.raises(TargetError, match=r"mine.toml: igoc-bench needs key 'variant' \(edge"):
+        target_run(str(path))
+    path.write_text(toml + 'variant = "edge"\n')
+    with pytest.raises(TargetError, match="needs key 'batch'"):
+        target_run(str(path))
+    run = target_run(str(path), [("batch", 2)])
+    assert (run.name, run.variant, run.batch) == ("mine[batch=2]", "edge", 2)
+    path.write_text(toml + 'variant = "server"\nbatch = 12\n')
     run = target_run(str(path))
-    assert (run.name, run.variant, run.batch) == ("mine", "server", 8)
+    assert (run.name, run.variant, run.batch) == ("mine", "server", 12)
+
+
+def test_an_edge_copy_runs_what_edge_runs_whatever_its_name(tmp_path):
+    path = tmp_path / "npu-bw5.toml"
+    path.write_text('base = "edge"\ndram_bandwidth_gb_per_s = 5.0\n')
+    run = target_run(str(path))
+    assert (run.name, run.variant, run.batch) == ("npu-bw5", "edge", 4)
+    load = workload(model_choice("yolo"), run, samples_dir())
+    assert load.input_name == "yolov2-tiny-b4.mlir"
+    edge = target_run("edge").keys()
+    assert run.keys() == {**edge, "name": "npu-bw5", "dram_bandwidth_gb_per_s": 5.0}
+
+
+def test_sweeps_expand_into_one_run_per_combination():
+    runs = target_runs(
+        ["edge", "server"],
+        [("psum_bytes", 4)],
+        [("dram_bandwidth_gb_per_s", [11.0, 22.0]), ("batch", [4, 8])],
+    )
+    # Named after the keys whose value differs from the target's own (edge: 22 GB/s, batch 4).
+    assert [run.name for run in runs] == [
+        "edge[psum_bytes=4,dram_bandwidth_gb_per_s=11]",
+        "edge[psum_bytes=4,dram_bandwidth_gb_per_s=11,batch=8]",
+        "edge[psum_bytes=4]",
+        "edge[psum_bytes=4,batch=8]",
+        "server[psum_bytes=4,dram_bandwidth_gb_per_s=11,batch=4]",
+        "server[psum_bytes=4,dram_bandwidth_gb_per_s=11]",
+        "server[psum_bytes=4,dram_bandwidth_gb_per_s=22,batch=4]",
+        "server[psum_bytes=4,dram_bandwidth_gb_per_s=22]",
+    ]
+    points = [(r.target.dram_bandwidth_gb_per_s, r.batch, r.target.psum_bytes) for r in runs]
+    assert points[:4] == [(11.0, 4, 4), (11.0, 8, 4), (22.0, 4, 4), (22.0, 8, 4)]
+    assert [r.target.cores for r in runs] == [1] * 8
+
+
+def test_a_key_is_set_or_swept_once():
+    with pytest.raises(BenchUsageError, match="key 'batch' is both set and swept"):
+        target_runs(["edge"], [("batch", 2)], [("batch", [4, 8])])
+    with pytest.raises(BenchUsageError, match="key 'cores' is swept twice"):
+        target_runs(["edge"], [], [("cores", [1]), ("cores", [2])])
 
 
 def test_unknown_target_lists_the_presets():

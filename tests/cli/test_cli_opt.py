@@ -1,5 +1,8 @@
 """igoc-opt: chosen passes on IR, split input files, exit codes."""
 
+import io
+import sys
+
 import pytest
 from clikit import LAYER
 
@@ -47,6 +50,20 @@ def test_target_and_generic_and_output_file(capsys, layer, tmp_path):
     assert module_target(parse_text(text)) == load_target("edge")
 
 
+def test_set_changes_the_given_target_or_the_inputs(capsys, layer, tmp_path):
+    status, out, _ = run(capsys, layer, "--target", "server", "--set", "cores=4")
+    assert status == 0
+    target = module_target(parse_text(out))
+    assert (target.name, target.cores) == ("server[cores=4]", 4)
+    stamped = tmp_path / "stamped.mlir"
+    stamped.write_text(out)
+    status, out, _ = run(capsys, stamped, "--set", "psum_bytes=4")
+    target = module_target(parse_text(out))
+    assert (target.name, target.cores, target.psum_bytes) == ("server[cores=4][psum_bytes=4]", 4, 4)
+    status, _, err = run(capsys, layer, "--set", "psum_bytes=3")
+    assert status == 1 and "key 'psum_bytes' must be 2 or 4, got 3" in err
+
+
 def test_print_ir_after_all(capsys, layer):
     status, _, err = run(capsys, layer, "-p", "cse,dce", "--print-ir-after-all")
     headers = [line for line in err.splitlines() if line.startswith("// -----//")]
@@ -70,7 +87,6 @@ def test_split_input_file_keeps_going_and_keeps_line_numbers(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "status", "message"),
     [
-        ([], 2, "igoc-opt: error: no input file"),
         (["{layer}", "-p", "nosuch"], 2, "unknown pass 'nosuch'"),
         (["{layer}", "-p", "cse{"], 2, "bad pass pipeline"),
         (["{layer}", "--target", "nowhere"], 1, "error: unknown target 'nowhere'"),
@@ -83,6 +99,14 @@ def test_errors(capsys, layer, tmp_path, argv, status, message):
     got, out, err = run(capsys, *argv)
     assert (got, out) == (status, "")
     assert message in err
+
+
+def test_no_file_reads_standard_input(capsys, monkeypatch):
+    """As ``mlir-opt`` and ``xdsl-opt`` do."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(LAYER.encode())))
+    status, out, err = run(capsys, "-p", "cse")
+    assert (status, err) == (0, "")
+    assert "func.func @layer" in out and out.count("grad.matmul %x, %w") == 1
 
 
 def test_list_passes(capsys):

@@ -36,3 +36,20 @@ def test_mlir_opt_reads_the_generic_form_and_igoc_reads_it_back(path):
     )
     assert run.returncode == 0, run.stderr
     assert parse_text(run.stdout).is_structurally_equivalent(module)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_igoc_reads_what_mlir_opt_prints_with_debuginfo(path):
+    module = parse_file(str(path))
+    generic = print_module(module, generic=True, debuginfo=True)
+    for extra in ([], ["--mlir-print-op-generic"]):
+        run = subprocess.run(
+            [MLIR_OPT, "--allow-unregistered-dialect", "--mlir-print-debuginfo", *extra, "-"],
+            input=generic,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "loc(" in run.stdout
+        assert parse_text(run.stdout).is_structurally_equivalent(module)

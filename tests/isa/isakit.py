@@ -37,6 +37,8 @@ def instructions(tensors: int = 2**32, convs: int = 2**32):
     if tensors:
         kinds.append(st.builds(Load, t, U64, U32, U32, U64, U32, DTYPES, FLAG))
         kinds.append(st.builds(Store, t, U64, U32, U32, U64, U32, DTYPES, FLAG, FLAG))
+        zero = st.builds(Store, t, U64, U32, U32, U64, st.just(0), DTYPES, zero=st.just(True))
+        kinds.append(zero)  # a store of zeros: SPM address 0, no other flag
     if tensors and convs:
         kinds.append(st.builds(Gather, t, c, U64, U64, U32, U32, U32, DTYPES, FLAG))
         kinds.append(st.builds(Scatter, t, c, U64, U64, U32, U32, U32, DTYPES, FLAG))

@@ -81,6 +81,16 @@ def test_crossing_labels_of_one_name_use_the_explicit_form():
         (".tensr z input f16 [1]", 1, "unknown directive '.tensr'"),
         (".end nothing", 6, "without an open '.label nothing'"),
         ("    barrier 1 cores 0,0", 23, "core 0 listed twice"),
+        (
+            "    store spm 0x40 f16 -> x[row 0, col 0] rows=1 cols=4 zero",
+            5,
+            "store: 'zero' takes 'spm 0x0' and neither 'accumulate' nor 'transpose'",
+        ),
+        (
+            "    store spm 0x0 f16 -> x[row 0, col 0] rows=1 cols=4 zero accumulate",
+            5,
+            "store: 'zero' takes 'spm 0x0'",
+        ),
     ],
 )
 def test_errors_name_file_line_and_column(line, col, message):
@@ -189,3 +199,14 @@ def test_mutated_text_gives_a_program_or_a_diagnostic(edits):
         assert lines[0].startswith("m.s:") and ": error: " in lines[0] and len(lines) == 3
     else:
         assert encode_program(program)
+
+
+def test_a_zero_store_reads_back():
+    text = (
+        ".target edge\n.tensor x output f16 [4, 4]\n.core 0\n"
+        "    store spm 0x0 f16 -> x[row 1, col 0] rows=3 cols=4 zero\n    halt\n"
+    )
+    program = parse_assembly(text)
+    assert program.streams[0][0] == Store(0, 4, 3, 4, 4, 0, DType.F16, zero=True)
+    assert "rows=3 cols=4 zero" in format_program(program)
+    assert parse_assembly(format_program(program)) == program

@@ -71,3 +71,22 @@ def test_bad_records_are_refused():
     load["flags"] = 2  # accumulate is not a flag of loads
     with pytest.raises(EncodingError, match="not allowed"):
         check_records(load)
+    zero = encode_stream([Store(0, 0, 1, 1, 1, 0, DType.F16, zero=True)])
+    for field, value in (("flags", 4 | 2), ("flags", 4 | 1), ("f1", 64)):
+        bad = zero.copy()
+        bad[field] = value
+        with pytest.raises(EncodingError, match="a zero store takes SPM address 0"):
+            check_records(bad)
+
+
+@pytest.mark.parametrize(
+    "inst",
+    [
+        Store(0, 0, 1, 1, 1, 0, DType.F16, accumulate=True, zero=True),
+        Store(0, 0, 1, 1, 1, 0, DType.F16, transpose=True, zero=True),
+        Store(0, 0, 1, 1, 1, 0x40, DType.F16, zero=True),
+    ],
+)
+def test_a_zero_store_has_one_form(inst):
+    with pytest.raises(EncodingError, match="a zero store takes SPM address 0"):
+        instruction_tuple(inst)

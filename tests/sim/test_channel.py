@@ -46,3 +46,20 @@ def test_a_transfer_fills_an_earlier_gap_and_continues_after_busy_time():
     # ready at 8 for 10 cycles: [8, 10] + [15, 20] + [25, 28]
     assert channel.reserve(8.0, 10.0, 0.0) == 28.0
     assert (channel.starts, channel.ends) == ([8.0], [28.0])
+
+
+@settings(max_examples=150)
+@given(requests)
+def test_recorded_pieces_are_each_transfers_time_and_change_nothing(reqs):
+    plain, recording = Channel(), Channel(record=True)
+    assert recording.pieces is not None
+    for ready, duration in reqs:
+        before = len(recording.pieces)
+        end = recording.reserve(ready, duration, 0.0)
+        assert end == plain.reserve(ready, duration, 0.0)
+        mine = recording.pieces[before:]
+        assert sum(b - a for a, b in mine) == duration
+        assert all(ready <= a < b <= end for a, b in mine)
+    pieces = sorted(recording.pieces)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(pieces, pieces[1:], strict=False))
+    assert (recording.starts, recording.ends) == (plain.starts, plain.ends)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -69,7 +72,7 @@ def test_inputs_outputs_and_trace(matmul_npu, tmp_path, capsys):
     with np.load(tmp_path / "out.npz") as out:
         np.testing.assert_array_equal(out["c"], (a[:, :8]).astype(np.float16))
     events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
-    assert sum(e["ph"] == "X" for e in events) == 5
+    assert sum(e["ph"] == "X" and e["tid"] < 100 for e in events) == 5  # one per instruction
 
 
 def test_same_seed_same_outputs(matmul_npu, tmp_path):
@@ -98,3 +101,106 @@ def test_help_states_the_tolerance_rule(capsys):
         main(["--help"])
     assert info.value.code == 0
     assert "max|sim-ref| <= tol*max|ref|" in capsys.readouterr().out
+
+
+# ---- --inputs that are not what they should be ---------------------------------------------
+
+
+def _inputs_error(npu, path, capsys) -> str:
+    assert main([str(npu), "--inputs", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_a_npy_file_is_not_an_archive(matmul_npu, tmp_path, capsys):
+    np.save(tmp_path / "a.npy", np.ones((8, 12), np.float32))
+    err = _inputs_error(matmul_npu, tmp_path / "a.npy", capsys)
+    assert "is a .npy file (one array)" in err and "numpy.savez" in err
+
+
+def test_a_truncated_archive(matmul_npu, tmp_path, capsys):
+    np.savez(tmp_path / "in.npz", a=np.ones((8, 12), np.float32), b=np.ones((12, 8)))
+    data = (tmp_path / "in.npz").read_bytes()
+    for cut in (len(data) // 2, len(data) - 30, 100):
+        (tmp_path / "cut.npz").write_bytes(data[:cut])
+        err = _inputs_error(matmul_npu, tmp_path / "cut.npz", capsys)
+        assert "cut.npz" in err
+
+
+@pytest.mark.parametrize(
+    "member, data, message",
+    [
+        ("a.npy", b"plain text, not an array", "'a' is not .npy data"),
+        ("a", b"\x93NUMPY\x01\x00", "'a' cannot be read"),
+        ("b.npy", None, "'b' ends early"),
+    ],
+)
+def test_a_member_that_is_not_npy_data(matmul_npu, tmp_path, capsys, member, data, message):
+    if data is None:  # a header that promises 12 x 8 float64, and 10 bytes of them
+        buffer = io.BytesIO()
+        np.save(buffer, np.ones((12, 8)))
+        data = buffer.getvalue()[: -(12 * 8 * 8) + 10]
+    with zipfile.ZipFile(tmp_path / "in.npz", "w") as archive:
+        archive.writestr(member, data)
+    assert message in _inputs_error(matmul_npu, tmp_path / "in.npz", capsys)
+
+
+def test_object_arrays_are_refused_before_unpickling(matmul_npu, tmp_path, capsys):
+    values = np.empty((8, 12), dtype=object)
+    values[:] = 1.0
+    buffer = io.BytesIO()
+    np.save(buffer, values, allow_pickle=True)
+    with zipfile.ZipFile(tmp_path / "in.npz", "w") as archive:
+        archive.writestr("a.npy", buffer.getvalue())
+    assert "holds object, not numbers" in _inputs_error(matmul_npu, tmp_path / "in.npz", capsys)
+
+
+def test_an_archive_that_would_decompress_beyond_its_tensor(matmul_npu, tmp_path, capsys):
+    """Refused from the zip directory: nothing of the member is decompressed."""
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.npy", bytes(16 << 20))
+    assert (tmp_path / "bomb.npz").stat().st_size < 1 << 20
+
+    def never(*args, **kwargs):
+        raise AssertionError("a member was opened")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zipfile.ZipFile, "open", never)
+        err = _inputs_error(matmul_npu, tmp_path / "bomb.npz", capsys)
+    assert "'a' holds 16,777,216 bytes, more than an array of shape (8, 12) can take" in err
+
+
+def _strict_json(text: str):
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_json_stays_json_with_nan_or_inf_in_the_data(matmul_npu, tmp_path, capsys, bad):
+    a = np.ones((8, 12), np.float32)
+    a[3, 4] = bad
+    np.savez(tmp_path / "in.npz", a=a, b=np.ones((12, 8), np.float32))
+    status = main([str(matmul_npu), "--inputs", str(tmp_path / "in.npz"), "--check", "--json"])
+    report = _strict_json(capsys.readouterr().out)
+    assert status == 1 and report["check"]["passed"] is False
+    assert report["check"]["outputs"]["c"]["max_abs_err"] is None
+
+
+def test_dash_reads_the_program_from_standard_input(matmul_npu, capsys, monkeypatch):
+    stdin = io.TextIOWrapper(io.BytesIO(matmul_npu.read_bytes()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["-", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cycles"] == 304
+
+
+def test_objdump_reads_standard_input(matmul_npu, capsys, monkeypatch):
+    from igoc.cli import objdump
+
+    assert objdump.main([str(matmul_npu)]) == 0
+    from_file = capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(matmul_npu.read_bytes())))
+    assert objdump.main(["-"]) == 0
+    assert capsys.readouterr().out == from_file

@@ -10,7 +10,7 @@ from igoc import reference
 from igoc.isa.instructions import ConvGeometry, DType, Gather, Halt, Load, Matmul, Scatter, Store
 from igoc.isa.numerics import round_to
 from igoc.isa.program import Program, layout_tensors
-from igoc.sim import simulate
+from igoc.sim import SimError, simulate
 
 F16, F32 = DType.F16, DType.F32
 
@@ -42,7 +42,8 @@ def test_conv2d_dx_by_matmul_and_col2im_scatter():
     different tiles add into the same dX elements (overlapping 3x3 windows)."""
     g, dy_view, tensors, inputs = conv_setup()
     M, K, cout = g.rows, g.cols, tensors[1].shape[0]
-    stream = []
+    n, cin, h, w = tensors[3].shape
+    stream = [Store(3, 0, n * cin * h, w, w, 0, F16, zero=True)]  # dX holds old data: zero it
     for m0, mm in ((0, 5), (5, M - 5)):
         stream.append(Gather(2, 1, m0, 0, mm, cout, 0x0, F16))  # dY_mat rows m0.., M x Cout
         for k0, kk in ((0, 10), (10, K - 10)):
@@ -55,7 +56,26 @@ def test_conv2d_dx_by_matmul_and_col2im_scatter():
     expected = reference.conv2d_dx(inputs["dy"], inputs["w"], input_hw=(5, 5), stride=2, padding=1)
     got = result.tensors["dx"].astype(np.float32)
     np.testing.assert_allclose(got, expected, rtol=1e-2, atol=1e-2)
-    assert result.report["traffic"]["dx"]["write"] > 0
+    assert result.report["traffic"]["dx"]["write"] > tensors[3].nbytes  # the zeros, then sums
+    assert result.unwritten["dx"] == 0
+
+
+def test_accumulating_into_old_data_is_an_error():
+    """Without the zero store, the first scatter would add to whatever DRAM held."""
+    g, dy_view, tensors, inputs = conv_setup()
+    stream = [
+        Gather(2, 1, 0, 0, 4, 3, 0x0, F16),
+        Load(1, 0, 3, 6, g.cols, 0x1000, F16),
+        Matmul(0x0, 0x1000, 0x2000, 4, 3, 6, F16, F32),
+        Scatter(3, 0, 0, 0, 4, 6, 0x2000, F32, accumulate=True),
+        Halt(),
+    ]
+    program = Program(tiny_target(), tensors, [g, dy_view], [stream])
+    with pytest.raises(SimError, match=r"instruction 3 \(scatter\): reads element .* of 'dx', "):
+        simulate(program, functional=True, inputs=inputs)
+    stream[3] = Scatter(3, 0, 0, 0, 4, 6, 0x2000, F32, accumulate=False)
+    result = simulate(program, functional=True, inputs=inputs)
+    assert 0 < result.unwritten["dx"] < tensors[3].numel  # what the one tile left out
 
 
 def test_conv2d_dw_by_gathers():
@@ -110,7 +130,9 @@ def test_shared_spm_lets_cores_exchange_tiles_after_a_barrier():
     values = np.arange(16, dtype=np.float32).reshape(4, 4)
     result = simulate(program, functional=True, inputs={"a": values})
     np.testing.assert_array_equal(result.outputs["c"], values.astype(np.float16))
-    assert result.report["spm_peak_bytes"] == base1 + 32
+    # Core 0 wrote 32 bytes of core 1's SPM and nothing of its own: each SPM counts its own.
+    assert result.report["spm_peak_bytes"] == 32
+    assert [c["spm_peak_bytes"] for c in result.report["per_core"]] == [0, 32]
 
 
 def test_accumulating_stores_from_two_cores_add_up():
@@ -119,12 +141,16 @@ def test_accumulating_stores_from_two_cores_add_up():
     target = tiny_target(cores=2)
     tensors = layout_tensors([("a", "input", F16, (4, 4)), ("c", "output", F32, (4, 4))])
     core = [Load(0, 0, 4, 4, 4, 0, F16), Store(1, 0, 4, 4, 4, 0, F16, accumulate=True)]
-    streams = [core + [Barrier(1, 3), Halt()], core + [Barrier(1, 3), Halt()]]
+    zero = [Store(1, 0, 4, 4, 4, 0, F32, zero=True)]  # c holds old data until core 0 zeroes it
+    streams = [
+        zero + [Barrier(0, 3)] + core + [Barrier(1, 3), Halt()],
+        [Barrier(0, 3)] + core + [Barrier(1, 3), Halt()],
+    ]
     program = Program(target, tensors, [], streams)
     values = np.arange(16, dtype=np.float32).reshape(4, 4)
     result = simulate(program, functional=True, inputs={"a": values})
     np.testing.assert_array_equal(result.outputs["c"], 2 * values)
-    assert result.report["traffic"]["c"] == {"read": 128, "write": 128}
+    assert result.report["traffic"]["c"] == {"read": 128, "write": 64 + 128}
 
 
 def test_transposed_gather_and_store():
@@ -152,3 +178,18 @@ def test_transposed_gather_and_store():
     tile = np.where(valid, x.reshape(-1)[idx], 0)
     np.testing.assert_array_equal(result.outputs["u"], tile)
     np.testing.assert_array_equal(result.outputs["t"], tile.T)
+
+
+def test_spm_peak_is_per_core_on_a_multi_core_target():
+    """Core c of server-2c addresses its SPM from c * spm_bytes; the peak counts from there."""
+    import pathlib
+
+    from igoc.api import compile_file
+    from igoc.target import load_target
+
+    sample = pathlib.Path(__file__).resolve().parents[2] / "samples" / "basics" / "conv3x3.mlir"
+    target = load_target("server-2c")
+    report = simulate(compile_file(str(sample), "server-2c", "baseline")).report
+    peaks = [core["spm_peak_bytes"] for core in report["per_core"]]
+    assert all(0 < peak <= target.spm_bytes for peak in peaks)
+    assert report["spm_peak_bytes"] == max(peaks) <= target.spm_bytes

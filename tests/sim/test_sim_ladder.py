@@ -75,12 +75,13 @@ def test_matmul_weight_stationary():
 def test_accumulate():
     """Four 128 B loads back to back: [0,8] [8,16] [16,24] [24,32], usable at 108, 116, 124, 132.
     Matmul 1 (OS, 8x8x8: 2*2*(8+6) = 56) waits for b0: [116, 172]. Matmul 2 needs a1, b1
-    (ready by 132) and the compute queue: [172, 228]. The accumulating store reads and
-    writes c: 256 B = 16 cycles, [228, 244] -> 344."""
+    (ready by 132) and the compute queue: [172, 228]. The zero store that sets c to 0 needs
+    nothing and takes the channel after the loads: [32, 40], complete at 140. The
+    accumulating store reads and writes c after it: 256 B = 16 cycles, [228, 244] -> 344."""
     _, inputs, result = run("06_accumulate.s")
     report = result.report
     assert report["cycles"] == 344
-    assert report["traffic"]["c"] == {"read": 128, "write": 128}
+    assert report["traffic"]["c"] == {"read": 128, "write": 128 + 128}
     # stalls: matmul 1 waited 116 for b0 (dma); matmul 2 started as soon as the queue freed
     assert report["stalls"]["dma"] >= 116
     assert report["labels"]["k_loop"]["start"] == 0

@@ -141,12 +141,14 @@ def test_report_has_every_key_and_is_json(tmp_path):
     assert set(report["traffic"]) == {"a", "b", "p", "c"}
     json.dumps(report, allow_nan=False)
     events = json.loads(trace.read_text())["traceEvents"]
-    spans = [e for e in events if e["ph"] == "X"]
+    spans = [e for e in events if e["ph"] == "X" and e["tid"] < 100]
     assert [(e["name"], e["tid"]) for e in spans] == [("load", 0), ("store", 2), ("halt", 3)]
-    assert spans[0]["ts"] == 0 and spans[0]["dur"] == 0.008  # 8 cycles at 1 GHz, in µs
-    assert spans[1]["ts"] == 0.108 and spans[1]["args"]["tensor"] == "c"
-    names = {e["args"]["name"] for e in events if e["ph"] == "M"}
-    assert {"core 0", "load", "compute", "store", "sync"} <= names
+    assert spans[0]["ts"] == 0 and spans[0]["dur"] == 8  # whole cycles
+    assert spans[1]["ts"] == 108 and spans[1]["args"]["tensor"] == "c"
+    (label,) = [e for e in events if e["ph"] == "X" and e["tid"] >= 100]
+    assert (label["name"], label["ts"], label["dur"]) == ("copy", 0, 216)  # store end + latency
+    names = {e["args"]["name"] for e in events if e["ph"] == "M" and "name" in e["args"]}
+    assert {"core 0", "layers", "load", "compute", "store", "sync", "DRAM channel"} <= names
 
 
 def test_gather_waits_for_a_scatter_to_the_same_tensor():

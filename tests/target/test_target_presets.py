@@ -90,15 +90,22 @@ def test_to_toml_reads_back_equal(name, cores, clock, bandwidth, dataflow, share
     [
         ({"vector_units": 4}, "unknown key 'vector_units'"),
         ({"cores": None}, "missing key 'cores'"),
-        ({"array_rows": 0}, "key 'array_rows' must be positive"),
-        ({"dram_bandwidth_gb_per_s": -1.0}, "key 'dram_bandwidth_gb_per_s' must be a positive"),
-        ({"clock_mhz": float("inf")}, "key 'clock_mhz' must be a positive"),
-        ({"dram_latency_cycles": -5}, "key 'dram_latency_cycles' must not be negative"),
+        ({"array_rows": 0}, "key 'array_rows' must be between 1 and 65,536, got 0"),
+        ({"dram_bandwidth_gb_per_s": -1.0}, "key 'dram_bandwidth_gb_per_s' must be between"),
+        ({"clock_mhz": float("inf")}, "key 'clock_mhz' must be between 0.001 and 100,000, got inf"),
+        ({"dram_latency_cycles": -5}, "key 'dram_latency_cycles' must be between 0 and"),
+        # Absurd but well-formed values, which once failed deep inside the passes.
+        ({"dram_bandwidth_gb_per_s": 1e-300}, "got 1e-300"),
+        ({"clock_mhz": 1e308}, "key 'clock_mhz' must be between 0.001 and 100,000, got 1e+308"),
+        ({"dram_latency_cycles": 2**63 - 1}, "got 9.223e+18"),
+        ({"clock_mhz": 10**400}, "key 'clock_mhz' must be between 0.001 and 100,000, got inf"),
+        ({"spm_bytes": 2**63 - 1}, "key 'spm_bytes' must be between 1 and 4,294,967,296"),
+        ({"cores": 32, "spm_bytes": 1 << 30, "spm_shared": True}, "32-bit SPM addresses"),
+        ({"cores": 33}, "key 'cores' must be between 1 and 32, got 33"),
         ({"dataflow": "rs"}, "key 'dataflow' must be one of os, ws"),
         ({"psum_bytes": 3}, "key 'psum_bytes' must be 2 or 4"),
         ({"cores": "two"}, "key 'cores' must be int"),
         ({"spm_shared": 1}, "key 'spm_shared' must be bool"),
-        ({"cores": 64}, "key 'cores' must be at most 32"),
     ],
 )
 def test_bad_files_name_the_key_and_the_file(tmp_path, change, message):

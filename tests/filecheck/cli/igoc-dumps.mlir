@@ -1,8 +1,8 @@
 // igoc shows the IR around each pass as mlir-opt does, on standard error.
-// RUN: igoc %s --pass-pipeline=cse,canonicalize --print-ir-after-all -o /dev/null 2>&1 | filecheck %s
-// RUN: igoc %s --pass-pipeline=cse,canonicalize --print-ir-before-all --print-ir-after=canonicalize -o /dev/null 2>&1 | filecheck %s --check-prefix=BEFORE
+// RUN: igoc %s --pass-pipeline=cse,canonicalize --print-ir-after-all -o %t.out 2>&1 | filecheck %s
+// RUN: igoc %s --pass-pipeline=cse,canonicalize --print-ir-before-all --print-ir-after=canonicalize -o %t.out 2>&1 | filecheck %s --check-prefix=BEFORE
 // RUN: igoc %s --pass-pipeline=cse --emit=grad | filecheck %s --check-prefix=GRAD
-// RUN: igoc %s --pass-pipeline=cse --generic --print-ir-after-all -o /dev/null 2>&1 | filecheck %s --check-prefix=GENERIC
+// RUN: igoc %s --pass-pipeline=cse --generic --print-ir-after-all -o %t.out 2>&1 | filecheck %s --check-prefix=GENERIC
 
 // cse merges the two identical matmuls and drops the unused one; canonicalize finds nothing left.
 // CHECK: // -----// IR Dump After cse //----- //

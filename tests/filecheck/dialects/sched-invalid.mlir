@@ -146,3 +146,12 @@ func.func @f(%x: tensor<4x8xf16>, %w: tensor<8x16xf16>) -> tensor<4x16xf16> {
       : (tensor<4x8xf16>, tensor<8x16xf16>) -> tensor<4x16xf16>
   func.return %y : tensor<4x16xf16>
 }
+// -----
+
+// A number of more than 100 digits in an attribute (never converted, however long).
+// CHECK: sched-invalid.mlir:154:57: error: a number of 101 digits; numbers have at most 100
+func.func @f(%x: tensor<4x8xf16>, %w: tensor<8x16xf16>) -> tensor<4x16xf16> {
+  %y = grad.matmul %x, %w {sched.gemm = #sched.gemm<m = 99999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999, n = 16, k = 8, groups = 1>}
+      : (tensor<4x8xf16>, tensor<8x16xf16>) -> tensor<4x16xf16>
+  func.return %y : tensor<4x16xf16>
+}

@@ -212,3 +212,41 @@ func.func @index(%dy: tensor<4x2xf16>, %x: tensor<4x8xf16>, %w: tensor<8x2xf16>)
 // CHECK: error: unexpected end of the input (is the file cut short?); expected an operation, '}' or a block label (^name)
 func.func @cut(%x: tensor<4x8xf16>, %w: tensor<8x8xf16>) -> tensor<4x8xf16> {
   %y = grad.matmul %x, %w : (tensor<4x8xf16>, tensor<8x8xf16>) -> tensor<4x8xf16>
+
+// -----
+
+// An op of a dialect igoc does not read, whose syntax the grammar cannot follow, is named.
+// CHECK: syntax-invalid.mlir:{{[0-9]+}}:8: error: unknown op 'arith.constant' (known dialects: builtin, func, grad{{.*}})
+func.func @constant() -> tensor<4xf16> {
+  %c = "arith.constant"() <{value = dense<1.0> : tensor<4xf16>}> : () -> tensor<4xf16>
+  func.return %c : tensor<4xf16>
+}
+
+// -----
+
+// CHECK: syntax-invalid.mlir:{{[0-9]+}}:8: error: unknown op 'arith.addf'
+func.func @add(%a: tensor<4xf16>, %b: tensor<4xf16>) -> tensor<4xf16> {
+  %c = arith.addf %a, %b : tensor<4xf16>
+  func.return %c : tensor<4xf16>
+}
+
+// -----
+
+// CHECK: syntax-invalid.mlir:{{[0-9]+}}:87: error: location alias '#loc7' is used but never defined
+func.func @alias(%x: tensor<4x8xf16>, %w: tensor<8x2xf16>) -> tensor<4x2xf16> {
+  %y = grad.matmul %x, %w : (tensor<4x8xf16>, tensor<8x2xf16>) -> tensor<4x2xf16> loc(#loc7)
+  func.return %y : tensor<4x2xf16>
+}
+
+// -----
+
+// CHECK: syntax-invalid.mlir:{{[0-9]+}}:83: error: a location 'loc(' is not closed by its ')'
+func.func @open(%x: tensor<4x8xf16>, %w: tensor<8x2xf16>) -> tensor<4x2xf16> {
+  %y = grad.matmul %x, %w : (tensor<4x8xf16>, tensor<8x2xf16>) -> tensor<4x2xf16> loc("a.mlir":1
+  func.return %y : tensor<4x2xf16>
+}
+
+// -----
+
+// CHECK: syntax-invalid.mlir:{{[0-9]+}}:1: error: attribute aliases ('#name') are not read; only location aliases are ('#loc1 = loc(...)')
+#map = affine_map<(d0) -> (d0)>

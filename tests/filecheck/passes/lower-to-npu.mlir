@@ -15,8 +15,12 @@
 // CHECK-NEXT: "npu.tensor"() <{sym_name = "dw2", role = "output"
 // CHECK-NEXT: "npu.tensor"() <{sym_name = "dx", role = "output"
 // CHECK-NEXT: "npu.tensor"() <{sym_name = "dw1", role = "output"
-// Core 0 runs layer 1's forward op, then waits: layer 2 reads h, which both cores wrote.
+// Core 0 first sets its rows of dW2 and dW1 to zero: with the batch split, both cores add
+// their shares into them, and DRAM holds old data. Then it runs layer 1's forward op, and
+// waits: layer 2 reads h, which both cores wrote.
 // CHECK-NEXT: "npu.core"() <{core = 0 : i64}> ({
+// CHECK-NEXT: "npu.zero"() <{tensor = @dw2, stats = {instructions = 1 : i64, dram_read_bytes = 0 : i64, dram_write_bytes = 128 : i64
+// CHECK-NEXT: "npu.zero"() <{tensor = @dw1, stats = {instructions = 1 : i64, dram_read_bytes = 0 : i64, dram_write_bytes = 256 : i64
 // A layer names its tensors by symbol and carries the schedule it was lowered from.
 // CHECK-NEXT: "npu.layer"() <{name = "h", kind = "matmul", computations = ["fwd"], tensors = {X = @x, W = @w1, Y = @h}
 // CHECK-SAME: schedule = #sched.schedule<order = "{{[ijl]+}}", tiles = [{{.*}}], partition = "m", parts = 2, cores = 2>
@@ -27,8 +31,10 @@
 // CHECK-NEXT: "npu.barrier"() <{id = 1 : i64
 // CHECK-NEXT: "npu.layer"() <{name = "dx+dw1"
 // CHECK-NEXT: }) : () -> ()
-// Core 1 runs the same layers and barriers.
+// Core 1 runs the same fills, layers and barriers.
 // CHECK-NEXT: "npu.core"() <{core = 1 : i64}> ({
+// CHECK-NEXT: "npu.zero"() <{tensor = @dw2
+// CHECK-NEXT: "npu.zero"() <{tensor = @dw1
 // CHECK-NEXT: "npu.layer"() <{name = "h"
 // CHECK-NEXT: "npu.barrier"() <{id = 0 : i64
 // CHECK-NEXT: "npu.layer"() <{name = "y"

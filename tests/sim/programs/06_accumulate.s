@@ -1,4 +1,5 @@
-; 6. accumulate: c += a . b over two K steps in SPM, then an accumulating store into c.
+; 6. accumulate: c += a . b over two K steps in SPM, then an accumulating store into c,
+; which DRAM holds old data in until a zero store sets it to 0.
 .target {
 name = "tiny"
 cores = 1
@@ -27,5 +28,6 @@ psum_bytes = 2
     matmul spm 0x200 f32 = spm 0x0 * spm 0x80 f16 m=8 k=8 n=8
     matmul spm 0x200 f32 += spm 0x100 * spm 0x180 f16 m=8 k=8 n=8
 .end k_loop
+    store spm 0x0 f16 -> c[row 0, col 0] rows=8 cols=8 zero
     store spm 0x200 f32 -> c[row 0, col 0] rows=8 cols=8 accumulate
     halt
