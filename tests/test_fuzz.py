@@ -3,9 +3,9 @@
 Hypothesis mutates valid inputs — MLIR text for ``igoc``, ``.npu`` bytes for ``igoc-sim``
 and ``igoc-objdump``, assembly text for ``igoc-as``, target TOML for ``igoc --target`` —
 and runs each command in-process. A case passes when the command returns 0 (it is still
-valid), 1 (a diagnostic) or 2 (bad usage), prints no traceback and raises nothing. The
-``deadline`` makes hypothesis fail a case that takes more than a second (twice, as it
-checks a slow case again), which is the bound the size limits promise.
+valid), 1 (a diagnostic) or 2 (bad usage), prints no traceback and raises nothing.
+No deadline: how long a case takes depends on the machine and its load (the size
+limits are checked by ``tests/test_limits.py``: refused before any pass starts).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import re
 import struct
 import tempfile
 import zlib
-from datetime import timedelta
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -132,7 +131,7 @@ def assert_clean(status: int, err: str) -> None:
 
 FUZZ = settings(
     max_examples=80,
-    deadline=timedelta(seconds=1),
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
