@@ -16,7 +16,8 @@ for it in discardable attributes named ``sched.*``:
                       loops = ["ijl", "ijl"], partition = "m", parts = 4, cores = 4>
 
   (``tiles``: one ``MxNxK`` per computation; the partition is left out when
-  nothing is split on one core);
+  nothing is split on one core; ``tiler = "analytic"`` and ``reuse = "window"``, the
+  discipline of the paper's baseline, are printed only when chosen);
 - ``sched.policy``, ``sched.candidates``, ``sched.partitions`` — what a decision
   weighed and why (records for the reader; no pass reads them); the module's
   ``sched.program`` — what ``confirm-program`` compared.
@@ -53,7 +54,13 @@ from xdsl.irdl import irdl_attr_definition
 from xdsl.utils.exceptions import VerifyException
 
 from igoc.frontend.diagnostics import error_at
-from igoc.schedule.layer_schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
+from igoc.schedule.layer_schedule import (
+    INTERLEAVED_ORDERS,
+    REUSES,
+    TILERS,
+    LayerSchedule,
+    Partition,
+)
 from igoc.schedule.steps import PERMUTATIONS, Tiling
 
 if TYPE_CHECKING:
@@ -167,7 +174,9 @@ class ScheduleAttr(ParametrizedAttribute):
     outermost first), or one of ``layer_schedule.INTERLEAVED_ORDERS`` for dX and
     dW together; ``loops`` gives each GEMM's loop order under ``sequential``. The
     frame is cut along ``partition`` (``none``, ``m``, ``n`` or ``k``) into
-    ``parts`` boxes, box ``p`` on core ``p % cores``.
+    ``parts`` boxes, box ``p`` on core ``p % cores``. ``tiler`` and ``reuse`` are how the
+    tiles were found and how the SPM keeps them (``layer_schedule``: printed when not
+    ``search`` and ``belady``).
     """
 
     name = "sched.schedule"
@@ -177,6 +186,8 @@ class ScheduleAttr(ParametrizedAttribute):
     partition: StringAttr
     parts: IntAttr
     cores: IntAttr
+    tiler: StringAttr
+    reuse: StringAttr
 
     @staticmethod
     def of(schedule: LayerSchedule) -> ScheduleAttr:
@@ -191,6 +202,8 @@ class ScheduleAttr(ParametrizedAttribute):
             StringAttr(p.dim or "none"),
             IntAttr(p.parts),
             IntAttr(p.cores),
+            StringAttr(schedule.tiler),
+            StringAttr(schedule.reuse),
         )
 
     def tilings(self) -> tuple[Tiling, ...]:
@@ -202,7 +215,15 @@ class ScheduleAttr(ParametrizedAttribute):
         dim = self.partition.data
         partition = Partition(None if dim == "none" else dim, self.parts.data, self.cores.data)
         loops = tuple(loop.data for loop in self.loops.data) or None
-        return LayerSchedule(computations, self.order.data, self.tilings(), partition, loops)
+        return LayerSchedule(
+            computations,
+            self.order.data,
+            self.tilings(),
+            partition,
+            loops,
+            self.tiler.data,
+            self.reuse.data,
+        )
 
     def verify(self) -> None:
         order, count = self.order.data, len(self.tiles.data)
@@ -227,7 +248,17 @@ class ScheduleAttr(ParametrizedAttribute):
                 f"#sched.schedule: order '{order}' is no order of dX and dW; "
                 f"orders: {', '.join(INTERLEAVED_ORDERS)}"
             )
-        if count == 2 and order != "sequential" and self.tiles.data[0] != self.tiles.data[1]:
+        tiler, reuse = self.tiler.data, self.reuse.data
+        if tiler not in TILERS:
+            raise VerifyException(
+                f"#sched.schedule: tiler '{tiler}' is none of {', '.join(TILERS)}"
+            )
+        if reuse not in REUSES:
+            raise VerifyException(
+                f"#sched.schedule: reuse '{reuse}' is none of {', '.join(REUSES)}"
+            )
+        separate = order == "sequential" or (order == "only-interleaving" and tiler == "analytic")
+        if count == 2 and not separate and self.tiles.data[0] != self.tiles.data[1]:
             raise VerifyException(
                 f"#sched.schedule: order '{order}' walks dX and dW with one tiling; "
                 "give the same tiles twice"
@@ -266,7 +297,7 @@ class ScheduleAttr(ParametrizedAttribute):
                 return p.parse_integer(allow_boolean=False)
             return p.parse_str_literal(f" (the {name})")
 
-        known = ("order", "tiles", "loops", "partition", "parts", "cores")
+        known = ("order", "tiles", "loops", "partition", "parts", "cores", "tiler", "reuse")
         entries = _parse_entries(parser, known, ("order", "tiles"), value)
         return (
             StringAttr(entries["order"]),  # type: ignore[arg-type]
@@ -277,6 +308,8 @@ class ScheduleAttr(ParametrizedAttribute):
             StringAttr(entries.get("partition", "none")),  # type: ignore[arg-type]
             IntAttr(entries.get("parts", 1)),  # type: ignore[arg-type]
             IntAttr(entries.get("cores", 1)),  # type: ignore[arg-type]
+            StringAttr(entries.get("tiler", "search")),  # type: ignore[arg-type]
+            StringAttr(entries.get("reuse", "belady")),  # type: ignore[arg-type]
         )
 
     def print_parameters(self, printer: Printer) -> None:
@@ -287,6 +320,10 @@ class ScheduleAttr(ParametrizedAttribute):
         dim, parts, cores = self.partition.data, self.parts.data, self.cores.data
         if (dim, parts, cores) != ("none", 1, 1):
             text += f', partition = "{dim}", parts = {parts}, cores = {cores}'
+        if self.tiler.data != "search":
+            text += f', tiler = "{self.tiler.data}"'
+        if self.reuse.data != "belady":
+            text += f', reuse = "{self.reuse.data}"'
         printer.print_string(text + ">")
 
 

@@ -86,12 +86,28 @@ PIPELINES: dict[str, str] = {
     "confirm-program,lower-to-npu",
     # For studying the choices: the order by the paper's Algorithm 1 (with the batch
     # split), and every order and partition simulated (the oracle the cost model aims at).
-    "igo-paper": "conv-to-gemm,fuse-gradients,tile,select-order{policy=paper},"
+    "igo-alg1": "conv-to-gemm,fuse-gradients,tile,select-order{policy=paper},"
     "partition{policy=m},lower-to-npu",
     "igo-exhaustive": "conv-to-gemm,fuse-gradients,tile,select-order{policy=exhaustive},"
     "partition{policy=exhaustive},confirm-program{limit=0},lower-to-npu",
 }
 """Pipeline name -> its pass-pipeline spec (what ``--pass-pipeline`` takes)."""
+
+PAPER_TILE = "tile{tiler=analytic reuse=window}"
+"""The ``tile`` pass of the paper's footing: the analytic tile sizes of the paper's baseline
+and reuse only within a half-SPM window (``igoc.schedule.layer_schedule``)."""
+
+
+def paper_footing(spec: str, tile: str = PAPER_TILE) -> str:
+    """A pipeline spec with its ``tile`` pass replaced (by default, by ``PAPER_TILE``)."""
+    return ",".join(tile if name == "tile" else name for name in spec.split(","))
+
+
+# Every pipeline on the paper's footing: ``baseline-paper`` is the paper's baseline, the
+# others IGO's steps measured against it as the paper measures them.
+PIPELINES.update(
+    {f"{name}-paper": paper_footing(spec) for name, spec in list(PIPELINES.items()) if spec}
+)
 
 DEFAULT_PIPELINE = "igo"
 

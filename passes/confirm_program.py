@@ -85,7 +85,9 @@ class ConfirmProgramPass(ModulePass):
         for layer, schedule in zip(layers.ops, current, strict=True):
             if schedule is None:
                 raise error_at(layer, "confirm-program needs sched.schedule: run tile first")
-        baseline = [baseline_schedule(search, desc) for desc in descs]
+        # Each op's baseline and unsplit schedules under its own discipline (tiler, reuse).
+        searches = [search.under(*s.discipline()) for s in current]  # type: ignore[union-attr]
+        baseline = [baseline_schedule(s, d) for s, d in zip(searches, descs, strict=True)]
         if current == baseline:
             set_record(op, "program", {"kept": "schedules", "same_as_baseline": True})
             return
@@ -94,7 +96,9 @@ class ConfirmProgramPass(ModulePass):
             skipped = f"{steps} steps > limit {self.limit}"
             set_record(op, "program", {"kept": "schedules", "skipped": skipped})
             return
-        unsplit = [unsplit_schedule(search, d, s) for d, s in zip(descs, current, strict=True)]
+        unsplit = [
+            unsplit_schedule(se, d, s) for se, d, s in zip(searches, descs, current, strict=True)
+        ]
         weighed = {"schedules": current}
         if unsplit not in (current, baseline):
             weighed["unsplit"] = unsplit

@@ -67,7 +67,9 @@ class PartitionPass(ModulePass):
                 policy = "m"
             context = fused_context(layers.descs, index, target.spm_bytes, layers.schedule)
             try:
-                schedule, candidates = choose_partition(search, desc, schedule, policy, context)
+                schedule, candidates = choose_partition(
+                    search.under(*schedule.discipline()), desc, schedule, policy, context
+                )
             except ValueError as err:
                 raise error_at(layer, str(err)) from None
             set_schedule(layer, schedule)

@@ -21,7 +21,8 @@ in training order (``dialects.views.training_order``); when an earlier layer sha
 tensor with a fused op and everything in between fits in SPM, its candidates
 are weighed with that layer planned just before, so data it leaves in SPM
 counts. Single GEMMs are weighed alone, as the baseline weighs them, so that a
-fused op's ``sequential`` candidate is exactly the baseline's schedule.
+fused op's ``sequential`` candidate is exactly the baseline's schedule. The
+discipline ``tile`` gave an op (tiler, reuse) is kept.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ class SelectOrderPass(ModulePass):
         for index, layer in enumerate(layers.ops):
             context = fused_context(layers.descs, index, target.spm_bytes, layers.schedule)
             desc = layers.descs[index]
+            current = layers.schedule(index)
+            discipline = current.discipline() if current else ("search", "belady")
             try:
-                schedule, candidates = select_order(search, desc, self.policy, context=context)
+                schedule, candidates = select_order(
+                    search.under(*discipline), desc, self.policy, context=context
+                )
             except ValueError as err:
                 raise error_at(layer, str(err)) from None
             set_schedule(layer, schedule)

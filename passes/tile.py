@@ -8,6 +8,12 @@ array's side, or the whole dimension) and the batch split across the cores.
 The tiles are the largest aligned ones whose step fits twice in SPM (room for
 double buffering). A layer whose smallest tiles do not fit is an error at its op
 that says how much SPM it needs.
+
+Options ``tiler`` and ``reuse`` set the discipline every later pass keeps (it is part
+of ``#sched.schedule``): ``tile{tiler=analytic reuse=window}`` is the paper's baseline's
+(analytic tile sizes, reuse only within a half-SPM window; see
+``igoc.schedule.layer_schedule``), under which the tiles are the analytic tiler's pick
+for the op's natural order.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_schedule
 from igoc.dialects.views import describe_op, layer_ops, tensor_names
 from igoc.frontend import error_at
+from igoc.schedule.layer_schedule import REUSES, TILERS
 
 
 @dataclass(frozen=True)
@@ -32,8 +39,20 @@ class TilePass(ModulePass):
 
     name = "tile"
 
+    tiler: str = "search"
+    """search (tile sizes searched by the cost model) or analytic (the paper's baseline's)."""
+
+    reuse: str = "belady"
+    """belady (any tile kept for any later use) or window (only within half the SPM)."""
+
+    def __post_init__(self) -> None:
+        if self.tiler not in TILERS:
+            raise ValueError(f"tile: tiler must be one of {', '.join(TILERS)}, got {self.tiler!r}")
+        if self.reuse not in REUSES:
+            raise ValueError(f"tile: reuse must be one of {', '.join(REUSES)}, got {self.reuse!r}")
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        search = search_for(ctx, module_target(op))
+        search = search_for(ctx, module_target(op)).under(self.tiler, self.reuse)
         names_of = {}
         for function, layer in layer_ops(op):
             if function not in names_of:

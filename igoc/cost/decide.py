@@ -325,6 +325,11 @@ def initial_schedule(search: Search, desc: LayerDesc) -> tuple[LayerSchedule, li
             tiles = TileSearch(search, layers, (comp,), NATURAL_ORDER[comp], part)
         else:
             tiles = TileSearch(search, layers, desc.computations, "only-interleaving", part)
+        if search.tiler == "analytic":
+            cand = tiles.quick()
+            if cand.estimate is None:
+                raise ValueError(_no_fit(desc, cand, target))
+            return cand.schedule, []
         point = tiles.balanced()
         if not tiles.fits(point):
             cand = search.evaluate(layers, tiles.schedule(point))
@@ -399,7 +404,7 @@ def _retile(
         TileSearch(search, layers, (comp,), loop, partition, context).refine().schedule
         for comp, loop in zip(("dx", "dw"), loops, strict=True)
     )
-    seq = LayerSchedule(
+    seq = search.schedule(
         schedule.computations, "sequential", (dx.tilings[0], dw.tilings[0]), partition, loops
     )
     return search.evaluate(layers, seq, context)

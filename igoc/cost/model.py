@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 from igoc.isa.cycles import matmul_cycles
 from igoc.schedule.emit import EmitContext, action_bytes
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
-from igoc.schedule.layer_schedule import LayerSchedule, core_step_count, core_steps, core_walk
+from igoc.schedule.layer_schedule import (
+    LayerSchedule,
+    core_step_count,
+    core_steps,
+    core_walk,
+    window_bytes,
+)
 from igoc.schedule.planner import Action, Plan, Residency, plan_schedule
 from igoc.schedule.program import (
     ConvertMark,
@@ -191,10 +197,13 @@ def _steps_estimate(
     partial: set[str],
     core: int,
     sharing: int,
+    window: int | None = None,
 ) -> Estimate:
-    """Plan ``before + steps`` and estimate the ``steps`` part."""
+    """Plan ``before + steps`` (with reuse ``window``) and estimate the ``steps`` part."""
     ctx = EmitContext.of(target, core)
-    plan = plan_schedule(before + steps, ctx.tile_bytes, target.spm_bytes, lambda t: t in partial)
+    plan = plan_schedule(
+        before + steps, ctx.tile_bytes, target.spm_bytes, lambda t: t in partial, None, window
+    )
     if before:
         plan = plan.window(len(before))
     return estimate_plan(plan, ctx, target, sharing)
@@ -298,7 +307,9 @@ def estimate_schedule(
         first, second = (
             estimate_schedule(
                 layers,
-                LayerSchedule((c,), loop, (t,), schedule.partition),
+                LayerSchedule(
+                    (c,), loop, (t,), schedule.partition, None, schedule.tiler, schedule.reuse
+                ),
                 target,
                 context if i == 0 else None,
                 final_stores,
@@ -328,12 +339,13 @@ def estimate_schedule(
     if context is not None:
         before = core_steps(context[0], context[1], core)
     sharing = len(working)
+    window = window_bytes(schedule.reuse, target.spm_bytes)
     if total <= SAMPLE_STEPS:
-        est = _steps_estimate(steps, before, target, partial, core, sharing)
+        est = _steps_estimate(steps, before, target, partial, core, sharing, window)
     else:
         half = SAMPLE_STEPS // 2
-        short = _steps_estimate(steps[:half], before, target, partial, core, sharing)
-        long = _steps_estimate(steps[: 2 * half], before, target, partial, core, sharing)
+        short = _steps_estimate(steps[:half], before, target, partial, core, sharing, window)
+        long = _steps_estimate(steps[: 2 * half], before, target, partial, core, sharing, window)
         rest = (total - half) / half
         traffic: dict[str, list[int]] = {}
         for name in set(short.traffic) | set(long.traffic):

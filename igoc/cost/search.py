@@ -15,6 +15,11 @@ The driver creates it and hands it to the passes; nothing is remembered elsewher
 A *context* (``EvalContext``) is the layer that runs just before the one being
 scheduled, when its data may still be in SPM: estimates are made with it planned
 first.
+
+A search has a *discipline* (``Search.under``): the tiler (``search``, the grid search
+above, or ``analytic``, the paper's baseline's tile sizes, ``igoc.cost.analytic``, of
+which the cost model picks the best member) and the SPM reuse (``belady`` or
+``window``, ``igoc.schedule.layer_schedule``) of every schedule it makes.
 """
 
 from __future__ import annotations
@@ -23,12 +28,17 @@ import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from igoc.cost import store
+from igoc.cost import analytic, store
 from igoc.cost.model import Estimate, FinalStores, estimate_schedule, scale
 from igoc.isa.cycles import matmul_cycles
 from igoc.schedule.emit import acc_dtype
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
-from igoc.schedule.layer_schedule import INTERLEAVED_ORDERS, LayerSchedule, Partition
+from igoc.schedule.layer_schedule import (
+    INTERLEAVED_ORDERS,
+    NATURAL_ORDER,
+    LayerSchedule,
+    Partition,
+)
 from igoc.schedule.planner import PlanError
 from igoc.schedule.steps import PERMUTATIONS, Tiling
 from igoc.target import Target
@@ -83,12 +93,39 @@ class Search:
     (``igoc.cost.store``, when ``IGOC_DECISION_CACHE`` names a folder).
     """
 
-    def __init__(self, target: Target, disk: bool = True) -> None:
+    def __init__(
+        self, target: Target, disk: bool = True, tiler: str = "search", reuse: str = "belady"
+    ) -> None:
         self.target = target
         self.disk = disk
+        self.tiler, self.reuse = tiler, reuse
         self._evaluated: dict[tuple, Candidate] = {}
         self._decisions: dict[tuple, object] = {}
         self.final_stores: FinalStores = {}
+        self._disciplines: dict[tuple[str, str], Search] = {(tiler, reuse): self}
+
+    def under(self, tiler: str, reuse: str) -> Search:
+        """The search for the same target under another discipline (it shares this one's
+        memory: estimates are keyed by schedules, which carry their discipline, and
+        decisions by the discipline too)."""
+        found = self._disciplines.get((tiler, reuse))
+        if found is None:
+            found = Search(self.target, self.disk, tiler, reuse)
+            found._evaluated, found._decisions = self._evaluated, self._decisions
+            found.final_stores, found._disciplines = self.final_stores, self._disciplines
+            self._disciplines[(tiler, reuse)] = found
+        return found
+
+    def schedule(
+        self,
+        computations: tuple[str, ...],
+        order: str,
+        tilings: tuple[Tiling, ...],
+        partition: Partition,
+        loops: tuple[str, ...] | None = None,
+    ) -> LayerSchedule:
+        """A schedule under this search's discipline."""
+        return LayerSchedule(computations, order, tilings, partition, loops, self.tiler, self.reuse)
 
     def evaluate(
         self, layers: list[LayerGemm], schedule: LayerSchedule, context: EvalContext | None = None
@@ -126,6 +163,8 @@ class Search:
 
     def decided(self, key: tuple, decide: Callable[[], object]):
         """The decision remembered for ``key`` (here, or on disk), else ``decide()``'s."""
+        if (self.tiler, self.reuse) != ("search", "belady"):
+            key = (*key, "discipline", self.tiler, self.reuse)
         if key not in self._decisions:
             stored = store.load(key) if self.disk else None
             if stored is None:
@@ -254,7 +293,7 @@ class TileSearch:
     def schedule(self, p: tuple[int, ...]) -> LayerSchedule:
         """The schedule at a grid point."""
         tiles = (self.tiling(p),) * len(self.computations)
-        return LayerSchedule(self.computations, self.order, tiles, self.partition)
+        return self.search.schedule(self.computations, self.order, tiles, self.partition)
 
     def fits(self, p: tuple[int, ...]) -> bool:
         """Whether two steps' tiles fit in SPM (room for double buffering)."""
@@ -301,7 +340,9 @@ class TileSearch:
         return self._grow((0, 0, 0), (0, 1, 2))
 
     def quick(self) -> Candidate:
-        """The best of the starting tiles."""
+        """The best of the starting tiles (under the analytic tiler: its pick)."""
+        if self.search.tiler == "analytic":
+            return self._analytic()
         starts = {self.balanced()}
         for prio in itertools.permutations(range(3)):
             p: tuple[int, ...] = (0, 0, 0)
@@ -314,8 +355,23 @@ class TileSearch:
             self.visit((0, 0, 0))  # nothing fitted: the smallest tiles
         return self.best  # type: ignore[return-value]
 
+    def _analytic(self) -> Candidate:
+        if self.best is None:
+            self.best = analytic_candidate(
+                self.search,
+                self.layers,
+                self.computations,
+                self.order,
+                self.partition,
+                self.context,
+            )
+            self.seen[(0, 0, 0)] = self.best
+        return self.best
+
     def refine(self) -> Candidate:
-        """Local search from the best point so far."""
+        """Local search from the best point so far (under the analytic tiler: its pick)."""
+        if self.search.tiler == "analytic":
+            return self._analytic()
         if self.best is None:
             self.quick()
         point, current = self.best_point, self.best
@@ -352,7 +408,10 @@ def single_candidates(
     context: EvalContext | None = None,
 ) -> list[Candidate]:
     """Every loop order of one GEMM: each at its starting tiles, the best two refined
-    (``best_of`` them: the GEMM's best loop order and tiles)."""
+    (``best_of`` them: the GEMM's best loop order and tiles). Under the analytic tiler,
+    its pick (loop order and tiles)."""
+    if search.tiler == "analytic":
+        return [analytic_candidate(search, layers, (computation,), "ijl", partition, context)]
     searches = [
         TileSearch(search, layers, (computation,), order, partition, context)
         for order in PERMUTATIONS
@@ -376,6 +435,10 @@ def interleaved_candidates(
     starting tiles and the ``refine`` most promising searched further.
     """
     orders = list(orders)
+    if search.tiler == "analytic":
+        return [
+            analytic_candidate(search, layers, ("dx", "dw"), o, partition, context) for o in orders
+        ]
     fused = [o for o in orders if o != "sequential"]
     searches = [TileSearch(search, layers, ("dx", "dw"), o, partition, context) for o in fused]
     found = dict(zip(fused, screened(searches, refine), strict=True))
@@ -384,15 +447,94 @@ def interleaved_candidates(
             best_of(single_candidates(search, layers, comp, partition, context)).schedule
             for comp in ("dx", "dw")
         )
-        seq = LayerSchedule(
+        seq = search.schedule(
             ("dx", "dw"),
             "sequential",
             (dx.tilings[0], dw.tilings[0]),
             partition,
-            loops=(dx.order, dw.order),
+            (dx.order, dw.order),
         )
         found["sequential"] = search.evaluate(layers, seq, context)
     return [found[o] for o in orders]
+
+
+ANALYTIC_REFITS = 8
+"""How often the analytic tiler computes its family again, for a budget an eighth smaller
+each time, when the planner cannot place a step of it twice (fragmentation)."""
+
+
+def analytic_candidate(
+    search: Search,
+    layers: list[LayerGemm],
+    computations: tuple[str, ...],
+    order: str,
+    partition: Partition = WHOLE,
+    context: EvalContext | None = None,
+) -> Candidate:
+    """The analytic tiler's schedule for an order: the member of its family
+    (``igoc.cost.analytic``) the cost model estimates best. A single GEMM's loop order
+    comes with its member (``order`` is ignored); ``sequential`` is each GEMM's pick one
+    after the other; ``only-interleaving`` each GEMM's pick for a quarter of the SPM, in
+    its natural loop order; a fused order shares one member of the fused family."""
+    budget = search.target.spm_bytes // 2
+    cand = _analytic(search, layers, computations, order, partition, context, budget)
+    for _ in range(ANALYTIC_REFITS):
+        if cand.estimate is not None:
+            break
+        budget = budget * 7 // 8
+        cand = _analytic(search, layers, computations, order, partition, context, budget)
+    return cand
+
+
+def _analytic(
+    search: Search,
+    layers: list[LayerGemm],
+    computations: tuple[str, ...],
+    order: str,
+    partition: Partition,
+    context: EvalContext | None,
+    budget: int,
+) -> Candidate:
+    target = search.target
+    ext = _box_extent(layers[0], partition)
+    dims = {"i": ext["m"], "j": ext["n"], "l": ext["k"]}
+    elem, acc = layers[0].dtype.nbytes, acc_dtype(target).nbytes
+    rows, cols = target.array_rows, target.array_cols
+    smallest = Tiling(1, 1, 1)
+
+    def single(comp: str, budget: int, loop: str | None = None) -> Candidate:
+        cands = [
+            search.evaluate(layers, search.schedule((comp,), loop or lp, (t,), partition), context)
+            for t, lp in analytic.gemm_family(dims, comp, rows, cols, elem, acc, budget)
+        ]
+        if not cands:
+            loop = loop or NATURAL_ORDER[comp]
+            cands = [
+                search.evaluate(layers, search.schedule((comp,), loop, (smallest,), partition))
+            ]
+        return best_of(cands)
+
+    if len(computations) == 1:
+        return single(computations[0], budget)
+    if order == "sequential":
+        dx, dw = (single(c, budget).schedule for c in ("dx", "dw"))
+        seq = search.schedule(
+            computations, order, (dx.tilings[0], dw.tilings[0]), partition, (dx.order, dw.order)
+        )
+        return search.evaluate(layers, seq, context)
+    if order == "only-interleaving":
+        dx, dw = (single(c, budget // 2, NATURAL_ORDER[c]).schedule for c in ("dx", "dw"))
+        pair = search.schedule(computations, order, (dx.tilings[0], dw.tilings[0]), partition)
+        return search.evaluate(layers, pair, context)
+    tilings = analytic.fused_family(dims, rows, cols, elem, acc, budget) or [smallest]
+    return best_of(
+        [
+            search.evaluate(
+                layers, search.schedule(computations, order, (t, t), partition), context
+            )
+            for t in tilings
+        ]
+    )
 
 
 def paper_order(m: int, n: int, k: int) -> str:

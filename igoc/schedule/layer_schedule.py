@@ -17,6 +17,17 @@ A single GEMM (a forward op, or a gradient without its partner) has a loop
 order, a permutation of ``ijl`` (i walks M, j walks N, l walks K; outermost
 first). A partition splits the frame along one dimension into ``parts`` equal
 boxes; ``cores`` of them run side by side, the rest one after another.
+
+How a schedule was found and how its SPM is used (its *discipline*) travel with it, so
+that every pass after ``tile`` keeps them and the lowering plans the way the cost model
+estimated:
+
+- ``tiler``: ``search`` (tile sizes searched on an aligned grid by the cost model) or
+  ``analytic`` (the analytic tile sizes of the paper's baseline, ``igoc.cost.analytic``);
+- ``reuse``: ``belady`` (the SPM planner keeps any tile for any later use of it, evicting
+  by Belady's rule) or ``window`` (an input tile is kept for its next use only if the
+  tiles touched in between fit half the SPM; the paper's description of its baseline,
+  see ``igoc.schedule.planner``).
 """
 
 from __future__ import annotations
@@ -40,6 +51,8 @@ from igoc.schedule.steps import (
 NATURAL_ORDER = {"fwd": "ijl", "dx": "ilj", "dw": "jli"}
 
 FUSED_NAMES = {"ijl": "dx-major", "jil": "dw-major"}
+TILERS = ("search", "analytic")
+REUSES = ("belady", "window")
 INTERLEAVED_ORDERS = (
     "sequential",
     "only-interleaving",
@@ -85,6 +98,8 @@ class LayerSchedule:
     tilings: tuple[Tiling, ...]  # one per computation (shared orders repeat the same tiling)
     partition: Partition = field(default_factory=Partition)
     loops: tuple[str, ...] | None = None  # "sequential": each computation's loop order
+    tiler: str = "search"  # how its tiles were found: one of TILERS
+    reuse: str = "belady"  # how the SPM keeps tiles between uses: one of REUSES
 
     def __post_init__(self) -> None:
         if len(self.tilings) != len(self.computations):
@@ -94,13 +109,26 @@ class LayerSchedule:
                 raise ValueError(f"order {self.order!r} is not a loop order of 'ijl'")
         elif self.order not in INTERLEAVED_ORDERS:
             raise ValueError(f"order {self.order!r} is not one of {', '.join(INTERLEAVED_ORDERS)}")
-        elif self.order not in ("sequential",) and self.tilings[0] != self.tilings[1]:
+        elif not self.separate_tilings() and self.tilings[0] != self.tilings[1]:
             raise ValueError(f"order {self.order!r} shares one tiling between dX and dW")
         if self.loops is not None:
             if self.order != "sequential" or len(self.loops) != len(self.computations):
                 raise ValueError("per-computation loop orders belong to the sequential order")
             if any(loop not in PERMUTATIONS for loop in self.loops):
                 raise ValueError(f"loop orders {self.loops} are not permutations of 'ijl'")
+        if self.tiler not in TILERS or self.reuse not in REUSES:
+            raise ValueError(f"unknown tiler {self.tiler!r} or reuse {self.reuse!r}")
+
+    def separate_tilings(self) -> bool:
+        """Whether dX and dW may have tilings of their own: under ``sequential``, and under
+        ``only-interleaving`` with the analytic tiler (each GEMM's own analytic tiles)."""
+        return self.order == "sequential" or (
+            self.order == "only-interleaving" and self.tiler == "analytic"
+        )
+
+    def discipline(self) -> tuple[str, str]:
+        """``(tiler, reuse)``."""
+        return (self.tiler, self.reuse)
 
     def loop_orders(self) -> tuple[str, ...]:
         """The loop order of each computation."""
@@ -142,6 +170,10 @@ class LayerSchedule:
             out["loops"] = list(self.loops)
         p = self.partition
         out["partition"] = {"dim": p.dim or "none", "parts": p.parts, "cores": p.cores}
+        if self.tiler != "search":
+            out["tiler"] = self.tiler
+        if self.reuse != "belady":
+            out["reuse"] = self.reuse
         return out
 
     def partial_roles(self, layer: LayerGemm) -> set[str]:
@@ -152,6 +184,13 @@ class LayerSchedule:
         return {
             COMPUTATIONS[c].acc for c in self.computations if COMPUTATIONS[c].reduction == index
         }
+
+
+def window_bytes(reuse: str, spm_bytes: int) -> int | None:
+    """The reuse window of a discipline (``planner.plan_schedule``): half the SPM under
+    ``window`` (the other half holds the tiles being loaded: the paper's double buffering),
+    None (no window) under ``belady``."""
+    return spm_bytes // 2 if reuse == "window" else None
 
 
 # ---- the walk of each core -------------------------------------------------------------------

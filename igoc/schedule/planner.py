@@ -120,6 +120,7 @@ def _plan(
     budget_bytes: int,
     partial: Callable[[str], bool],
     ops: Sequence[int] | None = None,
+    window_bytes: int | None = None,
 ) -> Plan:
     """Belady residency planning with online next-fit placement."""
     # Intern the keys: everything below works on small integers. An input tile used again
@@ -135,6 +136,11 @@ def _plan(
     # them alive, so an identity is not reused meanwhile. Not with ``ops``, where one
     # key may stand for several tiles.
     by_identity: dict[int, int] = {}
+    # With ``window_bytes``: an input tile counts as a new tile (to be loaded again) when
+    # the distinct tiles touched since its last use take more than ``window_bytes`` (its
+    # LRU stack distance, summed over the steps between by a Fenwick tree indexed by the
+    # step of each tile's latest use).
+    window = _StackDistance(len(steps)) if window_bytes is not None else None
     for s, step in enumerate(steps):
         distinct: list[int] = []
         triples = []
@@ -158,6 +164,17 @@ def _plan(
                         uses.append([])
                         last_op.append(0)
                     last_op[t] = ops[s]
+                if window is not None and window.far(t, s, key, window_bytes):
+                    t = len(keys)
+                    keys.append(key)
+                    uses.append([])
+                    ident[key] = t
+                    if ops is None:
+                        by_identity[id(key)] = t
+                    else:
+                        last_op.append(ops[s])
+                if window is not None:
+                    window.touch(t, s, tile_bytes, key)
                 if not uses[t] or uses[t][-1] != s:
                     uses[t].append(s)
                 triple.append(t)
@@ -182,6 +199,7 @@ def _plan(
     used_bytes = 0
     peak = 0
     plan = Plan(steps, [], [], [], [])
+    withdrawn: set[int] = set()  # ids of residencies taken back (fragmentation)
 
     for s in range(len(steps)):
         before: list[Action] = []
@@ -199,6 +217,7 @@ def _plan(
                 res.end = s  # protect it while this step's other tiles come in
         pending = [t for t in ids if resident[t] is None]
         placed: list[int] = []  # tiles brought in for this step, in order
+        takebacks = 0
         while pending:
             t = pending.pop(0)
             need = size[t]
@@ -237,9 +256,15 @@ def _plan(
                             victim = entry[1]
                             del held[h]
                             break
-                if victim < 0 and used_bytes + need <= budget_bytes and placed:
+                if (
+                    victim < 0
+                    and used_bytes + need <= budget_bytes
+                    and placed
+                    and takebacks < TAKEBACKS_PER_TILE * len(ids)
+                ):
                     # Fragmented: the bytes are free but not in one hole. Take back a tile
                     # this step brought in and place it again after this one.
+                    takebacks += 1
                     u = placed.pop()
                     res = resident[u]
                     resident[u] = None
@@ -250,7 +275,7 @@ def _plan(
                         before.remove(action)
                         if action.kind == "reload":
                             spilled[u], dirty[u] = True, False
-                    plan.residencies.remove(res)  # type: ignore[arg-type]
+                    withdrawn.add(id(res))
                     pending.append(u)
                     address = free.allocate(need)
                     too_small = address < 0
@@ -316,9 +341,66 @@ def _plan(
         plan.after.append(after)
         plan.fresh.append(fresh)
         plan.residency_of.append(res_of)
+    if withdrawn:
+        plan.residencies = [r for r in plan.residencies if id(r) not in withdrawn]
     plan.peak_bytes = peak
     plan.budget_bytes = budget_bytes
     return plan
+
+
+TAKEBACKS_PER_TILE = 4
+"""A step that cannot place its tiles after taking back this many per tile it holds is
+reported as not fitting: placing them again in another order would only repeat itself."""
+
+
+class _StackDistance:
+    """The distinct bytes touched between two uses of a tile (its LRU stack distance)."""
+
+    def __init__(self, steps: int) -> None:
+        self.tree = [0] * (steps + 1)  # Fenwick tree: bytes of the tiles last used at a step
+        self.last: dict[int, int] = {}  # tile -> the step of its latest use
+        self.size: dict[int, int] = {}
+
+    def _add(self, step: int, value: int) -> None:
+        i = step + 1
+        while i < len(self.tree):
+            self.tree[i] += value
+            i += i & -i
+
+    def _before(self, step: int) -> int:
+        """Bytes of the tiles whose latest use lies before ``step``."""
+        total, i = 0, step
+        while i > 0:
+            total += self.tree[i]
+            i -= i & -i
+        return total
+
+    def far(self, t: int, s: int, key: TileKey, window_bytes: int) -> bool:
+        """True if input tile ``t``, used again at step ``s``, has left the window: the
+        tiles touched since its latest use take more than ``window_bytes``. It is then
+        forgotten (a new tile stands for it from here on)."""
+        prev = self.last.get(t)
+        if prev is None or prev == s or key[1]:
+            return False
+        if self._before(s) - self._before(prev + 1) <= window_bytes:
+            return False
+        self._add(prev, -self.size[t])
+        del self.last[t]
+        return True
+
+    def touch(
+        self, t: int, s: int, tile_bytes: Callable[[TileKey, bool], int], key: TileKey
+    ) -> None:
+        """Record a use of tile ``t`` at step ``s``."""
+        prev = self.last.get(t)
+        if prev == s:
+            return
+        if t not in self.size:
+            self.size[t] = _round_up(tile_bytes(key, key[1]))
+        if prev is not None:
+            self._add(prev, -self.size[t])
+        self._add(s, self.size[t])
+        self.last[t] = s
 
 
 _FEW_HOLES = 16
@@ -388,6 +470,7 @@ def plan_schedule(
     capacity_bytes: int,
     partial: Callable[[str], bool] = lambda tensor: False,
     ops: Sequence[int] | None = None,
+    window_bytes: int | None = None,
 ) -> Plan:
     """Plan a schedule's SPM use: which tiles move when, and where each one lives.
 
@@ -395,6 +478,9 @@ def plan_schedule(
     whether the schedule covers only part of that output's reduction (its final
     tiles are then added into DRAM). ``ops``, for a walk through several ops, gives
     each step's op (non-decreasing): an input tile is kept for its next use only if that
-    lies in the same op or the next. Raises ``PlanError`` if it cannot fit.
+    lies in the same op or the next. ``window_bytes`` bounds reuse the way a program
+    that keeps only a window of its recent tiles sees it: an input tile is kept for its
+    next use only if the distinct tiles touched in between take at most that many bytes
+    (else it is loaded again). Raises ``PlanError`` if it cannot fit.
     """
-    return _plan(steps, tile_bytes, capacity_bytes, partial, ops)
+    return _plan(steps, tile_bytes, capacity_bytes, partial, ops, window_bytes)

@@ -35,7 +35,7 @@ from igoc.isa.program import Program
 from igoc.schedule.describe import LayerDesc
 from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, partial_name, psum_dtype
 from igoc.schedule.layer import COMPUTATIONS, LayerGemm
-from igoc.schedule.layer_schedule import LayerSchedule, core_steps
+from igoc.schedule.layer_schedule import LayerSchedule, core_steps, window_bytes
 from igoc.schedule.planner import Plan, plan_schedule
 from igoc.schedule.steps import Matmul
 from igoc.target import Target
@@ -182,14 +182,26 @@ def plan_core(target: Target, core: int, items: list[Item], plan_cycles: PlanCyc
 
     ctx = EmitContext.of(target, core)
     tile_bytes = ctx.tile_bytes
+    # Under the ``window`` discipline (any layer's schedule has it: a pipeline gives it to
+    # all), tiles are kept only within the window, and the plan is made once.
+    window = next(
+        (
+            window_bytes(item.schedule.reuse, target.spm_bytes)
+            for item in items
+            if isinstance(item, ScheduledLayer) and item.schedule.reuse == "window"
+        ),
+        None,
+    )
 
     def close() -> None:
         # Two plans: tiles kept for any later use, and kept only into the next op; the
         # one the cost model finds faster is taken (see ``igoc.schedule.planner``).
         if steps:
             walk = list(steps)
-            plan = plan_schedule(walk, tile_bytes, target.spm_bytes, lambda t: t in partial)
-            if ops[-1] > 1 and len(walk) <= TWO_PLANS_STEPS:
+            plan = plan_schedule(
+                walk, tile_bytes, target.spm_bytes, lambda t: t in partial, None, window
+            )
+            if ops[-1] > 1 and len(walk) <= TWO_PLANS_STEPS and window is None:
                 near = plan_schedule(
                     walk, tile_bytes, target.spm_bytes, lambda t: t in partial, list(ops)
                 )
