@@ -31,8 +31,9 @@ implementation of that description makes, written down):
   instead of spilling a partial sum per reduction chunk.
 - **Element widths.** igoc's accumulators are ``acc_bytes`` wide, its operands
   ``element_bytes``: the half-SPM condition is counted in bytes.
-- **Fit.** When the whole dimension is so large that even unit chunks beside it
-  overflow half the SPM, it is halved until they fit; and if the planner cannot
+- **Fit.** When the whole dimension is so large that even the smallest chunks beside
+  it (a reduction chunk of 1, the tied dimension one array side) overflow half the
+  SPM, it is halved until they fit; and if the planner cannot
   place two steps (double buffering) in the SPM for fragmentation, the family is
   computed again for a budget an eighth smaller.
 - **A fused step** (dX and dW at each point of one walk: the paper's dX-major,
@@ -108,7 +109,7 @@ def fill(
         return step_footprint({whole: w, base: b, other: o}, computations, elem, acc)
 
     w = dims[whole]
-    while size(1, 1, w) > budget:
+    while size(1, min(dims[other], ratio), w) > budget:  # the smallest tied chunks
         if w == 1:
             return None
         w = max(1, w // 2)
