@@ -108,6 +108,14 @@ def paper_footing(spec: str, tile: str = PAPER_TILE) -> str:
 PIPELINES.update(
     {f"{name}-paper": paper_footing(spec) for name, spec in list(PIPELINES.items()) if spec}
 )
+# Between the two footings (the gap decomposed, ``igoc-bench --decompose``): searched tiles
+# with reuse still only within the half-SPM window.
+PIPELINES.update(
+    {
+        f"{name}-window": paper_footing(PIPELINES[name], "tile{reuse=window}")
+        for name in ("baseline", "igo")
+    }
+)
 
 DEFAULT_PIPELINE = "igo"
 
