@@ -103,6 +103,7 @@ def document(bench: Bench, compiler: str, layers: bool = False, timings: bool = 
         "schema_version": SCHEMA_VERSION,
         "tool": "igoc-bench",
         "compiler": compiler,
+        "regime": bench.regime,
         "reference_pipeline": bench.reference,
         "pipelines": list(bench.pipelines),
         "im2col": bench.im2col,

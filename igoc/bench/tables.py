@@ -84,6 +84,7 @@ class Bench:
     reference: str
     targets: list[TargetResults]
     im2col: str = "on-the-fly"
+    regime: str = "strong"
 
 
 # ---- numbers ------------------------------------------------------------------------------------
@@ -228,9 +229,21 @@ def render_summary(bench: Bench) -> list[str]:
     return [title, *grid(rows, range(1, len(rows[0])))]
 
 
+def render_header(bench: Bench) -> list[str]:
+    """The tables' header: the regime, what it means, and the reference pipeline."""
+    from igoc.bench.regime import REGIMES
+
+    known = REGIMES.get(bench.regime)
+    meaning = f" ({known.summary})" if known is not None else ""
+    return [
+        f"Regime: {bench.regime}{meaning}",
+        f"Reference pipeline: {bench.reference} (every ratio is against it)",
+    ]
+
+
 def render_tables(bench: Bench) -> str:
-    """Every target's four tables, the failures, and the summary, as text."""
-    lines: list[str] = []
+    """The header, every target's four tables, the failures, and the summary, as text."""
+    lines: list[str] = [*render_header(bench), ""]
     for target in bench.targets:
         lines += [f"== {describe_target(target.run)}", ""]
         for metric in METRICS:

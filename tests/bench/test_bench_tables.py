@@ -95,8 +95,11 @@ def test_ratios_and_averages():
 
 def test_text_tables():
     text = render_tables(_bench())
-    assert text.startswith("== edge: 1 core of 45x45 PEs at 1000 MHz")
-    time_table = text.split("\n\n")[1].splitlines()
+    header, target = text.split("\n\n")[:2]
+    assert header.startswith("Regime: strong (")
+    assert header.splitlines()[1] == "Reference pipeline: baseline (every ratio is against it)"
+    assert target.startswith("== edge: 1 core of 45x45 PEs at 1000 MHz")
+    time_table = text.split("\n\n")[2].splitlines()
     assert time_table[0] == "Execution time, forward + backward, normalised to baseline"
     assert time_table[1].split() == ["network", "model", "baseline", "[ms]", "igo"]
     assert time_table[2].split() == ["a", "a", "0.0001", "0.500"]
@@ -106,6 +109,25 @@ def test_text_tables():
     assert "over 2 of 3 models" in time_table[7]
     assert "1 job(s) failed:\n  c-b4.mlir on edge, igo (compile): too big" in text
     assert text == render_tables(_bench())
+
+
+def test_the_header_names_the_regime_and_its_reference():
+    rows = _bench().targets[0].rows
+    results = [
+        {"baseline-paper": r.results["baseline"], "igo-paper": r.results["igo"]} for r in rows
+    ]
+    target = TargetResults(
+        target_run("edge"), [_row(n, r) for n, r in zip("abc", results, strict=True)]
+    )
+    bench = Bench(["baseline-paper", "igo-paper"], "baseline-paper", [target], regime="paper")
+    text = render_tables(bench)
+    assert text.startswith("Regime: paper (the paper's baseline: analytic tile sizes")
+    assert "Reference pipeline: baseline-paper (every ratio" in text
+    assert "normalised to baseline-paper" in text
+    assert "reduction of execution time (forward + backward) against baseline-paper" in text
+    doc = json.loads(export.to_json(bench, "igoc 0.0"))
+    assert (doc["regime"], doc["reference_pipeline"]) == ("paper", "baseline-paper")
+    assert doc["targets"][0]["tables"]["time"]["average"]["igo-paper"] == 0.625
 
 
 def test_layer_detail():
@@ -124,6 +146,7 @@ def test_layer_detail():
 def test_json_document():
     doc = json.loads(export.to_json(_bench(), "igoc 0.0", layers=True, timings=True))
     assert doc["schema_version"] == export.SCHEMA_VERSION == 1
+    assert (doc["regime"], doc["reference_pipeline"]) == ("strong", "baseline")
     (target,) = doc["targets"]
     assert target["tables"]["time"]["average"] == {"baseline": 1.0, "igo": 0.625}
     assert target["tables"]["time"]["reference"]["b"] == 200 / 1e9 * 1e3  # ms at 1 GHz
@@ -168,5 +191,5 @@ def test_a_job_not_run_is_not_called_failed():
     not_run = {"status": "failed", "stage": "not run", "error": "not in the cache"}
     rows = [_row("a", {"baseline": _ok(100, 1000, 60, 800), "igo": not_run})]
     bench = Bench(PIPELINES, "baseline", [TargetResults(target_run("edge"), rows)])
-    line = render_tables(bench).split("\n\n")[1].splitlines()[2]
+    line = render_tables(bench).split("\n\n")[2].splitlines()[2]
     assert line.split()[-2:] == ["not", "run"]
