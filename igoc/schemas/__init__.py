@@ -1,6 +1,7 @@
 """JSON Schema files (Draft 2020-12) of igoc's machine-readable outputs, shipped with the package.
 
 - ``bench.schema.json``: ``igoc-bench --json`` (``igoc/bench/README.md`` explains each key);
+- ``bench-decompose.schema.json``: ``igoc-bench --decompose --json``;
 - ``sim-report.schema.json``: ``igoc-sim --json``, the simulator's report
   (``igoc/sim/README.md``).
 
@@ -17,7 +18,11 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-SCHEMAS = {"bench": "bench.schema.json", "sim-report": "sim-report.schema.json"}
+SCHEMAS = {
+    "bench": "bench.schema.json",
+    "bench-decompose": "bench-decompose.schema.json",
+    "sim-report": "sim-report.schema.json",
+}
 """Each output's schema file in this package."""
 
 
