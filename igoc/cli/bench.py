@@ -4,26 +4,50 @@ Builds one job per (model, target, pipeline) (:func:`igoc.bench.plan.plan`:
 targets with ``--set`` applied and ``--sweep`` expanded), takes what it can
 from the cache, runs the rest on Dask (a local cluster of ``--jobs`` processes,
 or the cluster at ``--scheduler``), and prints the paper-style tables (or
-writes them as JSON, CSV, or a plot). See ``igoc/bench/README.md``.
+writes them as JSON, CSV, or a plot). ``--regime paper`` measures on the
+paper's footing (its baseline, ``baseline-paper``); ``--decompose`` runs the
+ladder from the paper's regime to the strong one (:mod:`igoc.bench.decompose`);
+``--figures DIR`` writes the paper's figures beside igoc's
+(:mod:`igoc.bench.figures`). See ``igoc/bench/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pathlib
 import sys
+from collections.abc import Iterator
 
 from igoc import __version__
-from igoc.bench.plan import PIPELINE_ORDER
+from igoc.bench.regime import DEFAULT_REGIME, REGIMES
 from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool
 from igoc.output import write_output
 
 EPILOG = """\
 Defaults: targets edge, server, server-4c (batches 4, 8, 32: 8 per core on the
 server NPUs); all nine networks (on edge their small variants: yolov2-tiny,
-bert-tiny, t5-small); the four pipelines. Every ratio is against baseline,
-which always runs. --quick: ncf and dlrm on edge and server.
+bert-tiny, t5-small); the regime's four pipelines. Every ratio is against the
+regime's reference pipeline, which always runs. --quick: ncf and dlrm on edge
+and server.
+
+Regimes: strong (the default) compares against baseline, the strongest
+conventional schedule igoc makes (searched tiles, the SPM planned over the whole
+step); paper against baseline-paper, the paper's baseline (analytic tile sizes
+in half the SPM, reuse only within that window), with the -paper pipelines:
+baseline-paper, igo-interleave-paper, igo-rearrange-paper, igo-paper.
+
+--decompose runs a ladder of configurations from the paper's regime to the
+strong one, one mechanism switched per step, and prints igo's average reduction
+against each step's own baseline, per target (--json: as JSON). --regime paper
+--figures DIR writes the paper's figures (steps, per-model, cores, bandwidth,
+batch, Algorithm 1, layers) with the paper's numbers beside igoc's, as .txt,
+.csv and (with matplotlib) .png. Both honour --target (decompose only),
+--model, --quick, --jobs and the cache; the full runs:
+
+  igoc-bench --decompose --jobs 2
+  igoc-bench --regime paper --figures figures --jobs 2
 
 A sweep is one command: --sweep dram_bandwidth_gb_per_s=11,22,44 batch=4,8
 runs every combination of the values on every target (any target key, and
@@ -36,8 +60,10 @@ ADDRESS on a running cluster. Results are cached per job in --cache-dir, keyed
 by the content of the input, the target and the pipeline and by igoc's own
 source, so a rerun is instant and a changed compiler recomputes.
 
-Exit status: 0 every job ran, 1 some job failed (the tables say which) or a bad
-input file, 2 bad usage (an unknown model, target or pipeline).
+Exit status: 0 every job ran, 1 some job failed (the tables say which), a step
+of the decomposition cannot run on this igoc (a key its targets lack), or a bad
+input file, 2 bad usage (an unknown model, target or pipeline, options that do
+not go together).
 """
 
 
@@ -72,7 +98,27 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         action="extend",
         metavar="P",
-        help=f"pipelines to compare (default: {', '.join(PIPELINE_ORDER)})",
+        help="pipelines to compare (default: the regime's: "
+        + "; ".join(f"{name}: {', '.join(r.pipelines)}" for name, r in REGIMES.items())
+        + ")",
+    )
+    add(
+        "--regime",
+        choices=tuple(REGIMES),
+        help=f"the footing of the comparison (default {DEFAULT_REGIME}): strong, against "
+        "baseline; paper, against baseline-paper, the paper's baseline",
+    )
+    add(
+        "--decompose",
+        action="store_true",
+        help="the gap decomposed: igo's average reduction against each step's own baseline, "
+        "from the paper's regime to the strong one, a mechanism per step",
+    )
+    add(
+        "--figures",
+        metavar="DIR",
+        help="write the paper's figures to DIR, the paper's numbers beside igoc's "
+        "(.txt, .csv, .png with matplotlib); needs --regime",
     )
     add(
         "--set",
@@ -168,27 +214,45 @@ def _settings(args: argparse.Namespace) -> tuple[list, list]:
     return settings, sweeps
 
 
+@contextlib.contextmanager
+def _planning() -> Iterator[None]:
+    """Planning errors as the command reports them: bad names are bad usage (UsageError),
+    unreadable model files input errors (_InputError)."""
+    from igoc.bench.workloads import BenchUsageError
+
+    try:
+        yield
+    except BenchUsageError as err:
+        raise UsageError(str(err)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _InputError(f"cannot read a model file: {err}") from None
+
+
+def _targets(args: argparse.Namespace) -> list[str] | None:
+    return list(dict.fromkeys(args.target)) if args.target else None
+
+
+def _models_dir(args: argparse.Namespace) -> pathlib.Path | None:
+    return pathlib.Path(args.models_dir) if args.models_dir else None
+
+
 def _plan(args: argparse.Namespace):
     """The benchmark's plan (bad names: UsageError; unreadable model files: _InputError)."""
     from igoc.bench.plan import plan
-    from igoc.bench.workloads import BenchUsageError
 
     settings, sweeps = _settings(args)
-    try:
+    with _planning():
         return plan(
-            targets=list(dict.fromkeys(args.target)) if args.target else None,
+            targets=_targets(args),
             models=args.model,
             pipelines=args.pipeline,
             settings=settings,
             sweeps=sweeps,
             im2col=args.im2col,
-            models_dir=pathlib.Path(args.models_dir) if args.models_dir else None,
+            models_dir=_models_dir(args),
             quick=args.quick,
+            regime=args.regime or DEFAULT_REGIME,
         )
-    except BenchUsageError as err:
-        raise UsageError(str(err)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise _InputError(f"cannot read a model file: {err}") from None
 
 
 class _InputError(Exception):
@@ -204,6 +268,47 @@ def _check_outputs(args: argparse.Namespace) -> None:
         raise UsageError("--batch must be at least 1")
     if args.json == "-" and args.csv == "-":
         raise UsageError("--json - and --csv - cannot both write to standard output")
+    if args.cached_only and args.no_cache:
+        raise UsageError("--cached-only needs the cache; it cannot go with --no-cache")
+
+
+def _check_modes(args: argparse.Namespace) -> None:
+    """--decompose and --figures choose their own pipelines, and some targets and outputs."""
+    if args.decompose and args.figures:
+        raise UsageError("--decompose and --figures are two runs; give one of them")
+    if args.decompose and args.regime:
+        raise UsageError(
+            "--decompose runs from the paper's regime to the strong one; it cannot go with --regime"
+        )
+    if args.figures and not args.regime:
+        raise UsageError(
+            "--figures needs --regime: paper (the paper's baseline, as the paper measures) "
+            "or strong (against igoc's own baseline)"
+        )
+    mode = "--decompose" if args.decompose else "--figures" if args.figures else None
+    if mode is None:
+        return
+    excluded = {
+        "--pipeline": args.pipeline,
+        "--sweep": args.sweep,
+        "--csv": args.csv,
+        "--plot": args.plot,
+        "--layers": args.layers,
+        "--timings": args.timings,
+    }
+    if args.figures:
+        excluded |= {"--target": args.target, "--json": args.json}
+    for option, value in excluded.items():
+        if value:
+            raise UsageError(f"{option} cannot go with {mode}: {_MODE_CHOOSES[mode]}")
+
+
+_MODE_CHOOSES = {
+    "--decompose": "it runs the ladder's pipelines on the targets, a column each, and writes "
+    "its table as text or --json",
+    "--figures": "each figure runs the paper's targets and pipelines, and DIR gets every table "
+    "as .txt and .csv",
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -211,17 +316,28 @@ def run(args: argparse.Namespace) -> int:
     from igoc.bench import plot
 
     _check_outputs(args)
-    if args.cached_only and args.no_cache:
-        raise UsageError("--cached-only needs the cache; it cannot go with --no-cache")
+    _check_modes(args)
     if args.plot and not plot.available():
         print(f"igoc-bench: error: {plot.MISSING}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     try:
+        if args.decompose:
+            return _run_decompose(args)
+        if args.figures:
+            return _run_figures(args)
         planned = _plan(args)
+        results = _execute(args, planned.jobs)
     except _InputError as err:
         print(f"igoc-bench: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    bench = planned.bench(results)
+    _report(bench, args, f"igoc {__version__}")
+    failed = any(result.get("status") != "ok" for result in results)
+    return EXIT_INPUT_ERROR if failed else EXIT_OK
 
+
+def _execute(args: argparse.Namespace, jobs: list) -> list[dict]:
+    """Every job's result (cache, Dask, progress); an unusable cluster is an _InputError."""
     from igoc.bench.cache import ResultCache, default_cache_dir
     from igoc.bench.runner import ClusterError, run_jobs, stderr_progress
 
@@ -234,12 +350,9 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault("IGOC_DECISION_CACHE", str(folder / "decisions"))
     progress = stderr_progress(not args.quiet)
     try:
-        results = run_jobs(
-            planned.jobs, args.jobs or 1, cache, progress, args.cached_only, args.scheduler
-        )
+        results = run_jobs(jobs, args.jobs or 1, cache, progress, args.cached_only, args.scheduler)
     except ClusterError as err:
-        print(f"igoc-bench: error: {err}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
+        raise _InputError(str(err)) from None
     if cache is not None and cache.rejected:
         count = len(cache.rejected)
         print(
@@ -248,9 +361,77 @@ def run(args: argparse.Namespace) -> int:
             f"(first: {cache.rejected[0]})",
             file=sys.stderr,
         )
-    bench = planned.bench(results)
-    _report(bench, args, f"igoc {__version__}")
-    failed = any(result.get("status") != "ok" for result in results)
+    return results
+
+
+def _run_decompose(args: argparse.Namespace) -> int:
+    """The ladder's steps as one run; the table (or JSON); exit 1 if a step could not run."""
+    import json
+
+    from igoc.bench import decompose
+    from igoc.bench.plan import jobs_of, split_results
+
+    settings, _ = _settings(args)
+    with _planning():
+        columns, steps = decompose.plan_ladder(
+            decompose.LADDER,
+            targets=_targets(args),
+            models=args.model,
+            settings=settings,
+            im2col=args.im2col,
+            models_dir=_models_dir(args),
+            quick=args.quick,
+        )
+    plans = [step.plan for step in steps if step.plan is not None]
+    results = _execute(args, jobs_of(plans))
+    done = decompose.results_of(columns, steps, split_results(plans, results))
+    for step in steps:
+        if step.error:
+            print(f"igoc-bench: error: {step.error}", file=sys.stderr)
+    if args.json:
+        document = decompose.document(done, f"igoc {__version__}")
+        write_output(args.json, json.dumps(document, indent=1) + "\n")
+    if args.json != "-":
+        sys.stdout.write(decompose.render(done))
+        sys.stdout.flush()
+    failed = any(step.error for step in steps) or any(r.get("status") != "ok" for r in results)
+    return EXIT_INPUT_ERROR if failed else EXIT_OK
+
+
+def _run_figures(args: argparse.Namespace) -> int:
+    """Every figure's jobs as one run; the tables into DIR and on stdout."""
+    from igoc.bench import figures, plot
+    from igoc.bench.plan import jobs_of, split_results
+    from igoc.bench.tables import failures
+
+    settings, _ = _settings(args)
+    with _planning():
+        planned = figures.plan_figures(
+            args.regime,
+            models=args.model,
+            settings=settings,
+            im2col=args.im2col,
+            models_dir=_models_dir(args),
+            quick=args.quick,
+        )
+    folder = pathlib.Path(args.figures)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _InputError(f"cannot make the folder of --figures '{folder}': {err}") from None
+    plans = list(planned.plans.values())
+    split = split_results(plans, _execute(args, jobs_of(plans)))
+    plots = plot.available()
+    text, written = figures.write_figures(folder, planned, split, plots)
+    sys.stdout.write(text)
+    benches = [item.bench(records) for item, records in zip(plans, split, strict=True)]
+    failed = list(dict.fromkeys(line for bench in benches for line in failures(bench)))
+    if failed:
+        sys.stdout.write(f"\n{len(failed)} job(s) failed:\n" + "".join(f"  {x}\n" for x in failed))
+    sys.stdout.flush()
+    if not args.quiet:
+        note = "" if plots else " (no .png: matplotlib is not installed; pip install matplotlib)"
+        print(f"igoc-bench: wrote {len(written)} files to {folder}{note}", file=sys.stderr)
     return EXIT_INPUT_ERROR if failed else EXIT_OK
 
 

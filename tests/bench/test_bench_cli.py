@@ -64,6 +64,8 @@ def test_quick_runs_every_job_and_prints_the_tables(quick):
     assert "16 jobs, 0 from the cache, 16 to run on 2 workers" in first.stderr
     assert first.stderr.count("] ") == 16  # one progress line per job
     text = first.stdout
+    assert text.startswith("Regime: strong (")
+    assert "Reference pipeline: baseline" in text
     for target, batch in QUICK_TARGETS.items():
         assert f"== {target}: " in text and f"batch {batch};" in text
     for metric in METRICS:
@@ -78,6 +80,7 @@ def test_quick_json_schema(quick):
     assert doc["schema_version"] == 1
     assert doc["tool"] == "igoc-bench" and doc["compiler"].startswith("igoc ")
     assert doc["pipelines"] == PIPELINES and doc["reference_pipeline"] == "baseline"
+    assert doc["regime"] == "strong"  # the default
     assert isinstance(doc["average"], str) and doc["im2col"] == "on-the-fly"
     assert set(doc["metrics"]) == {metric.name for metric in METRICS}
     assert [t["name"] for t in doc["targets"]] == list(QUICK_TARGETS)
@@ -314,8 +317,13 @@ def test_help_names_every_option(capsys):
         "--set",
         "--sweep",
         "--scheduler",
+        "--regime",
+        "--decompose",
+        "--figures",
     ):
         assert option in out
+    assert "igoc-bench --decompose --jobs 2" in out
+    assert "igoc-bench --regime paper --figures figures --jobs 2" in out
 
 
 def test_console_command_runs(tmp_path):
