@@ -212,3 +212,13 @@ def test_a_folder_that_cannot_be_made_is_an_input_error(capsys, tmp_path):
     status, out, err = _run(*args, capsys=capsys)
     assert (status, out) == (1, "")
     assert "cannot make the folder of --figures" in err and err.count("\n") == 1
+
+
+def test_without_matplotlib_the_tables_are_written_and_no_plot(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("igoc.bench.plot.available", lambda: False)
+    args = ["--regime", "paper", "--model", LINEAR, "--no-cache", "--figures", str(tmp_path / "f")]
+    status, _, err = _run(*args, capsys=capsys)
+    assert status == 0, err
+    names = sorted(path.name for path in (tmp_path / "f").iterdir())
+    assert names == sorted(f"{f}.{ext}" for f in (*FIGURES, "layers") for ext in ("txt", "csv"))
+    assert "(no .png: matplotlib is not installed; pip install matplotlib)" in err
