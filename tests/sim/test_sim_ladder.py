@@ -4,15 +4,23 @@ All run on the ``tiny`` target of the programs' headers: a 4x4 array at 1 GHz,
 DRAM at 16 GB/s = 16 bytes per cycle with 100 cycles of latency. A DMA of B
 bytes occupies its queue and the channel for B/16 cycles; its data is usable
 100 cycles after the transfer ends. A store's data is in DRAM (and the core's
-halt may complete) 100 cycles after its transfer ends.
+halt may complete) 100 cycles after its transfer ends. The targets leave out
+``array_timing``, so matmuls take SCALE-Sim's cycles; the last cases run two of them with
+the presets' pipelined timing.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 from simkit import program_file, random_inputs
 
+from igoc.isa.instructions import DType, Halt, Matmul
+from igoc.isa.program import Program
 from igoc.sim import simulate
+from igoc.target import load_target
 
 
 def run(name: str, functional: bool = True):
@@ -116,3 +124,60 @@ def test_two_cores_contend():
     assert [c["cycles"] for c in report["per_core"]] == [156, 164]
     assert [c["stalls"]["dram_bandwidth"] for c in report["per_core"]] == [24, 32]
     assert report["stalls"]["dram_bandwidth"] == 56
+
+
+def pipelined(name: str):
+    """A ladder program on its target with the presets' pipelined array timing."""
+    program = program_file(name)
+    target = dataclasses.replace(program.target, array_timing="pipelined")
+    return dataclasses.replace(program, target=target)
+
+
+def test_matmul_output_stationary_pipelined():
+    """As the OS case, with the folds back to back: 2*2 folds of k = 12 cycles, the last one
+    using all 4 rows and columns, then the drain: 48 + 3 + 3 + 4 = 58, [124, 182];
+    store [182, 190] -> 290."""
+    program = pipelined("04_matmul_os.s")
+    inputs = random_inputs(program)
+    result = simulate(program, functional=True, inputs=inputs)
+    assert result.report["per_core"][0]["busy"]["compute"] == 58
+    assert result.report["cycles"] == 290
+    expected = inputs["a"].astype(np.float32) @ inputs["b"].astype(np.float32)
+    np.testing.assert_allclose(
+        result.outputs["c"].astype(np.float32), expected, rtol=2e-3, atol=2e-3
+    )
+
+
+def test_matmul_weight_stationary_pipelined():
+    """WS: the first weights in R = 4 cycles, then ceil(12/4)*ceil(8/4) = 6 folds of m = 8
+    rows, the last using 4 rows (of k) and 4 columns (of n), then the drain:
+    4 + 48 + 3 + 3 + 4 = 62, [124, 186]; store [186, 194] -> 294."""
+    result = simulate(pipelined("05_matmul_ws.s"))
+    assert result.report["per_core"][0]["busy"]["compute"] == 62
+    assert result.report["cycles"] == 294
+
+
+def test_a_program_without_the_keys_is_timed_as_scalesim():
+    """The ladder's targets predate ``array_timing`` and ``overlap``: left out, they are
+    SCALE-Sim's timing and overlapping queues (the cases above)."""
+    target = program_file("04_matmul_os.s").target
+    assert (target.array_timing, target.overlap) == ("scalesim", "double-buffered")
+
+
+@pytest.mark.parametrize(
+    ("dataflow", "timing", "expected"),
+    [
+        # 8 x 8 folds over m and n; the last uses all 128 rows and columns
+        ("os", "pipelined", 64 * 511 + 127 + 127 + 128),  # 33,086, as mNPUsim counts
+        ("os", "scalesim", 64 * (511 + 128 + 128 - 2)),
+        # 4 x 8 folds over k and n; the last uses 511 - 384 = 127 rows and 128 columns
+        ("ws", "pipelined", 128 + 32 * 1024 + 126 + 127 + 128),
+        ("ws", "scalesim", 32 * (1024 + 2 * 128 + 128 - 2)),
+    ],
+)
+def test_one_matmul_takes_its_formula(dataflow, timing, expected):
+    """A 1024x511x1024 matmul alone on the server preset's 128x128 array."""
+    target = dataclasses.replace(load_target("server"), dataflow=dataflow, array_timing=timing)
+    stream = [Matmul(0x0, 0x100000, 0x200000, 1024, 511, 1024, DType.F16, DType.F32), Halt()]
+    report = simulate(Program(target, [], [], [stream])).report
+    assert report["cycles"] == report["per_core"][0]["busy"]["compute"] == expected
