@@ -228,17 +228,7 @@ def _box_extent(layer: LayerGemm, partition: Partition) -> dict[str, int]:
 def step_bytes(computations: Iterable[str], tiling: Tiling, elem: int, acc: int) -> int:
     """SPM bytes of the distinct tiles one step holds."""
     sizes = {"i": tiling.m, "j": tiling.n, "l": tiling.k}
-    roles: dict[str, bool] = {}
-    for name in computations:
-        comp = COMPUTATIONS[name]
-        roles[comp.a] = roles.get(comp.a, False)
-        roles[comp.b] = roles.get(comp.b, False)
-        roles[comp.acc] = True
-    total = 0
-    for role, is_acc in roles.items():
-        r, c = ROLE_INDICES[role]
-        total += sizes[r] * sizes[c] * (acc if is_acc else elem)
-    return total
+    return analytic.step_footprint(sizes, tuple(computations), elem, acc)
 
 
 class TileSearch:
