@@ -199,6 +199,9 @@ def _plan(
                 res.end = s  # protect it while this step's other tiles come in
         pending = [t for t in ids if resident[t] is None]
         placed: list[int] = []  # tiles brought in for this step, in order
+        # Placing tiles again in another order need not converge (two tiles may keep
+        # displacing each other): past this many tries the step does not fit.
+        retries = 4 * len(ids)
         while pending:
             t = pending.pop(0)
             need = size[t]
@@ -237,9 +240,10 @@ def _plan(
                             victim = entry[1]
                             del held[h]
                             break
-                if victim < 0 and used_bytes + need <= budget_bytes and placed:
+                if victim < 0 and used_bytes + need <= budget_bytes and placed and retries:
                     # Fragmented: the bytes are free but not in one hole. Take back a tile
                     # this step brought in and place it again after this one.
+                    retries -= 1
                     u = placed.pop()
                     res = resident[u]
                     resident[u] = None
