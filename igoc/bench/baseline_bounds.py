@@ -12,8 +12,9 @@ its label are compared with two lower bounds:
 bound / actual is printed per GEMM (``--per-gemm``) and as a geometric mean per
 target, and weighted by time (the bounds' sum over the cycles' sum); and again
 with the dataflow's own compute bound in place of MACs / PEs: the array cycles of
-each GEMM done in one tile (SCALE-Sim's OS formula fills and drains every fold
-once, ``k + R + C - 2`` cycles for ``k`` MACs per PE; no tiling does better). Where a
+each GEMM done in one tile, under the target's array timing (``scalesim`` fills and
+drains every fold, ``k + R + C - 2`` cycles for ``k`` MACs per PE; ``pipelined`` once
+per matmul; a matmul per tile pays it at least as often). Where a
 GEMM falls short, the array's fill and drain (the matmul cycles the chosen tiles
 take, over MACs / PEs), the traffic beyond compulsory, and the rest (stalls,
 overlap with neighbours) say where the time goes.

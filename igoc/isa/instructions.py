@@ -215,7 +215,7 @@ class Matmul:
                 C[i, j] = round(acc, c_dtype)
 
     ``transpose_a``: A is stored in SPM as k x m; ``transpose_b``: B as n x k.
-    Cycles follow SCALE-Sim's analytic model for the target's dataflow.
+    Cycles follow the target's dataflow and array timing (``igoc.isa.cycles``).
     """
 
     queue: ClassVar[Queue] = Queue.COMPUTE

@@ -15,6 +15,15 @@ from dataclasses import asdict, dataclass, fields
 from importlib import resources
 
 DATAFLOWS = ("os", "ws")
+ARRAY_TIMINGS = ("scalesim", "pipelined")
+"""Values of ``array_timing``: how a matmul's folds follow each other (``igoc.isa.cycles``)."""
+
+CHOICES = {"dataflow": DATAFLOWS, "array_timing": ARRAY_TIMINGS}
+"""The keys that take one of a few names, and those names."""
+
+DEFAULTS = {"array_timing": "scalesim"}
+"""The keys a target file may leave out, and their values then: what igoc did before it had
+these keys, so that older target files and programs mean what they meant."""
 
 
 class TargetError(Exception):
@@ -38,6 +47,9 @@ class Target:
     element_bytes: int  # width of the array's input elements (2 = fp16)
     acc_bytes: int  # width of accumulators held in SPM (4 = fp32)
     psum_bytes: int  # width of partial sums spilled to DRAM and read back (2 or 4)
+    # "scalesim" (each fold of a matmul fills and drains the array, as SCALE-Sim v3) or
+    # "pipelined" (a matmul's folds back to back, fill and drain once): igoc.isa.cycles
+    array_timing: str = DEFAULTS["array_timing"]
 
     # ---- derived quantities -------------------------------------------------------------
     @property
@@ -138,12 +150,12 @@ def _check(data: dict, origin: str) -> Target:
         raise TargetError(
             f"{origin}: unknown key '{unknown[0]}'; known keys: {', '.join(_FIELD_TYPES)}"
         )
-    missing = [k for k in _FIELD_TYPES if k not in data]
+    missing = [k for k in _FIELD_TYPES if k not in data and k not in DEFAULTS]
     if missing:
         raise TargetError(f"{origin}: missing key '{missing[0]}'")
     values: dict = {}
     for key, kind in _FIELD_TYPES.items():
-        value = data[key]
+        value = data.get(key, DEFAULTS.get(key))
         if kind == "str":
             ok = isinstance(value, str)
         elif kind == "bool":
@@ -161,11 +173,11 @@ def _check(data: dict, origin: str) -> Target:
             raise TargetError(f"{origin}: key '{key}' must be {kind}, got {value!r}")
         values[key] = value
     _check_ranges(values, origin)
-    if values["dataflow"] not in DATAFLOWS:
-        raise TargetError(
-            f"{origin}: key 'dataflow' must be one of {', '.join(DATAFLOWS)}, "
-            f"got {values['dataflow']!r}"
-        )
+    for key, choices in CHOICES.items():
+        if values[key] not in choices:
+            raise TargetError(
+                f"{origin}: key '{key}' must be one of {', '.join(choices)}, got {values[key]!r}"
+            )
     for key in ("element_bytes", "acc_bytes", "psum_bytes"):
         if values[key] not in (2, 4):
             raise TargetError(f"{origin}: key '{key}' must be 2 or 4, got {values[key]}")

@@ -7,7 +7,8 @@ random small targets (array sides, SPM down to a few tiles, 1-4 cores):
 - the simulated gradients equal the numpy reference (``igoc-sim --check``'s rule), with
   every output element written although DRAM starts with old data (the outputs the
   layer adds into or writes in part are zeroed first, as the lowering does);
-- the cost model's traffic per tensor equals the simulator's, byte for byte;
+- the cost model's traffic per tensor equals the simulator's, byte for byte, and so do its
+  array cycles (under either array timing);
 - no SPM access goes beyond the core's capacity;
 - DRAM traffic is at least the compulsory bytes, cycles at least the compute
   bound and the bandwidth bound.
@@ -37,7 +38,14 @@ from igoc.target import target_from_dict
 NAMES = {"X": "x", "W": "w", "dY": "dy", "dX": "dx", "dW": "dw"}
 
 
-def small_target(rows: int, cols: int, spm_bytes: int, cores: int, dataflow: str):
+def small_target(
+    rows: int,
+    cols: int,
+    spm_bytes: int,
+    cores: int,
+    dataflow: str,
+    array_timing: str = "pipelined",
+):
     return target_from_dict(
         {
             "name": "tiny",
@@ -53,6 +61,7 @@ def small_target(rows: int, cols: int, spm_bytes: int, cores: int, dataflow: str
             "element_bytes": 2,
             "acc_bytes": 4,
             "psum_bytes": 2,
+            "array_timing": array_timing,
         }
     )
 
@@ -103,11 +112,14 @@ def schedules(draw, cores: int):
     spm_kib=st.integers(2, 32),
     cores=st.integers(1, 4),
     dataflow=st.sampled_from(["os", "ws"]),
+    timing=st.sampled_from(["scalesim", "pipelined"]),
 )
-def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, cores, dataflow):
+def test_planned_layer_runs_right_and_as_estimated(
+    case, data, array, spm_kib, cores, dataflow, timing
+):
     desc = case
     layers = desc.layers()
-    target = small_target(*array, spm_kib * 1024, cores, dataflow)
+    target = small_target(*array, spm_kib * 1024, cores, dataflow, timing)
     schedule = data.draw(schedules(cores))
     items = synchronise(layer_items(desc, schedule, target), cores)
     tensors = program_tensors(layer_tensors(desc), items)
@@ -117,8 +129,11 @@ def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, c
         assert err.needed_bytes > 0
         assume(False)
     traffic: dict[str, list[int]] = {}
+    compute: list[int] = []  # per core
     for core_plan in lowered.core_plans:
-        for estimate in item_estimates(core_plan, items, target, cores):
+        estimates = item_estimates(core_plan, items, target, cores)
+        compute.append(sum(e.compute_cycles for e in estimates))
+        for estimate in estimates:
             for name, (read, write) in estimate.traffic.items():
                 entry = traffic.setdefault(name, [0, 0])
                 entry[0] += read
@@ -137,6 +152,7 @@ def test_planned_layer_runs_right_and_as_estimated(case, data, array, spm_kib, c
         if t["read"] or t["write"]
     }
     assert simulated == {name: rw for name, rw in traffic.items() if any(rw)}
+    assert [c["busy"]["compute"] for c in report["per_core"]] == compute
     assert 0 < report["spm_peak_bytes"] <= target.spm_bytes
     for core in report["per_core"]:
         assert core["spm_peak_bytes"] <= target.spm_bytes

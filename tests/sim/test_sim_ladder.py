@@ -4,10 +4,14 @@ All run on the ``tiny`` target of the programs' headers: a 4x4 array at 1 GHz,
 DRAM at 16 GB/s = 16 bytes per cycle with 100 cycles of latency. A DMA of B
 bytes occupies its queue and the channel for B/16 cycles; its data is usable
 100 cycles after the transfer ends. A store's data is in DRAM (and the core's
-halt may complete) 100 cycles after its transfer ends.
+halt may complete) 100 cycles after its transfer ends. The targets leave out
+``array_timing``, so matmuls take SCALE-Sim's cycles; the last cases run two of them with
+the presets' pipelined timing.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 from simkit import program_file, random_inputs
@@ -116,3 +120,40 @@ def test_two_cores_contend():
     assert [c["cycles"] for c in report["per_core"]] == [156, 164]
     assert [c["stalls"]["dram_bandwidth"] for c in report["per_core"]] == [24, 32]
     assert report["stalls"]["dram_bandwidth"] == 56
+
+
+def pipelined(name: str):
+    """A ladder program on its target with the presets' pipelined array timing."""
+    program = program_file(name)
+    target = dataclasses.replace(program.target, array_timing="pipelined")
+    return dataclasses.replace(program, target=target)
+
+
+def test_matmul_output_stationary_pipelined():
+    """As the OS case, with the folds back to back: 2*2 folds of k = 12 cycles, the last one
+    using all 4 rows and columns, then the drain: 48 + 3 + 3 + 4 = 58, [124, 182];
+    store [182, 190] -> 290."""
+    program = pipelined("04_matmul_os.s")
+    inputs = random_inputs(program)
+    result = simulate(program, functional=True, inputs=inputs)
+    assert result.report["per_core"][0]["busy"]["compute"] == 58
+    assert result.report["cycles"] == 290
+    expected = inputs["a"].astype(np.float32) @ inputs["b"].astype(np.float32)
+    np.testing.assert_allclose(
+        result.outputs["c"].astype(np.float32), expected, rtol=2e-3, atol=2e-3
+    )
+
+
+def test_matmul_weight_stationary_pipelined():
+    """WS: the first weights in R = 4 cycles, then ceil(12/4)*ceil(8/4) = 6 folds of m = 8
+    rows, the last using 4 rows (of k) and 4 columns (of n), then the drain:
+    4 + 48 + 3 + 3 + 4 = 62, [124, 186]; store [186, 194] -> 294."""
+    result = simulate(pipelined("05_matmul_ws.s"))
+    assert result.report["per_core"][0]["busy"]["compute"] == 62
+    assert result.report["cycles"] == 294
+
+
+def test_a_program_without_the_key_is_timed_as_scalesim():
+    """The ladder's targets predate ``array_timing``: left out, it is SCALE-Sim's timing
+    (the cases above)."""
+    assert program_file("04_matmul_os.s").target.array_timing == "scalesim"

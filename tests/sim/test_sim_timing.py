@@ -1,7 +1,9 @@
 """Timing details: exact SPM and DRAM hazards, double buffering, stalls, the trace and the report.
 
 Target ``tiny`` (see simkit): 16 B per cycle, 100 cycles of DRAM latency, a 4x4
-output-stationary array; a 128-byte DMA takes 8 cycles on the channel.
+output-stationary array with the presets' pipelined timing (a matmul's folds back to back:
+``ceil(m/4) * ceil(n/4) * k + (R_used - 1) + (C_used - 1) + 4``); a 128-byte DMA takes 8
+cycles on the channel.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ def test_dram_hazards_are_exact_per_block():
 def test_spm_hazards_are_exact_per_byte_range():
     """b -> 0x100 [0,8] -> 108; x -> [0x0,0x80) [8,16] -> 116; y -> [0x80,0x100) [16,24] -> 124.
     The matmul reads A = [0x40,0x80) (4x8 fp16), inside x only: ready at 116, not 124.
-    OS 4x8x4: 1*1*(8+4+4-2) = 14 cycles, [116,130]; store of C (4x4 -> 32 B fp16) [130,132],
-    lands at 232."""
+    OS 4x8x4, one fold using all 4 rows and 4 columns: 1*1*8 + 3 + 3 + 4 = 18 cycles,
+    [116,134]; store of C (4x4 -> 32 B fp16) [134,136], lands at 236."""
     report = run(
         [
             Load(1, 0, 8, 8, 8, 0x100, F16),
@@ -60,14 +62,15 @@ def test_spm_hazards_are_exact_per_byte_range():
             Store(3, 0, 4, 4, 8, 0x200, F32),
         ]
     )
-    assert report["cycles"] == 232
+    assert report["cycles"] == 236
 
 
 def test_double_buffering_overlaps_and_reuse_waits():
-    """B [0,8] -> 108; A0 -> buf0 [8,16] -> 116; matmul 0 (56 cycles) [116,172].
-    A1 -> buf1 goes on at once: [16,24] -> 124; matmul 1 [172,228].
-    A2 -> buf0 must wait until matmul 0 has read buf0 (WAR): [172,180] -> 280, a 148-cycle
-    dependency stall of the load queue (free since 24); matmul 2 [280,336]."""
+    """Each matmul is 8x8x8: 2*2 folds of 8 cycles, the last using 4 rows and 4 columns:
+    32 + 3 + 3 + 4 = 42 cycles. B [0,8] -> 108; A0 -> buf0 [8,16] -> 116; matmul 0
+    [116,158]. A1 -> buf1 goes on at once: [16,24] -> 124; matmul 1 [158,200].
+    A2 -> buf0 must wait until matmul 0 has read buf0 (WAR): [158,166] -> 266, a 134-cycle
+    dependency stall of the load queue (free since 24); matmul 2 [266,308]."""
     report = run(
         [
             Load(1, 0, 8, 8, 8, 0x200, F16),
@@ -80,21 +83,21 @@ def test_double_buffering_overlaps_and_reuse_waits():
         ],
         labels=[Label(0, 5, 6, "third"), Label(0, 0, 2, "first")],
     )
-    assert report["cycles"] == 336
+    assert report["cycles"] == 308
     core = report["per_core"][0]
-    assert core["stalls"]["dependency"] == 148
-    assert core["stalls"]["dma"] == 116 + (280 - 228)
-    assert core["busy"] == {"load": 32, "compute": 168, "store": 0}
+    assert core["stalls"]["dependency"] == 134
+    assert core["stalls"]["dma"] == 116 + (266 - 200)
+    assert core["busy"] == {"load": 32, "compute": 3 * 42, "store": 0}
     assert report["labels"]["third"] == {
-        "start": 172,
-        "end": 336,
-        "cycles": 164,
+        "start": 158,
+        "end": 308,
+        "cycles": 150,
         "dram_read_bytes": 128,
         "dram_write_bytes": 0,
         "macs": 512,
     }
     assert list(report["labels"]) == ["first", "third"]
-    assert report["utilization"] == 3 * 512 / (16 * 336)
+    assert report["utilization"] == 3 * 512 / (16 * 308)
 
 
 def test_store_releases_spm_when_its_transfer_ends():

@@ -106,6 +106,7 @@ def test_the_machine_leaves_out_what_igoc_bench_runs():
         ("spm_shared=True", ("spm_shared", True)),
         ("spm_shared=false", ("spm_shared", False)),
         ("dataflow=ws", ("dataflow", "ws")),
+        ("array_timing=scalesim", ("array_timing", "scalesim")),
         ("name=my npu", ("name", "my npu")),
         ("batch=16", ("batch", 16)),
         ("variant=edge", ("variant", "edge")),
@@ -163,6 +164,22 @@ def test_settings_rename_the_target_after_what_changed():
     assert load_spec("edge", [("cores", 2), ("cores", 1)]).target.name == "edge"  # later wins
     spec = load_spec("edge", [("name", "mine"), ("clock_mhz", 500.5)])
     assert spec.target.name == "mine[clock_mhz=500.5]"
+
+
+def test_array_timing_is_set_and_derived_like_any_key(tmp_path):
+    spec = load_spec("server", [("array_timing", "scalesim")])
+    assert spec.target.name == "server[array_timing=scalesim]"
+    assert spec.target.array_timing == "scalesim"
+    derived = tmp_path / "scalesim.toml"
+    derived.write_text('base = "edge"\narray_timing = "scalesim"\n')
+    t = load_target(str(derived))
+    assert (t.name, t.array_timing, t.cores) == ("scalesim", "scalesim", 1)
+    with pytest.raises(TargetError) as info:
+        load_spec("edge", [("array_timing", "fast")])
+    assert str(info.value) == (
+        "preset 'edge' with array_timing=fast: key 'array_timing' must be one of "
+        "scalesim, pipelined, got 'fast'"
+    )
 
 
 def test_a_setting_out_of_range_names_the_key_and_where_it_came_from():

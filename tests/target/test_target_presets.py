@@ -53,6 +53,23 @@ def _write(tmp_path, text: str):
     return str(path)
 
 
+@pytest.mark.parametrize("name", ["edge", "server", "server-2c", "server-4c", "server-8c"])
+def test_presets_time_arrays_pipelined(name):
+    assert load_target(name).array_timing == "pipelined"
+
+
+def test_array_timing_may_be_left_out(tmp_path):
+    """A target file written before the key existed means what it meant: SCALE-Sim's
+    fold timing."""
+    lines = load_target("edge").to_toml().splitlines(keepends=True)
+    old = [line for line in lines if not line.startswith("array_timing ")]
+    assert len(old) == len(lines) - 1
+    t = load_target(_write(tmp_path, "".join(old)))
+    assert t.array_timing == "scalesim"
+    assert t == dataclasses.replace(load_target("edge"), array_timing="scalesim")
+    assert 'array_timing = "scalesim"' in t.to_toml()  # written out in full
+
+
 def test_file_target_and_toml_round_trip(tmp_path):
     server = load_target("server")
     path = _write(tmp_path, server.to_toml())
@@ -103,6 +120,11 @@ def test_to_toml_reads_back_equal(name, cores, clock, bandwidth, dataflow, share
         ({"cores": 32, "spm_bytes": 1 << 30, "spm_shared": True}, "32-bit SPM addresses"),
         ({"cores": 33}, "key 'cores' must be between 1 and 32, got 33"),
         ({"dataflow": "rs"}, "key 'dataflow' must be one of os, ws"),
+        (
+            {"array_timing": "steady"},
+            "key 'array_timing' must be one of scalesim, pipelined, got 'steady'",
+        ),
+        ({"array_timing": 1}, "key 'array_timing' must be str"),
         ({"psum_bytes": 3}, "key 'psum_bytes' must be 2 or 4"),
         ({"cores": "two"}, "key 'cores' must be int"),
         ({"spm_shared": 1}, "key 'spm_shared' must be bool"),
