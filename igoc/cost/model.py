@@ -14,6 +14,13 @@ instructions:
 - the stores of the tiles step ``s`` completes follow its compute on the same
   channel.
 
+Under the target's ``overlap = "serial"`` (the ablation in which a core runs one
+instruction at a time) the simulator's time is simply the sum of the instructions'
+durations: a DMA's transfer plus ``dram_latency_cycles``, a matmul's cycles. The
+estimate is that sum, which is the simulator's figure exactly on one core (with
+several, they share the channel by the same equal split as above, and wait at
+barriers, which the estimate leaves out).
+
 It is orders of magnitude cheaper than the simulator, and its error against it
 is a reported number (``igoc.bench.costmodel_accuracy``).
 
@@ -41,6 +48,7 @@ from igoc.schedule.program import (
     TensorSpec,
     ZeroMark,
     convert_traffic,
+    copy_blocks,
     copy_traffic,
     plan_core,
     zero_traffic,
@@ -93,12 +101,23 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
             total += read + write
         return total
 
+    compute_total = 0
+    macs = 0
+    if target.overlap == "serial":
+        total = 0.0
+        for s, step in enumerate(plan.steps):
+            moved_bytes = move(plan.before[s]) + move(plan.after[s])
+            dmas = len(plan.before[s]) + len(plan.after[s])  # one DMA instruction each
+            cycles, step_macs = step_compute(step, target)
+            compute_total += cycles
+            macs += step_macs
+            total += moved_bytes / bytes_per_cycle + dmas * latency + cycles
+        return Estimate(total, traffic, compute_total, macs)
+
     channel = 0.0  # when the channel is next free
     compute_end: list[float] = []
     pending_store = 0  # bytes of stores waiting for the channel
     pending_ready = 0.0
-    compute_total = 0
-    macs = 0
     for s, step in enumerate(plan.steps):
         gate = compute_end[s - 2] if s >= 2 else 0.0
         load_bytes = move(plan.before[s])
@@ -108,10 +127,8 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
         if pending_store:
             channel = max(channel, pending_ready) + pending_store / bytes_per_cycle
             pending_store = 0
-        cycles = 0
-        for mm in step:
-            cycles += matmul_cycles(mm.m, mm.k, mm.n, target)
-            macs += mm.m * mm.k * mm.n
+        cycles, step_macs = step_compute(step, target)
+        macs += step_macs
         compute_total += cycles
         previous = compute_end[s - 1] if s >= 1 else 0.0
         compute_end.append(max(previous, data_ready) + cycles)
@@ -124,6 +141,15 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
         channel = max(channel, pending_ready) + pending_store / bytes_per_cycle
         end = max(end, channel + latency)
     return Estimate(end, traffic, compute_total, macs)
+
+
+def step_compute(step: tuple[Matmul, ...], target: Target) -> tuple[int, int]:
+    """The array cycles and the multiply-accumulates of a step's matmuls."""
+    cycles = macs = 0
+    for mm in step:
+        cycles += matmul_cycles(mm.m, mm.k, mm.n, target)
+        macs += mm.m * mm.k * mm.n
+    return cycles, macs
 
 
 def scale(estimate: Estimate, times: int) -> Estimate:
@@ -158,14 +184,21 @@ def item_estimates(
     share = target.dram_bytes_per_cycle / max(1, sharing_cores)
     for item, (index, first, end) in zip(items, core_plan.where, strict=True):
         if isinstance(item, CopyMark | ConvertMark | ZeroMark):
+            core = core_plan.core
             if isinstance(item, CopyMark):
-                traffic = copy_traffic(item, core_plan.core, target)
+                traffic = copy_traffic(item, core, target)
+                dmas = 2 * len(copy_blocks(item, core, target))  # a gather or load, a store
             elif isinstance(item, ZeroMark):
-                traffic = zero_traffic(item, core_plan.core)
+                traffic = zero_traffic(item, core)
+                dmas = len(item.blocks(core))
             else:
-                traffic = convert_traffic(item, core_plan.core, target)
+                traffic = convert_traffic(item, core, target)
+                dmas = 2 * len(item.blocks(core, target.spm_bytes))
             moved = sum(r + w for r, w in traffic.values())
-            out.append(Estimate(moved / share + target.dram_latency_cycles, traffic))
+            # Streamed through two buffers, the DMAs overlap their latencies; one at a
+            # time, each pays its own.
+            waits = dmas if target.overlap == "serial" else 1
+            out.append(Estimate(moved / share + waits * target.dram_latency_cycles, traffic))
             continue
         if index < 0 or index >= len(core_plan.plans):
             out.append(Estimate(0.0))
@@ -181,7 +214,7 @@ SAMPLE_STEPS = 384
 """Walks longer than this are estimated from two prefixes instead of planned whole."""
 
 FinalStores = dict[tuple, dict[str, list[int]]]
-"""Remembered final-store bytes (``final_store_bytes``), kept by the caller (the search)."""
+"""Remembered final stores (``final_store_bytes``), kept by the caller (the search)."""
 
 
 def _steps_estimate(
@@ -208,8 +241,9 @@ def final_store_bytes(
     partial: set,
     memo: FinalStores | None = None,
 ) -> dict[str, list[int]]:
-    """Per output tensor, the bytes of the final stores of every accumulator a core's walk
-    has (each accumulator tile is stored once, when its last matmul is done).
+    """Per output tensor, the bytes ``[read, write]`` of the final stores of every accumulator
+    a core's walk has (each accumulator tile is stored once, when its last matmul is done),
+    and how many stores (DMAs) that is: ``[read, write, stores]``.
 
     Remembered in ``memo``: they depend on the tiles and the boxes, not on the loop
     order, and a search estimates every order at the same tiles.
@@ -255,9 +289,10 @@ def _walk_final_store_bytes(
     for key in seen:
         kind = "store_acc" if key[0].tensor in partial else "store"
         name, read, write = action_bytes(Action(kind, Residency(key, True, 0, 0, 0)), ctx)
-        entry = out.setdefault(name, [0, 0])
+        entry = out.setdefault(name, [0, 0, 0])
         entry[0] += read
         entry[1] += write
+        entry[2] += 1
     return out
 
 
@@ -343,12 +378,14 @@ def estimate_schedule(
         cycles = short.cycles + rest * (long.cycles - short.cycles)
         ctx = EmitContext.of(target, core)
         finals = final_store_bytes(layers, schedule, core, ctx, partial, final_stores)
-        for name, (read, write) in finals.items():
+        waits = target.dram_latency_cycles if target.overlap == "serial" else 0
+        for name, (read, write, stores) in finals.items():
             if long.traffic.get(name, [0, 0])[1] == 0:  # stored only at the very end
                 entry = traffic.setdefault(name, [0, 0])
                 entry[0] += read
                 entry[1] += write
                 cycles += (read + write) / (target.dram_bytes_per_cycle / sharing)
+                cycles += stores * waits  # one at a time, each store pays the latency
         compute = round(short.compute_cycles + rest * (long.compute_cycles - short.compute_cycles))
         macs = round(short.macs + rest * (long.macs - short.macs))
         est = Estimate(max(cycles, compute), traffic, compute, macs)

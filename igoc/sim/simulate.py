@@ -52,6 +52,7 @@ def simulate(
         float(program.target.dram_latency_cycles),
         [t.shape for t in program.tensors],
         channel,
+        serial=program.target.overlap == "serial",
     )
     report = build_report(program, codes, runners)
     if trace_path is not None:

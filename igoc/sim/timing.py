@@ -11,7 +11,7 @@ it conflicts with has completed:
 * DRAM hazards between the core's own DMAs on a tensor it both reads and writes;
 * fences: nothing starts before the last ``Barrier`` of the core has ended.
 
-A matmul then runs for its SCALE-Sim cycles (``igoc.isa.cycles``). A DMA books
+A matmul then runs for its cycles under the target's array timing (``igoc.isa.cycles``). A DMA books
 ``bytes / bytes_per_cycle`` cycles on the shared DRAM channel (``igoc.sim.channel``);
 its queue is busy until the transfer ends, and its data is usable (it completes)
 ``dram_latency_cycles`` later, so back-to-back DMAs overlap their latency. A
@@ -28,6 +28,13 @@ the moment it is ready are charged to the constraint that bound it: ``dma`` (an
 earlier DMA), ``dependency`` (an earlier matmul), ``barrier`` (the fence); a DMA
 that waits for the channel after it is ready charges the wait to
 ``dram_bandwidth``.
+
+With the target's ``overlap = "serial"`` (an ablation, not a model of any machine igoc
+targets), a core does one thing at a time: an instruction is ready no earlier than the
+completion of the instruction before it in the core's stream (a DMA completes
+``dram_latency_cycles`` after its transfer, so every DMA pays the latency), whatever the
+queues and hazards would allow. The wait is charged to the kind of that instruction
+(``dma`` or ``dependency``). ``"double-buffered"``, the default, is the model above.
 
 Cores are interleaved by time: each runs until its next DMA would become ready
 later than another core's pending one, so the channel sees transfers in time
@@ -61,9 +68,13 @@ WAITING, AT_BARRIER, HALTED = 0, 1, 2
 class CoreRunner:
     """The timing state of one core, advanced by ``run``."""
 
-    def __init__(self, code: CoreCode, latency: float, shapes: list[tuple[int, ...]]) -> None:
+    def __init__(
+        self, code: CoreCode, latency: float, shapes: list[tuple[int, ...]], serial: bool = False
+    ) -> None:
         self.code = code
         self.latency = latency
+        self.serial = serial  # one instruction at a time (``overlap = "serial"``)
+        self.previous = DMA  # serial: the stall cause of waiting for the last instruction
         self.shapes = shapes
         n = len(code.kind)
         self.n = n
@@ -125,6 +136,7 @@ class CoreRunner:
         cr_paint, sr_paint = self.cr.paint, self.sr.paint
         ql, qc, qs = self.ql, self.qc, self.qs
         fence, done, lat = self.fence, self.done, self.latency
+        serial, previous = self.serial, self.previous
         st_dma, st_dep, st_bw, st_bar = self.stalls
         busy_l, busy_c, busy_s = self.busy
         start_of, end_of = self.start, self.end
@@ -154,8 +166,12 @@ class CoreRunner:
                     t = t2
                 if t > ready:
                     ready, cause = t, DMA
+                if serial and done > ready:
+                    ready, cause = done, previous
                 if cause == DMA:
                     st_dma += ready - qc
+                elif cause == DEPENDENCY:
+                    st_dep += ready - qc
                 elif cause == BARRIER:
                     st_bar += ready - qc
                 d = dur[i]
@@ -169,6 +185,7 @@ class CoreRunner:
                 end_of[i] = end
                 if end > done:
                     done = end
+                previous = DEPENDENCY
             elif k <= _GATHER:  # load, gather
                 ready = ql
                 cause = -1
@@ -189,6 +206,8 @@ class CoreRunner:
                     t = self._dram_wait(self.dram_stores, tensor, code.footprints[i], ql)
                     if t > ready:
                         ready, cause = t, DMA
+                if serial and done > ready:
+                    ready, cause = done, previous
                 if ready > limit:
                     self.pending = ready
                     status = WAITING
@@ -213,6 +232,7 @@ class CoreRunner:
                 end_of[i] = end
                 if end > done:
                     done = end
+                previous = DMA
             elif k <= _SCATTER:  # store, scatter
                 ready = qs
                 cause = -1
@@ -230,6 +250,8 @@ class CoreRunner:
                     t = self._dram_wait(self.dram_loads, tensor, code.footprints[i], qs)
                     if t > ready:
                         ready, cause = t, DMA
+                if serial and done > ready:
+                    ready, cause = done, previous
                 if ready > limit:
                     self.pending = ready
                     status = WAITING
@@ -254,6 +276,7 @@ class CoreRunner:
                 end_of[i] = end
                 if end > done:
                     done = end
+                previous = DMA
             elif k == _BARRIER:
                 self.arrival = done if done > fence else fence
                 status = AT_BARRIER
@@ -264,6 +287,7 @@ class CoreRunner:
         self.pc = i
         self.ql, self.qc, self.qs = ql, qc, qs
         self.fence, self.done = fence, done
+        self.previous = previous
         self.stalls = [st_dma, st_dep, st_bw, st_bar]
         self.busy = [busy_l, busy_c, busy_s]
         if status == HALTED:
@@ -283,6 +307,7 @@ class CoreRunner:
         self.fence = at
         if at > self.done:
             self.done = at
+        self.previous = BARRIER
         self.pc = i + 1
 
 
@@ -291,12 +316,14 @@ def run_timing(
     latency: float,
     shapes: list[tuple[int, ...]],
     channel: Channel | None = None,
+    serial: bool = False,
 ):
     """Time every core together; returns the runners (``SimError`` for dangling barriers).
 
-    ``channel`` is the DRAM channel to use (one that records its pieces, for a trace).
+    ``channel`` is the DRAM channel to use (one that records its pieces, for a trace);
+    ``serial``: each core runs one instruction at a time (``overlap = "serial"``).
     """
-    runners = [CoreRunner(c, latency, shapes) for c in codes]
+    runners = [CoreRunner(c, latency, shapes, serial) for c in codes]
     channel = Channel() if channel is None else channel
     inf = float("inf")
     if len(runners) == 1:

@@ -17,11 +17,13 @@ from importlib import resources
 DATAFLOWS = ("os", "ws")
 ARRAY_TIMINGS = ("scalesim", "pipelined")
 """Values of ``array_timing``: how a matmul's folds follow each other (``igoc.isa.cycles``)."""
+OVERLAPS = ("double-buffered", "serial")
+"""Values of ``overlap``: whether a core's DMAs and matmuls overlap (``igoc.sim.timing``)."""
 
-CHOICES = {"dataflow": DATAFLOWS, "array_timing": ARRAY_TIMINGS}
+CHOICES = {"dataflow": DATAFLOWS, "array_timing": ARRAY_TIMINGS, "overlap": OVERLAPS}
 """The keys that take one of a few names, and those names."""
 
-DEFAULTS = {"array_timing": "scalesim"}
+DEFAULTS = {"array_timing": "scalesim", "overlap": "double-buffered"}
 """The keys a target file may leave out, and their values then: what igoc did before it had
 these keys, so that older target files and programs mean what they meant."""
 
@@ -50,6 +52,9 @@ class Target:
     # "scalesim" (each fold of a matmul fills and drains the array, as SCALE-Sim v3) or
     # "pipelined" (a matmul's folds back to back, fill and drain once): igoc.isa.cycles
     array_timing: str = DEFAULTS["array_timing"]
+    # "double-buffered" (DMA and compute queues overlap) or "serial" (an ablation: a core
+    # runs one instruction at a time, in program order): igoc.sim.timing
+    overlap: str = DEFAULTS["overlap"]
 
     # ---- derived quantities -------------------------------------------------------------
     @property

@@ -8,7 +8,8 @@ random small targets (array sides, SPM down to a few tiles, 1-4 cores):
   every output element written although DRAM starts with old data (the outputs the
   layer adds into or writes in part are zeroed first, as the lowering does);
 - the cost model's traffic per tensor equals the simulator's, byte for byte, and so do its
-  array cycles (under either array timing);
+  array cycles (under either array timing); with ``overlap = "serial"`` on one core its
+  cycles are the simulator's (the sum of the instructions' durations);
 - no SPM access goes beyond the core's capacity;
 - DRAM traffic is at least the compulsory bytes, cycles at least the compute
   bound and the bandwidth bound.
@@ -45,6 +46,7 @@ def small_target(
     cores: int,
     dataflow: str,
     array_timing: str = "pipelined",
+    overlap: str = "double-buffered",
 ):
     return target_from_dict(
         {
@@ -62,6 +64,7 @@ def small_target(
             "acc_bytes": 4,
             "psum_bytes": 2,
             "array_timing": array_timing,
+            "overlap": overlap,
         }
     )
 
@@ -113,13 +116,14 @@ def schedules(draw, cores: int):
     cores=st.integers(1, 4),
     dataflow=st.sampled_from(["os", "ws"]),
     timing=st.sampled_from(["scalesim", "pipelined"]),
+    overlap=st.sampled_from(["double-buffered", "serial"]),
 )
 def test_planned_layer_runs_right_and_as_estimated(
-    case, data, array, spm_kib, cores, dataflow, timing
+    case, data, array, spm_kib, cores, dataflow, timing, overlap
 ):
     desc = case
     layers = desc.layers()
-    target = small_target(*array, spm_kib * 1024, cores, dataflow, timing)
+    target = small_target(*array, spm_kib * 1024, cores, dataflow, timing, overlap)
     schedule = data.draw(schedules(cores))
     items = synchronise(layer_items(desc, schedule, target), cores)
     tensors = program_tensors(layer_tensors(desc), items)
@@ -130,9 +134,11 @@ def test_planned_layer_runs_right_and_as_estimated(
         assume(False)
     traffic: dict[str, list[int]] = {}
     compute: list[int] = []  # per core
+    cycles: list[float] = []
     for core_plan in lowered.core_plans:
         estimates = item_estimates(core_plan, items, target, cores)
         compute.append(sum(e.compute_cycles for e in estimates))
+        cycles.append(sum(e.cycles for e in estimates))
         for estimate in estimates:
             for name, (read, write) in estimate.traffic.items():
                 entry = traffic.setdefault(name, [0, 0])
@@ -153,6 +159,8 @@ def test_planned_layer_runs_right_and_as_estimated(
     }
     assert simulated == {name: rw for name, rw in traffic.items() if any(rw)}
     assert [c["busy"]["compute"] for c in report["per_core"]] == compute
+    if overlap == "serial" and cores == 1:
+        assert report["cycles"] == math.ceil(cycles[0] - 1e-6)
     assert 0 < report["spm_peak_bytes"] <= target.spm_bytes
     for core in report["per_core"]:
         assert core["spm_peak_bytes"] <= target.spm_bytes

@@ -18,7 +18,7 @@ F16, F32 = DType.F16, DType.F32
 
 def tiny_target(**changes) -> Target:
     """A 4x4-array target with round numbers: 1 GHz, 16 B/cycle, 100 cycles latency, 64 KiB,
-    pipelined array timing."""
+    pipelined array timing, DMA and compute overlapping."""
     data = load_target("edge").as_dict()
     data.update(
         name="tiny",
@@ -29,6 +29,7 @@ def tiny_target(**changes) -> Target:
         dram_bandwidth_gb_per_s=16.0,
         dram_latency_cycles=100,
         array_timing="pipelined",
+        overlap="double-buffered",
     )
     data.update(changes)
     return target_from_dict(data)

@@ -153,7 +153,8 @@ def test_matmul_weight_stationary_pipelined():
     assert result.report["cycles"] == 294
 
 
-def test_a_program_without_the_key_is_timed_as_scalesim():
-    """The ladder's targets predate ``array_timing``: left out, it is SCALE-Sim's timing
-    (the cases above)."""
-    assert program_file("04_matmul_os.s").target.array_timing == "scalesim"
+def test_a_program_without_the_keys_is_timed_as_scalesim():
+    """The ladder's targets predate ``array_timing`` and ``overlap``: left out, they are
+    SCALE-Sim's timing and overlapping queues (the cases above)."""
+    target = program_file("04_matmul_os.s").target
+    assert (target.array_timing, target.overlap) == ("scalesim", "double-buffered")

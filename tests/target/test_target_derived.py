@@ -107,6 +107,7 @@ def test_the_machine_leaves_out_what_igoc_bench_runs():
         ("spm_shared=false", ("spm_shared", False)),
         ("dataflow=ws", ("dataflow", "ws")),
         ("array_timing=scalesim", ("array_timing", "scalesim")),
+        ("overlap=serial", ("overlap", "serial")),
         ("name=my npu", ("name", "my npu")),
         ("batch=16", ("batch", 16)),
         ("variant=edge", ("variant", "edge")),
@@ -166,14 +167,15 @@ def test_settings_rename_the_target_after_what_changed():
     assert spec.target.name == "mine[clock_mhz=500.5]"
 
 
-def test_array_timing_is_set_and_derived_like_any_key(tmp_path):
+def test_array_timing_and_overlap_are_set_and_derived_like_any_key(tmp_path):
     spec = load_spec("server", [("array_timing", "scalesim")])
     assert spec.target.name == "server[array_timing=scalesim]"
-    assert spec.target.array_timing == "scalesim"
-    derived = tmp_path / "scalesim.toml"
-    derived.write_text('base = "edge"\narray_timing = "scalesim"\n')
+    assert (spec.target.array_timing, spec.target.overlap) == ("scalesim", "double-buffered")
+    assert load_spec("edge", [("overlap", "serial")]).target.overlap == "serial"
+    derived = tmp_path / "serial.toml"
+    derived.write_text('base = "edge"\noverlap = "serial"\n')
     t = load_target(str(derived))
-    assert (t.name, t.array_timing, t.cores) == ("scalesim", "scalesim", 1)
+    assert (t.name, t.array_timing, t.overlap) == ("serial", "pipelined", "serial")
     with pytest.raises(TargetError) as info:
         load_spec("edge", [("array_timing", "fast")])
     assert str(info.value) == (

@@ -54,18 +54,19 @@ def _write(tmp_path, text: str):
 
 
 @pytest.mark.parametrize("name", ["edge", "server", "server-2c", "server-4c", "server-8c"])
-def test_presets_time_arrays_pipelined(name):
-    assert load_target(name).array_timing == "pipelined"
+def test_presets_time_arrays_pipelined_and_overlap_dma(name):
+    t = load_target(name)
+    assert (t.array_timing, t.overlap) == ("pipelined", "double-buffered")
 
 
-def test_array_timing_may_be_left_out(tmp_path):
-    """A target file written before the key existed means what it meant: SCALE-Sim's
-    fold timing."""
+def test_array_timing_and_overlap_may_be_left_out(tmp_path):
+    """A target file written before these keys existed means what it meant: SCALE-Sim's
+    fold timing, DMA overlapping compute."""
     lines = load_target("edge").to_toml().splitlines(keepends=True)
-    old = [line for line in lines if not line.startswith("array_timing ")]
-    assert len(old) == len(lines) - 1
+    old = [line for line in lines if not line.startswith(("array_timing ", "overlap "))]
+    assert len(old) == len(lines) - 2
     t = load_target(_write(tmp_path, "".join(old)))
-    assert t.array_timing == "scalesim"
+    assert (t.array_timing, t.overlap) == ("scalesim", "double-buffered")
     assert t == dataclasses.replace(load_target("edge"), array_timing="scalesim")
     assert 'array_timing = "scalesim"' in t.to_toml()  # written out in full
 
@@ -124,6 +125,7 @@ def test_to_toml_reads_back_equal(name, cores, clock, bandwidth, dataflow, share
             {"array_timing": "steady"},
             "key 'array_timing' must be one of scalesim, pipelined, got 'steady'",
         ),
+        ({"overlap": "none"}, "key 'overlap' must be one of double-buffered, serial, got 'none'"),
         ({"array_timing": 1}, "key 'array_timing' must be str"),
         ({"psum_bytes": 3}, "key 'psum_bytes' must be 2 or 4"),
         ({"cores": "two"}, "key 'cores' must be int"),
