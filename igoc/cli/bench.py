@@ -16,7 +16,7 @@ import sys
 
 from igoc import __version__
 from igoc.bench.plan import PIPELINE_ORDER
-from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool
+from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool, target_keys_help
 from igoc.output import write_output
 
 EPILOG = """\
@@ -29,6 +29,8 @@ A sweep is one command: --sweep dram_bandwidth_gb_per_s=11,22,44 batch=4,8
 runs every combination of the values on every target (any target key, and
 variant and batch); --set KEY=VALUE replaces a key on every target. Targets
 changed so are named after what changed: edge[dram_bandwidth_gb_per_s=11].
+
+{target_keys}
 
 Jobs run on Dask: with --jobs N on a local cluster of N processes that
 igoc-bench starts and stops (--jobs 1: in this process), with --scheduler
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="igoc-bench",
         description="Compile and simulate the paper's workloads for several NPU targets and "
         "pipelines; print execution time and DRAM traffic normalised to the baseline.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(target_keys=target_keys_help()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument

@@ -9,12 +9,15 @@ Nothing here imports xDSL, lark or numpy at module level, so ``--help`` is fast.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable
 
 from igoc.frontend.diagnostics import DiagnosticError
+from igoc.target.target import CHOICES, DEFAULTS, Target
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 1
@@ -30,6 +33,22 @@ SET_HELP = (
     "replace a key of the target, typed by the key (repeatable): "
     "--set dram_bandwidth_gb_per_s=11; the target is renamed after what changed"
 )
+
+
+def target_keys_help() -> str:
+    """A help paragraph: the keys of a target (file or ``--set``), with the choices of those
+    that take names, and the defaults of those that may be left out."""
+    keys = [
+        f"{f.name} ({'|'.join(CHOICES[f.name])})" if f.name in CHOICES else f.name
+        for f in dataclasses.fields(Target)
+    ]
+    left_out = ", ".join(f"{key} = {value}" for key, value in DEFAULTS.items())
+    text = (
+        f"Target keys (a .toml file, --set): {', '.join(keys)}. Left out of a file: "
+        f"{left_out}; the presets use array_timing = pipelined (a matmul's folds back to "
+        "back) and say so."
+    )
+    return textwrap.fill(text, 79)
 
 
 def add_ir_print_options(parser: argparse.ArgumentParser) -> None:

@@ -26,6 +26,7 @@ from igoc.cli.common import (
     load_module,
     machine_settings,
     run_tool,
+    target_keys_help,
 )
 from igoc.output import write_output
 
@@ -36,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Compile the backward pass of a DNN training step for an NPU.",
-        epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
+        epilog=target_keys_help()
+        + "\n\nExit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("input", nargs="?", metavar="IN.mlir", help="input file ('-': stdin)")

@@ -1,7 +1,9 @@
 """Target descriptions as users write them: derived targets, settings and igoc-bench's keys.
 
-A target file names every key of :class:`~igoc.target.Target`, or derives from
-another target with ``base`` and names only what differs::
+A target file names every key of :class:`~igoc.target.Target` (those of
+``target.DEFAULTS``, ``array_timing`` and ``overlap``, may be left out and then
+take the values igoc had before they existed), or derives from another target
+with ``base`` and names only what differs::
 
     base = "edge"                   # a preset, or a path relative to this file
     name = "edge-5gbps"             # default: the file's stem

@@ -405,6 +405,14 @@ def test_help_loads_no_heavy_module():
     assert run_.stdout.splitlines()[-1] == "[]"
 
 
+def test_help_lists_the_target_keys_and_their_choices(capsys):
+    with pytest.raises(SystemExit):
+        igoc_cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "array_timing (scalesim|pipelined), overlap (double-buffered|serial)" in text
+    assert "dataflow (os|ws)" in text and "psum_bytes" in text
+
+
 def test_the_main_job_on_a_bundled_sample(tmp_path):
     """The README's first command: compile a sample with the default pipeline."""
     out = tmp_path / "conv3x3.out"
