@@ -14,9 +14,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from simkit import program_file, random_inputs
 
+from igoc.isa.instructions import DType, Halt, Matmul
+from igoc.isa.program import Program
 from igoc.sim import simulate
+from igoc.target import load_target
 
 
 def run(name: str, functional: bool = True):
@@ -158,3 +162,22 @@ def test_a_program_without_the_keys_is_timed_as_scalesim():
     SCALE-Sim's timing and overlapping queues (the cases above)."""
     target = program_file("04_matmul_os.s").target
     assert (target.array_timing, target.overlap) == ("scalesim", "double-buffered")
+
+
+@pytest.mark.parametrize(
+    ("dataflow", "timing", "expected"),
+    [
+        # 8 x 8 folds over m and n; the last uses all 128 rows and columns
+        ("os", "pipelined", 64 * 511 + 127 + 127 + 128),  # 33,086, as mNPUsim counts
+        ("os", "scalesim", 64 * (511 + 128 + 128 - 2)),
+        # 4 x 8 folds over k and n; the last uses 511 - 384 = 127 rows and 128 columns
+        ("ws", "pipelined", 128 + 32 * 1024 + 126 + 127 + 128),
+        ("ws", "scalesim", 32 * (1024 + 2 * 128 + 128 - 2)),
+    ],
+)
+def test_one_matmul_takes_its_formula(dataflow, timing, expected):
+    """A 1024x511x1024 matmul alone on the server preset's 128x128 array."""
+    target = dataclasses.replace(load_target("server"), dataflow=dataflow, array_timing=timing)
+    stream = [Matmul(0x0, 0x100000, 0x200000, 1024, 511, 1024, DType.F16, DType.F32), Halt()]
+    report = simulate(Program(target, [], [], [stream])).report
+    assert report["cycles"] == report["per_core"][0]["busy"]["compute"] == expected
