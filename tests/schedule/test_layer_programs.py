@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -176,3 +177,19 @@ def test_planned_layer_runs_right_and_as_estimated(
     assert report["cycles"] >= macs / (target.pes * cores) - 1
     total_bytes = report["dram_read_bytes"] + report["dram_write_bytes"]
     assert report["cycles"] >= total_bytes / target.dram_bytes_per_cycle - 1
+
+
+def test_tiles_that_keep_displacing_each_other_do_not_hang_the_planner():
+    """On a 2 KiB SPM the tiles of one step of this walk fit by their bytes, but never all at
+    once in the holes that the previous step's tiles leave: placing one took back another,
+    and so on forever. The step does not fit."""
+    shapes = {"X": (32, 40), "W": (40, 35), "dY": (32, 35), "dX": (32, 40), "dW": (40, 35)}
+    desc = LayerDesc("layer", "matmul", ("dx", "dw"), NAMES, shapes)
+    target = small_target(8, 7, 2048, 4, "ws")
+    tiling = Tiling(12, 6, 15)
+    schedule = LayerSchedule(("dx", "dw"), "fused-jli", (tiling, tiling), Partition(None, 1, 4))
+    items = synchronise(layer_items(desc, schedule, target), 4)
+    tensors = program_tensors(layer_tensors(desc), items)
+    with pytest.raises(PlanError) as info:
+        plan_program(target, tensors, [items] * 4)
+    assert info.value.needed_bytes > target.spm_bytes
