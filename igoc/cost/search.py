@@ -499,9 +499,8 @@ def _analytic(
         ]
         if not cands:
             loop = loop or NATURAL_ORDER[comp]
-            cands = [
-                search.evaluate(layers, search.schedule((comp,), loop, (smallest,), partition))
-            ]
+            fallback = search.schedule((comp,), loop, (smallest,), partition)
+            cands = [search.evaluate(layers, fallback, context)]
         return best_of(cands)
 
     if len(computations) == 1:
