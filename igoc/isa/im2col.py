@@ -6,8 +6,9 @@ for each row ``m = (n, oh, ow)`` and column ``k = (c, r, s)``. A contiguous run 
 rows is, for each image ``n``, a contiguous run of output positions ``(oh, ow)``,
 which is at most three rectangles; likewise columns per channel ``c`` and kernel
 taps ``(r, s)``. Two rectangles give a product set of rows ``h`` and columns ``w``,
-so the distinct elements of a tile are counted on an ``H x W`` mask per (run, run)
-pair instead of element by element; counts are cached. Whether a col2im scatter
+so the distinct elements of a tile are, per (run, run) pair, the union of at most nine
+product sets, counted axis by axis on bit sets (:func:`union_of_products`) instead of
+element by element; counts are cached. Whether a col2im scatter
 adds into some element twice (:func:`is_injective`) or leaves some unwritten
 (:func:`covers_input`) is decided here too: the compiler zeroes such outputs first.
 """
@@ -58,24 +59,55 @@ def runs(start: int, end: int, period: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def _axis_mask(o0: int, o1: int, k0: int, k1: int, stride: int, pad: int, dil: int, size: int):
-    pos = np.arange(o0, o1)[:, None] * stride - pad + np.arange(k0, k1)[None, :] * dil
-    pos = pos[(pos >= 0) & (pos < size)]
-    mask = np.zeros(size, bool)
-    mask[pos] = True
-    return mask
+def _axis_bits(o0: int, o1: int, k0: int, k1: int, stride: int, pad: int, dil: int, size: int):
+    """Positions ``o * stride - pad + k * dil`` in ``0..size-1`` (o in o0..o1, k in k0..k1), as
+    the bits of an int."""
+    count = o1 - o0
+    comb = ((1 << stride * count) - 1) // ((1 << stride) - 1)  # bits 0, stride, 2 stride, ...
+    bits = 0
+    for k in range(k0, k1):
+        first = o0 * stride - pad + k * dil
+        bits |= comb << first if first >= 0 else comb >> -first
+    return bits & ((1 << size) - 1)
 
 
 @lru_cache(maxsize=65536)
 def positions(g: ConvGeometry, m_run: tuple[int, int], k_run: tuple[int, int]) -> int:
     """Distinct in-bounds (h, w) that output positions ``m_run`` and taps ``k_run`` touch."""
-    mask = np.zeros((g.height, g.width), bool)
+    rows, cols = [], []
     for oa0, oa1, ob0, ob1 in run_rects(m_run[0], m_run[1], g.out_width):
         for ka0, ka1, kb0, kb1 in run_rects(k_run[0], k_run[1], g.kernel_w):
-            hm = _axis_mask(oa0, oa1, ka0, ka1, g.stride_h, g.pad_h, g.dilation_h, g.height)
-            wm = _axis_mask(ob0, ob1, kb0, kb1, g.stride_w, g.pad_w, g.dilation_w, g.width)
-            mask |= np.outer(hm, wm)
-    return int(mask.sum())
+            rows.append(_axis_bits(oa0, oa1, ka0, ka1, g.stride_h, g.pad_h, g.dilation_h, g.height))
+            cols.append(_axis_bits(ob0, ob1, kb0, kb1, g.stride_w, g.pad_w, g.dilation_w, g.width))
+    return union_of_products(rows, cols)
+
+
+def union_of_products(rows: list[int], cols: list[int]) -> int:
+    """Cells of the union of the product sets ``rows[i] x cols[i]`` (sets as bits of ints).
+
+    The rows are split into blocks that lie in the same sets ``rows[i]``; a block's cells
+    are its rows times the union of those sets' columns. So the count is worked out along
+    each axis, never cell by cell on the ``H x W`` grid.
+    """
+    blocks: list[tuple[int, int]] = []  # (rows, union of their columns), rows disjoint
+    covered = 0
+    for r, c in zip(rows, cols, strict=True):
+        split = []
+        for block_rows, block_cols in blocks:
+            inside = block_rows & r
+            if inside:
+                split.append((inside, block_cols | c))
+                outside = block_rows & ~r
+                if outside:
+                    split.append((outside, block_cols))
+            else:
+                split.append((block_rows, block_cols))
+        fresh = r & ~covered
+        if fresh:
+            split.append((fresh, c))
+            covered |= fresh
+        blocks = split
+    return sum(b_rows.bit_count() * b_cols.bit_count() for b_rows, b_cols in blocks)
 
 
 @lru_cache(maxsize=65536)

@@ -65,17 +65,48 @@ def _dram_bytes(program: Program, c: Columns) -> tuple[np.ndarray, np.ndarray]:
     tensor_bytes = np.array([t.dtype.nbytes for t in program.tensors] + [0], np.int64)
     elem = tensor_bytes[np.where(c.is_dma, c.tensor, -1)]
     moved = c.rows * c.cols * elem
-    for i in np.flatnonzero(c.is_im2col):
-        g = program.convs[c.f4[i]]
-        count = im2col.distinct_elements(
-            g, int(c.f5[i]), int(c.rows[i]), int(c.f6[i]), int(c.cols[i])
-        )
-        moved[i] = count * elem[i]
+    picked = np.flatnonzero(c.is_im2col)
+    if len(picked):
+        moved[picked] = _im2col_counts(program, c, picked) * elem[picked]
     accumulate = (c.flags & 2) != 0
     reads = c.is_load | c.is_gather | ((c.is_store | c.is_scatter) & accumulate)
     read_bytes = np.where(reads, moved, 0)
     write_bytes = np.where(c.is_store | c.is_scatter, moved, 0)
     return read_bytes, write_bytes
+
+
+def _im2col_counts(program: Program, c: Columns, picked: np.ndarray) -> np.ndarray:
+    """Distinct elements each gather or scatter ``picked`` touches, one count per distinct tile.
+
+    Without padding and with windows that never share an element, every entry of a tile
+    is a different element. Otherwise a tile moved by whole images or whole channels
+    touches as many elements (the count depends only on its place inside one image and
+    one channel), so tiles are compared, and counted once, at that place.
+    """
+    convs = program.convs
+    plain = np.array([g.pad_h == 0 and g.pad_w == 0 and im2col.is_injective(g) for g in convs])
+    per_image = np.array([g.out_height * g.out_width for g in convs], np.int64)
+    per_channel = np.array([g.kernel_h * g.kernel_w for g in convs], np.int64)
+    conv = c.f4[picked]
+    counts = c.rows[picked] * c.cols[picked]
+    rest = np.flatnonzero(~plain[conv])
+    if len(rest):
+        conv = conv[rest]
+        columns = (
+            conv,
+            c.f5[picked][rest] % per_image[conv],
+            c.rows[picked][rest],
+            c.f6[picked][rest] % per_channel[conv],
+            c.cols[picked][rest],
+        )
+        keys = list(zip(*(x.tolist() for x in columns), strict=True))
+        found: dict[tuple[int, ...], int] = {}
+        for key in keys:
+            if key not in found:
+                g, m0, rows, k0, cols = key
+                found[key] = im2col.distinct_elements(convs[g], m0, rows, k0, cols)
+        counts[rest] = [found[key] for key in keys]
+    return counts
 
 
 def _footprints(program: Program, c: Columns) -> tuple[list[int], dict[int, tuple]]:

@@ -102,8 +102,13 @@ def _im2col_checks(program: Program, c: Columns) -> list[Check]:
     conv_cols = np.array([g.cols for g in program.convs] + [0], np.float64)
     conv = np.where(c.is_im2col & (c.f4 < n_convs), c.f4, -1)
     shape_bad = np.zeros(c.n, bool)
-    for i in np.flatnonzero(c.is_im2col & (c.tensor < n_tensors) & (c.f4 < n_convs)):
-        shape_bad[i] = tuple(program.tensors[c.tensor[i]].shape) != viewed[c.f4[i]]
+    picked = np.flatnonzero(c.is_im2col & (c.tensor < n_tensors) & (c.f4 < n_convs))
+    # each (tensor, conv) pair is compared once
+    pairs, inverse = np.unique(c.tensor[picked] * n_convs + c.f4[picked], return_inverse=True)
+    bad = [
+        tuple(program.tensors[p // n_convs].shape) != viewed[p % n_convs] for p in pairs.tolist()
+    ]
+    shape_bad[picked] = np.array(bad, bool)[inverse.reshape(-1)]
     outside = (c.f5.astype(np.float64) + c.rows > conv_rows[conv]) | (
         c.f6.astype(np.float64) + c.cols > conv_cols[conv]
     )

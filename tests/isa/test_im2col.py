@@ -86,3 +86,50 @@ def test_a_strided_3x3_reads_each_element_once_per_instruction():
     assert im2col.distinct_elements(g, 0, g.rows, 0, g.cols) == 2 * 36
     # one output row (6 positions) and one channel's 9 taps: rows h 0..1, all 6 columns
     assert im2col.distinct_elements(g, 0, 6, 0, 9) == 2 * 6
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, (1 << 12) - 1), st.integers(0, (1 << 12) - 1)),
+        min_size=0,
+        max_size=9,
+    )
+)
+def test_union_of_products_counts_the_cells(products):
+    """Against the cells of an explicit 12 x 12 grid."""
+    grid = np.zeros((12, 12), bool)
+    for rows, cols in products:
+        r = np.array([rows >> h & 1 for h in range(12)], bool)
+        c = np.array([cols >> w & 1 for w in range(12)], bool)
+        grid |= np.outer(r, c)
+    rows = [r for r, _ in products]
+    cols = [c for _, c in products]
+    assert im2col.union_of_products(rows, cols) == int(grid.sum())
+
+
+@settings(max_examples=200)
+@given(tiles(), st.integers(0, 3), st.integers(0, 3))
+def test_tile_count_does_not_change_by_whole_images_or_channels(tile, images, channels):
+    """What the simulator relies on to count each tile once: moved by whole images or whole
+    channels (in a larger batch and channel count), a tile touches as many elements."""
+    g, m0, rows, k0, cols = tile
+    big = ConvGeometry(
+        g.batch + images,
+        g.channels + channels,
+        g.height,
+        g.width,
+        g.kernel_h,
+        g.kernel_w,
+        g.stride_h,
+        g.stride_w,
+        g.pad_h,
+        g.pad_w,
+        g.dilation_h,
+        g.dilation_w,
+    )
+    moved_m = m0 + images * g.out_height * g.out_width
+    moved_k = k0 + channels * g.kernel_h * g.kernel_w
+    assert im2col.distinct_elements(big, moved_m, rows, moved_k, cols) == len(brute_force(*tile))
+    if g.pad_h == 0 and g.pad_w == 0 and im2col.is_injective(g):
+        assert rows * cols == len(brute_force(*tile))
