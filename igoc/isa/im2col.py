@@ -154,10 +154,16 @@ def tile_indices(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int):
     oh, ow = np.divmod(rem, g.out_width)
     c, rem = np.divmod(k, g.kernel_h * g.kernel_w)
     r, s = np.divmod(rem, g.kernel_w)
-    h = oh[:, None] * g.stride_h - g.pad_h + r[None, :] * g.dilation_h
-    w = ow[:, None] * g.stride_w - g.pad_w + s[None, :] * g.dilation_w
-    valid = (h >= 0) & (h < g.height) & (w >= 0) & (w < g.width)
-    flat = ((n[:, None] * g.channels + c[None, :]) * g.height + h) * g.width + w
+    # h, w and the flat index are each a row part plus a column part
+    h_row, h_col = oh * g.stride_h - g.pad_h, r * g.dilation_h
+    w_row, w_col = ow * g.stride_w - g.pad_w, s * g.dilation_w
+    h = h_row[:, None] + h_col[None, :]
+    w = w_row[:, None] + w_col[None, :]
+    # one unsigned comparison per axis: a negative position is a huge unsigned one
+    valid = (h.view(np.uint64) < g.height) & (w.view(np.uint64) < g.width)
+    flat_row = (n * g.channels * g.height + h_row) * g.width + w_row
+    flat_col = (c * g.height + h_col) * g.width + w_col
+    flat = flat_row[:, None] + flat_col[None, :]
     return np.where(valid, flat, 0), valid
 
 

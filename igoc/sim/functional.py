@@ -38,23 +38,49 @@ from igoc.sim.prepare import CoreCode
 from igoc.sim.validate import KIND_NAMES, spm_capacity
 
 
+def _input_values(given, dtype: DType, shared: bool) -> np.ndarray:
+    """An input's values as a flat array in ``dtype``'s storage form.
+
+    A tensor no instruction writes keeps the given array when it already holds fp16 or
+    fp32 values in their storage type (rounding them again would change nothing), as a
+    read-only view: no copy of what may be most of the program's memory.
+    """
+    values = np.asarray(given)
+    if shared and dtype is not DType.BF16 and values.dtype == STORAGE_DTYPE[dtype]:
+        flat = values.reshape(-1).view()
+        flat.flags.writeable = False
+        return flat
+    return np.ascontiguousarray(round_to(values.reshape(-1), dtype))
+
+
 class Machine:
     """DRAM and SPM contents, and one handler per instruction kind."""
 
-    def __init__(self, program: Program, inputs: dict[str, np.ndarray], spm_bytes: int) -> None:
+    def __init__(
+        self,
+        program: Program,
+        inputs: dict[str, np.ndarray],
+        spm_bytes: int,
+        stored: frozenset[int] = frozenset(),
+    ) -> None:
+        """``stored``: the tensors some store or scatter writes (the others are only read)."""
         self.program = program
+        self.inputs = set(inputs)
         self.dram: list[np.ndarray] = []
-        for t in program.tensors:
+        for i, t in enumerate(program.tensors):
             if t.name in inputs:
-                values = round_to(np.asarray(inputs[t.name]).reshape(-1), t.dtype)
+                values = _input_values(inputs[t.name], t.dtype, shared=i not in stored)
             else:
                 values = np.zeros(t.numel, STORAGE_DTYPE[t.dtype])
-            self.dram.append(np.ascontiguousarray(values))
-        # Per tensor, the elements written so far; None for inputs (written before the run).
+            self.dram.append(values)
+        # Per tensor, the elements written so far; None for inputs (written before the run)
+        # and for tensors written whole (the mask is dropped then: it is as big as a
+        # quarter to a half of the tensor).
         self.dram_written: list[np.ndarray | None] = [
             None if t.name in inputs or t.role == "input" else np.zeros(t.numel, bool)
             for t in program.tensors
         ]
+        self.written_count = [0] * len(program.tensors)  # elements written, while masked
         target = program.target
         size = min(spm_bytes, spm_capacity(program))  # the bytes the program touches
         count = 1 if target.spm_shared else target.cores
@@ -103,15 +129,26 @@ class Machine:
     def _mark_written(self, tensor: int, index: np.ndarray) -> None:
         written = self.dram_written[tensor]
         if written is not None:
-            written[index] = True
+            fresh = index.size - np.count_nonzero(written[index])
+            if fresh:
+                written[index] = True
+                # distinct elements newly written: count them on the mask itself
+                count = self.written_count[tensor] + fresh
+                if count >= written.size:
+                    count = int(np.count_nonzero(written))
+                    if count == written.size:
+                        self.dram_written[tensor] = None  # all written: reads are fine
+                self.written_count[tensor] = count
 
     def unwritten(self) -> dict[str, int]:
         """Elements never written, per tensor that is not an input."""
-        return {
-            t.name: int(written.size - np.count_nonzero(written))
-            for t, written in zip(self.program.tensors, self.dram_written, strict=True)
-            if written is not None
-        }
+        out = {}
+        for t, written in zip(self.program.tensors, self.dram_written, strict=True):
+            if written is not None:
+                out[t.name] = int(written.size - np.count_nonzero(written))
+            elif t.name not in self.inputs and t.role != "input":
+                out[t.name] = 0
+        return out
 
     # ---- instructions --------------------------------------------------------------------
     def step(self, rec) -> None:
@@ -175,9 +212,7 @@ class Machine:
         g = self.program.convs[int(rec["f4"])]
         idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
         values = self._spm_block(rec)
-        flat = idx[valid]
-        positions, inverse = np.unique(flat, return_inverse=True)
-        sums = np.bincount(inverse, weights=values[valid], minlength=len(positions))
+        positions, sums = scatter_sums(idx[valid], values[valid])
         if int(rec["flags"]) & FLAG_ACCUMULATE:
             self._check_written(int(rec["f0"]), positions)
             sums = dram[positions].astype(np.float32) + sums
@@ -199,14 +234,39 @@ class Machine:
         self.write_spm(c_addr, np.ascontiguousarray(product), c_dtype)
 
 
+def scatter_sums(flat: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct indices of ``flat`` (sorted) and the sum (float64) of the values at each.
+
+    Each sum adds its values in their order in ``flat``, as ``np.bincount`` does. When the
+    indices lie close together they are counted in place over their range; otherwise
+    they are sorted first.
+    """
+    if not len(flat):
+        return flat, np.zeros(0)
+    low = int(flat.min())
+    span = int(flat.max()) - low + 1
+    if span > 4 * len(flat) + 4096:  # far apart: sort, and sum per distinct index
+        positions, inverse = np.unique(flat, return_inverse=True)
+        return positions, np.bincount(inverse, weights=values, minlength=len(positions))
+    local = flat - low
+    touched = np.flatnonzero(np.bincount(local, minlength=span))
+    sums = np.bincount(local, weights=values, minlength=span)[touched]
+    return touched + low, sums
+
+
 def run_functional(
     program: Program, codes: list[CoreCode], inputs: dict[str, np.ndarray]
 ) -> tuple[list[np.ndarray], dict[str, int]]:
     """Execute the program on ``inputs``; the final contents of every DRAM tensor, and the
     elements never written of each tensor that is not an input."""
     peak = max((c.spm_peak_bytes for c in codes), default=0)
+    stored: set[int] = set()
+    for code in codes:
+        op = code.records["op"]
+        kinds = (op == Opcode.STORE) | (op == Opcode.SCATTER)
+        stored.update(np.unique(code.records["f0"][kinds]).tolist())
     try:
-        machine = Machine(program, inputs, peak)
+        machine = Machine(program, inputs, peak, frozenset(stored))
     except (MemoryError, ValueError):
         dram = sum(t.nbytes for t in program.tensors)
         raise SimError(
