@@ -241,18 +241,29 @@ def evaluate(
     """
     env = {name: np.asarray(value) for name, value in inputs.items()}
     produced: dict[str, np.ndarray] = {}
-    outputs = outputs or {}
     for i, op in enumerate(ops):
-        if not isinstance(op, Mapping) or not isinstance(op.get("op"), str):
-            raise ReferenceError(f"reference op {i}: not an object with an 'op' name")
-        names_in, names_out = op.get("inputs", []), op.get("outputs", [])
-        if not isinstance(names_in, list) or not isinstance(names_out, list) or len(names_out) != 1:
-            raise ReferenceError(f"reference op {i} ({op['op']}): needs inputs and one output")
-        missing = [n for n in names_in if n not in env]
-        if missing:
-            raise ReferenceError(f"reference op {i} ({op['op']}): no tensor '{missing[0]}'")
-        shape, dtype = outputs.get(names_out[0], (None, DType.F32))
-        value = apply_op(op["op"], [env[n] for n in names_in], op.get("attrs"), shape, dtype)
-        env[names_out[0]] = value
-        produced[names_out[0]] = value
+        name, value = evaluate_op(i, op, env, outputs)
+        env[name] = value
+        produced[name] = value
     return produced
+
+
+def evaluate_op(
+    i: int,
+    op: object,
+    env: Mapping[str, np.ndarray],
+    outputs: Mapping[str, tuple[tuple[int, ...], DType]] | None = None,
+) -> tuple[str, np.ndarray]:
+    """Op ``i`` of a ``reference`` list on the tensors of ``env``: its output's name and value
+    (``evaluate`` runs every op this way)."""
+    if not isinstance(op, Mapping) or not isinstance(op.get("op"), str):
+        raise ReferenceError(f"reference op {i}: not an object with an 'op' name")
+    names_in, names_out = op.get("inputs", []), op.get("outputs", [])
+    if not isinstance(names_in, list) or not isinstance(names_out, list) or len(names_out) != 1:
+        raise ReferenceError(f"reference op {i} ({op['op']}): needs inputs and one output")
+    missing = [n for n in names_in if n not in env]
+    if missing:
+        raise ReferenceError(f"reference op {i} ({op['op']}): no tensor '{missing[0]}'")
+    shape, dtype = (outputs or {}).get(names_out[0], (None, DType.F32))
+    value = apply_op(op["op"], [env[n] for n in names_in], op.get("attrs"), shape, dtype)
+    return names_out[0], value

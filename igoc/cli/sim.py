@@ -13,7 +13,7 @@ from igoc import __version__
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.output import OutputError, open_output, write_output
 from igoc.sim import SimError, simulate
-from igoc.sim.compare import RULE, check_outputs, generate_inputs
+from igoc.sim.compare import RULE, StreamingCheck, check_outputs, generate_inputs
 from igoc.sim.inputs import read_inputs
 from igoc.sim.report import format_report
 
@@ -57,11 +57,25 @@ def run(args: argparse.Namespace) -> int:
             "--check needs the program's reference ops, and this program carries none "
             "(only programs made by the compiler do)"
         )
-    result = simulate(program, functional=functional, inputs=inputs, trace_path=args.trace)
+    streaming = None
+    if args.check and not args.outputs:  # compare tensors as the program finishes them
+        streaming = StreamingCheck(program, inputs)
+        if not streaming.applies:
+            streaming = None
+    result = simulate(
+        program,
+        functional=functional,
+        inputs=inputs,
+        trace_path=args.trace,
+        done=streaming.done if streaming else None,
+    )
     report = result.report
     status = 0
     if args.check:
-        report["check"] = check_outputs(program, inputs, result.tensors, result.unwritten)
+        if streaming:
+            report["check"] = streaming.finish(result.tensors, result.unwritten)
+        else:
+            report["check"] = check_outputs(program, inputs, result.tensors, result.unwritten)
         status = 0 if report["check"]["passed"] else 1
     if args.outputs:
         arrays = {name: np.asarray(v) for name, v in result.outputs.items()}

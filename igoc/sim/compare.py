@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections import ChainMap
 
 import numpy as np
 
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import round_to
 from igoc.isa.program import Program
-from igoc.reference import ReferenceError, evaluate
+from igoc.reference import ReferenceError, evaluate, evaluate_op
 from igoc.sim.errors import SimError
 
 TOLERANCE = {DType.F16: 1e-2, DType.F32: 1e-2, DType.BF16: 6e-2}
@@ -87,34 +88,138 @@ def check_outputs(
         expected = evaluate(program.reference, inputs, specs)
     except ReferenceError as err:
         raise SimError(f"cannot evaluate the reference: {err}") from None
+    unwritten = unwritten or {}
     outputs = {}
-    passed = True
     for name in sorted(expected):
-        if name not in decls:
-            continue
-        ref = expected[name]
-        got = np.asarray(tensors[name]).reshape(ref.shape)
-        max_abs, scale = _max_errors(got, ref)
-        if not math.isfinite(max_abs):
-            max_abs = math.inf
-        tol = TOLERANCE[decls[name].dtype]
-        ok = bool(np.isfinite(max_abs)) and max_abs <= tol * max(scale, 1e-30)
-        if scale == 0.0:
-            ok = max_abs == 0.0
-        never = (unwritten or {}).get(name, 0)
-        ok = ok and never == 0
-        outputs[name] = {
-            "passed": ok,
-            "unwritten_elements": never,
-            "max_abs_err": max_abs,
-            "max_rel_err": max_abs / scale if scale else max_abs,
-            "scale": scale,
-            "tolerance": tol,
-        }
-        passed &= ok
+        if name in decls:
+            never = unwritten.get(name, 0)
+            outputs[name] = compare_tensor(tensors[name], expected[name], decls[name].dtype, never)
+    return _verdict(outputs)
+
+
+def compare_tensor(got: np.ndarray, ref: np.ndarray, dtype: DType, never: int = 0) -> dict:
+    """One output's entry of the check: ``got`` against ``ref`` under ``dtype``'s tolerance;
+    ``never``: its elements the program never wrote (any fails it)."""
+    max_abs, scale = _max_errors(np.asarray(got).reshape(ref.shape), ref)
+    if not math.isfinite(max_abs):
+        max_abs = math.inf
+    tol = TOLERANCE[dtype]
+    ok = bool(np.isfinite(max_abs)) and max_abs <= tol * max(scale, 1e-30)
+    if scale == 0.0:
+        ok = max_abs == 0.0
+    ok = ok and never == 0
+    return {
+        "passed": ok,
+        "unwritten_elements": never,
+        "max_abs_err": max_abs,
+        "max_rel_err": max_abs / scale if scale else max_abs,
+        "scale": scale,
+        "tolerance": tol,
+    }
+
+
+def _verdict(outputs: dict[str, dict]) -> dict:
     if not outputs:
         raise SimError("the reference produces none of the program's tensors")
+    outputs = {name: outputs[name] for name in sorted(outputs)}
+    passed = all(entry["passed"] for entry in outputs.values())
     return {"passed": passed, "rule": RULE, "outputs": outputs}
+
+
+class StreamingCheck:
+    """``check_outputs`` while the program runs, holding only what is still needed.
+
+    The simulator reports each tensor when the program is done with it (its last load,
+    store, gather or scatter has run, ``simulate(done=...)``). A tensor the reference
+    produces is then compared at once (its reference op evaluated, and the ops that op
+    reads from) and dropped; an input is dropped once the program and every reference op
+    that reads it are done with it. So a check needs about the inputs plus the tensors in
+    flight, not every tensor twice. The verdict is ``check_outputs``'s.
+
+    It applies to a reference whose ops each produce a new tensor (no name produced twice,
+    no input overwritten, each operand an input or produced before): ``applies`` says so.
+    ``inputs`` (generated inputs, by name) becomes this object's: entries go when no longer
+    needed.
+    """
+
+    def __init__(self, program: Program, inputs: dict[str, np.ndarray]) -> None:
+        if not program.reference:
+            raise SimError(
+                "the program carries no reference ops (it was not made by the compiler), "
+                "so --check has nothing to compare with"
+            )
+        self.ops = program.reference
+        self.inputs = inputs
+        self.decls = {t.name: t for t in program.tensors}
+        self.specs = {t.name: (t.shape, t.dtype) for t in program.tensors}
+        self.producer: dict[str, int] = {}
+        self.readers: dict[str, int] = {}  # per tensor, reference ops not yet run that read it
+        self.applies = True
+        for i, op in enumerate(self.ops):
+            names_in = op.get("inputs") if isinstance(op, dict) else None
+            names_out = op.get("outputs") if isinstance(op, dict) else None
+            if (
+                not isinstance(names_in, list)
+                or not isinstance(names_out, list)
+                or len(names_out) != 1
+                or not all(isinstance(n, str) for n in names_in + names_out)
+                or names_out[0] in self.producer
+                or names_out[0] in inputs
+                or not all(n in inputs or n in self.producer for n in names_in)
+            ):
+                self.applies = False
+                break
+            self.producer[names_out[0]] = i
+            for name in names_in:
+                self.readers[name] = self.readers.get(name, 0) + 1
+        self.env: dict[str, np.ndarray] = {}  # reference values still needed
+        self.ran: set[int] = set()
+        self.results: dict[str, dict] = {}
+
+    def done(self, name: str, array: np.ndarray, never: int) -> None:
+        """The program is done with tensor ``name`` (``array``, ``never`` elements never
+        written): compare it now if the reference produces it."""
+        if name in self.producer and name in self.decls and name not in self.results:
+            ref = self._value(name)
+            self.results[name] = compare_tensor(array, ref, self.decls[name].dtype, never)
+            if not self.readers.get(name):
+                self.env.pop(name, None)
+        elif not self.readers.get(name):
+            self.inputs.pop(name, None)  # an input no reference op reads
+
+    def finish(self, tensors: dict[str, np.ndarray], unwritten: dict[str, int]) -> dict:
+        """The check's verdict, comparing what the program never touched with ``tensors``."""
+        for name in self.producer:
+            if name in self.decls and name not in self.results:
+                self.done(name, tensors[name], unwritten.get(name, 0))
+        for name in self.producer:  # what no output needs is evaluated too, as evaluate does
+            self._value(name)
+        return _verdict(self.results)
+
+    def _value(self, name: str) -> np.ndarray:
+        """The reference value of produced tensor ``name``, running its op if not yet run."""
+        i = self.producer[name]
+        if i in self.ran:
+            return self.env.get(name)
+        op = self.ops[i]
+        for operand in op["inputs"]:
+            if operand in self.producer:
+                self._value(operand)
+        env = ChainMap(self.env, self.inputs)  # produced values over inputs, no copy
+        try:
+            _, value = evaluate_op(i, op, env, self.specs)
+        except ReferenceError as err:
+            raise SimError(f"cannot evaluate the reference: {err}") from None
+        self.ran.add(i)
+        self.env[name] = value
+        for operand in op["inputs"]:
+            left = self.readers[operand] - 1
+            self.readers[operand] = left
+            if not left:
+                self.inputs.pop(operand, None)
+                if operand in self.results or operand not in self.decls:
+                    self.env.pop(operand, None)
+        return value
 
 
 CHUNK = 1 << 20

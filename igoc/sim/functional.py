@@ -20,6 +20,8 @@ model allows; accumulating stores are then trivially atomic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from igoc.isa.encoding import (
@@ -66,7 +68,7 @@ class Machine:
         """``stored``: the tensors some store or scatter writes (the others are only read)."""
         self.program = program
         self.inputs = set(inputs)
-        self.dram: list[np.ndarray] = []
+        self.dram: list[np.ndarray | None] = []
         for i, t in enumerate(program.tensors):
             if t.name in inputs:
                 values = _input_values(inputs[t.name], t.dtype, shared=i not in stored)
@@ -81,6 +83,7 @@ class Machine:
             for t in program.tensors
         ]
         self.written_count = [0] * len(program.tensors)  # elements written, while masked
+        self.released: set[int] = set()
         target = program.target
         size = min(spm_bytes, spm_capacity(program))  # the bytes the program touches
         count = 1 if target.spm_shared else target.cores
@@ -140,15 +143,24 @@ class Machine:
                         self.dram_written[tensor] = None  # all written: reads are fine
                 self.written_count[tensor] = count
 
+    def unwritten_of(self, tensor: int) -> int:
+        """Elements of ``tensor`` never written (0 for an input)."""
+        written = self.dram_written[tensor]
+        return 0 if written is None else int(written.size - np.count_nonzero(written))
+
+    def release(self, tensor: int) -> None:
+        """Let go of a tensor the program is done with (``run_functional``'s ``done``)."""
+        self.dram[tensor] = None
+        self.dram_written[tensor] = None
+        self.released.add(tensor)
+
     def unwritten(self) -> dict[str, int]:
-        """Elements never written, per tensor that is not an input."""
-        out = {}
-        for t, written in zip(self.program.tensors, self.dram_written, strict=True):
-            if written is not None:
-                out[t.name] = int(written.size - np.count_nonzero(written))
-            elif t.name not in self.inputs and t.role != "input":
-                out[t.name] = 0
-        return out
+        """Elements never written, per tensor that is not an input (and not let go)."""
+        return {
+            t.name: self.unwritten_of(i)
+            for i, t in enumerate(self.program.tensors)
+            if t.name not in self.inputs and t.role != "input" and i not in self.released
+        }
 
     # ---- instructions --------------------------------------------------------------------
     def step(self, rec) -> None:
@@ -255,16 +267,32 @@ def scatter_sums(flat: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def run_functional(
-    program: Program, codes: list[CoreCode], inputs: dict[str, np.ndarray]
-) -> tuple[list[np.ndarray], dict[str, int]]:
+    program: Program,
+    codes: list[CoreCode],
+    inputs: dict[str, np.ndarray],
+    done: Callable[[str, np.ndarray, int], None] | None = None,
+) -> tuple[list[np.ndarray | None], dict[str, int]]:
     """Execute the program on ``inputs``; the final contents of every DRAM tensor, and the
-    elements never written of each tensor that is not an input."""
+    elements never written of each tensor that is not an input.
+
+    With ``done``, each tensor is handed to ``done(name, values, never_written)`` as soon
+    as the program is done with it (after its last load, store, gather or scatter) and
+    then let go: its entry of the result is None, and it leaves ``inputs`` (the caller's
+    dict) too. Tensors the program never touches stay.
+    """
     peak = max((c.spm_peak_bytes for c in codes), default=0)
     stored: set[int] = set()
-    for code in codes:
+    touches = [[-1] * len(c.kind) for c in codes]  # per core and instruction: the tensor
+    left = [0] * len(program.tensors)  # per tensor, the instructions still to touch it
+    for code, touched in zip(codes, touches, strict=True):
         op = code.records["op"]
         kinds = (op == Opcode.STORE) | (op == Opcode.SCATTER)
         stored.update(np.unique(code.records["f0"][kinds]).tolist())
+        if done is not None:
+            dma = code.tensor >= 0
+            for i, t in zip(np.flatnonzero(dma).tolist(), code.tensor[dma].tolist(), strict=True):
+                touched[i] = t
+                left[t] += 1
     try:
         machine = Machine(program, inputs, peak, frozenset(stored))
     except (MemoryError, ValueError):
@@ -276,7 +304,7 @@ def run_functional(
     machine.program_records = [c.records for c in codes]
     cores = len(codes)
     pcs = [0] * cores
-    done = [False] * cores
+    halted = [False] * cores
     counts: dict[tuple[int, int], int] = {}
     arrived: dict[tuple[int, int], set[int]] = {}
     blocked: set[int] = set()
@@ -285,7 +313,7 @@ def run_functional(
         while progress:
             progress = False
             for c in range(cores):
-                if done[c] or c in blocked:
+                if halted[c] or c in blocked:
                     continue
                 progress = True
                 records = codes[c].records
@@ -300,10 +328,18 @@ def run_functional(
                         break
                     machine.index = i
                     machine.step(rec)
+                    if done is not None and touches[c][i] >= 0:
+                        t = touches[c][i]
+                        left[t] -= 1
+                        if not left[t]:
+                            name = program.tensors[t].name
+                            done(name, machine.dram[t], machine.unwritten_of(t))
+                            machine.release(t)
+                            inputs.pop(name, None)
                     i += 1
                 pcs[c] = i
                 if i >= len(records) or int(records[i]["op"]) == Opcode.HALT:
-                    done[c] = True
+                    halted[c] = True
                     continue
                 bid, mask = int(records[i]["f0"]), int(records[i]["f1"])
                 nth = counts.get((c, bid), 0)

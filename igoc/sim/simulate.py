@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,13 +34,18 @@ def simulate(
     functional: bool = False,
     inputs: dict[str, np.ndarray] | None = None,
     trace_path: str | os.PathLike | None = None,
+    done: Callable[[str, np.ndarray, int], None] | None = None,
 ) -> SimResult:
     """Simulate ``program``; ``SimError`` for an invalid one.
 
     ``functional`` runs it on data: ``inputs`` maps input tensor names to arrays
     (values rounded to each tensor's type; inputs left out start at zero, every other
     tensor holds old data that the program must not read before it writes it).
-    ``trace_path`` writes Chrome trace events there.
+    ``trace_path`` writes Chrome trace events there. ``done`` (functional mode) is handed
+    each tensor when the program is done with it, ``done(name, values, never_written)``,
+    which is then let go (not in ``tensors`` or ``outputs``): a check that compares
+    tensors as they are finished holds only those in flight (``compare.StreamingCheck``).
+    Input arrays the program never writes are used as given, without a copy.
     """
     try:
         check_program(program)
@@ -72,8 +78,10 @@ def simulate(
                     f"input '{name}' has shape {tuple(np.shape(value))}, "
                     f"the program declares {decls[name].shape}"
                 )
-        dram, result.unwritten = run_functional(program, codes, given)
+        dram, result.unwritten = run_functional(program, codes, given, done)
         for t, values in zip(program.tensors, dram, strict=True):
+            if values is None:
+                continue  # handed to ``done``
             array = values.reshape(t.shape)
             result.tensors[t.name] = array
             if t.role == "output":

@@ -1,12 +1,17 @@
-"""``--check``'s comparison (``igoc.sim.compare``) worked out a chunk at a time."""
+"""``--check``'s comparison (``igoc.sim.compare``): a chunk at a time, a tensor at a time."""
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igoc.sim import compare
+from igoc.api import compile_file
+from igoc.sim import compare, simulate
+from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
 
 
 @settings(max_examples=150)
@@ -34,3 +39,44 @@ def test_chunked_errors_equal_the_whole_arrays(values, chunk, data):
         whole = float(np.max(np.abs(got.astype(np.float64) - ref.astype(np.float64))))
     np.testing.assert_array_equal(max_abs, whole)  # NaN equals NaN here
     np.testing.assert_array_equal(scale, float(np.max(np.abs(ref.astype(np.float64)))))
+
+
+SAMPLES = sorted(
+    (pathlib.Path(__file__).resolve().parents[2] / "samples" / "basics").glob("*.mlir")
+)
+
+
+@pytest.mark.parametrize("target", ["edge", "server-2c"])
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_checking_tensors_as_they_are_finished_gives_the_same_verdict(sample, target):
+    """Each tensor handed over (and let go) when the program is done with it, compared at
+    once: the verdict, entry for entry, of comparing everything at the end."""
+    program = compile_file(str(sample), target, "igo")
+    whole = simulate(program, functional=True, inputs=generate_inputs(program, seed=2))
+    expected = check_outputs(
+        program, generate_inputs(program, seed=2), whole.tensors, whole.unwritten
+    )
+    inputs = generate_inputs(program, seed=2)
+    streaming = StreamingCheck(program, inputs)
+    assert streaming.applies
+    handed: list[str] = []
+
+    def done(name, values, never):
+        handed.append(name)
+        streaming.done(name, values, never)
+
+    result = simulate(program, functional=True, inputs=inputs, done=done)
+    assert streaming.finish(result.tensors, result.unwritten) == expected
+    assert handed and len(handed) == len(set(handed))
+    assert not set(handed) & set(result.tensors)  # let go
+    # every input is dropped once the program and the reference are done with it
+    read = {name for op in program.reference for name in op["inputs"]}
+    assert not set(inputs) & (read | set(handed))
+
+
+def test_a_reference_that_overwrites_a_name_is_checked_at_the_end():
+    """Two ops producing one name: only the last counts, as ``evaluate`` has it."""
+    program = compile_file(str(SAMPLES[0]), "edge", "igo")
+    first = dict(program.reference[0])
+    program.reference = [first, *program.reference]
+    assert not StreamingCheck(program, generate_inputs(program, seed=0)).applies
