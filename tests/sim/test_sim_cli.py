@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from simkit import PROGRAMS, program_file
 
-from igoc.cli.sim import main
+from igoc.cli.sim import main, map_large_arrays
 from igoc.isa.asm import parse_assembly
 from igoc.isa.npufile import write_npu
 
@@ -39,6 +39,17 @@ def test_check_passes_and_prints_errors_per_output(matmul_npu, capsys):
     assert 0 <= check["outputs"]["c"]["max_rel_err"] < 1e-2
     assert main([str(matmul_npu), "--check"]) == 0
     assert "check: passed" in capsys.readouterr().out
+
+
+def test_check_is_the_same_with_tensors_kept_for_outputs(matmul_npu, tmp_path, capsys):
+    """--outputs keeps every tensor to the end; without it each is compared and let go as
+    the program finishes it: the same check."""
+    assert main([str(matmul_npu), "--check", "--json", "--seed", "5"]) == 0
+    streamed = json.loads(capsys.readouterr().out)["check"]
+    kept = tmp_path / "out.npz"
+    assert main([str(matmul_npu), "--check", "--json", "--seed", "5", "--outputs", str(kept)]) == 0
+    assert json.loads(capsys.readouterr().out)["check"] == streamed
+    assert map_large_arrays() is None  # what functional runs set up; harmless twice
 
 
 def test_check_fails_on_a_wrong_program(tmp_path, capsys):
