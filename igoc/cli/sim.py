@@ -7,6 +7,7 @@ import ctypes
 import json
 import math
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,24 +45,32 @@ def json_safe(value):
     return value
 
 
-def map_large_arrays() -> None:
-    """Give every large allocation a mapping of its own, returned to the system when freed.
+def returning_freed_memory(done: Callable[[str, np.ndarray, int], None]):
+    """``done``, then hand the memory of what was let go back to the system (glibc).
 
-    A functional run makes and drops arrays of megabytes all along (tensors, tiles,
-    reference results). glibc's malloc raises its mmap threshold up to 32 MiB as such
-    blocks are freed, after which they come from the heap, which fragments and keeps
-    them: RSS grows to the sum of the arrays ever made. A fixed threshold (which
-    glibc's ``mallopt`` sets, and which stops it adapting) keeps RSS at what is alive.
-    Elsewhere (no ``mallopt``) nothing changes.
+    Tensors of a few MiB that a streamed check lets go are freed inside malloc's heap,
+    between live blocks, where glibc keeps them: RSS would grow to the sum of all the
+    tensors ever made. ``malloc_trim`` returns every whole free page there. Elsewhere
+    (no ``malloc_trim``) this is ``done`` itself.
     """
     try:
-        mallopt = ctypes.CDLL(None).mallopt
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
-        return
-    mallopt(M_MMAP_THRESHOLD, 1 << 20)  # 1 MiB: tensors and large tiles; small ones pool
+        return done
+
+    handed = [0]  # bytes let go since the last trim
+
+    def hook(name: str, values: np.ndarray, never: int) -> None:
+        done(name, values, never)
+        handed[0] += values.nbytes
+        if handed[0] >= TRIM_BYTES:  # now and then: a trim walks the whole heap
+            trim(0)  # what the previous calls let go
+            handed[0] = values.nbytes  # this one goes after the call
+
+    return hook
 
 
-M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+TRIM_BYTES = 64 << 20
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
     functional = bool(args.inputs or args.outputs or args.check)
     inputs = None
     if functional:
-        map_large_arrays()
         inputs = generate_inputs(program, args.seed)
         if args.inputs:
             inputs.update(read_inputs(args.inputs, program))
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         functional=functional,
         inputs=inputs,
         trace_path=args.trace,
-        done=streaming.done if streaming else None,
+        done=returning_freed_memory(streaming.done) if streaming else None,
     )
     report = result.report
     status = 0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from simkit import PROGRAMS, program_file
 
-from igoc.cli.sim import main, map_large_arrays
+from igoc.cli.sim import main, returning_freed_memory
 from igoc.isa.asm import parse_assembly
 from igoc.isa.npufile import write_npu
 
@@ -49,7 +49,14 @@ def test_check_is_the_same_with_tensors_kept_for_outputs(matmul_npu, tmp_path, c
     kept = tmp_path / "out.npz"
     assert main([str(matmul_npu), "--check", "--json", "--seed", "5", "--outputs", str(kept)]) == 0
     assert json.loads(capsys.readouterr().out)["check"] == streamed
-    assert map_large_arrays() is None  # what functional runs set up; harmless twice
+
+
+def test_returning_freed_memory_calls_done_with_the_same_arguments():
+    seen = []
+    hook = returning_freed_memory(lambda *args: seen.append(args))
+    values = np.zeros(3)
+    hook("t", values, 2)
+    assert len(seen) == 1 and seen[0][0] == "t" and seen[0][1] is values and seen[0][2] == 2
 
 
 def test_check_fails_on_a_wrong_program(tmp_path, capsys):
