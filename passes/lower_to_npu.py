@@ -38,7 +38,7 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import initial_schedule
 from igoc.cost.model import item_estimates, plan_program
-from igoc.cost.session import lowered_plans, record_lowered, search_for
+from igoc.cost.session import lowered_plans, record_lowered, search_for, take_planned
 from igoc.dialects.npu import (
     BarrierOp,
     ConvertOp,
@@ -113,7 +113,9 @@ class LowerToNpuPass(ModulePass):
         items, source = _items(op, ctx, target)
         tensors = program_tensors(declared_tensors(op), items)
         try:
-            lowered = plan_program(target, tensors, [items] * target.cores)
+            lowered = take_planned(ctx, target, tensors, [items] * target.cores)
+            if lowered is None:
+                lowered = plan_program(target, tensors, [items] * target.cores)
         except PlanError as err:
             raise error_at(next(iter(source.values())), str(err)) from None
         program = ProgramOp(regions=[Region(Block())])

@@ -1,22 +1,24 @@
 """The state of one compile, handed to the passes: the schedule search and the lowering's plans.
 
-igoc's driver runs passes with a :class:`Session`, xDSL's ``Context`` with two
+igoc's driver runs passes with a :class:`Session`, xDSL's ``Context`` with three
 more fields: ``search`` (a ``cost.search.Search`` for the module's target, whose
-memory of estimates and decisions every decision pass shares) and ``lowered``
-(what ``lower-to-npu`` planned, so that the driver emits the very plans the
-lowering made and measured). Passes run by another driver (``xdsl-opt``) get a
-plain ``Context``; they then search afresh (:func:`search_for`).
+memory of estimates and decisions every decision pass shares), ``planned`` (the
+program ``confirm-program`` planned and kept, which ``lower-to-npu`` takes instead
+of planning the same program again) and ``lowered`` (what ``lower-to-npu`` planned,
+so that the driver emits the very plans the lowering made and measured). Passes run by
+another driver (``xdsl-opt``) get a plain ``Context``; they then search afresh
+(:func:`search_for`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.ir import Operation
 
 from igoc.cost.search import Search
-from igoc.schedule.program import Lowered
+from igoc.schedule.program import Item, Lowered, TensorSpec
 from igoc.target import Target
 
 
@@ -26,6 +28,7 @@ class Session(Context):
 
     search: Search | None = None
     lowered: tuple[Operation, Lowered] | None = None  # the npu.program op, its plans
+    planned: list[Lowered] = field(default_factory=list)  # programs planned before lowering
 
 
 def search_for(ctx: Context, target: Target) -> Search:
@@ -50,4 +53,26 @@ def lowered_plans(ctx: Context | None, program: Operation) -> Lowered | None:
     ran after it; else None (the program is then planned from its IR)."""
     if isinstance(ctx, Session) and ctx.lowered is not None and ctx.lowered[0] is program:
         return ctx.lowered[1]
+    return None
+
+
+def record_planned(ctx: Context, planned: list[Lowered]) -> None:
+    """Keep programs a pass planned as the lowering plans them (``model.plan_program``), for
+    the lowering to take if it is to plan one of them (outside a session, nothing is kept)."""
+    if isinstance(ctx, Session):
+        ctx.planned = list(planned)
+
+
+def take_planned(
+    ctx: Context, target: Target, tensors: list[TensorSpec], cores: list[list[Item]]
+) -> Lowered | None:
+    """The program kept by ``record_planned`` that has these tensors and items (planning is
+    deterministic: its plans are the plans planning them again would make), or None. What
+    was kept is let go either way."""
+    if not isinstance(ctx, Session):
+        return None
+    planned, ctx.planned = ctx.planned, []
+    for lowered in planned:
+        if lowered.target == target and lowered.tensors == tensors and lowered.cores == cores:
+            return lowered
     return None
