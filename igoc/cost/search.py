@@ -24,12 +24,13 @@ which the cost model picks the best member) and the SPM reuse (``belady`` or
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from igoc.cost import analytic, store
-from igoc.cost.model import Estimate, FinalStores, estimate_schedule, scale
+from igoc.cost.model import Estimate, FinalStores, WalkEstimates, estimate_schedule, scale
 from igoc.isa.cycles import matmul_cycles
 from igoc.schedule.emit import acc_dtype
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
@@ -102,6 +103,7 @@ class Search:
         self._evaluated: dict[tuple, Candidate] = {}
         self._decisions: dict[tuple, object] = {}
         self.final_stores: FinalStores = {}
+        self.walks: WalkEstimates = {}
         self._disciplines: dict[tuple[str, str], Search] = {(tiler, reuse): self}
 
     def under(self, tiler: str, reuse: str) -> Search:
@@ -113,6 +115,7 @@ class Search:
             found = Search(self.target, self.disk, tiler, reuse)
             found._evaluated, found._decisions = self._evaluated, self._decisions
             found.final_stores, found._disciplines = self.final_stores, self._disciplines
+            found.walks = self.walks
             self._disciplines[(tiler, reuse)] = found
         return found
 
@@ -144,11 +147,11 @@ class Search:
         try:
             if context is not None and len(layers) == 1:
                 estimate = estimate_schedule(
-                    layers, schedule, self.target, context, self.final_stores
+                    layers, schedule, self.target, context, self.final_stores, self.walks
                 )
             else:
                 estimate = estimate_schedule(
-                    layers[:1], schedule, self.target, None, self.final_stores
+                    layers[:1], schedule, self.target, None, self.final_stores, self.walks
                 )
             if len(layers) > 1:
                 estimate = scale(estimate, len(layers))
@@ -231,6 +234,13 @@ def step_bytes(computations: Iterable[str], tiling: Tiling, elem: int, acc: int)
     return analytic.step_footprint(sizes, tuple(computations), elem, acc)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _groups_bytes(groups: tuple[tuple[str, ...], ...], tiling: Tiling, elem: int, acc: int) -> int:
+    """SPM bytes of the distinct tiles of one step of each group, summed (remembered: every
+    order's search asks for the same tiles)."""
+    return sum(step_bytes(group, tiling, elem, acc) for group in groups)
+
+
 class TileSearch:
     """The search for one order's best tiles on the aligned grid (``refine()``: the best).
 
@@ -273,12 +283,18 @@ class TileSearch:
         else:
             self.step_groups = (computations,)
         self.seen: dict[tuple[int, ...], Candidate] = {}
+        self._tilings: dict[tuple[int, ...], Tiling] = {}
+        self._fits: dict[tuple[int, ...], bool] = {}
         self.best: Candidate | None = None
         self.best_point: tuple[int, ...] = (0, 0, 0)
 
     def tiling(self, p: tuple[int, ...]) -> Tiling:
         """The tiles at a grid point."""
-        return Tiling(self.grid[0][p[0]], self.grid[1][p[1]], self.grid[2][p[2]])
+        found = self._tilings.get(p)
+        if found is None:
+            found = Tiling(self.grid[0][p[0]], self.grid[1][p[1]], self.grid[2][p[2]])
+            self._tilings[p] = found
+        return found
 
     def schedule(self, p: tuple[int, ...]) -> LayerSchedule:
         """The schedule at a grid point."""
@@ -287,9 +303,11 @@ class TileSearch:
 
     def fits(self, p: tuple[int, ...]) -> bool:
         """Whether two steps' tiles fit in SPM (room for double buffering)."""
-        t = self.tiling(p)
-        need = sum(step_bytes(group, t, self.elem, self.acc) for group in self.step_groups)
-        return need <= self.budget
+        found = self._fits.get(p)
+        if found is None:
+            need = _groups_bytes(self.step_groups, self.tiling(p), self.elem, self.acc)
+            found = self._fits[p] = need <= self.budget
+        return found
 
     def compute_bound(self, p: tuple[int, ...]) -> float:
         """The array cycles alone at a grid point: no schedule of it is faster."""
