@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import NamedTuple
 
+from igoc.collector import paused_collector
 from igoc.schedule.steps import Matmul, TileKey
 
 ALIGN_BYTES = 64
@@ -189,7 +190,8 @@ def _plan(
             mm_ids.append(triples)
     count = len(keys)
     is_acc = [key[1] for key in keys]
-    size = [_round_up(tile_bytes(key, key[1])) for key in keys]
+    align = ALIGN_BYTES
+    size = [(tile_bytes(key, key[1]) + align - 1) // align * align for key in keys]
     last_use = [u[-1] for u in uses]
     partial_acc = [key[1] and partial(key[0].tensor) for key in keys]
     pointer = [0] * count  # index into uses[t] of the next use after the current step
@@ -541,5 +543,10 @@ def plan_schedule(
     that keeps only a window of its recent tiles sees it: an input tile is kept for its
     next use only if the distinct tiles touched in between take at most that many bytes
     (else it is loaded again). Raises ``PlanError`` if it cannot fit.
+
+    The cyclic garbage collector is paused meanwhile (and its state restored): a plan is
+    made of residencies, actions and lists that hold no cycles, and a long walk keeps
+    hundreds of thousands of them alive, which every collection would scan again.
     """
-    return _plan(steps, tile_bytes, capacity_bytes, partial, ops, window_bytes)
+    with paused_collector():
+        return _plan(steps, tile_bytes, capacity_bytes, partial, ops, window_bytes)
