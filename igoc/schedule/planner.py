@@ -371,28 +371,48 @@ def _intern(
     window): the same numbering, looked up by identity first."""
     by_identity: dict[int, int] = {}
     known = by_identity.get
+    find = ident.get
+
+    def miss(key: TileKey, s: int) -> int:
+        # A key object not seen yet: its tile may be (an equal key made elsewhere).
+        t = find(key)
+        if t is None:
+            t = ident[key] = len(keys)
+            keys.append(key)
+            uses.append([s])
+        elif uses[t][-1] != s:
+            uses[t].append(s)
+        by_identity[id(key)] = t
+        return t
+
     for s, step in enumerate(steps):
         distinct: list[int] = []
         triples = []
         for mm in step:
-            triple = []
-            for key in (mm.acc, mm.a, mm.b):
-                t = known(id(key))
-                if t is None:
-                    t = ident.get(key)
-                    if t is None:
-                        t = ident[key] = len(keys)
-                        keys.append(key)
-                        uses.append([s])
-                    elif uses[t][-1] != s:
-                        uses[t].append(s)
-                    by_identity[id(key)] = t
-                else:
-                    u = uses[t]
-                    if u[-1] != s:
-                        u.append(s)
-                triple.append(t)
-            acc, a, b = triple
+            key = mm[1]
+            acc = known(id(key))
+            if acc is None:
+                acc = miss(key, s)
+            else:
+                u = uses[acc]
+                if u[-1] != s:
+                    u.append(s)
+            key = mm[2]
+            a = known(id(key))
+            if a is None:
+                a = miss(key, s)
+            else:
+                u = uses[a]
+                if u[-1] != s:
+                    u.append(s)
+            key = mm[3]
+            b = known(id(key))
+            if b is None:
+                b = miss(key, s)
+            else:
+                u = uses[b]
+                if u[-1] != s:
+                    u.append(s)
             triples.append((acc, a, b))
             if a not in distinct:
                 distinct.append(a)
