@@ -119,6 +119,12 @@ class Search:
             self._disciplines[(tiler, reuse)] = found
         return found
 
+    def forget_estimates(self) -> None:
+        """Let go of the estimates remembered (for every discipline); decisions are kept."""
+        self._evaluated.clear()
+        self.walks.clear()
+        self.final_stores.clear()
+
     def schedule(
         self,
         computations: tuple[str, ...],

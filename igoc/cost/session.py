@@ -29,6 +29,7 @@ class Session(Context):
     search: Search | None = None
     lowered: tuple[Operation, Lowered] | None = None  # the npu.program op, its plans
     planned: list[Lowered] = field(default_factory=list)  # programs planned before lowering
+    single: bool = False  # one compile's own session (``pipeline.run`` made it): not shared
 
 
 def search_for(ctx: Context, target: Target) -> Search:
@@ -46,6 +47,12 @@ def record_lowered(ctx: Context, program: Operation, lowered: Lowered) -> None:
     (outside a session, nobody emits them)."""
     if isinstance(ctx, Session):
         ctx.lowered = (program, lowered)
+
+
+def release_lowered(ctx: Context | None) -> None:
+    """Let the lowering's plans go (``lowered_plans`` then finds none)."""
+    if isinstance(ctx, Session):
+        ctx.lowered = None
 
 
 def lowered_plans(ctx: Context | None, program: Operation) -> Lowered | None:
@@ -76,3 +83,12 @@ def take_planned(
         if lowered.target == target and lowered.tensors == tensors and lowered.cores == cores:
             return lowered
     return None
+
+
+def release_estimates(ctx: Context) -> None:
+    """In one compile's own session (``Session.single``), let the search's remembered estimates
+    go: called by the lowering, after which that compile decides nothing, so that its plans
+    (the largest memory of a compile) take their place. A session shared between compiles
+    (``igoc-bench``'s, one per input) keeps them for the next compile."""
+    if isinstance(ctx, Session) and ctx.single and ctx.search is not None:
+        ctx.search.forget_estimates()
