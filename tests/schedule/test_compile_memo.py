@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igoc.api import compile_file, compile_module
+from igoc.api import compile_file, compile_module, program_meta
 from igoc.cost import session as session_module
 from igoc.cost.model import estimate_schedule
 from igoc.cost.session import Session, record_planned, take_planned
@@ -189,3 +189,36 @@ def test_planning_leaves_the_collector_as_it_found_it(enabled):
         assert seen and not any(seen)
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_a_compile_lets_its_estimates_go_at_the_lowering_unless_its_session_is_shared():
+    from igoc.api import lower_module
+
+    path = str(SAMPLES / "basics" / "conv-stride2.mlir")
+    own = lower_module(parse_file(path), "edge", "igo")
+    assert own.single and own.search is not None
+    assert not own.search._evaluated and not own.search.walks
+    assert own.search._decisions  # decisions are kept
+    shared = Session()
+    lower_module(parse_file(path), "edge", "igo", session=shared)
+    assert shared.search is not None and shared.search._evaluated and shared.search.walks
+
+
+def test_emitting_lets_the_plans_go_and_writes_the_program(tmp_path):
+    from igoc.api import lower_module
+    from igoc.isa.npufile import read_npu
+
+    path = str(SAMPLES / "basics" / "conv-stride2.mlir")
+    expected = encode_program(compile_file(path, "edge", "igo"))
+    module = parse_file(path)
+    session = lower_module(module, "edge", "igo")
+    assert session.lowered is not None
+    out = tmp_path / "out.npu"
+    meta = program_meta(module, "igo")
+    lower_to_npu.emit_program(module, out, meta, session)
+    assert session.lowered is None
+    assert out.read_bytes() == expected
+    again = tmp_path / "again.npu"
+    lower_to_npu.emit_program(module, again, meta, session)  # planned from the IR
+    assert again.read_bytes() == expected
+    assert encode_program(read_npu(out)) == expected
