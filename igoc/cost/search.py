@@ -247,6 +247,40 @@ def _groups_bytes(groups: tuple[tuple[str, ...], ...], tiling: Tiling, elem: int
     return sum(step_bytes(group, tiling, elem, acc) for group in groups)
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _starts(
+    grid: tuple[tuple[int, ...], ...],
+    groups: tuple[tuple[str, ...], ...],
+    elem: int,
+    acc: int,
+    budget: int,
+) -> tuple[tuple[int, ...], ...]:
+    """``TileSearch.quick``'s starting points on a grid: the balanced one, then for each
+    priority of the dimensions the point grown as far as two steps fit along the first,
+    the second, the third (remembered: every order's search starts from the same)."""
+
+    def fits(p: tuple[int, ...]) -> bool:
+        tiling = Tiling(grid[0][p[0]], grid[1][p[1]], grid[2][p[2]])
+        return _groups_bytes(groups, tiling, elem, acc) <= budget
+
+    def grow(point: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
+        while True:
+            q = list(point)
+            for d in dims:
+                q[d] = min(q[d] + 1, len(grid[d]) - 1)
+            if tuple(q) == point or not fits(tuple(q)):
+                return point
+            point = tuple(q)
+
+    out = [grow((0, 0, 0), (0, 1, 2))]
+    for prio in itertools.permutations(range(3)):
+        p: tuple[int, ...] = (0, 0, 0)
+        for d in prio:
+            p = grow(p, (d,))
+        out.append(p)
+    return tuple(out)
+
+
 class TileSearch:
     """The search for one order's best tiles on the aligned grid (``refine()``: the best).
 
@@ -273,9 +307,9 @@ class TileSearch:
         target = search.target
         extent = _box_extent(layers[0], partition)
         self.grid = (
-            _sizes(extent["m"], target.array_rows),
-            _sizes(extent["n"], target.array_cols),
-            _sizes(extent["k"], target.array_rows),
+            tuple(_sizes(extent["m"], target.array_rows)),
+            tuple(_sizes(extent["n"], target.array_cols)),
+            tuple(_sizes(extent["k"], target.array_rows)),
         )
         self.elem = layers[0].dtype.nbytes
         self.acc = acc_dtype(target).nbytes
@@ -340,30 +374,16 @@ class TileSearch:
                 self.best, self.best_point = self.seen[p], p
         return self.seen[p]
 
-    def _grow(self, point: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
-        while True:
-            q = list(point)
-            for d in dims:
-                q[d] = min(q[d] + 1, len(self.grid[d]) - 1)
-            if tuple(q) == point or not self.fits(tuple(q)):
-                return point
-            point = tuple(q)
-
     def balanced(self) -> tuple[int, ...]:
         """The grid point grown in all three dimensions together while two steps fit."""
-        return self._grow((0, 0, 0), (0, 1, 2))
+        return _starts(self.grid, self.step_groups, self.elem, self.acc, self.budget)[0]
 
     def quick(self) -> Candidate:
         """The best of the starting tiles (under the analytic tiler: its pick)."""
         if self.search.tiler == "analytic":
             return self._analytic()
-        starts = {self.balanced()}
-        for prio in itertools.permutations(range(3)):
-            p: tuple[int, ...] = (0, 0, 0)
-            for d in prio:
-                p = self._grow(p, (d,))
-            starts.add(p)
-        for p in sorted(starts):
+        starts = _starts(self.grid, self.step_groups, self.elem, self.acc, self.budget)
+        for p in sorted(set(starts)):
             self.visit(p)
         if self.best is not None and self.best.estimate is None:
             self.visit((0, 0, 0))  # nothing fitted: the smallest tiles
