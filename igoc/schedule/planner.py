@@ -389,6 +389,7 @@ def _intern(
         distinct: list[int] = []
         triples = []
         for mm in step:
+            # The three keys one after another, not in a loop: this is planning's hottest loop.
             key = mm[1]
             acc = known(id(key))
             if acc is None:
