@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from igoc.api import compile_file, compile_module, program_meta
 from igoc.cost import session as session_module
+from igoc.cost import store
 from igoc.cost.model import estimate_schedule
 from igoc.cost.session import Session, record_planned, take_planned
 from igoc.dialects.sched import from_attr
@@ -191,8 +192,12 @@ def test_planning_leaves_the_collector_as_it_found_it(enabled):
         gc.enable() if was else gc.disable()
 
 
-def test_a_compile_lets_its_estimates_go_at_the_lowering_unless_its_session_is_shared():
+def test_a_compile_lets_its_estimates_go_at_the_lowering_unless_its_session_is_shared(
+    monkeypatch,
+):
     from igoc.api import lower_module
+
+    monkeypatch.delenv(store.ENVIRONMENT, raising=False)  # decisions computed, not read
 
     path = str(SAMPLES / "basics" / "conv-stride2.mlir")
     own = lower_module(parse_file(path), "edge", "igo")
