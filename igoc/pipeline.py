@@ -290,8 +290,9 @@ def run(
     ``after_step(index, step, module, seconds)`` after it verified. A
     ``DiagnosticError`` raised by a pass (an error in the input) propagates as
     is; any other failure becomes a :class:`PassError`. ``session``: the state to
-    run in (a new one by default; pass one to share its search between runs on
-    modules of one target, as ``igoc-bench`` does for the pipelines of one input).
+    run in (a new one by default, which lets its search's estimates go at the
+    lowering; pass one to share its search between runs on modules of one target,
+    as ``igoc-bench`` does for the pipelines of one input).
     """
     from igoc.collector import fewer_collections
     from igoc.cost.session import Session
@@ -301,7 +302,7 @@ def run(
 
     if steps:  # bounded work: no pass starts on an op beyond igoc's limits
         check_work(module, module_target(module))
-    session = register_dialects(Session() if session is None else session)
+    session = register_dialects(Session(single=True) if session is None else session)
     with fewer_collections():
         _run(module, steps, after_step, before_step, session)
     return session

@@ -39,13 +39,14 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import baseline_schedule, unsplit_schedule
 from igoc.cost.oracle import program_cycles
-from igoc.cost.session import search_for
+from igoc.cost.session import record_planned, search_for
 from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
 from igoc.dialects.views import TrainingLayers, declared_tensors
 from igoc.frontend import error_at
 from igoc.schedule.layer_schedule import core_step_count
 from igoc.schedule.planner import PlanError
+from igoc.schedule.program import Lowered
 
 LIMIT = 16384
 """Programs of more tile steps are not simulated here. A step is three to four
@@ -104,14 +105,19 @@ class ConfirmProgramPass(ModulePass):
             weighed["unsplit"] = unsplit
         weighed["baseline"] = baseline
         declared = declared_tensors(op)
+        planned: list[Lowered] = []
         try:
             cycles = {
-                name: program_cycles(target, declared, list(zip(descs, schedules, strict=True)))
+                name: program_cycles(
+                    target, declared, list(zip(descs, schedules, strict=True)), planned
+                )
                 for name, schedules in weighed.items()
             }
         except PlanError as err:
             raise error_at(layers.ops[0], str(err)) from None
         kept = min(cycles, key=lambda name: cycles[name])  # the first of equals
+        # The lowering plans the kept program again unless it takes these plans.
+        record_planned(ctx, [planned[list(weighed).index(kept)]])
         for layer, schedule in zip(layers.ops, weighed[kept], strict=True):
             set_schedule(layer, schedule)
         found: dict[str, object] = {"kept": kept}

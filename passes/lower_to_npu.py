@@ -38,7 +38,14 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import initial_schedule
 from igoc.cost.model import item_estimates, plan_program
-from igoc.cost.session import lowered_plans, record_lowered, search_for
+from igoc.cost.session import (
+    lowered_plans,
+    record_lowered,
+    release_estimates,
+    release_lowered,
+    search_for,
+    take_planned,
+)
 from igoc.dialects.npu import (
     BarrierOp,
     ConvertOp,
@@ -111,9 +118,12 @@ class LowerToNpuPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         items, source = _items(op, ctx, target)
+        release_estimates(ctx)
         tensors = program_tensors(declared_tensors(op), items)
         try:
-            lowered = plan_program(target, tensors, [items] * target.cores)
+            lowered = take_planned(ctx, target, tensors, [items] * target.cores)
+            if lowered is None:
+                lowered = plan_program(target, tensors, [items] * target.cores)
         except PlanError as err:
             raise error_at(next(iter(source.values())), str(err)) from None
         program = ProgramOp(regions=[Region(Block())])
@@ -240,7 +250,12 @@ def emit_program(
     meta: dict | None = None,
     ctx: Context | None = None,
 ) -> None:
-    """Write the ``.npu`` file of a module at stage ``npu`` (atomically)."""
+    """Write the ``.npu`` file of a module at stage ``npu`` (atomically).
+
+    The lowering's plans, once emitted, are let go before the program is encoded (they are
+    the largest memory of a compile): emitting again plans the program from its IR."""
     from igoc.isa.npufile import write_npu
 
-    write_npu(program_from_module(module, meta, ctx), out_path)
+    program = program_from_module(module, meta, ctx)
+    release_lowered(ctx)
+    write_npu(program, out_path)

@@ -14,6 +14,7 @@ IR dumps go to standard error, headed as MLIR heads them.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -95,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run igoc with ``argv`` (default: the command line); return the exit status."""
     args = _parser().parse_args(argv)
     sources: dict[str, str] = {}
-    return run_tool(PROG, lambda: _compile(args, sources), sources)
+    status = run_tool(PROG, lambda: _compile(args, sources), sources)
+    if argv is None:
+        # The command line's own run, after which the process exits: what the compile keeps
+        # alive need not be scanned for garbage cycles on the way out (a full pass over every
+        # object, a few tenths of a second after a large network).
+        gc.freeze()
+    return status
 
 
 def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:

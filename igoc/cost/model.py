@@ -31,6 +31,7 @@ prefixes); ``item_estimates`` what lowering records of each item of a core.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from igoc.isa.cycles import matmul_cycles
@@ -41,9 +42,10 @@ from igoc.schedule.layer_schedule import (
     core_step_count,
     core_steps,
     core_walk,
+    core_walk_key,
     window_bytes,
 )
-from igoc.schedule.planner import Action, Plan, Residency, plan_schedule
+from igoc.schedule.planner import Action, Plan, PlanError, Residency, plan_schedule
 from igoc.schedule.program import (
     ConvertMark,
     CopyMark,
@@ -90,31 +92,48 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     # The bytes of a movement, by its kind and the identity of its tile key (the plan
     # keeps the keys alive): hashing the key itself would hash its access.
     moved: dict[tuple[str, int], tuple[str, int, int]] = {}
+    known = moved.get
+    # The array cycles of a matmul, by its shape (a walk has a few shapes).
+    shapes: dict[tuple[int, int, int], int] = {}
 
     def move(actions) -> int:
         total = 0
         for action in actions:
             memo = (action.kind, id(action.residency.key))
-            found = moved.get(memo)
+            found = known(memo)
             if found is None:
                 found = moved[memo] = action_bytes(action, ctx)
             name, read, write = found
             if not (read or write):
                 continue
-            entry = traffic.setdefault(name, [0, 0])
+            entry = traffic.get(name)
+            if entry is None:
+                entry = traffic[name] = [0, 0]
             entry[0] += read
             entry[1] += write
             total += read + write
         return total
 
+    def compute(step: tuple[Matmul, ...]) -> tuple[int, int]:
+        cycles = macs = 0
+        for mm in step:
+            shape = (mm.m, mm.k, mm.n)
+            found = shapes.get(shape)
+            if found is None:
+                found = shapes[shape] = matmul_cycles(mm.m, mm.k, mm.n, target)
+            cycles += found
+            macs += mm.m * mm.k * mm.n
+        return cycles, macs
+
     compute_total = 0
     macs = 0
+    before, after = plan.before, plan.after
     if target.overlap == "serial":
         total = 0.0
         for s, step in enumerate(plan.steps):
-            moved_bytes = move(plan.before[s]) + move(plan.after[s])
-            dmas = len(plan.before[s]) + len(plan.after[s])  # one DMA instruction each
-            cycles, step_macs = step_compute(step, target)
+            moved_bytes = move(before[s]) + move(after[s])
+            dmas = len(before[s]) + len(after[s])  # one DMA instruction each
+            cycles, step_macs = compute(step)
             compute_total += cycles
             macs += step_macs
             total += moved_bytes / bytes_per_cycle + dmas * latency + cycles
@@ -124,24 +143,25 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     compute_end: list[float] = []
     pending_store = 0  # bytes of stores waiting for the channel
     pending_ready = 0.0
+    previous = 0.0  # when the previous step's compute ends
     for s, step in enumerate(plan.steps):
         gate = compute_end[s - 2] if s >= 2 else 0.0
-        load_bytes = move(plan.before[s])
+        load_bytes = move(before[s]) if before[s] else 0
         start = max(channel, gate)
         channel = start + load_bytes / bytes_per_cycle
         data_ready = channel + latency if load_bytes else 0.0
         if pending_store:
             channel = max(channel, pending_ready) + pending_store / bytes_per_cycle
             pending_store = 0
-        cycles, step_macs = step_compute(step, target)
+        cycles, step_macs = compute(step)
         macs += step_macs
         compute_total += cycles
-        previous = compute_end[s - 1] if s >= 1 else 0.0
-        compute_end.append(max(previous, data_ready) + cycles)
-        store_bytes = move(plan.after[s])
+        previous = max(previous, data_ready) + cycles
+        compute_end.append(previous)
+        store_bytes = move(after[s]) if after[s] else 0
         if store_bytes:
             pending_store += store_bytes
-            pending_ready = compute_end[-1]
+            pending_ready = previous
     end = compute_end[-1] if compute_end else 0.0
     if pending_store:
         channel = max(channel, pending_ready) + pending_store / bytes_per_cycle
@@ -221,6 +241,91 @@ SAMPLE_STEPS = 384
 
 FinalStores = dict[tuple, dict[str, list[int]]]
 """Remembered final stores (``final_store_bytes``), kept by the caller (the search)."""
+
+
+WalkEstimates = dict[tuple, "Estimate | PlanError"]
+"""Remembered estimates of planned walks (or why they do not fit), kept by the caller (the
+search): keyed by what the walk's plan depends on (``_Walk``), not by the schedule, since
+schedules that differ only in the loop order of indices cut into one tile, or in other
+cores' boxes, walk alike on the core that is planned."""
+
+WALK_ESTIMATES_LIMIT = 1 << 15
+"""Walk estimates remembered; when full, the older half is forgotten."""
+
+
+class _Walk:
+    """The steps of one core's walk of a schedule (after a context's), made when first
+    needed, and the estimates of its prefixes (remembered in ``walks``)."""
+
+    def __init__(
+        self,
+        layers: list[LayerGemm],
+        schedule: LayerSchedule,
+        core: int,
+        context: tuple[list[LayerGemm], LayerSchedule] | None,
+        total: int,
+        partial: set[str],
+        sharing: int,
+        window: int | None,
+        target: Target,
+        walks: WalkEstimates | None,
+    ) -> None:
+        self.layers, self.schedule, self.core, self.context = layers, schedule, core, context
+        self.total, self.partial, self.sharing, self.window = total, partial, sharing, window
+        self.target, self.walks = target, walks
+        self.steps: list[tuple[Matmul, ...]] | None = None
+        self.before: list[tuple[Matmul, ...]] = []
+        self.key: tuple | None = None
+        if walks is not None:
+            self.key = (
+                core_walk_key(layers, schedule, core),
+                None if context is None else core_walk_key(context[0], context[1], core),
+                tuple(sorted(partial)),
+                core,
+                sharing,
+                window,
+            )
+
+    def estimate(self, length: int | None) -> Estimate:
+        """The estimate of the first ``length`` steps (None: all), planned after the
+        context's; raises ``PlanError`` if they do not fit."""
+        key = None
+        if self.walks is not None:
+            key = (self.key, length)
+            found = self.walks.get(key)
+            if isinstance(found, PlanError):
+                raise PlanError(str(found), found.needed_bytes)
+            if found is not None:
+                return found
+        if self.steps is None:
+            limit = SAMPLE_STEPS if self.total > SAMPLE_STEPS else None
+            self.steps = core_steps(self.layers, self.schedule, self.core, limit)
+            if self.context is not None:
+                self.before = core_steps(self.context[0], self.context[1], self.core)
+        steps = self.steps if length is None else self.steps[:length]
+        try:
+            est = _steps_estimate(
+                steps,
+                self.before,
+                self.target,
+                self.partial,
+                self.core,
+                self.sharing,
+                self.window,
+            )
+        except PlanError as err:
+            self._remember(key, err)
+            raise
+        self._remember(key, est)
+        return est
+
+    def _remember(self, key: tuple | None, value: Estimate | PlanError) -> None:
+        if key is None or self.walks is None:
+            return
+        if len(self.walks) >= WALK_ESTIMATES_LIMIT:
+            for old in list(itertools.islice(self.walks, WALK_ESTIMATES_LIMIT // 2)):
+                del self.walks[old]
+        self.walks[key] = value
 
 
 def _steps_estimate(
@@ -311,6 +416,7 @@ def estimate_schedule(
     target: Target,
     context: tuple[list[LayerGemm], LayerSchedule] | None = None,
     final_stores: FinalStores | None = None,
+    walks: WalkEstimates | None = None,
 ) -> Estimate:
     """The cost model's estimate of a schedule, as cheaply as ranking candidates needs.
 
@@ -321,12 +427,12 @@ def estimate_schedule(
     accumulators stored only at the end of the walk (their reduction spans it) are
     added at their exact final-store bytes (remembered in ``final_stores``). A
     ``context`` layer is planned just before. The lowering plans every core's whole
-    walk exactly (``program.plan_core``); this ranks schedules.
+    walk exactly (``program.plan_core``); this ranks schedules. The estimates of the walks
+    planned are remembered in ``walks`` (``WalkEstimates``).
     """
     partial = {
         layer.accesses[role].tensor for layer in layers for role in schedule.partial_roles(layer)
     }
-    before: list[tuple[Matmul, ...]] = []
     if context is not None:
         partial |= {
             layer.accesses[role].tensor
@@ -348,6 +454,7 @@ def estimate_schedule(
                 target,
                 context if i == 0 else None,
                 final_stores,
+                walks,
             )
             for i, (c, t, loop) in enumerate(
                 zip(schedule.computations, schedule.tilings, schedule.loop_orders(), strict=True)
@@ -370,17 +477,15 @@ def estimate_schedule(
         return Estimate(0.0)
     core = working[0]
     total = core_step_count(layers, schedule, core)
-    steps = core_steps(layers, schedule, core, SAMPLE_STEPS if total > SAMPLE_STEPS else None)
-    if context is not None:
-        before = core_steps(context[0], context[1], core)
     sharing = len(working)
     window = window_bytes(schedule.reuse, target.spm_bytes)
+    walk = _Walk(layers, schedule, core, context, total, partial, sharing, window, target, walks)
     if total <= SAMPLE_STEPS:
-        est = _steps_estimate(steps, before, target, partial, core, sharing, window)
+        est = walk.estimate(None)
     else:
         half = SAMPLE_STEPS // 2
-        short = _steps_estimate(steps[:half], before, target, partial, core, sharing, window)
-        long = _steps_estimate(steps[: 2 * half], before, target, partial, core, sharing, window)
+        short = walk.estimate(half)
+        long = walk.estimate(2 * half)
         rest = (total - half) / half
         traffic: dict[str, list[int]] = {}
         for name in set(short.traffic) | set(long.traffic):

@@ -20,6 +20,7 @@ from igoc.schedule.describe import LayerDesc
 from igoc.schedule.layer_schedule import LayerSchedule
 from igoc.schedule.program import (
     Item,
+    Lowered,
     TensorSpec,
     build_program,
     layer_items,
@@ -95,10 +96,14 @@ def program_cycles(
     target: Target,
     declared: list[TensorSpec],
     layers: list[tuple[LayerDesc, LayerSchedule]],
+    planned: list[Lowered] | None = None,
 ) -> int:
     """Simulated cycles of the program of ``layers`` (in training order, each with its
-    schedule) over the DRAM tensors ``declared``: the program the lowering would make."""
+    schedule) over the DRAM tensors ``declared``: the program the lowering would make
+    (its plans are appended to ``planned``, if given)."""
     items = program_items(layers, target)
     tensors = program_tensors(declared, items)
     lowered = plan_program(target, tensors, [items] * target.cores)
+    if planned is not None:
+        planned.append(lowered)
     return int(_simulated(lowered.program({}))["cycles"])

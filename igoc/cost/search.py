@@ -24,12 +24,13 @@ which the cost model picks the best member) and the SPM reuse (``belady`` or
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from igoc.cost import analytic, store
-from igoc.cost.model import Estimate, FinalStores, estimate_schedule, scale
+from igoc.cost.model import Estimate, FinalStores, WalkEstimates, estimate_schedule, scale
 from igoc.isa.cycles import matmul_cycles
 from igoc.schedule.emit import acc_dtype
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
@@ -102,6 +103,7 @@ class Search:
         self._evaluated: dict[tuple, Candidate] = {}
         self._decisions: dict[tuple, object] = {}
         self.final_stores: FinalStores = {}
+        self.walks: WalkEstimates = {}
         self._disciplines: dict[tuple[str, str], Search] = {(tiler, reuse): self}
 
     def under(self, tiler: str, reuse: str) -> Search:
@@ -113,8 +115,15 @@ class Search:
             found = Search(self.target, self.disk, tiler, reuse)
             found._evaluated, found._decisions = self._evaluated, self._decisions
             found.final_stores, found._disciplines = self.final_stores, self._disciplines
+            found.walks = self.walks
             self._disciplines[(tiler, reuse)] = found
         return found
+
+    def forget_estimates(self) -> None:
+        """Let go of the estimates remembered (for every discipline); decisions are kept."""
+        self._evaluated.clear()
+        self.walks.clear()
+        self.final_stores.clear()
 
     def schedule(
         self,
@@ -144,11 +153,11 @@ class Search:
         try:
             if context is not None and len(layers) == 1:
                 estimate = estimate_schedule(
-                    layers, schedule, self.target, context, self.final_stores
+                    layers, schedule, self.target, context, self.final_stores, self.walks
                 )
             else:
                 estimate = estimate_schedule(
-                    layers[:1], schedule, self.target, None, self.final_stores
+                    layers[:1], schedule, self.target, None, self.final_stores, self.walks
                 )
             if len(layers) > 1:
                 estimate = scale(estimate, len(layers))
@@ -231,6 +240,47 @@ def step_bytes(computations: Iterable[str], tiling: Tiling, elem: int, acc: int)
     return analytic.step_footprint(sizes, tuple(computations), elem, acc)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _groups_bytes(groups: tuple[tuple[str, ...], ...], tiling: Tiling, elem: int, acc: int) -> int:
+    """SPM bytes of the distinct tiles of one step of each group, summed (remembered: every
+    order's search asks for the same tiles)."""
+    return sum(step_bytes(group, tiling, elem, acc) for group in groups)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _starts(
+    grid: tuple[tuple[int, ...], ...],
+    groups: tuple[tuple[str, ...], ...],
+    elem: int,
+    acc: int,
+    budget: int,
+) -> tuple[tuple[int, ...], ...]:
+    """``TileSearch.quick``'s starting points on a grid: the balanced one, then for each
+    priority of the dimensions the point grown as far as two steps fit along the first,
+    the second, the third (remembered: every order's search starts from the same)."""
+
+    def fits(p: tuple[int, ...]) -> bool:
+        tiling = Tiling(grid[0][p[0]], grid[1][p[1]], grid[2][p[2]])
+        return _groups_bytes(groups, tiling, elem, acc) <= budget
+
+    def grow(point: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
+        while True:
+            q = list(point)
+            for d in dims:
+                q[d] = min(q[d] + 1, len(grid[d]) - 1)
+            if tuple(q) == point or not fits(tuple(q)):
+                return point
+            point = tuple(q)
+
+    out = [grow((0, 0, 0), (0, 1, 2))]
+    for prio in itertools.permutations(range(3)):
+        p: tuple[int, ...] = (0, 0, 0)
+        for d in prio:
+            p = grow(p, (d,))
+        out.append(p)
+    return tuple(out)
+
+
 class TileSearch:
     """The search for one order's best tiles on the aligned grid (``refine()``: the best).
 
@@ -257,9 +307,9 @@ class TileSearch:
         target = search.target
         extent = _box_extent(layers[0], partition)
         self.grid = (
-            _sizes(extent["m"], target.array_rows),
-            _sizes(extent["n"], target.array_cols),
-            _sizes(extent["k"], target.array_rows),
+            tuple(_sizes(extent["m"], target.array_rows)),
+            tuple(_sizes(extent["n"], target.array_cols)),
+            tuple(_sizes(extent["k"], target.array_rows)),
         )
         self.elem = layers[0].dtype.nbytes
         self.acc = acc_dtype(target).nbytes
@@ -273,12 +323,18 @@ class TileSearch:
         else:
             self.step_groups = (computations,)
         self.seen: dict[tuple[int, ...], Candidate] = {}
+        self._tilings: dict[tuple[int, ...], Tiling] = {}
+        self._fits: dict[tuple[int, ...], bool] = {}
         self.best: Candidate | None = None
         self.best_point: tuple[int, ...] = (0, 0, 0)
 
     def tiling(self, p: tuple[int, ...]) -> Tiling:
         """The tiles at a grid point."""
-        return Tiling(self.grid[0][p[0]], self.grid[1][p[1]], self.grid[2][p[2]])
+        found = self._tilings.get(p)
+        if found is None:
+            found = Tiling(self.grid[0][p[0]], self.grid[1][p[1]], self.grid[2][p[2]])
+            self._tilings[p] = found
+        return found
 
     def schedule(self, p: tuple[int, ...]) -> LayerSchedule:
         """The schedule at a grid point."""
@@ -287,9 +343,11 @@ class TileSearch:
 
     def fits(self, p: tuple[int, ...]) -> bool:
         """Whether two steps' tiles fit in SPM (room for double buffering)."""
-        t = self.tiling(p)
-        need = sum(step_bytes(group, t, self.elem, self.acc) for group in self.step_groups)
-        return need <= self.budget
+        found = self._fits.get(p)
+        if found is None:
+            need = _groups_bytes(self.step_groups, self.tiling(p), self.elem, self.acc)
+            found = self._fits[p] = need <= self.budget
+        return found
 
     def compute_bound(self, p: tuple[int, ...]) -> float:
         """The array cycles alone at a grid point: no schedule of it is faster."""
@@ -316,30 +374,16 @@ class TileSearch:
                 self.best, self.best_point = self.seen[p], p
         return self.seen[p]
 
-    def _grow(self, point: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
-        while True:
-            q = list(point)
-            for d in dims:
-                q[d] = min(q[d] + 1, len(self.grid[d]) - 1)
-            if tuple(q) == point or not self.fits(tuple(q)):
-                return point
-            point = tuple(q)
-
     def balanced(self) -> tuple[int, ...]:
         """The grid point grown in all three dimensions together while two steps fit."""
-        return self._grow((0, 0, 0), (0, 1, 2))
+        return _starts(self.grid, self.step_groups, self.elem, self.acc, self.budget)[0]
 
     def quick(self) -> Candidate:
         """The best of the starting tiles (under the analytic tiler: its pick)."""
         if self.search.tiler == "analytic":
             return self._analytic()
-        starts = {self.balanced()}
-        for prio in itertools.permutations(range(3)):
-            p: tuple[int, ...] = (0, 0, 0)
-            for d in prio:
-                p = self._grow(p, (d,))
-            starts.add(p)
-        for p in sorted(starts):
+        starts = _starts(self.grid, self.step_groups, self.elem, self.acc, self.budget)
+        for p in sorted(set(starts)):
             self.visit(p)
         if self.best is not None and self.best.estimate is None:
             self.visit((0, 0, 0))  # nothing fitted: the smallest tiles

@@ -1,22 +1,24 @@
 """The state of one compile, handed to the passes: the schedule search and the lowering's plans.
 
-igoc's driver runs passes with a :class:`Session`, xDSL's ``Context`` with two
+igoc's driver runs passes with a :class:`Session`, xDSL's ``Context`` with three
 more fields: ``search`` (a ``cost.search.Search`` for the module's target, whose
-memory of estimates and decisions every decision pass shares) and ``lowered``
-(what ``lower-to-npu`` planned, so that the driver emits the very plans the
-lowering made and measured). Passes run by another driver (``xdsl-opt``) get a
-plain ``Context``; they then search afresh (:func:`search_for`).
+memory of estimates and decisions every decision pass shares), ``planned`` (the
+program ``confirm-program`` planned and kept, which ``lower-to-npu`` takes instead
+of planning the same program again) and ``lowered`` (what ``lower-to-npu`` planned,
+so that the driver emits the very plans the lowering made and measured). Passes run by
+another driver (``xdsl-opt``) get a plain ``Context``; they then search afresh
+(:func:`search_for`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.ir import Operation
 
 from igoc.cost.search import Search
-from igoc.schedule.program import Lowered
+from igoc.schedule.program import Item, Lowered, TensorSpec
 from igoc.target import Target
 
 
@@ -26,6 +28,8 @@ class Session(Context):
 
     search: Search | None = None
     lowered: tuple[Operation, Lowered] | None = None  # the npu.program op, its plans
+    planned: list[Lowered] = field(default_factory=list)  # programs planned before lowering
+    single: bool = False  # one compile's own session (``pipeline.run`` made it): not shared
 
 
 def search_for(ctx: Context, target: Target) -> Search:
@@ -45,9 +49,46 @@ def record_lowered(ctx: Context, program: Operation, lowered: Lowered) -> None:
         ctx.lowered = (program, lowered)
 
 
+def release_lowered(ctx: Context | None) -> None:
+    """Let the lowering's plans go (``lowered_plans`` then finds none)."""
+    if isinstance(ctx, Session):
+        ctx.lowered = None
+
+
 def lowered_plans(ctx: Context | None, program: Operation) -> Lowered | None:
     """The lowering's plans for ``program``, if it is the op the lowering made and nothing
     ran after it; else None (the program is then planned from its IR)."""
     if isinstance(ctx, Session) and ctx.lowered is not None and ctx.lowered[0] is program:
         return ctx.lowered[1]
     return None
+
+
+def record_planned(ctx: Context, planned: list[Lowered]) -> None:
+    """Keep programs a pass planned as the lowering plans them (``model.plan_program``), for
+    the lowering to take if it is to plan one of them (outside a session, nothing is kept)."""
+    if isinstance(ctx, Session):
+        ctx.planned = list(planned)
+
+
+def take_planned(
+    ctx: Context, target: Target, tensors: list[TensorSpec], cores: list[list[Item]]
+) -> Lowered | None:
+    """The program kept by ``record_planned`` that has these tensors and items (planning is
+    deterministic: its plans are the plans planning them again would make), or None. What
+    was kept is let go either way."""
+    if not isinstance(ctx, Session):
+        return None
+    planned, ctx.planned = ctx.planned, []
+    for lowered in planned:
+        if lowered.target == target and lowered.tensors == tensors and lowered.cores == cores:
+            return lowered
+    return None
+
+
+def release_estimates(ctx: Context) -> None:
+    """In one compile's own session (``Session.single``), let the search's remembered estimates
+    go: called by the lowering, after which that compile decides nothing, so that its plans
+    (the largest memory of a compile) take their place. A session shared between compiles
+    (``igoc-bench``'s, one per input) keeps them for the next compile."""
+    if isinstance(ctx, Session) and ctx.single and ctx.search is not None:
+        ctx.search.forget_estimates()

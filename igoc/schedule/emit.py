@@ -231,18 +231,15 @@ def action_bytes(action: Action, ctx: EmitContext) -> tuple[str, int, int]:
     return _moved(action.kind, action.residency.key, ctx.psum_dtype)
 
 
-@functools.lru_cache(maxsize=1 << 18)
 def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
-    """``action_bytes`` of a movement kind on a tile (remembered: searches ask again and again)."""
+    """``action_bytes`` of a movement kind on a tile."""
     access, _, r0, c0, rows, cols = key
     if kind in ("spill", "reload"):
         nbytes = rows * cols * psum_dtype.nbytes
         name = psum_name(access.tensor)
         return (name, 0, nbytes) if kind == "spill" else (name, nbytes, 0)
     if access.kind == "im2col":
-        elems = im2col_elements(
-            access.conv, access.row_offset + r0, rows, access.col_offset + c0, cols
-        )
+        elems = _im2col_tile_elements(access, r0, rows, c0, cols)
     else:
         elems = rows * cols
     nbytes = elems * access.dtype.nbytes
@@ -253,6 +250,19 @@ def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
         return partial_name(access.tensor), nbytes, nbytes
     accumulate = kind == "store_acc" or (access.kind == "im2col" and not is_injective(access.conv))
     return access.tensor, nbytes if accumulate else 0, nbytes
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _im2col_tile_elements(access: Access, r0: int, rows: int, c0: int, cols: int) -> int:
+    """The tensor elements an im2col tile reads (remembered: searches ask again and again, and
+    only this count costs more than a few multiplications)."""
+    return im2col_elements(
+        access.conv,  # type: ignore[arg-type]
+        access.row_offset + r0,
+        rows,
+        access.col_offset + c0,
+        cols,
+    )
 
 
 def plan_traffic(plan: Plan, ctx: EmitContext) -> dict[str, list[int]]:

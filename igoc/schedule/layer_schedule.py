@@ -36,7 +36,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from igoc.schedule.layer import COMPUTATIONS, LayerGemm
+from igoc.schedule.layer import COMPUTATIONS, LayerGemm, layers_key
 from igoc.schedule.steps import (
     PERMUTATIONS,
     Box,
@@ -218,6 +218,41 @@ def core_steps(
         iter_phase_steps(phase, layer) for phase, layer in core_walk(layers, schedule, core)
     )
     return list(itertools.islice(walk, limit))
+
+
+def core_walk_key(layers: list[LayerGemm], schedule: LayerSchedule, core: int) -> tuple:
+    """A key of the steps core ``core`` walks (``core_steps``): equal keys, equal steps.
+
+    Made without walking: the GEMMs, then each segment's computations, the tile cuts along
+    each index (its range and a tile size no larger than the range) and its loop order
+    without the indices cut into a single tile, which walk alike wherever they go (loop
+    orders that differ only there, or tile sizes that all cover a range, walk alike).
+    """
+    part = schedule.partition
+    boxes = part.boxes(layers[0])
+    mine = [box for p, box in enumerate(boxes) if p % part.cores == core]
+    return (
+        layers_key(layers),
+        tuple(
+            tuple(_segment_key(segment) for segment in phase)
+            for box in mine
+            for phase in schedule.phases(box)
+        ),
+    )
+
+
+def _segment_key(segment: Segment) -> tuple:
+    cuts = []
+    walked = []
+    for index in segment.order:
+        lo, hi = segment.box.range(index)
+        size = min(segment.tiling.size(index), hi - lo)
+        cuts.append((index, lo, hi, size))
+        if hi - lo > size:  # more than one tile along it
+            walked.append(index)
+    if sorted(segment.order) != ["i", "j", "l"]:
+        walked = list(segment.order)  # not a loop order: kept as is (walking it fails)
+    return (segment.computations, tuple(sorted(cuts)), tuple(walked))
 
 
 def core_step_count(layers: list[LayerGemm], schedule: LayerSchedule, core: int) -> int:

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import NamedTuple
 
+from igoc.collector import paused_collector
 from igoc.schedule.steps import Matmul, TileKey
 
 ALIGN_BYTES = 64
@@ -141,52 +142,56 @@ def _plan(
     # LRU stack distance, summed over the steps between by a Fenwick tree indexed by the
     # step of each tile's latest use).
     window = _StackDistance(len(steps)) if window_bytes is not None else None
-    for s, step in enumerate(steps):
-        distinct: list[int] = []
-        triples = []
-        for mm in step:
-            triple = []
-            for key in (mm.acc, mm.a, mm.b):
-                if ops is None:
-                    t = by_identity.get(id(key))
-                    if t is None:
-                        t = ident.get(key)
+    if ops is None and window is None:
+        _intern(steps, ident, keys, step_ids, mm_ids, uses)
+    else:
+        for s, step in enumerate(steps):
+            distinct: list[int] = []
+            triples = []
+            for mm in step:
+                triple = []
+                for key in (mm.acc, mm.a, mm.b):
+                    if ops is None:
+                        t = by_identity.get(id(key))
                         if t is None:
+                            t = ident.get(key)
+                            if t is None:
+                                t = ident[key] = len(keys)
+                                keys.append(key)
+                                uses.append([])
+                            by_identity[id(key)] = t
+                    else:
+                        t = ident.get(key)
+                        if t is None or (not key[1] and ops[s] - last_op[t] > 1):
                             t = ident[key] = len(keys)
                             keys.append(key)
                             uses.append([])
-                        by_identity[id(key)] = t
-                else:
-                    t = ident.get(key)
-                    if t is None or (not key[1] and ops[s] - last_op[t] > 1):
-                        t = ident[key] = len(keys)
+                            last_op.append(0)
+                        last_op[t] = ops[s]
+                    if window is not None and window.far(t, s, key, window_bytes):
+                        t = len(keys)
                         keys.append(key)
                         uses.append([])
-                        last_op.append(0)
-                    last_op[t] = ops[s]
-                if window is not None and window.far(t, s, key, window_bytes):
-                    t = len(keys)
-                    keys.append(key)
-                    uses.append([])
-                    ident[key] = t
-                    if ops is None:
-                        by_identity[id(key)] = t
-                    else:
-                        last_op.append(ops[s])
-                if window is not None:
-                    window.touch(t, s, tile_bytes, key)
-                if not uses[t] or uses[t][-1] != s:
-                    uses[t].append(s)
-                triple.append(t)
-            triples.append(tuple(triple))
-            for t in (triple[1], triple[2], triple[0]):
-                if t not in distinct:
-                    distinct.append(t)
-        step_ids.append(distinct)
-        mm_ids.append(triples)
+                        ident[key] = t
+                        if ops is None:
+                            by_identity[id(key)] = t
+                        else:
+                            last_op.append(ops[s])
+                    if window is not None:
+                        window.touch(t, s, tile_bytes, key)
+                    if not uses[t] or uses[t][-1] != s:
+                        uses[t].append(s)
+                    triple.append(t)
+                triples.append(tuple(triple))
+                for t in (triple[1], triple[2], triple[0]):
+                    if t not in distinct:
+                        distinct.append(t)
+            step_ids.append(distinct)
+            mm_ids.append(triples)
     count = len(keys)
     is_acc = [key[1] for key in keys]
-    size = [_round_up(tile_bytes(key, key[1])) for key in keys]
+    align = ALIGN_BYTES
+    size = [(tile_bytes(key, key[1]) + align - 1) // align * align for key in keys]
     last_use = [u[-1] for u in uses]
     partial_acc = [key[1] and partial(key[0].tensor) for key in keys]
     pointer = [0] * count  # index into uses[t] of the next use after the current step
@@ -200,6 +205,11 @@ def _plan(
     peak = 0
     plan = Plan(steps, [], [], [], [])
     withdrawn: set[int] = set()  # ids of residencies taken back (fragmentation)
+    allocate, release = free.allocate, free.release
+    heappush, heappop = heapq.heappush, heapq.heappop
+    plan_before, plan_after = plan.before, plan.after
+    plan_fresh, plan_residency_of = plan.fresh, plan.residency_of
+    residencies = plan.residencies
 
     for s in range(len(steps)):
         before: list[Action] = []
@@ -209,7 +219,7 @@ def _plan(
             if res is not None:  # unless evicted already
                 resident[t] = None
                 used_bytes -= res.size_bytes
-                free.release(res.address, res.size_bytes)
+                release(res.address, res.size_bytes)
         ids = step_ids[s]
         for t in ids:
             res = resident[t]
@@ -228,12 +238,12 @@ def _plan(
             # ``release`` returns; only a hole that grew to ``need`` is worth a new search.
             too_small = False
             if used_bytes + need <= budget_bytes:
-                address = free.allocate(need)
+                address = allocate(need)
                 too_small = address < 0
             while address < 0:
                 victim = -1
                 while heap:
-                    entry = heapq.heappop(heap)
+                    entry = heappop(heap)
                     v = entry[1]
                     res = resident[v]
                     if res is None:
@@ -269,7 +279,7 @@ def _plan(
                     res = resident[u]
                     resident[u] = None
                     used_bytes -= res.size_bytes  # type: ignore[union-attr]
-                    free.release(res.address, res.size_bytes)  # type: ignore[union-attr]
+                    release(res.address, res.size_bytes)  # type: ignore[union-attr]
                     action = next((a for a in before if a.residency is res), None)
                     if action is not None:  # a fresh accumulator has none
                         before.remove(action)
@@ -277,12 +287,12 @@ def _plan(
                             spilled[u], dirty[u] = True, False
                     withdrawn.add(id(res))
                     pending.append(u)
-                    address = free.allocate(need)
+                    address = allocate(need)
                     too_small = address < 0
                     continue
                 if victim < 0:
                     for entry in held:
-                        heapq.heappush(heap, entry)
+                        heappush(heap, entry)
                     needed = used_bytes + need
                     if used_bytes + need <= budget_bytes:
                         needed = budget_bytes + need  # fragmented: ask for one more tile
@@ -293,20 +303,20 @@ def _plan(
                 res = resident[victim]
                 resident[victim] = None
                 used_bytes -= res.size_bytes
-                grown = free.release(res.address, res.size_bytes)
+                grown = release(res.address, res.size_bytes)
                 if dirty[victim]:
                     dirty[victim] = False
                     spilled[victim] = True
                     # Write it back right after its last use, not now: the store then runs
                     # long before this step's load needs the space (same bytes either way).
-                    plan.after[res.end].append(Action("spill", res))
+                    plan_after[res.end].append(Action("spill", res))
                 if used_bytes + need <= budget_bytes and (grown >= need or not too_small):
-                    address = free.allocate(need)
+                    address = allocate(need)
                     too_small = address < 0
             for entry in held:
-                heapq.heappush(heap, entry)
+                heappush(heap, entry)
             res = Residency(keys[t], is_acc[t], need, s - 1 if s else 0, s, address)
-            plan.residencies.append(res)
+            residencies.append(res)
             resident[t] = res
             placed.append(t)
             used_bytes += need
@@ -325,27 +335,94 @@ def _plan(
             dirty[acc] = True
             res_of.append((resident[acc], resident[a], resident[b]))  # type: ignore[arg-type]
         for t in ids:
+            # ``uses[t]`` lists exactly the steps whose tiles include ``t``, and the pointer
+            # stood at this one: the next use is the entry after it.
             lst = uses[t]
-            p = pointer[t]
-            while p < len(lst) and lst[p] <= s:
-                p += 1
-            pointer[t] = p
-            heapq.heappush(heap, (-(lst[p] if p < len(lst) else _NEVER), t))
-            if p == len(lst):
+            p = pointer[t] = pointer[t] + 1
+            if p < len(lst):
+                heappush(heap, (-lst[p], t))
+            else:
+                heappush(heap, (-_NEVER, t))
                 dying.setdefault(s + 2, []).append(t)  # free once no step may still read it
             if is_acc[t] and last_use[t] == s:
                 dirty[t] = False
                 kind = "store_acc" if partial_acc[t] else "store"
                 after.append(Action(kind, resident[t]))  # type: ignore[arg-type]
-        plan.before.append(before)
-        plan.after.append(after)
-        plan.fresh.append(fresh)
-        plan.residency_of.append(res_of)
+        plan_before.append(before)
+        plan_after.append(after)
+        plan_fresh.append(fresh)
+        plan_residency_of.append(res_of)
     if withdrawn:
         plan.residencies = [r for r in plan.residencies if id(r) not in withdrawn]
     plan.peak_bytes = peak
     plan.budget_bytes = budget_bytes
     return plan
+
+
+def _intern(
+    steps: Sequence[tuple[Matmul, ...]],
+    ident: dict[TileKey, int],
+    keys: list[TileKey],
+    step_ids: list[list[int]],
+    mm_ids: list[list[tuple[int, int, int]]],
+    uses: list[list[int]],
+) -> None:
+    """``_plan``'s interning of the keys when every key stands for one tile (no ``ops``, no
+    window): the same numbering, looked up by identity first."""
+    by_identity: dict[int, int] = {}
+    known = by_identity.get
+    find = ident.get
+
+    def miss(key: TileKey, s: int) -> int:
+        # A key object not seen yet: its tile may be (an equal key made elsewhere).
+        t = find(key)
+        if t is None:
+            t = ident[key] = len(keys)
+            keys.append(key)
+            uses.append([s])
+        elif uses[t][-1] != s:
+            uses[t].append(s)
+        by_identity[id(key)] = t
+        return t
+
+    for s, step in enumerate(steps):
+        distinct: list[int] = []
+        triples = []
+        for mm in step:
+            # The three keys one after another, not in a loop: this is planning's hottest loop.
+            key = mm[1]
+            acc = known(id(key))
+            if acc is None:
+                acc = miss(key, s)
+            else:
+                u = uses[acc]
+                if u[-1] != s:
+                    u.append(s)
+            key = mm[2]
+            a = known(id(key))
+            if a is None:
+                a = miss(key, s)
+            else:
+                u = uses[a]
+                if u[-1] != s:
+                    u.append(s)
+            key = mm[3]
+            b = known(id(key))
+            if b is None:
+                b = miss(key, s)
+            else:
+                u = uses[b]
+                if u[-1] != s:
+                    u.append(s)
+            triples.append((acc, a, b))
+            if a not in distinct:
+                distinct.append(a)
+            if b not in distinct:
+                distinct.append(b)
+            if acc not in distinct:
+                distinct.append(acc)
+        step_ids.append(distinct)
+        mm_ids.append(triples)
 
 
 TAKEBACKS_PER_TILE = 4
@@ -428,10 +505,15 @@ class _FreeList:
         count = len(sizes)
         h = -1
         if count <= _FEW_HOLES:
-            for i in (*range(start, count), *range(start)):
+            for i in range(start, count):
                 if sizes[i] >= size:
                     h = i
                     break
+            else:
+                for i in range(start):
+                    if sizes[i] >= size:
+                        h = i
+                        break
         else:  # the same search, in C: fragmented SPM can have hundreds of holes
             fits = size.__le__
             h = next(compress(range(start, count), map(fits, sizes[start:])), -1)
@@ -482,5 +564,10 @@ def plan_schedule(
     that keeps only a window of its recent tiles sees it: an input tile is kept for its
     next use only if the distinct tiles touched in between take at most that many bytes
     (else it is loaded again). Raises ``PlanError`` if it cannot fit.
+
+    The cyclic garbage collector is paused meanwhile (and its state restored): a plan is
+    made of residencies, actions and lists that hold no cycles, and a long walk keeps
+    hundreds of thousands of them alive, which every collection would scan again.
     """
-    return _plan(steps, tile_bytes, capacity_bytes, partial, ops, window_bytes)
+    with paused_collector():
+        return _plan(steps, tile_bytes, capacity_bytes, partial, ops, window_bytes)

@@ -148,24 +148,51 @@ def iter_segment_steps(segment: Segment, layer: LayerGemm) -> Iterator[tuple[Mat
             )
         )
     outer, middle, inner = (cuts[index] for index in segment.order)
-    for ia, a in enumerate(outer):
-        for ib, b in enumerate(middle):
-            for ic, c in enumerate(inner):
+    inner_sizes = [(c, c1 - c0) for c, (c0, c1) in enumerate(inner)]
+    new = tuple.__new__  # a Matmul made as its NamedTuple constructor makes it, one call less
+    if len(plans) == 1:  # one computation: the common case, without the inner generator
+        name, (ar, ac, at), (xr, xc, xt), (br, bc, bt), pm, pk, pn = plans[0]
+        for ia, (a0, a1) in enumerate(outer):
+            for ib, (b0, b1) in enumerate(middle):
+                for ic, size_c in inner_sizes:
+                    point = (ia, ib, ic)
+                    sizes = (a1 - a0, b1 - b0, size_c)
+                    yield (
+                        new(
+                            Matmul,
+                            (
+                                name,
+                                at[point[ar]][point[ac]],
+                                xt[point[xr]][point[xc]],
+                                bt[point[br]][point[bc]],
+                                sizes[pm],
+                                sizes[pk],
+                                sizes[pn],
+                            ),
+                        ),
+                    )
+        return
+    for ia, (a0, a1) in enumerate(outer):
+        for ib, (b0, b1) in enumerate(middle):
+            for ic, size_c in inner_sizes:
                 point = (ia, ib, ic)
-                sizes = (a[1] - a[0], b[1] - b[0], c[1] - c[0])
-                yield (
-                    tuple(
-                        Matmul(
-                            name,
-                            acc[2][point[acc[0]]][point[acc[1]]],
-                            ka[2][point[ka[0]]][point[ka[1]]],
-                            kb[2][point[kb[0]]][point[kb[1]]],
-                            sizes[pm],
-                            sizes[pk],
-                            sizes[pn],
+                sizes = (a1 - a0, b1 - b0, size_c)
+                yield tuple(
+                    [
+                        new(
+                            Matmul,
+                            (
+                                name,
+                                acc[2][point[acc[0]]][point[acc[1]]],
+                                ka[2][point[ka[0]]][point[ka[1]]],
+                                kb[2][point[kb[0]]][point[kb[1]]],
+                                sizes[pm],
+                                sizes[pk],
+                                sizes[pn],
+                            ),
                         )
                         for name, acc, ka, kb, pm, pk, pn in plans
-                    )
+                    ]
                 )
 
 

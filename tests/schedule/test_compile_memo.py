@@ -1,0 +1,229 @@
+"""What a compile remembers to go faster gives what computing afresh gives.
+
+The walk estimates a search remembers (keyed by ``core_walk_key``), the plans
+``confirm-program`` hands to the lowering, and the planner's pause of the cyclic
+garbage collector.
+"""
+
+from __future__ import annotations
+
+import gc
+import pathlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from igoc.api import compile_file, compile_module, program_meta
+from igoc.cost import session as session_module
+from igoc.cost import store
+from igoc.cost.model import estimate_schedule
+from igoc.cost.session import Session, record_planned, take_planned
+from igoc.dialects.sched import from_attr
+from igoc.frontend import parse_file
+from igoc.isa.instructions import DType
+from igoc.isa.npufile import encode_program
+from igoc.passes import lower_to_npu
+from igoc.schedule.layer import Access, matmul_layer
+from igoc.schedule.layer_schedule import LayerSchedule, Partition, core_steps, core_walk_key
+from igoc.schedule.planner import PlanError, plan_schedule
+from igoc.schedule.steps import PERMUTATIONS, Matmul, Tiling
+from igoc.target import load_target
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "samples"
+TENSORS = {"X": "x", "W": "w", "dY": "dy", "dX": "dx", "dW": "dw"}
+
+
+def layer(m: int, k: int, n: int):
+    return matmul_layer("l", m, k, n, DType.F16, TENSORS)
+
+
+WHOLE = Partition()
+
+
+def single(order: str, tiling: Tiling, partition: Partition = WHOLE) -> LayerSchedule:
+    return LayerSchedule(("dx",), order, (tiling,), partition)
+
+
+dims = st.integers(1, 40)
+sizes = st.sampled_from([1, 4, 8, 16, 64])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=dims,
+    k=dims,
+    n=dims,
+    tiles=st.tuples(sizes, sizes, sizes, sizes, sizes, sizes),
+    orders=st.tuples(st.sampled_from(PERMUTATIONS), st.sampled_from(PERMUTATIONS)),
+    cores=st.integers(1, 2),
+)
+def test_walks_with_equal_keys_are_equal(m, k, n, tiles, orders, cores):
+    """Two schedules whose walks have one key walk the same steps (the key is what lets a
+    search remember an estimate for the other schedule)."""
+    gemm = [layer(m, k, n)]
+    part = Partition("m", cores, cores) if cores > 1 else Partition()
+    a = single(orders[0], Tiling(*tiles[:3]), part)
+    b = single(orders[1], Tiling(*tiles[3:]), part)
+    for core in range(cores):
+        if core_walk_key(gemm, a, core) == core_walk_key(gemm, b, core):
+            assert core_steps(gemm, a, core) == core_steps(gemm, b, core)
+        else:
+            assert core_steps(gemm, a, core) != core_steps(gemm, b, core)
+
+
+def test_loop_orders_differing_in_a_single_tile_index_share_a_key():
+    """With M in one tile, the loop orders that differ only in where i goes walk alike."""
+    gemm = [layer(8, 64, 64)]
+    t = Tiling(16, 16, 16)
+    keys = {order: core_walk_key(gemm, single(order, t), 0) for order in PERMUTATIONS}
+    assert keys["ijl"] == keys["jil"] == keys["jli"]
+    assert keys["ilj"] == keys["lij"] == keys["lji"]
+    assert keys["ijl"] != keys["ilj"]
+
+
+@pytest.mark.parametrize("target_name", ["edge", "server-4c"])
+def test_a_remembered_walk_estimate_is_the_fresh_one(target_name):
+    """Every schedule of a layer estimated with the walks remembered across all of them
+    (and asked twice) is estimated as without any memory."""
+    target = load_target(target_name)
+    gemm = [layer(96, 200, 136)]
+    walks: dict = {}
+    parts = [Partition(), Partition("m", target.cores, target.cores)]
+    schedules = [
+        single(order, Tiling(tm, tn, tk), part)
+        for order in PERMUTATIONS
+        for tm, tn, tk in ((96, 32, 32), (32, 136, 8), (16, 16, 200))
+        for part in parts
+    ]
+    for _ in range(2):
+        for schedule in schedules:
+            fresh = estimate_schedule(gemm, schedule, target)
+            remembered = estimate_schedule(gemm, schedule, target, None, None, walks)
+            assert remembered == fresh
+    assert 0 < len(walks) < len(schedules)  # some walks were shared
+
+
+def test_a_walk_that_does_not_fit_fails_again_when_remembered():
+    target = load_target("edge")
+    huge = Tiling(4096, 4096, 4096)
+    gemm = [layer(4096, 4096, 4096)]
+    schedule = single("ijl", huge)
+    walks: dict = {}
+    with pytest.raises(PlanError) as first:
+        estimate_schedule(gemm, schedule, target, None, None, walks)
+    with pytest.raises(PlanError) as again:
+        estimate_schedule(gemm, schedule, target, None, None, walks)
+    assert again.value.needed_bytes == first.value.needed_bytes
+    assert str(again.value) == str(first.value)
+
+
+@pytest.mark.parametrize(
+    ("sample", "kept"), [("conv-stride2.mlir", "schedules"), ("mlp.mlir", "baseline")]
+)
+def test_the_lowering_takes_the_plans_confirm_program_kept(monkeypatch, sample, kept):
+    """Where confirm-program weighs programs, lower-to-npu plans nothing itself, and the
+    program is the one made when every plan is made afresh."""
+    path = str(SAMPLES / "basics" / sample)
+    module = parse_file(path)
+    fresh = encode_program(compile_module(module, "edge", "igo"))
+    assert from_attr(module.attributes["sched.program"])["kept"] == kept
+    taken: list = []
+
+    def take(*args):
+        found = take_planned(*args)
+        taken.append(found)
+        return found
+
+    def refuse(*args):
+        raise AssertionError("lower-to-npu planned a program confirm-program had planned")
+
+    monkeypatch.setattr(lower_to_npu, "take_planned", take)
+    monkeypatch.setattr(lower_to_npu, "plan_program", refuse)
+    session = Session()
+    assert encode_program(compile_file(path, "edge", "igo", session=session)) == fresh
+    assert taken and taken[0] is not None
+    assert session.planned == []  # let go once taken
+
+
+def test_plans_of_another_program_are_not_taken():
+    path = str(SAMPLES / "basics" / "train-step.mlir")
+    session = Session()
+    compile_file(path, "edge", "igo", session=session)
+    lowered = session.lowered[1]  # type: ignore[index]
+    record_planned(session, [lowered])
+    other = [list(reversed(lowered.cores[0]))] * len(lowered.cores)
+    assert take_planned(session, lowered.target, lowered.tensors, other) is None
+    assert session.planned == []
+    record_planned(session, [lowered])
+    found = take_planned(session, lowered.target, lowered.tensors, lowered.cores)
+    assert found is lowered
+    assert session_module.take_planned(object(), lowered.target, [], []) is None  # type: ignore[arg-type]
+
+
+def _tile(tensor: str, is_acc: bool = False):
+    return (Access(tensor, "rows", DType.F16, 8, 8, 8), is_acc, 0, 0, 8, 8)
+
+
+def _tile_bytes(key, is_acc: bool) -> int:
+    return key[4] * key[5] * (4 if is_acc else 2)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_planning_leaves_the_collector_as_it_found_it(enabled):
+    """The collector is paused while planning and restored after, also when the plan fails."""
+    steps = [(Matmul("y", _tile("y", True), _tile("a"), _tile("b"), 8, 8, 8),)]
+    was = gc.isenabled()
+    seen: list[bool] = []
+
+    def tile_bytes(key, is_acc):
+        seen.append(gc.isenabled())
+        return _tile_bytes(key, is_acc)
+
+    try:
+        gc.enable() if enabled else gc.disable()
+        plan_schedule(steps, tile_bytes, 1 << 20)
+        assert gc.isenabled() == enabled
+        with pytest.raises(PlanError):
+            plan_schedule(steps, tile_bytes, 64)  # one step needs more than 64 bytes
+        assert gc.isenabled() == enabled
+        assert seen and not any(seen)
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_a_compile_lets_its_estimates_go_at_the_lowering_unless_its_session_is_shared(
+    monkeypatch,
+):
+    from igoc.api import lower_module
+
+    monkeypatch.delenv(store.ENVIRONMENT, raising=False)  # decisions computed, not read
+
+    path = str(SAMPLES / "basics" / "conv-stride2.mlir")
+    own = lower_module(parse_file(path), "edge", "igo")
+    assert own.single and own.search is not None
+    assert not own.search._evaluated and not own.search.walks
+    assert own.search._decisions  # decisions are kept
+    shared = Session()
+    lower_module(parse_file(path), "edge", "igo", session=shared)
+    assert shared.search is not None and shared.search._evaluated and shared.search.walks
+
+
+def test_emitting_lets_the_plans_go_and_writes_the_program(tmp_path):
+    from igoc.api import lower_module
+    from igoc.isa.npufile import read_npu
+
+    path = str(SAMPLES / "basics" / "conv-stride2.mlir")
+    expected = encode_program(compile_file(path, "edge", "igo"))
+    module = parse_file(path)
+    session = lower_module(module, "edge", "igo")
+    assert session.lowered is not None
+    out = tmp_path / "out.npu"
+    meta = program_meta(module, "igo")
+    lower_to_npu.emit_program(module, out, meta, session)
+    assert session.lowered is None
+    assert out.read_bytes() == expected
+    again = tmp_path / "again.npu"
+    lower_to_npu.emit_program(module, again, meta, session)  # planned from the IR
+    assert again.read_bytes() == expected
+    assert encode_program(read_npu(out)) == expected
