@@ -13,10 +13,16 @@ program the simulator finds fastest (a tie keeps the earlier in this list):
 - ``baseline``: each op's baseline schedule (``decide.baseline_schedule``: its
   GEMMs one after another, each at its best, the batch split across the cores).
 
-The module attribute ``sched.program`` says what was weighed and kept:
-``{kept, cycles, unsplit_cycles, baseline_cycles}``, or ``{kept = "schedules",
-skipped = ...}`` when the ops' schedules walk more than ``limit`` tile steps, all
-cores together (option; 0: no limit), and nothing is simulated.
+How it weighs them depends on their size: programs of up to ``limit`` tile
+steps, all cores together (option; 0: any size), are simulated
+(``cost.oracle.program_cycles``: the program the lowering would make, emitted
+and run on the instruction simulator); longer ones are planned as the lowering
+plans them and weighed by the cost model's step-level timing
+(``cost.oracle.program_estimate``), which costs about half as much and whose
+error is a bias shared by the programs it compares (they differ in a few ops).
+The module attribute ``sched.program`` says what was weighed, how, and what was
+kept: ``{kept, weighed_by, cycles, unsplit_cycles, baseline_cycles}`` with
+``weighed_by`` ``"simulator"`` or ``"cost model"`` (whose cycles are estimates).
 
 Why: ``select-order`` and ``partition`` weigh each op alone or after the op
 before it, but the planner plans a core's whole walk at once, and neighbours
@@ -25,8 +31,8 @@ faster where they were weighed can add up to a slower program: on DLRM (small
 layers of a few thousand cycles each) the program was slower than the
 baseline's, and on ResNet-50 on ``server`` three split layers made it slower
 than the same orders unsplit. Each program weighed costs a planning, an
-emission and a simulation (``cost.oracle.program_cycles``: the program the
-lowering would make), so this is done for programs up to ``limit`` steps.
+emission and a simulation, so the simulator weighs programs up to ``limit``
+steps and the cost model the longer ones, rather than leaving those unchecked.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from igoc.cost.decide import baseline_schedule, unsplit_schedule
-from igoc.cost.oracle import program_cycles
+from igoc.cost.oracle import program_cycles, program_estimate
 from igoc.cost.session import record_planned, search_for
 from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
@@ -49,9 +55,9 @@ from igoc.schedule.planner import PlanError
 from igoc.schedule.program import Lowered
 
 LIMIT = 16384
-"""Programs of more tile steps are not simulated here. A step is three to four
-instructions; ResNet-50 at batch 4 on ``edge`` walks 9,000 steps (34,000 instructions),
-and one of its programs lowers and simulates in about a second."""
+"""Programs of more tile steps are weighed by the cost model instead of the simulator. A
+step is three to four instructions; ResNet-50 at batch 4 on ``edge`` walks 9,000 steps
+(34,000 instructions), and one of its programs lowers and simulates in about a second."""
 
 
 def program_steps(descs: list, schedules: list, cores: int) -> int:
@@ -71,7 +77,8 @@ class ConfirmProgramPass(ModulePass):
     name = "confirm-program"
 
     limit: int = LIMIT
-    """Simulate only programs of at most this many tile steps, all cores together (0: any)."""
+    """Simulate programs of at most this many tile steps, all cores together (0: any size);
+    weigh longer ones by the cost model."""
 
     def __post_init__(self) -> None:
         if self.limit < 0:
@@ -93,10 +100,8 @@ class ConfirmProgramPass(ModulePass):
             set_record(op, "program", {"kept": "schedules", "same_as_baseline": True})
             return
         steps = program_steps(descs, current, target.cores)
-        if self.limit and steps > self.limit:
-            skipped = f"{steps} steps > limit {self.limit}"
-            set_record(op, "program", {"kept": "schedules", "skipped": skipped})
-            return
+        simulated = not self.limit or steps <= self.limit
+        weigh = program_cycles if simulated else program_estimate
         unsplit = [
             unsplit_schedule(se, d, s) for se, d, s in zip(searches, descs, current, strict=True)
         ]
@@ -108,8 +113,8 @@ class ConfirmProgramPass(ModulePass):
         planned: list[Lowered] = []
         try:
             cycles = {
-                name: program_cycles(
-                    target, declared, list(zip(descs, schedules, strict=True)), planned
+                name: round(
+                    weigh(target, declared, list(zip(descs, schedules, strict=True)), planned)
                 )
                 for name, schedules in weighed.items()
             }
@@ -121,6 +126,7 @@ class ConfirmProgramPass(ModulePass):
         for layer, schedule in zip(layers.ops, weighed[kept], strict=True):
             set_schedule(layer, schedule)
         found: dict[str, object] = {"kept": kept}
+        found["weighed_by"] = "simulator" if simulated else "cost model"
         found.update(
             {("cycles" if n == "schedules" else f"{n}_cycles"): c for n, c in cycles.items()}
         )

@@ -14,11 +14,12 @@ Programs are planned and emitted here exactly as the lowering plans and emits th
 
 from __future__ import annotations
 
-from igoc.cost.model import plan_program
+from igoc.cost.model import item_estimates, plan_program
 from igoc.isa.program import Program
 from igoc.schedule.describe import LayerDesc
 from igoc.schedule.layer_schedule import LayerSchedule
 from igoc.schedule.program import (
+    BarrierMark,
     Item,
     Lowered,
     TensorSpec,
@@ -107,3 +108,34 @@ def program_cycles(
     if planned is not None:
         planned.append(lowered)
     return int(_simulated(lowered.program({}))["cycles"])
+
+
+def program_estimate(
+    target: Target,
+    declared: list[TensorSpec],
+    layers: list[tuple[LayerDesc, LayerSchedule]],
+    planned: list[Lowered] | None = None,
+) -> float:
+    """The cost model's cycles of the program of ``layers`` (as ``program_cycles`` takes
+    them), planned as the lowering plans it and not simulated: each core's items estimated
+    as the lowering records them (``model.item_estimates``), and between two barriers the
+    slowest core's share counted (a core waits at a barrier for the others). Its plans are
+    appended to ``planned``, if given."""
+    items = program_items(layers, target)
+    tensors = program_tensors(declared, items)
+    lowered = plan_program(target, tensors, [items] * target.cores)
+    if planned is not None:
+        planned.append(lowered)
+    per_core = [
+        item_estimates(core_plan, items, target, target.cores) for core_plan in lowered.core_plans
+    ]
+    total = 0.0
+    phase = [0.0] * target.cores
+    for index, item in enumerate(items):
+        if isinstance(item, BarrierMark):
+            total += max(phase)
+            phase = [0.0] * target.cores
+            continue
+        for core, estimates in enumerate(per_core):
+            phase[core] += estimates[index].cycles
+    return total + max(phase)

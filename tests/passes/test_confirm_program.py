@@ -11,11 +11,15 @@ from test_pipelines import programs, tiny_target
 
 from igoc import pipeline
 from igoc.api import compile_module, compile_text
+from igoc.cost.model import item_estimates, plan_program
+from igoc.cost.oracle import program_cycles, program_estimate, program_items
 from igoc.dialects.npu import stamp_target
 from igoc.dialects.sched import from_attr
+from igoc.dialects.views import TrainingLayers, declared_tensors
 from igoc.frontend import parse_file, parse_text
 from igoc.frontend.diagnostics import DiagnosticError
 from igoc.pipeline import PipelineError
+from igoc.schedule.program import program_tensors
 from igoc.sim import simulate
 from igoc.target import load_target
 
@@ -82,17 +86,67 @@ def test_a_network_of_small_layers_keeps_the_baseline_schedules():
     assert igo == baseline
 
 
-def test_a_program_over_the_limit_is_not_simulated():
+def layers_as_scheduled(module, target: str):
+    """The target, declared tensors and (layer, schedule) pairs of a scheduled module."""
+    found = load_target(target)
+    layers = TrainingLayers.of(module, found)
+    schedules = [layers.schedule(index) for index in range(len(layers.descs))]
+    return found, declared_tensors(module), list(zip(layers.descs, schedules, strict=True))
+
+
+def test_a_program_over_the_limit_is_weighed_by_the_cost_model():
+    """Over ``limit`` steps the three programs are planned and estimated, not simulated; the
+    record gives the estimates, and the fastest by them is kept."""
     path = SAMPLES / "basics" / "mlp.mlir"
     plain = parse_file(str(path))
     run_passes(plain, "edge", BEFORE)
+    target, declared, scheduled = layers_as_scheduled(plain, "edge")
     limited = parse_file(str(path))
     run_passes(limited, "edge", BEFORE + ",confirm-program{limit=1}")
     found = decision(limited)
-    assert found["kept"] == "schedules"
-    assert found["skipped"].endswith("steps > limit 1")
-    del limited.attributes["sched.program"]
-    assert str(limited) == str(plain)
+    assert found["weighed_by"] == "cost model"
+    assert found["cycles"] == round(program_estimate(target, declared, scheduled))
+    assert found["cycles"] != program_cycles(target, declared, scheduled)  # not the simulator's
+    weighed = {n: found[n] for n in found if n.endswith("cycles")}
+    assert found["kept"] in ("schedules", "unsplit", "baseline")
+    kept_key = "cycles" if found["kept"] == "schedules" else f"{found['kept']}_cycles"
+    assert weighed[kept_key] == min(weighed.values())
+    simulated = parse_file(str(path))
+    run_passes(simulated, "edge", BEFORE + ",confirm-program")
+    assert decision(simulated)["weighed_by"] == "simulator"
+    assert decision(simulated)["cycles"] == program_cycles(target, declared, scheduled)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    text=programs(),
+    side=st.sampled_from([2, 4, 8]),
+    spm_kib=st.integers(8, 64),
+    cores=st.integers(1, 4),
+)
+def test_a_program_estimate_adds_up_the_lowering_estimates(text, side, spm_kib, cores):
+    """The estimate of a whole program is the lowering's own per-item estimates, summed on
+    one core; on several, each core's total is a lower bound and the sum over all cores an
+    upper bound (between two barriers the slowest core counts)."""
+    target = tiny_target(side, spm_kib, cores, 2)
+    module = parse_text(text)
+    stamp_target(module, target)
+    pipeline.run(module, pipeline.parse_spec(BEFORE))
+    layers = TrainingLayers.of(module, target)
+    scheduled = [(d, layers.schedule(i)) for i, d in enumerate(layers.descs)]
+    estimate = program_estimate(target, declared_tensors(module), scheduled)
+    items = program_items(scheduled, target)
+    lowered = plan_program(
+        target, program_tensors(declared_tensors(module), items), [items] * cores
+    )
+    totals = [
+        sum(e.cycles for e in item_estimates(plan, items, target, cores))
+        for plan in lowered.core_plans
+    ]
+    if cores == 1:
+        assert estimate == totals[0]
+    assert max(totals) <= estimate * (1 + 1e-9)
+    assert estimate <= sum(totals) * (1 + 1e-9)
 
 
 def test_a_negative_limit_is_bad_usage():
