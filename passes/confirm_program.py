@@ -110,19 +110,21 @@ class ConfirmProgramPass(ModulePass):
             weighed["unsplit"] = unsplit
         weighed["baseline"] = baseline
         declared = declared_tensors(op)
-        planned: list[Lowered] = []
+        cycles: dict[str, int] = {}
+        kept, kept_plans = "", None  # the fastest so far (the first of equals) and its plans
         try:
-            cycles = {
-                name: round(
-                    weigh(target, declared, list(zip(descs, schedules, strict=True)), planned)
-                )
-                for name, schedules in weighed.items()
-            }
+            for name, schedules in weighed.items():
+                planned: list[Lowered] = []
+                layer_schedules = list(zip(descs, schedules, strict=True))
+                cycles[name] = round(weigh(target, declared, layer_schedules, planned))
+                if not kept or cycles[name] < cycles[kept]:
+                    kept, kept_plans = name, planned[0]
         except PlanError as err:
             raise error_at(layers.ops[0], str(err)) from None
-        kept = min(cycles, key=lambda name: cycles[name])  # the first of equals
-        # The lowering plans the kept program again unless it takes these plans.
-        record_planned(ctx, [planned[list(weighed).index(kept)]])
+        # The lowering plans the kept program again unless it takes these plans (only the
+        # fastest so far is held: a long program's plans take hundreds of megabytes).
+        assert kept_plans is not None  # something was weighed
+        record_planned(ctx, [kept_plans])
         for layer, schedule in zip(layers.ops, weighed[kept], strict=True):
             set_schedule(layer, schedule)
         found: dict[str, object] = {"kept": kept}
