@@ -102,12 +102,23 @@ def program_cycles(
     """Simulated cycles of the program of ``layers`` (in training order, each with its
     schedule) over the DRAM tensors ``declared``: the program the lowering would make
     (its plans are appended to ``planned``, if given)."""
+    lowered = _planned(target, declared, layers, planned)
+    return int(_simulated(lowered.program({}))["cycles"])
+
+
+def _planned(
+    target: Target,
+    declared: list[TensorSpec],
+    layers: list[tuple[LayerDesc, LayerSchedule]],
+    planned: list[Lowered] | None,
+) -> Lowered:
+    """The program of ``layers`` planned as the lowering plans it (appended to ``planned``)."""
     items = program_items(layers, target)
     tensors = program_tensors(declared, items)
     lowered = plan_program(target, tensors, [items] * target.cores)
     if planned is not None:
         planned.append(lowered)
-    return int(_simulated(lowered.program({}))["cycles"])
+    return lowered
 
 
 def program_estimate(
@@ -121,11 +132,8 @@ def program_estimate(
     as the lowering records them (``model.item_estimates``), and between two barriers the
     slowest core's share counted (a core waits at a barrier for the others). Its plans are
     appended to ``planned``, if given."""
-    items = program_items(layers, target)
-    tensors = program_tensors(declared, items)
-    lowered = plan_program(target, tensors, [items] * target.cores)
-    if planned is not None:
-        planned.append(lowered)
+    lowered = _planned(target, declared, layers, planned)
+    items = lowered.cores[0]
     per_core = [
         item_estimates(core_plan, items, target, target.cores) for core_plan in lowered.core_plans
     ]
