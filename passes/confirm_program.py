@@ -18,8 +18,9 @@ steps, all cores together (option; 0: any size), are simulated
 (``cost.oracle.program_cycles``: the program the lowering would make, emitted
 and run on the instruction simulator); longer ones are planned as the lowering
 plans them and weighed by the cost model's step-level timing
-(``cost.oracle.program_estimate``), which costs about half as much and whose
-error is a bias shared by the programs it compares (they differ in a few ops).
+(``cost.oracle.program_estimate``), which costs about half as much; its error
+is largely shared by the programs it compares (they differ in a few ops), though
+not always: a pick by it may simulate a few tenths of a percent slower.
 The module attribute ``sched.program`` says what was weighed, how, and what was
 kept: ``{kept, weighed_by, cycles, unsplit_cycles, baseline_cycles}`` with
 ``weighed_by`` ``"simulator"`` or ``"cost model"`` (whose cycles are estimates).
