@@ -73,12 +73,13 @@ def _t(*dims: int) -> str:
     return "tensor<" + "x".join(map(str, dims)) + "xf16>"
 
 
-def _conv(name, k, n, size, kernel=1, stride=1, padding=None, groups=1) -> Layer:
-    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
-    if padding is None:
-        padding = (kernel[0] // 2, kernel[1] // 2)
-    return Layer(name, k, n, size=(size, size), kernel=kernel, stride=stride,
-                 padding=padding, groups=groups)  # fmt: skip
+def _conv(
+    name: str, k: int, n: int, size: int, kernel: int | tuple[int, int] = 1, groups: int = 1
+) -> Layer:
+    """A convolution of stride 1 whose padding keeps the feature map its size."""
+    r, s = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    return Layer(name, k, n, size=(size, size), kernel=(r, s), padding=(r // 2, s // 2),
+                 groups=groups)  # fmt: skip
 
 
 LAYERS: tuple[Layer, ...] = (
