@@ -41,13 +41,17 @@ def decision(module) -> dict:
     return from_attr(module.attributes["sched.program"])  # type: ignore[return-value]
 
 
-@settings(max_examples=10, deadline=None)
-@given(
+programs_on_tiny_targets = given(
     text=programs(),
     side=st.sampled_from([2, 4, 8]),
     spm_kib=st.integers(8, 64),
     cores=st.integers(1, 4),
 )
+"""One or two layers, on an array of ``side`` squared PEs with ``spm_kib`` KiB of SPM per core."""
+
+
+@settings(max_examples=10, deadline=None)
+@programs_on_tiny_targets
 def test_what_it_compares_is_the_baseline_program(text, side, spm_kib, cores):
     """The baseline cycles it weighs are those of the ``baseline`` pipeline's program, and
     ``igo`` ends as the fastest program it weighed."""
@@ -118,12 +122,7 @@ def test_a_program_over_the_limit_is_weighed_by_the_cost_model():
 
 
 @settings(max_examples=10, deadline=None)
-@given(
-    text=programs(),
-    side=st.sampled_from([2, 4, 8]),
-    spm_kib=st.integers(8, 64),
-    cores=st.integers(1, 4),
-)
+@programs_on_tiny_targets
 def test_a_program_estimate_adds_up_the_lowering_estimates(text, side, spm_kib, cores):
     """The estimate of a whole program is the lowering's own per-item estimates, summed on
     one core; on several, each core's total is a lower bound and the sum over all cores an
