@@ -9,6 +9,14 @@ by ``baseline`` and by ``igo`` for each target at the target's batch and
 simulated; a layer's reduction is ``1 - igo cycles / baseline cycles``. The
 report gives every layer's reduction and the mean per target.
 
+Beside it, each layer's *ceiling*: the reduction any schedule at all could reach
+against that baseline, ``1 - bound / baseline cycles``, where the bound is the
+larger of two lower bounds on the layer's time: the array's, both GEMMs each done
+as one matmul on the target's array (``igoc.isa.cycles``: fill and drain paid
+once) and split evenly over the cores; and the DRAM link's, the compulsory bytes
+(X, W and dY read once, dX and dW written once) at the target's bandwidth. Where
+igo falls short of the ceiling, what is left is not dY's second read.
+
     python -m igoc.bench.heldout                          # edge, server, server-4c
     python -m igoc.bench.heldout --target edge --layer vgg16.conv3_2 --json out.json
 """
@@ -69,6 +77,10 @@ class Layer:
         )
 
 
+ELEMENT_BYTES = 2
+"""The layers' tensors are fp16."""
+
+
 def _t(*dims: int) -> str:
     return "tensor<" + "x".join(map(str, dims)) + "xf16>"
 
@@ -108,6 +120,32 @@ LAYERS: tuple[Layer, ...] = (
 TARGETS = ("edge", "server", "server-4c")
 
 
+def bound_cycles(layer: Layer, target, batch: int) -> float:
+    """A lower bound on the cycles of ``layer``'s backward pass at ``batch`` on ``target``.
+
+    (See the module doc.)
+    """
+    from igoc.isa.cycles import matmul_cycles
+
+    groups = layer.groups
+    if layer.size is None:
+        m = batch * layer.rows
+        k, n = layer.k, layer.n
+        x, w = m * k, k * n
+    else:
+        (h, w_), (r, s) = layer.size, layer.kernel
+        oh = (h + 2 * layer.padding[0] - r) // layer.stride + 1
+        ow = (w_ + 2 * layer.padding[1] - s) // layer.stride + 1
+        m = batch * oh * ow
+        k, n = layer.k // groups * r * s, layer.n // groups  # per group, after im2col
+        x, w = batch * layer.k * h * w_, layer.n * k
+    dy = m * n * groups
+    # dX = dY·Wᵀ (m x n · n x k) and dW = Xᵀ·dY (k x m · m x n), per group
+    array = groups * (matmul_cycles(m, n, k, target) + matmul_cycles(k, m, n, target))
+    compulsory = (2 * x + 2 * w + dy) * ELEMENT_BYTES  # X, W, dY read; dX, dW written
+    return max(array / target.cores, compulsory / target.dram_bytes_per_cycle)
+
+
 def measure(layer: Layer, target_spec: str) -> dict:
     """Cycles of ``layer`` under ``baseline`` and ``igo`` on a preset, and the reduction."""
     from igoc.api import compile_text
@@ -122,39 +160,53 @@ def measure(layer: Layer, target_spec: str) -> dict:
     for pipeline in ("baseline", "igo"):
         program = compile_text(text, run.target, pipeline, layer.name, session=session)
         cycles[pipeline] = int(simulate(program).report["cycles"])
+    bound = bound_cycles(layer, run.target, run.batch)
     return {
         "layer": layer.name,
         "target": target_spec,
         "batch": run.batch,
         "baseline_cycles": cycles["baseline"],
         "igo_cycles": cycles["igo"],
+        "bound_cycles": round(bound),
         "reduction": 1 - cycles["igo"] / cycles["baseline"],
+        "ceiling": 1 - bound / cycles["baseline"],
     }
 
 
-def summarise(rows: list[dict]) -> dict[str, float]:
-    """Mean reduction per target, over its layers."""
+def summarise(rows: list[dict], key: str = "reduction") -> dict[str, float]:
+    """Mean of ``key`` (the reduction, or the ceiling) per target, over its layers."""
     out: dict[str, list[float]] = {}
     for row in rows:
-        out.setdefault(row["target"], []).append(row["reduction"])
+        out.setdefault(row["target"], []).append(row[key])
     return {target: sum(values) / len(values) for target, values in out.items()}
 
 
 def render(rows: list[dict]) -> str:
-    """The table: a row per layer, a column per target, the means last."""
+    """The table: a row per layer, a column per target (igo's reduction, then the ceiling
+    where the rows have one), the means last."""
     targets = list(dict.fromkeys(row["target"] for row in rows))
     layers = list(dict.fromkeys(row["layer"] for row in rows))
-    found = {(row["layer"], row["target"]): row["reduction"] for row in rows}
-    width = max(len(name) for name in layers + ["mean"])
-    lines = [f"{'igo reduction':<{width}}  " + "  ".join(f"{t:>9}" for t in targets)]
+    found = {(row["layer"], row["target"]): row for row in rows}
+    ceilings = all("ceiling" in row for row in rows)
+    heading = "igo reduction, ceiling" if ceilings else "igo reduction"
+    width = max(len(name) for name in layers + ["mean", heading])
+
+    def cell(values: dict | None) -> str:
+        if values is None:
+            return "        -" + ("          " if ceilings else "")
+        text = f"{100 * values['reduction']:8.1f}%"
+        return text + (f" {100 * values['ceiling']:8.1f}%" if ceilings else "")
+
+    column = 19 if ceilings else 9
+    lines = [f"{heading:<{width}}  " + "  ".join(f"{t:>{column}}" for t in targets)]
     for name in layers:
-        cells = [found.get((name, t)) for t in targets]
-        lines.append(
-            f"{name:<{width}}  "
-            + "  ".join("        -" if c is None else f"{100 * c:8.1f}%" for c in cells)
-        )
+        lines.append(f"{name:<{width}}  " + "  ".join(cell(found.get((name, t))) for t in targets))
     means = summarise(rows)
-    lines.append(f"{'mean':<{width}}  " + "  ".join(f"{100 * means[t]:8.1f}%" for t in targets))
+    tops = summarise(rows, "ceiling") if ceilings else {}
+    lines.append(
+        f"{'mean':<{width}}  "
+        + "  ".join(cell({"reduction": means[t], "ceiling": tops.get(t)}) for t in targets)
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -177,13 +229,17 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"{target} {layer.name}: {100 * row['reduction']:.1f}% "
-                f"({time.perf_counter() - started:.1f} s)",
+                f"(ceiling {100 * row['ceiling']:.1f}%; {time.perf_counter() - started:.1f} s)",
                 file=sys.stderr,
                 flush=True,
             )
     sys.stdout.write(render(rows))
     if args.json:
-        document = {"layers": rows, "mean_reduction": summarise(rows)}
+        document = {
+            "layers": rows,
+            "mean_reduction": summarise(rows),
+            "mean_ceiling": summarise(rows, "ceiling"),
+        }
         write_output(args.json, json.dumps(document, indent=2) + "\n")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -37,6 +38,46 @@ def test_a_measurement_is_the_two_pipelines_simulated():
     assert (row["baseline_cycles"], row["igo_cycles"]) == (cycles["baseline"], cycles["igo"])
     assert row["reduction"] == pytest.approx(1 - cycles["igo"] / cycles["baseline"])
     assert row["batch"] == run.batch
+    # the ceiling is against a lower bound: no schedule, igo's included, beats it
+    bound = heldout.bound_cycles(layer, run.target, run.batch)
+    assert row["ceiling"] == pytest.approx(1 - bound / cycles["baseline"])
+    assert bound <= cycles["igo"] <= cycles["baseline"]
+
+
+def _small_array(cores: int = 1):
+    edge = target_run("edge").target
+    return dataclasses.replace(edge, array_rows=4, array_cols=4, cores=cores)
+
+
+def test_the_bound_of_a_matmul_layer_by_hand():
+    # m = 2 x 3 = 6 rows, k = 6, n = 5, on a 4x4 output-stationary array, pipelined:
+    # dX (6x5 . 5x6): 2x2 folds of 5 + skew (1 + 1) + 4 = 26;
+    # dW (6x6 . 6x5): 2x2 folds of 6 + skew (1 + 0) + 4 = 29.
+    target = _small_array()
+    assert (target.dataflow, target.array_timing) == ("os", "pipelined")
+    layer = heldout.Layer("t", k=6, n=5, rows=3)
+    data = (2 * 36 + 2 * 30 + 30) * 2 / target.dram_bytes_per_cycle
+    assert data < 55
+    assert heldout.bound_cycles(layer, target, 2) == 55
+
+
+def test_the_bound_of_a_grouped_convolution_by_hand():
+    # 2 groups of one channel, 3x3 kernel on a 3x3 map padded to keep it: per group
+    # m = 9, k = 9, n = 1; dX (9x1 . 1x9): 3x3 folds of 1 + 4 = 13; dW (9x9 . 9x1): 3 folds
+    # of 9 + 4 = 31; 44 per group, 88 for both, half of it on each of two cores.
+    layer = heldout.Layer("c", 2, 2, size=(3, 3), kernel=(3, 3), padding=(1, 1), groups=2)
+    assert heldout.bound_cycles(layer, _small_array(), 1) == 88
+    assert heldout.bound_cycles(layer, _small_array(cores=2), 1) == 44
+
+
+def test_the_bound_is_the_link_when_data_dominates():
+    # a 4096 x 4096 fully connected layer at batch 1 on edge's 45x45 array: well under
+    # 10^6 array cycles, but 2 x 4096^2 weight elements to read and write back
+    layer = heldout.Layer("wide", k=4096, n=4096)
+    target = target_run("edge").target
+    compulsory = (2 * 4096 + 2 * 4096 * 4096 + 4096) * 2
+    assert compulsory / target.dram_bytes_per_cycle > 10**6
+    assert heldout.bound_cycles(layer, target, 1) == compulsory / target.dram_bytes_per_cycle
 
 
 def test_the_mean_is_per_target():
@@ -51,13 +92,24 @@ def test_the_mean_is_per_target():
     assert "        -" in table.splitlines()[2]  # b was not measured on server
 
 
+def test_the_table_gives_the_ceiling_beside_the_reduction():
+    rows = [
+        {"layer": "a", "target": "edge", "reduction": 0.1, "ceiling": 0.5},
+        {"layer": "b", "target": "edge", "reduction": 0.3, "ceiling": 0.3},
+    ]
+    assert heldout.summarise(rows, "ceiling") == pytest.approx({"edge": 0.4})
+    lines = heldout.render(rows).splitlines()
+    assert lines[1].split() == ["a", "10.0%", "50.0%"]
+    assert lines[-1].split() == ["mean", "20.0%", "40.0%"]
+
+
 def test_the_command_writes_its_table_and_json(tmp_path, capsys):
     out = tmp_path / "heldout.json"
     argv = ["--target", "edge", "--layer", "efficientnet-b0.project", "--json", str(out)]
     assert heldout.main(argv) == 0
     document = json.loads(out.read_text())
     assert [row["layer"] for row in document["layers"]] == ["efficientnet-b0.project"]
-    assert set(document["mean_reduction"]) == {"edge"}
+    assert set(document["mean_reduction"]) == set(document["mean_ceiling"]) == {"edge"}
     assert "efficientnet-b0.project" in capsys.readouterr().out
 
 
