@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+CALENDAR = 64  # busy intervals kept before the ones no call can reach are dropped
+
 
 class Channel:
     """Busy intervals of the DRAM channel, sorted and disjoint."""
@@ -37,8 +39,8 @@ class Channel:
             else:
                 starts.append(ready)
                 ends.append(ready + duration)
-                if len(starts) > 64:
-                    self._prune(floor)
+                if len(starts) > CALENDAR:
+                    self.prune(floor)
             return ready + duration
         if duration <= 0:
             return ready
@@ -75,8 +77,8 @@ class Channel:
             k += 1
         starts[j:k] = new_s
         ends[j:k] = new_e
-        if len(starts) > 64:
-            self._prune(floor)
+        if len(starts) > CALENDAR:
+            self.prune(floor)
         return t
 
     def _reserve_recorded(self, ready: float, duration: float, floor: float) -> float:
@@ -103,7 +105,8 @@ class Channel:
             pieces.append((t, end))
         return end
 
-    def _prune(self, floor: float) -> None:
+    def prune(self, floor: float) -> None:
+        """Drop the busy intervals that end by ``floor`` (no later call asks before it)."""
         keep = bisect_right(self.ends, floor)
         if keep:
             del self.starts[:keep]
