@@ -117,13 +117,16 @@ def _footprints(program: Program, c: Columns) -> tuple[list[int], dict[int, tupl
         return [-1] * c.n, {}
     track = np.where(c.is_dma & np.isin(c.tensor, list(tracked)), c.tensor, -1)
     footprints = {}
-    for i in np.flatnonzero(track >= 0).tolist():
-        m0, rows, k0, cols = int(c.f5[i]), int(c.rows[i]), int(c.f6[i]), int(c.cols[i])
-        if c.is_block[i]:
+    picked = np.flatnonzero(track >= 0)
+    columns = (c.f5, c.rows, c.f6, c.cols, c.f4, c.is_block)
+    convs = program.convs
+    for i, m0, rows, k0, cols, conv, block in zip(
+        picked.tolist(), *(x[picked].tolist() for x in columns), strict=True
+    ):
+        if block:
             footprints[i] = ("block", m0, k0, rows, cols)  # offset, stride, rows, cols
         else:
-            box = im2col.bounding_box(program.convs[c.f4[i]], m0, rows, k0, cols)
-            footprints[i] = ("box", *box)
+            footprints[i] = ("box", *im2col.bounding_box(convs[conv], m0, rows, k0, cols))
     return track.tolist(), footprints
 
 

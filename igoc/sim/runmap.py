@@ -11,18 +11,18 @@ looks only at the runs it overlaps.
 
 A core's instructions touch a few thousand distinct ranges, over and over, so the
 map is addressed by *range id* (``CoreCode.range_lo``, ``range_hi``) and remembers
-what it found. Each run keeps its time in a *slot* of ``times``:
+what it found. Runs cover all ``segments`` (unpainted stretches are runs at time 0),
+and each run keeps its time in a *slot* of ``times``:
 
 * the run that range ``r`` painted uses slot ``r``; while no other paint cuts into it
   (``alive[r]``), painting ``r`` again only writes ``times[r]``;
-* a piece left of a cut run has a slot of its own past the range ids; its time never
-  changes, and once the piece is cut its slot is dead for good;
+* every other run (an unpainted stretch, a piece left of a cut run) has a slot of its
+  own past the range ids; its time never changes, and once the run is cut its slot is
+  dead for good;
 * ``cell[r]`` remembers the slot of the one run that range ``r`` lies in; that answer
   holds as long as the slot is alive (only a paint that cuts the run can change what
   ``r`` meets, and a range slot that comes alive again covers the same range as before).
-  A range that meets no run remembers the current *zero slot* (time 0), which every
-  paint that adds a run kills and replaces. A range that meets several runs is looked up
-  each time.
+  A range that meets several runs is looked up each time.
 
 The timing loop reads ``times``, ``cell`` and ``alive`` itself for the common cases and
 calls ``max`` and ``paint`` for the rest.
@@ -38,22 +38,22 @@ UNKNOWN = -1
 class RangeMap:
     """Disjoint runs ``[start, end)`` of segments with a time each; unpainted ones read 0.
 
-    ``lo[r]``, ``hi[r]`` are the segments of range id ``r``. A paint's time is never
-    earlier than any time it overwrites (one queue's completion times).
+    ``lo[r]``, ``hi[r]`` are the segments of range id ``r``, all within ``segments``. A
+    paint's time is never earlier than any time it overwrites (one queue's completion
+    times).
     """
 
-    __slots__ = ("lo", "hi", "starts", "ends", "slots", "times", "alive", "cell", "zero")
+    __slots__ = ("lo", "hi", "count", "starts", "ends", "slots", "times", "alive", "cell")
 
-    def __init__(self, lo: list[int], hi: list[int]) -> None:
+    def __init__(self, lo: list[int], hi: list[int], segments: int) -> None:
         count = len(lo)
-        self.lo, self.hi = lo, hi
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self.slots: list[int] = []  # per run: where its time is kept
+        self.lo, self.hi, self.count = lo, hi, count
+        self.starts = [0]  # one unpainted run over everything, in the first slot past the ids
+        self.ends = [segments]
+        self.slots = [count]  # per run: where its time is kept
         self.times = [0.0] * (count + 1)
         self.alive = [False] * count + [True]  # per slot: its run is in the map, uncut
         self.cell = [UNKNOWN] * count  # remembered answer slot per range id
-        self.zero = count  # the slot of ranges that meet no run, until a run is added
 
     def max(self, r: int) -> float:
         """The latest time painted anywhere in range ``r``."""
@@ -63,22 +63,17 @@ class RangeMap:
             return times[c]
         a, b = self.lo[r], self.hi[r]
         starts, ends, slots = self.starts, self.ends, self.slots
-        j = bisect_left(starts, a)
         n = len(starts)
         if a < b:
-            if j < n and starts[j] == a:
-                if ends[j] >= b:  # inside the run that starts with it
-                    self.cell[r] = c = slots[j]
-                    return times[c]
-            elif j and ends[j - 1] >= b:  # inside the run before
-                self.cell[r] = c = slots[j - 1]
+            j = bisect_right(starts, a) - 1  # the run holding segment a
+            if ends[j] >= b:  # and all of the range
+                self.cell[r] = c = slots[j]
                 return times[c]
-            if (j == n or starts[j] >= b) and (not j or ends[j - 1] <= a):  # no run
-                self.cell[r] = c = self.zero
-                return 0.0
-        elif j < n and starts[j] == a and ends[j] == a:  # an empty range at an empty run
-            return times[slots[j]]
-        j = j - 1 if j else 0
+        else:  # an empty range meets the run that holds it strictly
+            j = bisect_left(starts, a)
+            if j < n and starts[j] == a and ends[j] == a:  # or an empty run there
+                return times[slots[j]]
+            j = j - 1 if j else 0
         latest = 0.0
         while j < n and starts[j] < b:
             if ends[j] > a and times[slots[j]] > latest:
@@ -119,27 +114,37 @@ class RangeMap:
         slots[lo:hi] = new_c
         times[r] = time
         alive[r] = True
-        alive[self.zero] = False  # ranges that met nothing may meet this run now
-        self.zero = len(times)
-        times.append(0.0)
-        alive.append(True)
 
     def prune(self, floor: float) -> None:
-        """Forget the runs whose time is at most ``floor``: they read as unpainted.
+        """Merge neighbouring runs whose times are at most ``floor`` into unpainted ones.
 
         Every query's answer is compared with a time that is never below ``floor``
         from now on (the querying queues are free no earlier), so a run that old can
         never be the one that binds: the answers that matter stay the same.
         """
-        times, slots = self.times, self.slots
-        keep = [j for j, s in enumerate(slots) if times[s] > floor]
-        if len(keep) == len(slots):
-            return
-        alive = self.alive
-        for s in slots:
-            if times[s] <= floor:
-                alive[s] = False
-        starts, ends = self.starts, self.ends
-        self.starts = [starts[j] for j in keep]
-        self.ends = [ends[j] for j in keep]
-        self.slots = [slots[j] for j in keep]
+        starts, ends, slots, times, alive = self.starts, self.ends, self.slots, self.times, self.alive
+        n = len(starts)
+        new_s, new_e, new_c = [], [], []
+        j = 0
+        merged = False
+        while j < n:
+            k = j
+            while k < n and times[slots[k]] <= floor:
+                k += 1
+            if k - j >= 2:  # a stretch of old runs: one unpainted run
+                for s in slots[j:k]:
+                    alive[s] = False
+                new_s.append(starts[j])
+                new_e.append(ends[k - 1])
+                new_c.append(len(times))
+                times.append(0.0)
+                alive.append(True)
+                merged = True
+                j = k
+            else:
+                new_s.append(starts[j])
+                new_e.append(ends[j])
+                new_c.append(slots[j])
+                j += 1
+        if merged:
+            self.starts, self.ends, self.slots = new_s, new_e, new_c

@@ -85,11 +85,11 @@ class CoreRunner:
         self.n = n
         self.pc = 0
 
-        lo, hi = code.range_lo, code.range_hi
-        self.lw = RangeMap(lo, hi)  # load queue wrote it; data usable at
-        self.cw = RangeMap(lo, hi)  # compute queue wrote it
-        self.cr = RangeMap(lo, hi)  # compute queue read it
-        self.sr = RangeMap(lo, hi)  # store queue read it; bytes released at
+        lo, hi, segments = code.range_lo, code.range_hi, code.segments
+        self.lw = RangeMap(lo, hi, segments)  # load queue wrote it; data usable at
+        self.cw = RangeMap(lo, hi, segments)  # compute queue wrote it
+        self.cr = RangeMap(lo, hi, segments)  # compute queue read it
+        self.sr = RangeMap(lo, hi, segments)  # store queue read it; bytes released at
         self.ql = self.qc = self.qs = 0.0
         self.prune_at = PRUNE_EVERY  # instruction index of the next pruning of the maps
         self.fence = 0.0

@@ -74,7 +74,7 @@ def steps(count: int):
 
 
 def check(spans: list[tuple[int, int]], program, empty_paints: bool, empty_queries: bool) -> None:
-    ids = RangeMap([a for a, _ in spans], [b for _, b in spans])
+    ids = RangeMap([a for a, _ in spans], [b for _, b in spans], 64)
     runs, flat = Runs(), [0.0] * 64
     time, floor = 0.0, 0.0
     for what, pick, step in program:
@@ -123,20 +123,23 @@ def test_one_segment_ranges(segments, program):
 
 
 def test_a_repaint_writes_its_slot_and_a_cut_kills_it():
-    m = RangeMap([0, 2, 0], [4, 6, 6])
+    m = RangeMap([0, 2, 0], [4, 6, 6], 8)
     m.paint(0, 1.0)
     assert m.alive[0] and m.max(0) == 1.0
     write(m, 0, 2.0)  # the same range again: no new run
-    assert m.starts == [0] and read(m, 0) == 2.0
+    assert m.starts == [0, 4] and read(m, 0) == 2.0
     m.paint(1, 3.0)  # cuts range 0's run: its slot is dead, a piece keeps its time
-    assert not m.alive[0] and m.starts == [0, 2] and m.times[m.slots[0]] == 2.0
+    assert not m.alive[0] and m.starts == [0, 2, 6] and m.times[m.slots[0]] == 2.0
     assert read(m, 0) == 3.0 and read(m, 2) == 3.0
-    m.prune(2.5)  # the piece can no longer bind
-    assert m.starts == [2] and read(m, 0) == 3.0
+    m.prune(2.5)  # a lone old run stays (merging it would not shorten anything)
+    assert m.starts == [0, 2, 6] and read(m, 0) == 3.0
+    m.prune(3.0)  # nothing here can bind any more: one unpainted run
+    assert m.starts == [0] and m.slots == [len(m.times) - 1] and read(m, 2) == 0.0
+    assert not m.alive[1] and m.alive[m.slots[0]]
 
 
 def test_a_range_starting_with_a_shorter_run_sees_the_run_after_it():
-    m = RangeMap([0, 0, 2, 1], [3, 2, 5, 3])
+    m = RangeMap([0, 0, 2, 1], [3, 2, 5, 3], 8)
     m.paint(1, 1.0)
     m.paint(2, 2.0)
     assert read(m, 0) == 2.0  # meets [0, 2) and [2, 5)
