@@ -122,7 +122,8 @@ class RangeMap:
         from now on (the querying queues are free no earlier), so a run that old can
         never be the one that binds: the answers that matter stay the same.
         """
-        starts, ends, slots, times, alive = self.starts, self.ends, self.slots, self.times, self.alive
+        starts, ends, slots = self.starts, self.ends, self.slots
+        times, alive = self.times, self.alive
         n = len(starts)
         new_s, new_e, new_c = [], [], []
         j = 0
