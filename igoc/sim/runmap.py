@@ -91,27 +91,40 @@ class RangeMap:
         starts, ends, slots = self.starts, self.ends, self.slots
         lo = bisect_right(ends, a)
         hi = bisect_left(starts, b, lo)
-        for s in slots[lo:hi]:
-            alive[s] = False
-        new_s, new_e, new_c = [], [], []
-        if lo < hi and starts[lo] < a:  # the piece of a cut run before the range
-            new_s.append(starts[lo])
-            new_e.append(a)
-            new_c.append(len(times))
-            times.append(times[slots[lo]])
-            alive.append(True)
-        new_s.append(a)
-        new_e.append(b)
-        new_c.append(r)
-        if lo < hi and ends[hi - 1] > b:  # and after it
-            new_s.append(b)
-            new_e.append(ends[hi - 1])
-            new_c.append(len(times))
-            times.append(times[slots[hi - 1]])
-            alive.append(True)
-        starts[lo:hi] = new_s
-        ends[lo:hi] = new_e
-        slots[lo:hi] = new_c
+        if lo == hi:  # an empty range between two runs
+            starts.insert(lo, a)
+            ends.insert(lo, b)
+            slots.insert(lo, r)
+        else:
+            cut = slots[lo:hi]
+            for s in cut:
+                alive[s] = False
+            first, last = starts[lo], ends[hi - 1]
+            if first < a:  # a piece of the first cut run stays before the range
+                left = len(times)
+                times.append(times[cut[0]])
+                alive.append(True)
+                if last > b:  # and of the last one after it
+                    times.append(times[cut[-1]])
+                    alive.append(True)
+                    starts[lo:hi] = (first, a, b)
+                    ends[lo:hi] = (a, b, last)
+                    slots[lo:hi] = (left, r, left + 1)
+                else:
+                    starts[lo:hi] = (first, a)
+                    ends[lo:hi] = (a, b)
+                    slots[lo:hi] = (left, r)
+            elif last > b:
+                right = len(times)
+                times.append(times[cut[-1]])
+                alive.append(True)
+                starts[lo:hi] = (a, b)
+                ends[lo:hi] = (b, last)
+                slots[lo:hi] = (r, right)
+            else:
+                starts[lo:hi] = (a,)
+                ends[lo:hi] = (b,)
+                slots[lo:hi] = (r,)
         times[r] = time
         alive[r] = True
 
