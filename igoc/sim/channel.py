@@ -45,11 +45,35 @@ class Channel:
         if duration <= 0:
             return ready
         j = bisect_right(ends, ready)
-        if j == len(starts) - 1 and starts[j] <= ready:  # busy until the last end: queue behind
-            ends[j] += duration
-            return ends[j]
-        # walk the busy intervals from j on, filling the gaps between them
         n = len(starts)
+        if starts[j] <= ready:  # busy at ready
+            if j == n - 1:  # until the last end: queue behind
+                ends[j] += duration
+                return ends[j]
+            t = ends[j]
+            gap = starts[j + 1] - t
+            if duration <= gap:  # fits in the gap after this interval: extend it
+                t += duration
+                if starts[j + 1] <= t:  # up to the next one
+                    ends[j] = max(t, ends[j + 1])
+                    del starts[j + 1], ends[j + 1]
+                else:
+                    ends[j] = t
+                if len(starts) > CALENDAR:
+                    self.prune(floor)
+                return t
+        elif duration <= starts[j] - ready:  # fits in the gap before interval j
+            t = ready + duration
+            if starts[j] <= t:  # up to interval j
+                starts[j] = ready
+                ends[j] = max(t, ends[j])
+            else:
+                starts.insert(j, ready)
+                ends.insert(j, t)
+            if len(starts) > CALENDAR:
+                self.prune(floor)
+            return t
+        # walk the busy intervals from j on, filling the gaps between them
         new_s: list[float] = []
         new_e: list[float] = []
         t, left, k = ready, duration, j
