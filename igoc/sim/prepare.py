@@ -36,7 +36,7 @@ class CoreCode:
     range_lo: list[int]  # per range id: its first elementary SPM segment
     range_hi: list[int]  # one past its last
     segments: int  # elementary SPM segments of this core
-    single_segment: bool  # every range is exactly one segment (buffers reused whole)
+    single_segment: bool  # every range is one segment (buffers reused whole): ids = segments
     track: list[int]  # tensor index when the DMA needs DRAM hazard checks, else -1
     footprints: dict[int, tuple] = field(default_factory=dict)  # per tracked DMA
     tensor: np.ndarray | None = None  # tensor index per instruction (-1: none)
