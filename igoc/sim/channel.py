@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+CALENDAR = 64  # busy intervals kept before the ones no call can reach are dropped
+
 
 class Channel:
     """Busy intervals of the DRAM channel, sorted and disjoint."""
@@ -37,17 +39,41 @@ class Channel:
             else:
                 starts.append(ready)
                 ends.append(ready + duration)
-                if len(starts) > 64:
-                    self._prune(floor)
+                if len(starts) > CALENDAR:
+                    self.prune(floor)
             return ready + duration
         if duration <= 0:
             return ready
         j = bisect_right(ends, ready)
-        if j == len(starts) - 1 and starts[j] <= ready:  # busy until the last end: queue behind
-            ends[j] += duration
-            return ends[j]
-        # walk the busy intervals from j on, filling the gaps between them
         n = len(starts)
+        if starts[j] <= ready:  # busy at ready
+            if j == n - 1:  # until the last end: queue behind
+                ends[j] += duration
+                return ends[j]
+            t = ends[j]
+            gap = starts[j + 1] - t
+            if duration <= gap:  # fits in the gap after this interval: extend it
+                t += duration
+                if starts[j + 1] <= t:  # up to the next one
+                    ends[j] = max(t, ends[j + 1])
+                    del starts[j + 1], ends[j + 1]
+                else:
+                    ends[j] = t
+                if len(starts) > CALENDAR:
+                    self.prune(floor)
+                return t
+        elif duration <= starts[j] - ready:  # fits in the gap before interval j
+            t = ready + duration
+            if starts[j] <= t:  # up to interval j
+                starts[j] = ready
+                ends[j] = max(t, ends[j])
+            else:
+                starts.insert(j, ready)
+                ends.insert(j, t)
+            if len(starts) > CALENDAR:
+                self.prune(floor)
+            return t
+        # walk the busy intervals from j on, filling the gaps between them
         new_s: list[float] = []
         new_e: list[float] = []
         t, left, k = ready, duration, j
@@ -75,8 +101,8 @@ class Channel:
             k += 1
         starts[j:k] = new_s
         ends[j:k] = new_e
-        if len(starts) > 64:
-            self._prune(floor)
+        if len(starts) > CALENDAR:
+            self.prune(floor)
         return t
 
     def _reserve_recorded(self, ready: float, duration: float, floor: float) -> float:
@@ -103,7 +129,8 @@ class Channel:
             pieces.append((t, end))
         return end
 
-    def _prune(self, floor: float) -> None:
+    def prune(self, floor: float) -> None:
+        """Drop the busy intervals that end by ``floor`` (no later call asks before it)."""
         keep = bisect_right(self.ends, floor)
         if keep:
             del self.starts[:keep]

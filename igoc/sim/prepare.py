@@ -30,14 +30,13 @@ class CoreCode:
     records: np.ndarray
     kind: list[int]  # opcode
     dur: list[float]  # matmul cycles, or DMA transfer cycles (bytes / bytes per cycle)
-    s1: list[int]  # first SPM segment of the DMA block or of matmul A
-    e1: list[int]  # one past its last segment
-    s2: list[int]  # matmul B
-    e2: list[int]
-    s3: list[int]  # matmul C
-    e3: list[int]
+    r1: list[int]  # SPM range id of the DMA block or of matmul A (-1: none)
+    r2: list[int]  # matmul B
+    r3: list[int]  # matmul C
+    range_lo: list[int]  # per range id: its first elementary SPM segment
+    range_hi: list[int]  # one past its last
     segments: int  # elementary SPM segments of this core
-    single_segment: bool  # every range is exactly one segment (buffers reused whole)
+    single_segment: bool  # every range is one segment (buffers reused whole): ids = segments
     track: list[int]  # tensor index when the DMA needs DRAM hazard checks, else -1
     footprints: dict[int, tuple] = field(default_factory=dict)  # per tracked DMA
     tensor: np.ndarray | None = None  # tensor index per instruction (-1: none)
@@ -118,13 +117,16 @@ def _footprints(program: Program, c: Columns) -> tuple[list[int], dict[int, tupl
         return [-1] * c.n, {}
     track = np.where(c.is_dma & np.isin(c.tensor, list(tracked)), c.tensor, -1)
     footprints = {}
-    for i in np.flatnonzero(track >= 0).tolist():
-        m0, rows, k0, cols = int(c.f5[i]), int(c.rows[i]), int(c.f6[i]), int(c.cols[i])
-        if c.is_block[i]:
+    picked = np.flatnonzero(track >= 0)
+    columns = (c.f5, c.rows, c.f6, c.cols, c.f4, c.is_block)
+    convs = program.convs
+    for i, m0, rows, k0, cols, conv, block in zip(
+        picked.tolist(), *(x[picked].tolist() for x in columns), strict=True
+    ):
+        if block:
             footprints[i] = ("block", m0, k0, rows, cols)  # offset, stride, rows, cols
         else:
-            box = im2col.bounding_box(program.convs[c.f4[i]], m0, rows, k0, cols)
-            footprints[i] = ("box", *box)
+            footprints[i] = ("box", *im2col.bounding_box(convs[conv], m0, rows, k0, cols))
     return track.tolist(), footprints
 
 
@@ -136,41 +138,87 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
     dur = np.where(c.is_dma, (read_bytes + write_bytes) / t.dram_bytes_per_cycle, mm_cycles)
     macs = np.where(c.is_mm, c.f3 * c.f4 * c.f5, 0)
 
-    # elementary SPM segments
-    with_block = c.is_dma | c.is_mm
-    ranges = [(c.start1, c.end1, with_block), (c.start2, c.end2, c.is_mm)]
-    ranges.append((c.start3, c.end3, c.is_mm))
-    starts = np.concatenate([s[used] for s, _, used in ranges])
-    ends = np.concatenate([e[used] for _, e, used in ranges]).astype(np.int64)
-    bounds = np.unique(np.concatenate([starts, ends]))
-    segs = [(np.searchsorted(bounds, s), np.searchsorted(bounds, e)) for s, e, _ in ranges]
-    single = all(
-        not used.any() or int((e - s)[used].max()) == 1
-        for (s, e), (_, _, used) in zip(segs, ranges, strict=True)
-    )
+    ranges = _spm_ranges(c)
     track, footprints = _footprints(program, c)
     return CoreCode(
         core=core,
         records=c.records,
         kind=c.op.tolist(),
         dur=dur.tolist(),
-        s1=segs[0][0].tolist(),
-        e1=segs[0][1].tolist(),
-        s2=segs[1][0].tolist(),
-        e2=segs[1][1].tolist(),
-        s3=segs[2][0].tolist(),
-        e3=segs[2][1].tolist(),
-        segments=max(len(bounds), 1),
-        single_segment=single,
+        r1=ranges.ids[0],
+        r2=ranges.ids[1],
+        r3=ranges.ids[2],
+        range_lo=ranges.lo,
+        range_hi=ranges.hi,
+        segments=ranges.segments,
+        single_segment=ranges.single,
         track=track,
         footprints=footprints,
         tensor=c.tensor,
         read_bytes=read_bytes.astype(np.int64),
         write_bytes=write_bytes.astype(np.int64),
         macs=macs.astype(np.int64),
-        spm_peak_bytes=int(ends.max()) if len(ends) else 0,
-        spm_peaks=_spm_peaks(program, starts, ends),
+        spm_peak_bytes=int(ranges.ends.max()) if len(ranges.ends) else 0,
+        spm_peaks=_spm_peaks(program, ranges.starts, ranges.ends),
     )
+
+
+@dataclass
+class _Ranges:
+    """The SPM ranges of a stream: an id per instruction operand, and each id's extent."""
+
+    ids: list[list[int]]  # per operand (DMA block or A, B, C): range id per instruction, or -1
+    lo: list[int]  # per range id: first elementary segment
+    hi: list[int]  # one past its last
+    segments: int
+    single: bool
+    starts: np.ndarray  # per distinct range: first byte
+    ends: np.ndarray  # one past its last
+
+
+def _spm_ranges(c: Columns) -> _Ranges:
+    """Number the distinct byte ranges the stream touches and cut the SPM into segments.
+
+    Elementary segments are the address space cut at every range boundary, so that
+    hazards on them are exact. When every range is one segment (buffers reused whole),
+    a range's id is its segment, and the ids name disjoint single segments.
+    """
+    operands = [(c.start1, c.end1, c.is_dma | c.is_mm), (c.start2, c.end2, c.is_mm)]
+    operands.append((c.start3, c.end3, c.is_mm))
+    picked = [np.flatnonzero(used) for _, _, used in operands]
+    starts = np.concatenate([s[p] for (s, _, _), p in zip(operands, picked, strict=True)])
+    ends = np.concatenate([e[p] for (_, e, _), p in zip(operands, picked, strict=True)])
+    ends = ends.astype(np.int64)
+    span = int(ends.max()) + 1 if len(ends) else 1
+    if span < 1 << 31:  # one int64 key per range
+        keys = starts * span + ends
+        distinct = np.unique(keys)
+        inverse = np.searchsorted(distinct, keys)
+        r_start, r_end = distinct // span, distinct % span
+    else:
+        pairs, inverse = np.unique(np.stack([starts, ends], 1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        r_start, r_end = pairs[:, 0], pairs[:, 1]
+    bounds = np.unique(np.concatenate([r_start, r_end]))
+    lo = np.searchsorted(bounds, r_start)
+    hi = np.searchsorted(bounds, r_end)
+    segments = max(len(bounds), 1)
+    cuts = np.cumsum([0] + [len(p) for p in picked])
+    length = hi - lo
+    single = all(
+        not len(p) or int(length[inverse[a:b]].max()) == 1
+        for p, a, b in zip(picked, cuts[:-1], cuts[1:], strict=True)
+    )
+    if single:  # a range is its segment
+        inverse = lo[inverse]
+        lo = np.arange(segments)
+        hi = lo + 1
+    ids = []
+    for p, a, b in zip(picked, cuts[:-1], cuts[1:], strict=True):
+        per = np.full(c.n, -1, np.int64)
+        per[p] = inverse[a:b]
+        ids.append(per.tolist())
+    return _Ranges(ids, lo.tolist(), hi.tolist(), segments, single, r_start, r_end)
 
 
 def _spm_peaks(program: Program, starts: np.ndarray, ends: np.ndarray) -> dict[int, int]:

@@ -8,81 +8,157 @@ overwrites it, and the latest conflicting instruction of the queue is the one
 whose run a query meets. A double-buffered stream keeps a handful of runs; a
 program whose buffers move around keeps one run per live region, and a query
 looks only at the runs it overlaps.
+
+A core's instructions touch a few thousand distinct ranges, over and over, so the
+map is addressed by *range id* (``CoreCode.range_lo``, ``range_hi``) and remembers
+what it found. Runs cover all ``segments`` (unpainted stretches are runs at time 0),
+and each run keeps its time in a *slot* of ``times``:
+
+* the run that range ``r`` painted uses slot ``r``; while no other paint cuts into it
+  (``alive[r]``), painting ``r`` again only writes ``times[r]``;
+* every other run (an unpainted stretch, a piece left of a cut run) has a slot of its
+  own past the range ids; its time never changes, and once the run is cut its slot is
+  dead for good;
+* ``cell[r]`` remembers the slot of the one run that range ``r`` lies in; that answer
+  holds as long as the slot is alive (only a paint that cuts the run can change what
+  ``r`` meets, and a range slot that comes alive again covers the same range as before).
+  A range that meets several runs is looked up each time.
+
+The timing loop reads ``times``, ``cell`` and ``alive`` itself for the common cases and
+calls ``max`` and ``paint`` for the rest.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
+UNKNOWN = -1
 
-class RunMap:
-    """Disjoint runs ``[start, end)`` with a time each; uncovered segments read as 0."""
 
-    __slots__ = ("starts", "ends", "times")
+class RangeMap:
+    """Disjoint runs ``[start, end)`` of segments with a time each; unpainted ones read 0.
 
-    def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self.times: list[float] = []
+    ``lo[r]``, ``hi[r]`` are the segments of range id ``r``, all within ``segments``. A
+    paint's time is never earlier than any time it overwrites (one queue's completion
+    times).
+    """
 
-    def max(self, a: int, b: int) -> float:
-        """The latest time painted anywhere in ``[a, b)``."""
-        starts = self.starts
-        j = bisect_left(starts, a)
-        if j < len(starts) and starts[j] == a and self.ends[j] == b:
-            return self.times[j]
-        ends, times = self.ends, self.times
-        j = j - 1 if j else 0
+    __slots__ = ("lo", "hi", "count", "starts", "ends", "slots", "times", "alive", "cell")
+
+    def __init__(self, lo: list[int], hi: list[int], segments: int) -> None:
+        count = len(lo)
+        self.lo, self.hi, self.count = lo, hi, count
+        self.starts = [0]  # one unpainted run over everything, in the first slot past the ids
+        self.ends = [segments]
+        self.slots = [count]  # per run: where its time is kept
+        self.times = [0.0] * (count + 1)
+        self.alive = [False] * count + [True]  # per slot: its run is in the map, uncut
+        self.cell = [UNKNOWN] * count  # remembered answer slot per range id
+
+    def max(self, r: int) -> float:
+        """The latest time painted anywhere in range ``r``."""
+        c = self.cell[r]
+        times = self.times
+        if c >= 0 and self.alive[c]:
+            return times[c]
+        a, b = self.lo[r], self.hi[r]
+        starts, ends, slots = self.starts, self.ends, self.slots
         n = len(starts)
+        if a < b:
+            j = bisect_right(starts, a) - 1  # the run holding segment a
+            if ends[j] >= b:  # and all of the range
+                self.cell[r] = c = slots[j]
+                return times[c]
+        else:  # an empty range meets the run that holds it strictly
+            j = bisect_left(starts, a)
+            if j < n and starts[j] == a and ends[j] == a:  # or an empty run there
+                return times[slots[j]]
+            j = j - 1 if j else 0
         latest = 0.0
         while j < n and starts[j] < b:
-            if ends[j] > a and times[j] > latest:
-                latest = times[j]
+            if ends[j] > a and times[slots[j]] > latest:
+                latest = times[slots[j]]
             j += 1
         return latest
 
-    def paint(self, a: int, b: int, time: float) -> None:
-        """Set ``[a, b)`` to ``time`` (never earlier than what it overwrites)."""
-        starts, ends = self.starts, self.ends
-        lo = bisect_right(ends, a)
-        if lo < len(starts) and starts[lo] == a and ends[lo] == b:
-            self.times[lo] = time
+    def paint(self, r: int, time: float) -> None:
+        """Set range ``r`` to ``time`` (never earlier than what it overwrites)."""
+        times, alive = self.times, self.alive
+        if alive[r]:
+            times[r] = time
             return
+        a, b = self.lo[r], self.hi[r]
+        starts, ends, slots = self.starts, self.ends, self.slots
+        lo = bisect_right(ends, a)
         hi = bisect_left(starts, b, lo)
-        times = self.times
-        new_s, new_e, new_t = [], [], []
-        if lo < hi and starts[lo] < a:
-            new_s.append(starts[lo])
-            new_e.append(a)
-            new_t.append(times[lo])
-        new_s.append(a)
-        new_e.append(b)
-        new_t.append(time)
-        if lo < hi and ends[hi - 1] > b:
-            new_s.append(b)
-            new_e.append(ends[hi - 1])
-            new_t.append(times[hi - 1])
-        starts[lo:hi] = new_s
-        ends[lo:hi] = new_e
-        times[lo:hi] = new_t
+        if lo == hi:  # an empty range between two runs
+            starts.insert(lo, a)
+            ends.insert(lo, b)
+            slots.insert(lo, r)
+        else:
+            cut = slots[lo:hi]
+            for s in cut:
+                alive[s] = False
+            first, last = starts[lo], ends[hi - 1]
+            if first < a:  # a piece of the first cut run stays before the range
+                left = len(times)
+                times.append(times[cut[0]])
+                alive.append(True)
+                if last > b:  # and of the last one after it
+                    times.append(times[cut[-1]])
+                    alive.append(True)
+                    starts[lo:hi] = (first, a, b)
+                    ends[lo:hi] = (a, b, last)
+                    slots[lo:hi] = (left, r, left + 1)
+                else:
+                    starts[lo:hi] = (first, a)
+                    ends[lo:hi] = (a, b)
+                    slots[lo:hi] = (left, r)
+            elif last > b:
+                right = len(times)
+                times.append(times[cut[-1]])
+                alive.append(True)
+                starts[lo:hi] = (a, b)
+                ends[lo:hi] = (b, last)
+                slots[lo:hi] = (r, right)
+            else:
+                starts[lo:hi] = (a,)
+                ends[lo:hi] = (b,)
+                slots[lo:hi] = (r,)
+        times[r] = time
+        alive[r] = True
 
+    def prune(self, floor: float) -> None:
+        """Merge neighbouring runs whose times are at most ``floor`` into unpainted ones.
 
-class SegmentMap:
-    """The same map when every range the core uses is exactly one elementary segment.
-
-    (Buffers that are reused whole, as double buffering does.) Then a range is
-    its first segment, and a map is a plain list indexed by it.
-    """
-
-    __slots__ = ("times",)
-
-    def __init__(self, segments: int) -> None:
-        self.times = [0.0] * segments
-
-    def max(self, a: int, b: int) -> float:
-        """The time painted at segment ``a`` (``b`` is always ``a + 1``)."""
-        return self.times[a]
-
-    def paint(self, a: int, b: int, time: float) -> None:
-        """Set segment ``a`` to ``time``."""
-        self.times[a] = time
+        Every query's answer is compared with a time that is never below ``floor``
+        from now on (the querying queues are free no earlier), so a run that old can
+        never be the one that binds: the answers that matter stay the same.
+        """
+        starts, ends, slots = self.starts, self.ends, self.slots
+        times, alive = self.times, self.alive
+        n = len(starts)
+        new_s, new_e, new_c = [], [], []
+        j = 0
+        merged = False
+        while j < n:
+            k = j
+            while k < n and times[slots[k]] <= floor:
+                k += 1
+            if k - j >= 2:  # a stretch of old runs: one unpainted run
+                for s in slots[j:k]:
+                    alive[s] = False
+                new_s.append(starts[j])
+                new_e.append(ends[k - 1])
+                new_c.append(len(times))
+                times.append(0.0)
+                alive.append(True)
+                merged = True
+                j = k
+            else:
+                new_s.append(starts[j])
+                new_e.append(ends[j])
+                new_c.append(slots[j])
+                j += 1
+        if merged:
+            self.starts, self.ends, self.slots = new_s, new_e, new_c

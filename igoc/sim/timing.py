@@ -21,7 +21,10 @@ Because each queue is in order, the completion times of one queue's instructions
 never decrease; so "the latest conflicting instruction of queue q" is the one
 that last touched the range, and hazard tracking keeps, per queue, a map from SPM
 ranges to times (``igoc.sim.runmap``): LW (load wrote it, usable at), CW (matmul
-wrote it), CR (matmul read it), SR (store read it, released at).
+wrote it), CR (matmul read it), SR (store read it, released at). A time in a map that
+is no later than the free times of the queues that ask it can never bind (an
+instruction is ready no earlier than its queue is free), so the maps forget such
+times now and then; what they answer otherwise is unchanged.
 
 Stalls: the cycles between the moment an instruction's queue became free and
 the moment it is ready are charged to the constraint that bound it: ``dma`` (an
@@ -48,11 +51,11 @@ import heapq
 from array import array
 
 from igoc.isa.encoding import Opcode
-from igoc.sim.channel import Channel
+from igoc.sim.channel import CALENDAR, Channel
 from igoc.sim.errors import SimError
 from igoc.sim.footprints import footprints_overlap
 from igoc.sim.prepare import CoreCode
-from igoc.sim.runmap import RunMap, SegmentMap
+from igoc.sim.runmap import RangeMap
 
 DMA, DEPENDENCY, BANDWIDTH, BARRIER = 0, 1, 2, 3
 STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
@@ -60,6 +63,8 @@ STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
 # plain ints: the loop compares them with the record's opcode many times
 _GATHER, _SCATTER = int(Opcode.GATHER), int(Opcode.SCATTER)
 _MATMUL, _BARRIER = int(Opcode.MATMUL), int(Opcode.BARRIER)
+
+PRUNE_EVERY = 2048  # instructions between prunings of the SPM maps (``RangeMap.prune``)
 
 # results of CoreRunner.run
 WAITING, AT_BARRIER, HALTED = 0, 1, 2
@@ -80,14 +85,13 @@ class CoreRunner:
         self.n = n
         self.pc = 0
 
-        def new_map():
-            return SegmentMap(code.segments) if code.single_segment else RunMap()
-
-        self.lw = new_map()  # load queue wrote it; data usable at
-        self.cw = new_map()  # compute queue wrote it
-        self.cr = new_map()  # compute queue read it
-        self.sr = new_map()  # store queue read it; bytes released at
+        lo, hi, segments = code.range_lo, code.range_hi, code.segments
+        self.lw = RangeMap(lo, hi, segments)  # load queue wrote it; data usable at
+        self.cw = RangeMap(lo, hi, segments)  # compute queue wrote it
+        self.cr = RangeMap(lo, hi, segments)  # compute queue read it
+        self.sr = RangeMap(lo, hi, segments)  # store queue read it; bytes released at
         self.ql = self.qc = self.qs = 0.0
+        self.prune_at = PRUNE_EVERY  # instruction index of the next pruning of the maps
         self.fence = 0.0
         self.done = 0.0
         self.stalls = [0.0, 0.0, 0.0, 0.0]
@@ -129,11 +133,16 @@ class CoreRunner:
         """
         code = self.code
         kind, dur = code.kind, code.dur
-        s1, e1, s2, e2, s3, e3 = code.s1, code.e1, code.s2, code.e2, code.s3, code.e3
+        r1, r2, r3 = code.r1, code.r2, code.r3
         track = code.track
-        lw_max, cw_max, cr_max, sr_max = self.lw.max, self.cw.max, self.cr.max, self.sr.max
-        lw_paint, cw_paint = self.lw.paint, self.cw.paint
-        cr_paint, sr_paint = self.cr.paint, self.sr.paint
+        # the maps' common cases inline (``igoc.sim.runmap``): a remembered answer slot
+        # (``cell``) and a repaint of an uncut run (``alive``); ``max``/``paint`` otherwise
+        lw, cw, cr, sr = self.lw, self.cw, self.cr, self.sr
+        lw_max, cw_max, cr_max, sr_max = lw.max, cw.max, cr.max, sr.max
+        lw_paint, cw_paint, cr_paint, sr_paint = lw.paint, cw.paint, cr.paint, sr.paint
+        lw_t, cw_t, cr_t, sr_t = lw.times, cw.times, cr.times, sr.times
+        lw_c, cw_c, cr_c, sr_c = lw.cell, cw.cell, cr.cell, sr.cell
+        lw_al, cw_al, cr_al, sr_al = lw.alive, cw.alive, cr.alive, sr.alive
         ql, qc, qs = self.ql, self.qc, self.qs
         fence, done, lat = self.fence, self.done, self.latency
         serial, previous = self.serial, self.previous
@@ -141,8 +150,12 @@ class CoreRunner:
         busy_l, busy_c, busy_s = self.busy
         start_of, end_of = self.start, self.end
         reserve = channel.reserve
+        # ``Channel.reserve`` inline when the channel is free from ``ready`` on
+        direct = channel.pieces is None
+        ch_starts, ch_ends = channel.starts, channel.ends
         n = self.n
         i = self.pc
+        prune_at = self.prune_at
         status = HALTED
         while i < n:
             k = kind[i]
@@ -151,17 +164,19 @@ class CoreRunner:
                 cause = -1
                 if fence > ready:
                     ready, cause = fence, BARRIER
-                a, ea = s1[i], e1[i]
-                t = lw_max(a, ea)
-                if t > ready:
-                    ready, cause = t, DMA
-                b, eb = s2[i], e2[i]
-                t = lw_max(b, eb)
-                if t > ready:
-                    ready, cause = t, DMA
-                c, ec = s3[i], e3[i]
-                t = lw_max(c, ec)
-                t2 = sr_max(c, ec)
+                a, b, c = r1[i], r2[i], r3[i]
+                x = lw_c[a]
+                t = lw_t[x] if x >= 0 and lw_al[x] else lw_max(a)
+                x = lw_c[b]
+                t2 = lw_t[x] if x >= 0 and lw_al[x] else lw_max(b)
+                if t2 > t:
+                    t = t2
+                x = lw_c[c]
+                t2 = lw_t[x] if x >= 0 and lw_al[x] else lw_max(c)
+                if t2 > t:
+                    t = t2
+                x = sr_c[c]
+                t2 = sr_t[x] if x >= 0 and sr_al[x] else sr_max(c)
                 if t2 > t:
                     t = t2
                 if t > ready:
@@ -178,9 +193,18 @@ class CoreRunner:
                 end = ready + d
                 busy_c += d
                 qc = end
-                cr_paint(a, ea, end)
-                cr_paint(b, eb, end)
-                cw_paint(c, ec, end)
+                if cr_al[a]:
+                    cr_t[a] = end
+                else:
+                    cr_paint(a, end)
+                if cr_al[b]:
+                    cr_t[b] = end
+                else:
+                    cr_paint(b, end)
+                if cw_al[c]:
+                    cw_t[c] = end
+                else:
+                    cw_paint(c, end)
                 start_of[i] = ready
                 end_of[i] = end
                 if end > done:
@@ -191,12 +215,15 @@ class CoreRunner:
                 cause = -1
                 if fence > ready:
                     ready, cause = fence, BARRIER
-                a, ea = s1[i], e1[i]
-                t = cw_max(a, ea)
-                t2 = cr_max(a, ea)
+                a = r1[i]
+                x = cw_c[a]
+                t = cw_t[x] if x >= 0 and cw_al[x] else cw_max(a)
+                x = cr_c[a]
+                t2 = cr_t[x] if x >= 0 and cr_al[x] else cr_max(a)
                 if t2 > t:
                     t = t2
-                t2 = sr_max(a, ea)
+                x = sr_c[a]
+                t2 = sr_t[x] if x >= 0 and sr_al[x] else sr_max(a)
                 if t > ready:
                     ready, cause = t, DEPENDENCY
                 if t2 > ready:
@@ -219,13 +246,33 @@ class CoreRunner:
                 elif cause == BARRIER:
                     st_bar += ready - ql
                 d = dur[i]
-                floor = ql if ql < qs else qs
-                xend = reserve(ready, d, floor if floor < other_floor else other_floor)
-                st_bw += xend - ready - d
+                if direct and ch_ends and ready >= ch_ends[-1]:  # the channel is free: book it
+                    xend = ready + d
+                    if ready == ch_ends[-1]:
+                        ch_ends[-1] = xend
+                    else:
+                        ch_starts.append(ready)
+                        ch_ends.append(xend)
+                        if len(ch_starts) > CALENDAR:
+                            floor = ql if ql < qs else qs
+                            channel.prune(floor if floor < other_floor else other_floor)
+                else:
+                    floor = ql if ql < qs else qs
+                    xend = reserve(ready, d, floor if floor < other_floor else other_floor)
+                st_bw += xend - ready - d  # not always 0.0 in floating point, even when free
                 busy_l += d
                 ql = xend
                 end = xend + lat
-                lw_paint(a, ea, end)
+                if lw_al[a]:
+                    lw_t[a] = end
+                else:
+                    lw_paint(a, end)
+                if i >= prune_at:  # now and then, forget what can no longer bind
+                    prune_at = i + PRUNE_EVERY
+                    lw.prune(qc if qc < qs else qs)
+                    cw.prune(ql if ql < qs else qs)
+                    cr.prune(ql)
+                    sr.prune(ql if ql < qc else qc)
                 if tensor >= 0:
                     self.dram_loads.setdefault(tensor, []).append((end, code.footprints[i]))
                 start_of[i] = ready
@@ -238,9 +285,11 @@ class CoreRunner:
                 cause = -1
                 if fence > ready:
                     ready, cause = fence, BARRIER
-                a, ea = s1[i], e1[i]
-                t = lw_max(a, ea)
-                t2 = cw_max(a, ea)
+                a = r1[i]
+                x = lw_c[a]
+                t = lw_t[x] if x >= 0 and lw_al[x] else lw_max(a)
+                x = cw_c[a]
+                t2 = cw_t[x] if x >= 0 and cw_al[x] else cw_max(a)
                 if t > ready:
                     ready, cause = t, DMA
                 if t2 > ready:
@@ -263,12 +312,26 @@ class CoreRunner:
                 elif cause == BARRIER:
                     st_bar += ready - qs
                 d = dur[i]
-                floor = ql if ql < qs else qs
-                xend = reserve(ready, d, floor if floor < other_floor else other_floor)
-                st_bw += xend - ready - d
+                if direct and ch_ends and ready >= ch_ends[-1]:  # the channel is free: book it
+                    xend = ready + d
+                    if ready == ch_ends[-1]:
+                        ch_ends[-1] = xend
+                    else:
+                        ch_starts.append(ready)
+                        ch_ends.append(xend)
+                        if len(ch_starts) > CALENDAR:
+                            floor = ql if ql < qs else qs
+                            channel.prune(floor if floor < other_floor else other_floor)
+                else:
+                    floor = ql if ql < qs else qs
+                    xend = reserve(ready, d, floor if floor < other_floor else other_floor)
+                st_bw += xend - ready - d  # not always 0.0 in floating point, even when free
                 busy_s += d
                 qs = xend
-                sr_paint(a, ea, xend)
+                if sr_al[a]:
+                    sr_t[a] = xend
+                else:
+                    sr_paint(a, xend)
                 end = xend + lat
                 if tensor >= 0:
                     self.dram_stores.setdefault(tensor, []).append((end, code.footprints[i]))
@@ -285,6 +348,7 @@ class CoreRunner:
                 break
             i += 1
         self.pc = i
+        self.prune_at = prune_at
         self.ql, self.qc, self.qs = ql, qc, qs
         self.fence, self.done = fence, done
         self.previous = previous
