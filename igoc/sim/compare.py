@@ -20,7 +20,7 @@ from collections import ChainMap
 import numpy as np
 
 from igoc.isa.instructions import DType
-from igoc.isa.numerics import round_to
+from igoc.isa.numerics import STORAGE_DTYPE, round_to
 from igoc.isa.program import Program
 from igoc.reference import ReferenceError, evaluate, evaluate_op
 from igoc.sim.errors import SimError
@@ -61,9 +61,37 @@ def generate_inputs(program: Program, seed: int) -> dict[str, np.ndarray]:
         if t.role != "input":
             continue
         rng = np.random.default_rng([seed, zlib.crc32(t.name.encode())])
-        values = rng.standard_normal(t.shape, dtype=np.float32) / math.sqrt(fan.get(t.name, 1))
-        out[t.name] = round_to(values, t.dtype)
+        out[t.name] = seeded_values(rng, t.shape, fan.get(t.name, 1), t.dtype)
     return out
+
+
+GENERATE_CHUNK = 1 << 16
+"""Elements drawn at a time by :func:`seeded_values`: a buffer that stays in cache."""
+
+
+def seeded_values(rng: np.random.Generator, shape: tuple[int, ...], fan: int, dtype: DType):
+    """``round_to(rng.standard_normal(shape, float32) / sqrt(fan), dtype)``, bit for bit.
+
+    Drawn a chunk at a time into one small buffer and rounded straight into the result:
+    the generator's stream does not depend on how the draws are split, the division and
+    the rounding act element by element, and dividing by 1 changes nothing. So no
+    tensor-sized float32 temporaries are made (for fp16 tensors, twice their size).
+    """
+    count = math.prod(shape)
+    result = np.empty(count, STORAGE_DTYPE[dtype])
+    buffer = np.empty(min(count, GENERATE_CHUNK), np.float32)
+    divisor = math.sqrt(fan)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, count, GENERATE_CHUNK):
+            chunk = buffer[: min(GENERATE_CHUNK, count - start)]
+            rng.standard_normal(out=chunk, dtype=np.float32)
+            if fan != 1:
+                np.divide(chunk, divisor, out=chunk)
+            if dtype is DType.BF16:
+                result[start : start + len(chunk)] = round_to(chunk, dtype)
+            else:
+                result[start : start + len(chunk)] = chunk  # the cast that astype makes
+    return result.reshape(shape)
 
 
 def check_outputs(
