@@ -31,7 +31,7 @@ from igoc.isa.encoding import (
     FLAG_ZERO,
     Opcode,
 )
-from igoc.isa.im2col import tile_indices
+from igoc.isa.im2col import col2im_sums, gather_tile, reads_only_set, tile_indices
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
 from igoc.isa.program import Program
@@ -135,13 +135,50 @@ class Machine:
             fresh = index.size - np.count_nonzero(written[index])
             if fresh:
                 written[index] = True
-                # distinct elements newly written: count them on the mask itself
-                count = self.written_count[tensor] + fresh
-                if count >= written.size:
-                    count = int(np.count_nonzero(written))
-                    if count == written.size:
-                        self.dram_written[tensor] = None  # all written: reads are fine
-                self.written_count[tensor] = count
+                self._count_fresh(tensor, fresh)
+
+    def _count_fresh(self, tensor: int, fresh: int) -> None:
+        """``fresh`` distinct elements of ``tensor`` were written for the first time."""
+        written = self.dram_written[tensor]
+        # distinct elements newly written: count them on the mask itself
+        count = self.written_count[tensor] + fresh
+        if count >= written.size:
+            count = int(np.count_nonzero(written))
+            if count == written.size:
+                self.dram_written[tensor] = None  # all written: reads are fine
+        self.written_count[tensor] = count
+
+    def _box_marks(self, tensor: int, g, box: tuple[slice, ...]) -> np.ndarray | None:
+        """The written mask of an (n, c, h, w) box of the tensor (a view), None if unmasked."""
+        written = self.dram_written[tensor]
+        if written is None:
+            return None
+        return written.reshape(g.batch, g.channels, g.height, g.width)[box]
+
+    def _check_box_written(self, tensor: int, g, box, touched: np.ndarray) -> None:
+        """``_check_written`` of the ``touched`` elements of a box."""
+        marks = self._box_marks(tensor, g, box)
+        if marks is not None and (touched & ~marks).any():
+            local = np.nonzero(touched)  # in increasing flat order, as sorted indices
+            shape = (g.batch, g.channels, g.height, g.width)
+            index = tuple(axis + part.start for axis, part in zip(local, box, strict=True))
+            self._check_written(tensor, np.ravel_multi_index(index, shape))
+
+    def _mark_box_written(self, tensor: int, g, box, touched: np.ndarray | None) -> None:
+        """``_mark_written`` of the ``touched`` elements of a box (None: all of them)."""
+        marks = self._box_marks(tensor, g, box)
+        if marks is None:
+            return
+        if touched is None:
+            fresh = marks.size - np.count_nonzero(marks)
+        else:
+            fresh = np.count_nonzero(touched) - np.count_nonzero(marks & touched)
+        if fresh:
+            if touched is None:
+                marks[...] = True
+            else:
+                marks[touched] = True
+            self._count_fresh(tensor, int(fresh))
 
     def unwritten_of(self, tensor: int) -> int:
         """Elements of ``tensor`` never written (0 for an input)."""
@@ -190,13 +227,28 @@ class Machine:
         self.write_spm(int(rec["f1"]), np.ascontiguousarray(block), DType(int(rec["dt0"])))
 
     def _gather(self, rec) -> None:
+        tensor = int(rec["f0"])
         g = self.program.convs[int(rec["f4"])]
-        idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
-        self._check_written(int(rec["f0"]), idx[valid])
-        tile = np.where(valid, self.dram[int(rec["f0"])][idx].astype(np.float32), 0.0)
-        if int(rec["flags"]) & FLAG_TRANSPOSE:
-            tile = tile.T
-        self.write_spm(int(rec["f1"]), np.ascontiguousarray(tile), DType(int(rec["dt0"])))
+        m0, rows, k0, cols = int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"])
+        dtype = DType(int(rec["dt0"]))
+        # The tile is built in the SPM type (float32 for bf16, rounded when written), from
+        # strided boxes of the tensor: the casts are the ones the float32 values made.
+        shape = (cols, rows) if int(rec["flags"]) & FLAG_TRANSPOSE else (rows, cols)
+        tile = np.zeros(shape, np.float32 if dtype is DType.BF16 else STORAGE_DTYPE[dtype])
+        view = tile.T if int(rec["flags"]) & FLAG_TRANSPOSE else tile
+        values = self._nchw(tensor, g)
+        written = self.dram_written[tensor]
+        if written is not None and not reads_only_set(
+            g, m0, rows, k0, cols, written.reshape(values.shape)
+        ):
+            idx, valid = tile_indices(g, m0, rows, k0, cols)
+            self._check_written(tensor, idx[valid])  # names the first such element
+        gather_tile(g, m0, rows, k0, cols, values, view)
+        self.write_spm(int(rec["f1"]), tile, dtype)
+
+    def _nchw(self, tensor: int, g) -> np.ndarray:
+        """DRAM tensor ``tensor`` as the (N, C, H, W) array of conv geometry ``g``."""
+        return self.dram[tensor].reshape(g.batch, g.channels, g.height, g.width)
 
     def _spm_block(self, rec) -> np.ndarray:
         rows, cols = int(rec["f2"]), int(rec["f3"])
@@ -219,17 +271,24 @@ class Machine:
         self._mark_written(int(rec["f0"]), idx)
 
     def _scatter(self, rec) -> None:
-        tensor = self.program.tensors[int(rec["f0"])]
-        dram = self.dram[int(rec["f0"])]
+        tensor = int(rec["f0"])
         g = self.program.convs[int(rec["f4"])]
-        idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
+        m0, rows, k0, cols = int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"])
         values = self._spm_block(rec)
-        positions, sums = scatter_sums(idx[valid], values[valid])
+        found = col2im_sums(g, m0, rows, k0, cols, values)
+        if found is None:
+            return  # the tile lies in the padding
+        box, sums, touched = found
+        every = bool(touched.all())
+        picked = slice(None) if every else touched
+        target = self._nchw(tensor, g)[box]
         if int(rec["flags"]) & FLAG_ACCUMULATE:
-            self._check_written(int(rec["f0"]), positions)
-            sums = dram[positions].astype(np.float32) + sums
-        dram[positions] = round_to(sums, tensor.dtype)
-        self._mark_written(int(rec["f0"]), positions)
+            self._check_box_written(tensor, g, box, touched)
+            result = target[picked].astype(np.float32) + sums[picked]
+        else:
+            result = sums[picked]
+        target[picked] = round_to(result, self.program.tensors[tensor].dtype)
+        self._mark_box_written(tensor, g, box, None if every else touched)
 
     def _matmul(self, rec) -> None:
         a_addr, b_addr, c_addr = int(rec["f0"]), int(rec["f1"]), int(rec["f2"])
@@ -244,26 +303,6 @@ class Machine:
         if flags & FLAG_ACCUMULATE:
             product = self.read_spm(c_addr, m * n, c_dtype).reshape(m, n) + product
         self.write_spm(c_addr, np.ascontiguousarray(product), c_dtype)
-
-
-def scatter_sums(flat: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct indices of ``flat`` (sorted) and the sum (float64) of the values at each.
-
-    Each sum adds its values in their order in ``flat``, as ``np.bincount`` does. When the
-    indices lie close together they are counted in place over their range; otherwise
-    they are sorted first.
-    """
-    if not len(flat):
-        return flat, np.zeros(0)
-    low = int(flat.min())
-    span = int(flat.max()) - low + 1
-    if span > 4 * len(flat) + 4096:  # far apart: sort, and sum per distinct index
-        positions, inverse = np.unique(flat, return_inverse=True)
-        return positions, np.bincount(inverse, weights=values, minlength=len(positions))
-    local = flat - low
-    touched = np.flatnonzero(np.bincount(local, minlength=span))
-    sums = np.bincount(local, weights=values, minlength=span)[touched]
-    return touched + low, sums
 
 
 def run_functional(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from simkit import tiny_target
 
 from igoc import reference
@@ -13,7 +11,6 @@ from igoc.isa.instructions import ConvGeometry, DType, Gather, Halt, Load, Matmu
 from igoc.isa.numerics import round_to
 from igoc.isa.program import Program, layout_tensors
 from igoc.sim import SimError, simulate
-from igoc.sim.functional import scatter_sums
 
 F16, F32 = DType.F16, DType.F32
 
@@ -196,30 +193,6 @@ def test_spm_peak_is_per_core_on_a_multi_core_target():
     peaks = [core["spm_peak_bytes"] for core in report["per_core"]]
     assert all(0 < peak <= target.spm_bytes for peak in peaks)
     assert report["spm_peak_bytes"] == max(peaks) <= target.spm_bytes
-
-
-@settings(max_examples=200)
-@given(
-    st.lists(st.integers(0, 5000), min_size=0, max_size=300),
-    st.integers(0, 1 << 40),
-    st.data(),
-)
-def test_scatter_sums_equal_sorting_and_counting(indices, offset, data):
-    """Against ``np.unique`` and ``np.bincount`` over the distinct indices (the sums bit for
-    bit: each adds its values in the same order), close together or far apart."""
-    flat = np.array(indices, np.int64) + offset
-    if len(flat) and data.draw(st.booleans()):
-        flat[0] += data.draw(st.integers(0, 1 << 30))  # one far away: the sorting branch
-    values = np.array(
-        data.draw(st.lists(st.floats(-1e4, 1e4, width=32), min_size=len(flat), max_size=len(flat))),
-        np.float32,
-    )
-    positions, sums = scatter_sums(flat, values)
-    expected, inverse = np.unique(flat, return_inverse=True)
-    np.testing.assert_array_equal(positions, expected)
-    assert sums.dtype == np.float64
-    want = np.bincount(inverse, weights=values, minlength=len(expected))
-    assert sums.tobytes() == want.tobytes()
 
 
 def test_inputs_no_instruction_writes_are_kept_read_only_and_unchanged():
