@@ -55,6 +55,10 @@ def _input_values(given, dtype: DType, shared: bool) -> np.ndarray:
     return np.ascontiguousarray(round_to(values.reshape(-1), dtype))
 
 
+DECODED_BYTES = 64 << 20
+"""At most this many bytes of SPM ranges are kept decoded (as float32) at a time."""
+
+
 class Machine:
     """DRAM and SPM contents, and one handler per instruction kind."""
 
@@ -90,6 +94,11 @@ class Machine:
         self.spm = [np.zeros(size, np.uint8) for _ in range(count)]
         self.written = [np.zeros(size, bool) for _ in range(count)]
         self.shared = target.spm_shared
+        # float32 values of SPM ranges as last read or written whole, by (bank, address,
+        # count, type); a write drops the ranges it overlaps. Matmuls read the same tile
+        # again and again, and a partial sum is read back as it was written.
+        self.decoded: dict[tuple[int, int, int, DType], np.ndarray] = {}
+        self.decoded_bytes = 0
         self.core = 0
         self.index = 0
 
@@ -99,21 +108,57 @@ class Machine:
         return SimError(message, self.core, self.index, KIND_NAMES[Opcode(int(rec["op"]))])
 
     def read_spm(self, addr: int, count: int, dtype: DType) -> np.ndarray:
-        """``count`` elements of ``dtype`` at SPM ``addr``, as float32 (error if never written)."""
+        """``count`` elements of ``dtype`` at SPM ``addr``, as float32 (error if never written).
+
+        The array is read-only: the same read of bytes not written since gives it again.
+        """
         bank = 0 if self.shared else self.core
+        key = (bank, addr, count, dtype)
+        values = self.decoded.get(key)
+        if values is not None:
+            return values
         end = addr + count * dtype.nbytes
         written = self.written[bank][addr:end]
         if not written.all():
             first = addr + int(np.argmin(written))
             raise self._fail(f"reads SPM byte {first:#x}, which was never written")
-        return from_spm_bytes(self.spm[bank][addr:end], dtype)
+        values = from_spm_bytes(self.spm[bank][addr:end], dtype)
+        self._remember(key, values)
+        return values
 
-    def write_spm(self, addr: int, values: np.ndarray, dtype: DType) -> None:
-        """Store ``values`` (any float array, C order) at SPM ``addr`` as ``dtype``."""
+    def write_spm(self, addr: int, values: np.ndarray, dtype: DType, fresh: bool = False) -> None:
+        """Store ``values`` (any float array; its elements in C order) at SPM ``addr`` as
+        ``dtype``. ``fresh``: ``values`` is a float32 array nothing else holds, kept as what
+        a read of those bytes as fp32 gives."""
         bank = 0 if self.shared else self.core
-        data = to_spm_bytes(values, dtype)
-        self.spm[bank][addr : addr + len(data)] = data
-        self.written[bank][addr : addr + len(data)] = True
+        end = addr + values.size * dtype.nbytes
+        self._forget(bank, addr, end)
+        if dtype is DType.BF16:
+            self.spm[bank][addr:end] = to_spm_bytes(values, dtype)
+        else:  # cast straight into the bytes: the cast to_spm_bytes makes
+            self.spm[bank][addr:end].view(STORAGE_DTYPE[dtype]).reshape(values.shape)[...] = values
+            if fresh and dtype is DType.F32 and values.dtype == np.float32:
+                self._remember((bank, addr, values.size, dtype), values.reshape(-1))
+        self.written[bank][addr:end] = True
+
+    def _remember(self, key: tuple[int, int, int, DType], values: np.ndarray) -> None:
+        """Keep the float32 values of an SPM range (read-only), within ``DECODED_BYTES``."""
+        values.flags.writeable = False
+        self.decoded[key] = values
+        self.decoded_bytes += values.nbytes
+        while self.decoded_bytes > DECODED_BYTES and len(self.decoded) > 1:
+            oldest = next(iter(self.decoded))
+            self.decoded_bytes -= self.decoded.pop(oldest).nbytes
+
+    def _forget(self, bank: int, start: int, end: int) -> None:
+        """Drop the kept values of every range of ``bank`` that bytes ``start..end`` overlap."""
+        stale = [
+            key
+            for key in self.decoded
+            if key[0] == bank and key[1] < end and start < key[1] + key[2] * key[3].nbytes
+        ]
+        for key in stale:
+            self.decoded_bytes -= self.decoded.pop(key).nbytes
 
     # ---- DRAM written or not ---------------------------------------------------------------
     def _check_written(self, tensor: int, index: np.ndarray) -> None:
@@ -218,13 +263,23 @@ class Machine:
         rows, cols, off, stride = int(rec["f2"]), int(rec["f3"]), int(rec["f5"]), int(rec["f6"])
         return off + np.arange(rows, dtype=np.int64)[:, None] * stride + np.arange(cols)
 
+    def _block(self, rec, array: np.ndarray) -> np.ndarray:
+        """The rows x cols block of a load or store in ``array`` (a tensor's flat values or its
+        mask), as a strided view."""
+        rows, cols, off, stride = int(rec["f2"]), int(rec["f3"]), int(rec["f5"]), int(rec["f6"])
+        item = array.itemsize
+        return np.ndarray((rows, cols), array.dtype, array, off * item, (stride * item, item))
+
     def _load(self, rec) -> None:
-        index = self._block_index(rec)
-        self._check_written(int(rec["f0"]), index)
-        block = self.dram[int(rec["f0"])][index].astype(np.float32)
+        tensor = int(rec["f0"])
+        written = self.dram_written[tensor]
+        if written is not None and not self._block(rec, written).all():
+            self._check_written(tensor, self._block_index(rec))  # names the first such element
+        block = self._block(rec, self.dram[tensor])
         if int(rec["flags"]) & FLAG_TRANSPOSE:
             block = block.T
-        self.write_spm(int(rec["f1"]), np.ascontiguousarray(block), DType(int(rec["dt0"])))
+        # cast straight to the SPM type: the float32 values on the way changed nothing
+        self.write_spm(int(rec["f1"]), block, DType(int(rec["dt0"])))
 
     def _gather(self, rec) -> None:
         tensor = int(rec["f0"])
@@ -258,17 +313,23 @@ class Machine:
         return values.reshape(rows, cols)
 
     def _store(self, rec) -> None:
-        tensor = self.program.tensors[int(rec["f0"])]
-        dram = self.dram[int(rec["f0"])]
-        idx = self._block_index(rec)
+        tensor = int(rec["f0"])
+        target = self._block(rec, self.dram[tensor])
         flags = int(rec["flags"])
         zero = flags & FLAG_ZERO
-        values = np.zeros(idx.shape, np.float32) if zero else self._spm_block(rec)
+        values = np.zeros(target.shape, np.float32) if zero else self._spm_block(rec)
+        written = self.dram_written[tensor]
         if flags & FLAG_ACCUMULATE:
-            self._check_written(int(rec["f0"]), idx)
-            values = dram[idx].astype(np.float32) + values
-        dram[idx] = round_to(values, tensor.dtype)
-        self._mark_written(int(rec["f0"]), idx)
+            if written is not None and not self._block(rec, written).all():
+                self._check_written(tensor, self._block_index(rec))  # names the first one
+            values = target.astype(np.float32) + values
+        target[...] = round_to(values, self.program.tensors[tensor].dtype)
+        if written is not None:  # rows of a stored block never overlap: its elements differ
+            marks = self._block(rec, written)
+            fresh = marks.size - np.count_nonzero(marks)
+            if fresh:
+                marks[...] = True
+                self._count_fresh(tensor, fresh)
 
     def _scatter(self, rec) -> None:
         tensor = int(rec["f0"])
@@ -302,7 +363,7 @@ class Machine:
         product = a @ b
         if flags & FLAG_ACCUMULATE:
             product = self.read_spm(c_addr, m * n, c_dtype).reshape(m, n) + product
-        self.write_spm(c_addr, np.ascontiguousarray(product), c_dtype)
+        self.write_spm(c_addr, np.ascontiguousarray(product), c_dtype, fresh=True)
 
 
 def run_functional(
