@@ -174,14 +174,6 @@ class Machine:
                 "(DRAM holds old data: set it to zero first)"
             )
 
-    def _mark_written(self, tensor: int, index: np.ndarray) -> None:
-        written = self.dram_written[tensor]
-        if written is not None:
-            fresh = index.size - np.count_nonzero(written[index])
-            if fresh:
-                written[index] = True
-                self._count_fresh(tensor, fresh)
-
     def _count_fresh(self, tensor: int, fresh: int) -> None:
         """``fresh`` distinct elements of ``tensor`` were written for the first time."""
         written = self.dram_written[tensor]
@@ -210,7 +202,7 @@ class Machine:
             self._check_written(tensor, np.ravel_multi_index(index, shape))
 
     def _mark_box_written(self, tensor: int, g, box, touched: np.ndarray | None) -> None:
-        """``_mark_written`` of the ``touched`` elements of a box (None: all of them)."""
+        """Mark the ``touched`` elements of a box written (None: all of them)."""
         marks = self._box_marks(tensor, g, box)
         if marks is None:
             return
