@@ -315,7 +315,9 @@ class Machine:
             if written is not None and not self._block(rec, written).all():
                 self._check_written(tensor, self._block_index(rec))  # names the first one
             values = target.astype(np.float32) + values
-        target[...] = round_to(values, self.program.tensors[tensor].dtype)
+        dtype = self.program.tensors[tensor].dtype
+        # fp16 and fp32 round as the cast into the tensor does it: no rounded copy first
+        target[...] = round_to(values, dtype) if dtype is DType.BF16 else values
         if written is not None:  # rows of a stored block never overlap: its elements differ
             marks = self._block(rec, written)
             fresh = marks.size - np.count_nonzero(marks)
