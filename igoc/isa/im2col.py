@@ -16,6 +16,7 @@ adds into some element twice (:func:`is_injective`) or leaves some unwritten
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -165,6 +166,177 @@ def tile_indices(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int):
     flat_col = (c * g.height + h_col) * g.width + w_col
     flat = flat_row[:, None] + flat_col[None, :]
     return np.where(valid, flat, 0), valid
+
+
+class TilePart(NamedTuple):
+    """One kernel tap's share of a block of a tile: a strided box of the tile, a strided box
+    of the tensor, the same ``(images, channels, out rows, out cols)`` shape.
+
+    The tile's box is rows ``row + (i * oh_span + a) * ow_span + b`` and columns
+    ``col + j * taps_span`` (i, j, a, b over the shape); the tensor's is
+    ``X[n + i, c + j, h + a * stride_h, w + b * stride_w]``.
+    """
+
+    tap: int  # r * kernel_w + s
+    row: int
+    oh_span: int
+    ow_span: int
+    col: int
+    taps_span: int
+    n: int
+    c: int
+    h: int
+    w: int
+    shape: tuple[int, int, int, int]
+
+
+@lru_cache(maxsize=1 << 12)
+def tile_parts(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int) -> tuple[TilePart, ...]:
+    """The tile's in-bounds entries as strided boxes, by kernel tap from the last to the first.
+
+    Every in-bounds entry of the tile lies in exactly one part (entries in the padding in
+    none), and within one tap no two entries read the same element. An element is read
+    by entries of several taps only: in the order of the tile's rows, those come from the
+    last tap to the first, which is the order of the parts.
+    """
+    ohw = g.out_height * g.out_width
+    taps = g.kernel_h * g.kernel_w
+    row_blocks = []  # (first row, first image, images, oh0, oh1, ow0, ow1)
+    i = 0
+    for n, images, start, end in runs(m0, m0 + rows, ohw):
+        for oh0, oh1, ow0, ow1 in run_rects(start, end, g.out_width):
+            row_blocks.append((i, n, images, oh0, oh1, ow0, ow1))
+            i += images * (oh1 - oh0) * (ow1 - ow0)
+    parts = []
+    j = 0
+    for c, channels, start, end in runs(k0, k0 + cols, taps):
+        for r0, r1, s0, s1 in run_rects(start, end, g.kernel_w):
+            span = (r1 - r0) * (s1 - s0)
+            for r in range(r0, r1):
+                h_oh = _in_bounds(r, g.stride_h, g.pad_h, g.dilation_h, g.height)
+                for s in range(s0, s1):
+                    w_ow = _in_bounds(s, g.stride_w, g.pad_w, g.dilation_w, g.width)
+                    col = j + (r - r0) * (s1 - s0) + (s - s0)
+                    for row, n, images, oh0, oh1, ow0, ow1 in row_blocks:
+                        a0, a1 = max(oh0, h_oh[0]), min(oh1, h_oh[1])
+                        b0, b1 = max(ow0, w_ow[0]), min(ow1, w_ow[1])
+                        if a0 >= a1 or b0 >= b1:
+                            continue
+                        parts.append(
+                            TilePart(
+                                r * g.kernel_w + s,
+                                row + (a0 - oh0) * (ow1 - ow0) + (b0 - ow0),
+                                oh1 - oh0,
+                                ow1 - ow0,
+                                col,
+                                span,
+                                n,
+                                c,
+                                a0 * g.stride_h - g.pad_h + r * g.dilation_h,
+                                b0 * g.stride_w - g.pad_w + s * g.dilation_w,
+                                (images, channels, a1 - a0, b1 - b0),
+                            )
+                        )
+            j += channels * span
+    parts.sort(key=lambda part: -part.tap)  # stable: within a tap, the order found
+    return tuple(parts)
+
+
+def _in_bounds(tap: int, stride: int, pad: int, dilation: int, size: int) -> tuple[int, int]:
+    """Along one axis, the outputs ``lo..hi`` (half-open) whose ``tap`` lies in ``0..size-1``."""
+    first = tap * dilation - pad  # position of output 0's tap
+    lo = max(0, -(first // stride)) if first < 0 else 0  # ceil(-first / stride)
+    hi = (size - 1 - first) // stride + 1 if size - 1 >= first else 0
+    return lo, max(lo, hi)
+
+
+def tile_box(part: TilePart, tile: np.ndarray) -> np.ndarray:
+    """The part's entries of ``tile`` (rows x cols: a C-contiguous array or the transpose of
+    one) as a view of shape ``part.shape``."""
+    row_stride, col_stride = tile.strides
+    return np.ndarray(
+        part.shape,
+        tile.dtype,
+        tile if tile.flags.c_contiguous else tile.T,
+        part.row * row_stride + part.col * col_stride,
+        (
+            part.oh_span * part.ow_span * row_stride,
+            part.taps_span * col_stride,
+            part.ow_span * row_stride,
+            row_stride,
+        ),
+    )
+
+
+def tensor_box(
+    part: TilePart, tensor: np.ndarray, g: ConvGeometry, origin: tuple[int, ...] = (0, 0, 0, 0)
+) -> np.ndarray:
+    """The elements the part reads of ``tensor`` (NCHW, or the box of it from ``origin``) as
+    a view of shape ``part.shape``."""
+    images, channels, a, b = part.shape
+    n, c, h, w = part.n - origin[0], part.c - origin[1], part.h - origin[2], part.w - origin[3]
+    return tensor[
+        n : n + images,
+        c : c + channels,
+        h : h + (a - 1) * g.stride_h + 1 : g.stride_h,
+        w : w + (b - 1) * g.stride_w + 1 : g.stride_w,
+    ]
+
+
+def parts_box(parts: tuple[TilePart, ...], g: ConvGeometry) -> tuple[slice, ...]:
+    """The smallest (n, c, h, w) box of the tensor holding every element the parts read."""
+    ends = [
+        (p.n, p.n + p.shape[0], p.c, p.c + p.shape[1], p.h, p.h + (p.shape[2] - 1) * g.stride_h)
+        + (p.w, p.w + (p.shape[3] - 1) * g.stride_w)
+        for p in parts
+    ]
+    return (
+        slice(min(e[0] for e in ends), max(e[1] for e in ends)),
+        slice(min(e[2] for e in ends), max(e[3] for e in ends)),
+        slice(min(e[4] for e in ends), max(e[5] for e in ends) + 1),
+        slice(min(e[6] for e in ends), max(e[7] for e in ends) + 1),
+    )
+
+
+def gather_tile(
+    g: ConvGeometry, m0: int, rows: int, k0: int, cols: int, tensor: np.ndarray, tile: np.ndarray
+) -> None:
+    """Copy the tile's in-bounds entries from ``tensor`` (NCHW) into ``tile`` (rows x cols:
+    C-contiguous or the transpose of such an array; cast to its type); entries in the
+    padding are left as they are."""
+    for part in tile_parts(g, m0, rows, k0, cols):
+        tile_box(part, tile)[...] = tensor_box(part, tensor, g)
+
+
+def reads_only_set(g: ConvGeometry, m0: int, rows: int, k0: int, cols: int, mask) -> bool:
+    """True if every element the tile reads is set in ``mask`` (bool, NCHW)."""
+    return all(tensor_box(part, mask, g).all() for part in tile_parts(g, m0, rows, k0, cols))
+
+
+def col2im_sums(
+    g: ConvGeometry, m0: int, rows: int, k0: int, cols: int, values: np.ndarray
+) -> tuple[tuple[slice, ...], np.ndarray, np.ndarray] | None:
+    """What a col2im scatter of ``values`` (the tile, rows x cols: C-contiguous or the
+    transpose of such an array) adds into the tensor: ``(box, sums, touched)``, None when
+    the tile lies in the padding.
+
+    ``box`` is an (n, c, h, w) box of the tensor, ``sums`` (float64) and ``touched`` (bool)
+    have its shape: the elements some entry reaches, and for each the sum of its entries,
+    from 0.0 in the order of the tile's rows (that of :func:`tile_parts`). These are the
+    sums of ``np.bincount`` over the in-bounds entries, bit for bit, without sorting.
+    """
+    parts = tile_parts(g, m0, rows, k0, cols)
+    if not parts:
+        return None
+    box = parts_box(parts, g)
+    origin = tuple(axis.start for axis in box)
+    shape = tuple(axis.stop - axis.start for axis in box)
+    sums = np.zeros(shape, np.float64)
+    touched = np.zeros(shape, bool)
+    for part in parts:
+        tensor_box(part, sums, g, origin)[...] += tile_box(part, values)
+        tensor_box(part, touched, g, origin)[...] = True
+    return box, sums, touched
 
 
 def is_injective(geometry: ConvGeometry) -> bool:

@@ -20,7 +20,7 @@ from collections import ChainMap
 import numpy as np
 
 from igoc.isa.instructions import DType
-from igoc.isa.numerics import round_to
+from igoc.isa.numerics import STORAGE_DTYPE, round_to
 from igoc.isa.program import Program
 from igoc.reference import ReferenceError, evaluate, evaluate_op
 from igoc.sim.errors import SimError
@@ -61,9 +61,37 @@ def generate_inputs(program: Program, seed: int) -> dict[str, np.ndarray]:
         if t.role != "input":
             continue
         rng = np.random.default_rng([seed, zlib.crc32(t.name.encode())])
-        values = rng.standard_normal(t.shape, dtype=np.float32) / math.sqrt(fan.get(t.name, 1))
-        out[t.name] = round_to(values, t.dtype)
+        out[t.name] = seeded_values(rng, t.shape, fan.get(t.name, 1), t.dtype)
     return out
+
+
+GENERATE_CHUNK = 1 << 16
+"""Elements drawn at a time by :func:`seeded_values`: a buffer that stays in cache."""
+
+
+def seeded_values(rng: np.random.Generator, shape: tuple[int, ...], fan: int, dtype: DType):
+    """``round_to(rng.standard_normal(shape, float32) / sqrt(fan), dtype)``, bit for bit.
+
+    Drawn a chunk at a time into one small buffer and rounded straight into the result:
+    the generator's stream does not depend on how the draws are split, the division and
+    the rounding act element by element, and dividing by 1 changes nothing. So no
+    tensor-sized float32 temporaries are made (for fp16 tensors, twice their size).
+    """
+    count = math.prod(shape)
+    result = np.empty(count, STORAGE_DTYPE[dtype])
+    buffer = np.empty(min(count, GENERATE_CHUNK), np.float32)
+    divisor = math.sqrt(fan)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, count, GENERATE_CHUNK):
+            chunk = buffer[: min(GENERATE_CHUNK, count - start)]
+            rng.standard_normal(out=chunk, dtype=np.float32)
+            if fan != 1:
+                np.divide(chunk, divisor, out=chunk)
+            if dtype is DType.BF16:
+                result[start : start + len(chunk)] = round_to(chunk, dtype)
+            else:
+                result[start : start + len(chunk)] = chunk  # the cast that astype makes
+    return result.reshape(shape)
 
 
 def check_outputs(
@@ -222,23 +250,32 @@ class StreamingCheck:
         return value
 
 
-CHUNK = 1 << 20
-"""Elements compared at a time: the float64 copies stay small whatever the tensor's size."""
+CHUNK = 1 << 16
+"""Elements compared at a time: the float64 copies stay small (and in cache) whatever the
+tensor's size."""
 
 
 def _max_errors(got: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     """``max |got - ref|`` and ``max |ref|``, in float64 (NaN if any difference is NaN).
 
-    Worked out a chunk at a time; the maximum of the chunks' maxima is the same number.
+    Worked out a chunk at a time in two reused buffers; the maximum of the chunks' maxima
+    is the same number.
     """
     got, ref = got.reshape(-1), ref.reshape(-1)
     if not ref.size:
         return 0.0, 0.0
+    size = min(CHUNK, ref.size)
+    ref_buffer, got_buffer = np.empty(size), np.empty(size)
     diffs, scales = [], []
     for start in range(0, ref.size, CHUNK):
-        r = ref[start : start + CHUNK].astype(np.float64)
-        g = got[start : start + CHUNK].astype(np.float64)
+        r = ref_buffer[: min(CHUNK, ref.size - start)]
+        g = got_buffer[: len(r)]
+        np.copyto(r, ref[start : start + len(r)])
+        np.copyto(g, got[start : start + len(r)])
         with np.errstate(invalid="ignore", over="ignore"):
-            diffs.append(np.max(np.abs(g - r)))
-        scales.append(np.max(np.abs(r)))
+            np.subtract(g, r, out=g)
+        np.abs(g, out=g)
+        np.abs(r, out=r)
+        diffs.append(np.max(g))
+        scales.append(np.max(r))
     return float(np.max(diffs)), float(np.max(scales))

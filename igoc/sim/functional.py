@@ -31,7 +31,7 @@ from igoc.isa.encoding import (
     FLAG_ZERO,
     Opcode,
 )
-from igoc.isa.im2col import tile_indices
+from igoc.isa.im2col import col2im_sums, gather_tile, reads_only_set, tile_indices
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
 from igoc.isa.program import Program
@@ -53,6 +53,10 @@ def _input_values(given, dtype: DType, shared: bool) -> np.ndarray:
         flat.flags.writeable = False
         return flat
     return np.ascontiguousarray(round_to(values.reshape(-1), dtype))
+
+
+DECODED_BYTES = 64 << 20
+"""At most this many bytes of SPM ranges are kept decoded (as float32) at a time."""
 
 
 class Machine:
@@ -90,6 +94,11 @@ class Machine:
         self.spm = [np.zeros(size, np.uint8) for _ in range(count)]
         self.written = [np.zeros(size, bool) for _ in range(count)]
         self.shared = target.spm_shared
+        # float32 values of SPM ranges as last read or written whole, by (bank, address,
+        # count, type); a write drops the ranges it overlaps. Matmuls read the same tile
+        # again and again, and a partial sum is read back as it was written.
+        self.decoded: dict[tuple[int, int, int, DType], np.ndarray] = {}
+        self.decoded_bytes = 0
         self.core = 0
         self.index = 0
 
@@ -99,21 +108,57 @@ class Machine:
         return SimError(message, self.core, self.index, KIND_NAMES[Opcode(int(rec["op"]))])
 
     def read_spm(self, addr: int, count: int, dtype: DType) -> np.ndarray:
-        """``count`` elements of ``dtype`` at SPM ``addr``, as float32 (error if never written)."""
+        """``count`` elements of ``dtype`` at SPM ``addr``, as float32 (error if never written).
+
+        The array is read-only: the same read of bytes not written since gives it again.
+        """
         bank = 0 if self.shared else self.core
+        key = (bank, addr, count, dtype)
+        values = self.decoded.get(key)
+        if values is not None:
+            return values
         end = addr + count * dtype.nbytes
         written = self.written[bank][addr:end]
         if not written.all():
             first = addr + int(np.argmin(written))
             raise self._fail(f"reads SPM byte {first:#x}, which was never written")
-        return from_spm_bytes(self.spm[bank][addr:end], dtype)
+        values = from_spm_bytes(self.spm[bank][addr:end], dtype)
+        self._remember(key, values)
+        return values
 
-    def write_spm(self, addr: int, values: np.ndarray, dtype: DType) -> None:
-        """Store ``values`` (any float array, C order) at SPM ``addr`` as ``dtype``."""
+    def write_spm(self, addr: int, values: np.ndarray, dtype: DType, fresh: bool = False) -> None:
+        """Store ``values`` (any float array; its elements in C order) at SPM ``addr`` as
+        ``dtype``. ``fresh``: ``values`` is a float32 array nothing else holds, kept as what
+        a read of those bytes as fp32 gives."""
         bank = 0 if self.shared else self.core
-        data = to_spm_bytes(values, dtype)
-        self.spm[bank][addr : addr + len(data)] = data
-        self.written[bank][addr : addr + len(data)] = True
+        end = addr + values.size * dtype.nbytes
+        self._forget(bank, addr, end)
+        if dtype is DType.BF16:
+            self.spm[bank][addr:end] = to_spm_bytes(values, dtype)
+        else:  # cast straight into the bytes: the cast to_spm_bytes makes
+            self.spm[bank][addr:end].view(STORAGE_DTYPE[dtype]).reshape(values.shape)[...] = values
+            if fresh and dtype is DType.F32 and values.dtype == np.float32:
+                self._remember((bank, addr, values.size, dtype), values.reshape(-1))
+        self.written[bank][addr:end] = True
+
+    def _remember(self, key: tuple[int, int, int, DType], values: np.ndarray) -> None:
+        """Keep the float32 values of an SPM range (read-only), within ``DECODED_BYTES``."""
+        values.flags.writeable = False
+        self.decoded[key] = values
+        self.decoded_bytes += values.nbytes
+        while self.decoded_bytes > DECODED_BYTES and len(self.decoded) > 1:
+            oldest = next(iter(self.decoded))
+            self.decoded_bytes -= self.decoded.pop(oldest).nbytes
+
+    def _forget(self, bank: int, start: int, end: int) -> None:
+        """Drop the kept values of every range of ``bank`` that bytes ``start..end`` overlap."""
+        stale = [
+            key
+            for key in self.decoded
+            if key[0] == bank and key[1] < end and start < key[1] + key[2] * key[3].nbytes
+        ]
+        for key in stale:
+            self.decoded_bytes -= self.decoded.pop(key).nbytes
 
     # ---- DRAM written or not ---------------------------------------------------------------
     def _check_written(self, tensor: int, index: np.ndarray) -> None:
@@ -129,19 +174,48 @@ class Machine:
                 "(DRAM holds old data: set it to zero first)"
             )
 
-    def _mark_written(self, tensor: int, index: np.ndarray) -> None:
+    def _count_fresh(self, tensor: int, fresh: int) -> None:
+        """``fresh`` distinct elements of ``tensor`` were written for the first time."""
         written = self.dram_written[tensor]
-        if written is not None:
-            fresh = index.size - np.count_nonzero(written[index])
-            if fresh:
-                written[index] = True
-                # distinct elements newly written: count them on the mask itself
-                count = self.written_count[tensor] + fresh
-                if count >= written.size:
-                    count = int(np.count_nonzero(written))
-                    if count == written.size:
-                        self.dram_written[tensor] = None  # all written: reads are fine
-                self.written_count[tensor] = count
+        # distinct elements newly written: count them on the mask itself
+        count = self.written_count[tensor] + fresh
+        if count >= written.size:
+            count = int(np.count_nonzero(written))
+            if count == written.size:
+                self.dram_written[tensor] = None  # all written: reads are fine
+        self.written_count[tensor] = count
+
+    def _box_marks(self, tensor: int, g, box: tuple[slice, ...]) -> np.ndarray | None:
+        """The written mask of an (n, c, h, w) box of the tensor (a view), None if unmasked."""
+        written = self.dram_written[tensor]
+        if written is None:
+            return None
+        return written.reshape(g.batch, g.channels, g.height, g.width)[box]
+
+    def _check_box_written(self, tensor: int, g, box, touched: np.ndarray) -> None:
+        """``_check_written`` of the ``touched`` elements of a box."""
+        marks = self._box_marks(tensor, g, box)
+        if marks is not None and (touched & ~marks).any():
+            local = np.nonzero(touched)  # in increasing flat order, as sorted indices
+            shape = (g.batch, g.channels, g.height, g.width)
+            index = tuple(axis + part.start for axis, part in zip(local, box, strict=True))
+            self._check_written(tensor, np.ravel_multi_index(index, shape))
+
+    def _mark_box_written(self, tensor: int, g, box, touched: np.ndarray | None) -> None:
+        """Mark the ``touched`` elements of a box written (None: all of them)."""
+        marks = self._box_marks(tensor, g, box)
+        if marks is None:
+            return
+        if touched is None:
+            fresh = marks.size - np.count_nonzero(marks)
+        else:
+            fresh = np.count_nonzero(touched) - np.count_nonzero(marks & touched)
+        if fresh:
+            if touched is None:
+                marks[...] = True
+            else:
+                marks[touched] = True
+            self._count_fresh(tensor, int(fresh))
 
     def unwritten_of(self, tensor: int) -> int:
         """Elements of ``tensor`` never written (0 for an input)."""
@@ -181,22 +255,47 @@ class Machine:
         rows, cols, off, stride = int(rec["f2"]), int(rec["f3"]), int(rec["f5"]), int(rec["f6"])
         return off + np.arange(rows, dtype=np.int64)[:, None] * stride + np.arange(cols)
 
+    def _block(self, rec, array: np.ndarray) -> np.ndarray:
+        """The rows x cols block of a load or store in ``array`` (a tensor's flat values or its
+        mask), as a strided view."""
+        rows, cols, off, stride = int(rec["f2"]), int(rec["f3"]), int(rec["f5"]), int(rec["f6"])
+        item = array.itemsize
+        return np.ndarray((rows, cols), array.dtype, array, off * item, (stride * item, item))
+
     def _load(self, rec) -> None:
-        index = self._block_index(rec)
-        self._check_written(int(rec["f0"]), index)
-        block = self.dram[int(rec["f0"])][index].astype(np.float32)
+        tensor = int(rec["f0"])
+        written = self.dram_written[tensor]
+        if written is not None and not self._block(rec, written).all():
+            self._check_written(tensor, self._block_index(rec))  # names the first such element
+        block = self._block(rec, self.dram[tensor])
         if int(rec["flags"]) & FLAG_TRANSPOSE:
             block = block.T
-        self.write_spm(int(rec["f1"]), np.ascontiguousarray(block), DType(int(rec["dt0"])))
+        # cast straight to the SPM type: the float32 values on the way changed nothing
+        self.write_spm(int(rec["f1"]), block, DType(int(rec["dt0"])))
 
     def _gather(self, rec) -> None:
+        tensor = int(rec["f0"])
         g = self.program.convs[int(rec["f4"])]
-        idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
-        self._check_written(int(rec["f0"]), idx[valid])
-        tile = np.where(valid, self.dram[int(rec["f0"])][idx].astype(np.float32), 0.0)
-        if int(rec["flags"]) & FLAG_TRANSPOSE:
-            tile = tile.T
-        self.write_spm(int(rec["f1"]), np.ascontiguousarray(tile), DType(int(rec["dt0"])))
+        m0, rows, k0, cols = int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"])
+        dtype = DType(int(rec["dt0"]))
+        # The tile is built in the SPM type (float32 for bf16, rounded when written), from
+        # strided boxes of the tensor: the casts are the ones the float32 values made.
+        shape = (cols, rows) if int(rec["flags"]) & FLAG_TRANSPOSE else (rows, cols)
+        tile = np.zeros(shape, np.float32 if dtype is DType.BF16 else STORAGE_DTYPE[dtype])
+        view = tile.T if int(rec["flags"]) & FLAG_TRANSPOSE else tile
+        values = self._nchw(tensor, g)
+        written = self.dram_written[tensor]
+        if written is not None and not reads_only_set(
+            g, m0, rows, k0, cols, written.reshape(values.shape)
+        ):
+            idx, valid = tile_indices(g, m0, rows, k0, cols)
+            self._check_written(tensor, idx[valid])  # names the first such element
+        gather_tile(g, m0, rows, k0, cols, values, view)
+        self.write_spm(int(rec["f1"]), tile, dtype)
+
+    def _nchw(self, tensor: int, g) -> np.ndarray:
+        """DRAM tensor ``tensor`` as the (N, C, H, W) array of conv geometry ``g``."""
+        return self.dram[tensor].reshape(g.batch, g.channels, g.height, g.width)
 
     def _spm_block(self, rec) -> np.ndarray:
         rows, cols = int(rec["f2"]), int(rec["f3"])
@@ -206,30 +305,45 @@ class Machine:
         return values.reshape(rows, cols)
 
     def _store(self, rec) -> None:
-        tensor = self.program.tensors[int(rec["f0"])]
-        dram = self.dram[int(rec["f0"])]
-        idx = self._block_index(rec)
+        tensor = int(rec["f0"])
+        target = self._block(rec, self.dram[tensor])
         flags = int(rec["flags"])
         zero = flags & FLAG_ZERO
-        values = np.zeros(idx.shape, np.float32) if zero else self._spm_block(rec)
+        values = np.zeros(target.shape, np.float32) if zero else self._spm_block(rec)
+        written = self.dram_written[tensor]
         if flags & FLAG_ACCUMULATE:
-            self._check_written(int(rec["f0"]), idx)
-            values = dram[idx].astype(np.float32) + values
-        dram[idx] = round_to(values, tensor.dtype)
-        self._mark_written(int(rec["f0"]), idx)
+            if written is not None and not self._block(rec, written).all():
+                self._check_written(tensor, self._block_index(rec))  # names the first one
+            values = target.astype(np.float32) + values
+        dtype = self.program.tensors[tensor].dtype
+        # fp16 and fp32 round as the cast into the tensor does it: no rounded copy first
+        target[...] = round_to(values, dtype) if dtype is DType.BF16 else values
+        if written is not None:  # rows of a stored block never overlap: its elements differ
+            marks = self._block(rec, written)
+            fresh = marks.size - np.count_nonzero(marks)
+            if fresh:
+                marks[...] = True
+                self._count_fresh(tensor, fresh)
 
     def _scatter(self, rec) -> None:
-        tensor = self.program.tensors[int(rec["f0"])]
-        dram = self.dram[int(rec["f0"])]
+        tensor = int(rec["f0"])
         g = self.program.convs[int(rec["f4"])]
-        idx, valid = tile_indices(g, int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"]))
+        m0, rows, k0, cols = int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"])
         values = self._spm_block(rec)
-        positions, sums = scatter_sums(idx[valid], values[valid])
+        found = col2im_sums(g, m0, rows, k0, cols, values)
+        if found is None:
+            return  # the tile lies in the padding
+        box, sums, touched = found
+        every = bool(touched.all())
+        picked = slice(None) if every else touched
+        target = self._nchw(tensor, g)[box]
         if int(rec["flags"]) & FLAG_ACCUMULATE:
-            self._check_written(int(rec["f0"]), positions)
-            sums = dram[positions].astype(np.float32) + sums
-        dram[positions] = round_to(sums, tensor.dtype)
-        self._mark_written(int(rec["f0"]), positions)
+            self._check_box_written(tensor, g, box, touched)
+            result = target[picked].astype(np.float32) + sums[picked]
+        else:
+            result = sums[picked]
+        target[picked] = round_to(result, self.program.tensors[tensor].dtype)
+        self._mark_box_written(tensor, g, box, None if every else touched)
 
     def _matmul(self, rec) -> None:
         a_addr, b_addr, c_addr = int(rec["f0"]), int(rec["f1"]), int(rec["f2"])
@@ -243,27 +357,7 @@ class Machine:
         product = a @ b
         if flags & FLAG_ACCUMULATE:
             product = self.read_spm(c_addr, m * n, c_dtype).reshape(m, n) + product
-        self.write_spm(c_addr, np.ascontiguousarray(product), c_dtype)
-
-
-def scatter_sums(flat: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct indices of ``flat`` (sorted) and the sum (float64) of the values at each.
-
-    Each sum adds its values in their order in ``flat``, as ``np.bincount`` does. When the
-    indices lie close together they are counted in place over their range; otherwise
-    they are sorted first.
-    """
-    if not len(flat):
-        return flat, np.zeros(0)
-    low = int(flat.min())
-    span = int(flat.max()) - low + 1
-    if span > 4 * len(flat) + 4096:  # far apart: sort, and sum per distinct index
-        positions, inverse = np.unique(flat, return_inverse=True)
-        return positions, np.bincount(inverse, weights=values, minlength=len(positions))
-    local = flat - low
-    touched = np.flatnonzero(np.bincount(local, minlength=span))
-    sums = np.bincount(local, weights=values, minlength=span)[touched]
-    return touched + low, sums
+        self.write_spm(c_addr, np.ascontiguousarray(product), c_dtype, fresh=True)
 
 
 def run_functional(

@@ -133,3 +133,93 @@ def test_tile_count_does_not_change_by_whole_images_or_channels(tile, images, ch
     assert im2col.distinct_elements(big, moved_m, rows, moved_k, cols) == len(brute_force(*tile))
     if g.pad_h == 0 and g.pad_w == 0 and im2col.is_injective(g):
         assert rows * cols == len(brute_force(*tile))
+
+
+@st.composite
+def wide_tiles(draw):
+    """Tiles of convs with kernels up to 5x5, strides and dilations up to 3, pads up to 3."""
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 14))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 14))
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    g = ConvGeometry(n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw)
+    m0 = draw(st.integers(0, g.rows - 1))
+    k0 = draw(st.integers(0, g.cols - 1))
+    return g, m0, draw(st.integers(1, g.rows - m0)), k0, draw(st.integers(1, g.cols - k0))
+
+
+def nchw(g: ConvGeometry) -> tuple[int, int, int, int]:
+    return (g.batch, g.channels, g.height, g.width)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(tiles(), wide_tiles()), st.booleans())
+def test_gathered_tile_is_the_indexed_one(tile, transposed):
+    """``gather_tile`` copies each in-bounds entry once, the element ``tile_indices`` names,
+    and leaves the padding entries alone, into a tile laid out either way round."""
+    g, m0, rows, k0, cols = tile
+    idx, valid = im2col.tile_indices(g, m0, rows, k0, cols)
+    x = np.arange(1, 1 + int(np.prod(nchw(g))), dtype=np.int64).reshape(nchw(g))
+    memory = np.full((cols, rows) if transposed else (rows, cols), -1, np.int64)
+    out = memory.T if transposed else memory
+    im2col.gather_tile(g, m0, rows, k0, cols, x, out)
+    np.testing.assert_array_equal(out, np.where(valid, x.reshape(-1)[idx], -1))
+    copies = np.zeros_like(memory)
+    view = copies.T if transposed else copies
+    for part in im2col.tile_parts(g, m0, rows, k0, cols):
+        im2col.tile_box(part, view)[...] += 1
+    np.testing.assert_array_equal(view, valid.astype(np.int64))  # each entry in one part
+    mask = np.zeros(nchw(g), bool)
+    mask.reshape(-1)[idx[valid]] = True
+    assert im2col.reads_only_set(g, m0, rows, k0, cols, mask)
+    if valid.any():
+        mask.reshape(-1)[idx[valid][-1]] = False
+        assert not im2col.reads_only_set(g, m0, rows, k0, cols, mask)
+
+
+BIG_AND_SMALL = [1e30, -1e30, 1.0, 3.0, 0.5]  # sums of three of them depend on the order
+SPECIALS = [0.0, -0.0, 1.0, -1.0, 1e-30, 3e38, -3e38, float("inf"), float("-inf"), float("nan")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(tiles(), wide_tiles()), st.booleans(), st.data())
+def test_col2im_sums_are_bincounts_bit_for_bit(tile, transposed, data):
+    """The elements a scatter reaches and their float64 sums, against ``np.unique`` and
+    ``np.bincount`` over the in-bounds entries in the tile's row-major order: the same
+    bits, with values of very different sizes (the order of the additions shows), signed
+    zeros, infinities and NaN."""
+    g, m0, rows, k0, cols = tile
+    count = rows * cols
+    values = np.array(
+        data.draw(
+            st.lists(
+                st.one_of(
+                    st.sampled_from(BIG_AND_SMALL), st.sampled_from(SPECIALS), st.floats(width=32)
+                ),
+                min_size=count,
+                max_size=count,
+            )
+        ),
+        np.float32,
+    ).reshape(rows, cols)
+    tile_values = np.ascontiguousarray(values.T).T if transposed else values
+    idx, valid = im2col.tile_indices(g, m0, rows, k0, cols)
+    with np.errstate(invalid="ignore", over="ignore"):
+        found = im2col.col2im_sums(g, m0, rows, k0, cols, tile_values)
+    if not valid.any():
+        assert found is None
+        return
+    box, sums, touched = found
+    positions, inverse = np.unique(idx[valid], return_inverse=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = np.bincount(inverse, weights=values[valid], minlength=len(positions))
+    local = np.nonzero(touched)
+    flat = np.ravel_multi_index(
+        tuple(axis + part.start for axis, part in zip(local, box, strict=True)), nchw(g)
+    )
+    np.testing.assert_array_equal(flat, positions)
+    assert sums.dtype == np.float64
+    assert sums[touched].tobytes() == want.tobytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pathlib
 
 import numpy as np
@@ -10,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from igoc.api import compile_file
+from igoc.isa.instructions import DType
+from igoc.isa.numerics import round_to
 from igoc.sim import compare, simulate
 from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
 
@@ -80,3 +83,28 @@ def test_a_reference_that_overwrites_a_name_is_checked_at_the_end():
     first = dict(program.reference[0])
     program.reference = [first, *program.reference]
     assert not StreamingCheck(program, generate_inputs(program, seed=0)).applies
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 7), min_size=0, max_size=3),
+    st.integers(1, 5000),
+    st.sampled_from(list(DType)),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 300),
+)
+def test_seeded_values_are_the_whole_draw_rounded(shape, fan, dtype, seed, chunk):
+    """Drawing a chunk at a time gives the bits of one whole draw, divided and rounded."""
+    shape = tuple(shape) + (fan % 97 + 1,)
+    expected = round_to(
+        np.random.default_rng([seed, 5]).standard_normal(shape, dtype=np.float32) / math.sqrt(fan),
+        dtype,
+    )
+    original = compare.GENERATE_CHUNK
+    compare.GENERATE_CHUNK = chunk
+    try:
+        got = compare.seeded_values(np.random.default_rng([seed, 5]), shape, fan, dtype)
+    finally:
+        compare.GENERATE_CHUNK = original
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes()

@@ -13,7 +13,6 @@ from igoc.isa.instructions import ConvGeometry, DType, Gather, Halt, Load, Matmu
 from igoc.isa.numerics import round_to
 from igoc.isa.program import Program, layout_tensors
 from igoc.sim import SimError, simulate
-from igoc.sim.functional import scatter_sums
 
 F16, F32 = DType.F16, DType.F32
 
@@ -198,30 +197,6 @@ def test_spm_peak_is_per_core_on_a_multi_core_target():
     assert report["spm_peak_bytes"] == max(peaks) <= target.spm_bytes
 
 
-@settings(max_examples=200)
-@given(
-    st.lists(st.integers(0, 5000), min_size=0, max_size=300),
-    st.integers(0, 1 << 40),
-    st.data(),
-)
-def test_scatter_sums_equal_sorting_and_counting(indices, offset, data):
-    """Against ``np.unique`` and ``np.bincount`` over the distinct indices (the sums bit for
-    bit: each adds its values in the same order), close together or far apart."""
-    flat = np.array(indices, np.int64) + offset
-    if len(flat) and data.draw(st.booleans()):
-        flat[0] += data.draw(st.integers(0, 1 << 30))  # one far away: the sorting branch
-    values = np.array(
-        data.draw(st.lists(st.floats(-1e4, 1e4, width=32), min_size=len(flat), max_size=len(flat))),
-        np.float32,
-    )
-    positions, sums = scatter_sums(flat, values)
-    expected, inverse = np.unique(flat, return_inverse=True)
-    np.testing.assert_array_equal(positions, expected)
-    assert sums.dtype == np.float64
-    want = np.bincount(inverse, weights=values, minlength=len(expected))
-    assert sums.tobytes() == want.tobytes()
-
-
 def test_inputs_no_instruction_writes_are_kept_read_only_and_unchanged():
     tensors = layout_tensors(
         [("a", "input", F16, (4, 4)), ("b", "input", F16, (4, 4)), ("c", "output", F16, (4, 4))]
@@ -260,3 +235,120 @@ def test_a_tensor_written_whole_may_be_read_and_counts_no_unwritten_elements():
     stream[2] = Store(1, 8, 1, 4, 4, 32, F32)  # one row never written: the read fails
     with pytest.raises(SimError, match=r"instruction 3 \(store\): reads element 12 of 'c'"):
         simulate(program, functional=True, inputs={"a": a})
+
+
+WEIRD = [0.0, -0.0, 1e-8, -6e-8, 65504.0, 70000.0, -1e30, float("inf"), float("nan"), 1 / 3]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),  # write (or read)
+            st.sampled_from([0, 2, 8, 16, 18]),  # address: few, so that ranges meet again
+            st.integers(1, 3),
+            st.integers(1, 3),  # shape
+            st.sampled_from(list(DType)),
+            st.booleans(),  # written values handed over as fresh
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.data(),
+)
+def test_spm_reads_are_the_bytes_decoded_whatever_was_kept(ops, data):
+    """Writes cast straight into the SPM bytes give ``to_spm_bytes``'s bytes; every read gives
+    ``from_spm_bytes`` of the bytes as they are now, although ranges read or written whole
+    are kept decoded (and writes over part of them must drop them)."""
+    from igoc.isa.encoding import Opcode
+    from igoc.isa.numerics import from_spm_bytes, to_spm_bytes
+    from igoc.sim.functional import Machine
+
+    program = Program(tiny_target(), [], [], [[Halt()]])
+    machine = Machine(program, {}, 64)
+    machine.program_records = [np.full(1, Opcode.LOAD, [("op", np.uint8)])]
+    model = np.zeros(64, np.uint8)
+    written = np.zeros(64, bool)
+    for write, addr, rows, cols, dtype, fresh in ops:
+        end = addr + rows * cols * dtype.nbytes
+        if write:
+            values = np.array(
+                data.draw(
+                    st.lists(
+                        st.one_of(st.sampled_from(WEIRD), st.floats(width=32)),
+                        min_size=rows * cols,
+                        max_size=rows * cols,
+                    )
+                ),
+                np.float32,
+            ).reshape(rows, cols)
+            if data.draw(st.booleans()):
+                values = np.ascontiguousarray(values.T).T  # a transposed view
+            with np.errstate(over="ignore", invalid="ignore"):
+                model[addr:end] = to_spm_bytes(values, dtype)
+                machine.write_spm(addr, values, dtype, fresh=fresh and values.flags.c_contiguous)
+            written[addr:end] = True
+        elif written[addr:end].all():
+            got = machine.read_spm(addr, rows * cols, dtype)
+            assert got.tobytes() == from_spm_bytes(model[addr:end], dtype).tobytes()
+        else:
+            with pytest.raises(SimError, match="never written"):
+                machine.read_spm(addr, rows * cols, dtype)
+        assert machine.spm[0].tobytes() == model.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(0, 3),
+    st.integers(0, 6),
+    st.sampled_from(list(DType)),
+    st.sampled_from(list(DType)),
+    st.sampled_from(list(DType)),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_loads_and_stores_move_the_indexed_elements(
+    rows, cols, pad, offset, a_type, spm_type, c_type, transpose_in, transpose_out, zero, seed
+):
+    """A block loaded (its rows ``stride`` apart, overlapping when the stride is shorter),
+    stored, then added onto itself: every element as indexing the flat tensors gives it,
+    converted through float32 to each type on the way, bit for bit; without a zero store
+    first, the elements outside the block are never written."""
+    stride = max(cols + pad - 2, 0)  # shorter than cols in some draws: rows overlap
+    if rows == 1:
+        stride = cols
+    tile_rows, tile_cols = (cols, rows) if transpose_in else (rows, cols)
+    back = dict(transpose=True) if transpose_out else {}
+    s_rows, s_cols = (tile_cols, tile_rows) if transpose_out else (tile_rows, tile_cols)
+    step = s_cols + pad  # the stored rows, ``pad`` apart
+    size = offset + max((rows - 1) * stride + cols, (s_rows - 1) * step + s_cols) + 4
+    tensors = layout_tensors([("a", "input", a_type, (size,)), ("c", "output", c_type, (size,))])
+    stream = [
+        Load(0, offset, rows, cols, stride, 0, spm_type, transpose=transpose_in),
+        *([Store(1, 0, 1, size, size, 0, c_type, zero=True)] if zero else []),
+        Store(1, offset, s_rows, s_cols, step, 0, spm_type, **back),
+        Store(1, offset, s_rows, s_cols, step, 0, spm_type, True, **back),
+        Halt(),
+    ]
+    program = Program(tiny_target(), tensors, [], [stream])
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(size, dtype=np.float32) * 1e3
+    a[rng.integers(0, size)] = np.nan
+    result = simulate(program, functional=True, inputs={"a": a})
+
+    a_stored = round_to(a, a_type)
+    index = offset + np.arange(rows)[:, None] * stride + np.arange(cols)
+    tile = round_to(a_stored[index].astype(np.float32), spm_type).astype(np.float32)
+    if transpose_in:
+        tile = tile.T
+    moved = tile.T if transpose_out else tile
+    out_index = offset + np.arange(s_rows)[:, None] * step + np.arange(s_cols)
+    c = round_to(np.zeros(size, np.float32), c_type)
+    c[out_index] = round_to(moved, c_type)
+    c[out_index] = round_to(c[out_index].astype(np.float32) + moved, c_type)
+    assert result.outputs["c"].tobytes() == c.tobytes()
+    assert result.unwritten["c"] == (0 if zero else size - s_rows * s_cols)
