@@ -11,31 +11,24 @@ from igoc.isa.instructions import ConvGeometry
 
 
 @st.composite
-def tiles(draw):
-    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 7))
-    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 7))
-    g = ConvGeometry(
-        draw(st.integers(1, 2)),
-        draw(st.integers(1, 3)),
-        h,
-        w,
-        kh,
-        kw,
-        draw(st.integers(1, 3)),
-        draw(st.integers(1, 3)),
-        ph,
-        pw,
-        dh,
-        dw,
-    )
+def conv_tiles(draw, kernel=3, dilation=2, pad=2, size=7, batch=2, channels=3, stride=3):
+    """A tile of the im2col matrix of a conv drawn within these bounds."""
+    kh, kw = draw(st.integers(1, kernel)), draw(st.integers(1, kernel))
+    dh, dw = draw(st.integers(1, dilation)), draw(st.integers(1, dilation))
+    ph, pw = draw(st.integers(0, pad)), draw(st.integers(0, pad))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), size))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), size))
+    n, c = draw(st.integers(1, batch)), draw(st.integers(1, channels))
+    sh, sw = draw(st.integers(1, stride)), draw(st.integers(1, stride))
+    g = ConvGeometry(n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw)
     m0 = draw(st.integers(0, g.rows - 1))
     k0 = draw(st.integers(0, g.cols - 1))
-    rows = draw(st.integers(1, g.rows - m0))
-    cols = draw(st.integers(1, g.cols - k0))
-    return g, m0, rows, k0, cols
+    return g, m0, draw(st.integers(1, g.rows - m0)), k0, draw(st.integers(1, g.cols - k0))
+
+
+def tiles():
+    """Tiles of small convs: kernels up to 3x3, dilations up to 2, pads up to 2."""
+    return conv_tiles()
 
 
 def brute_force(g, m0, rows, k0, cols):
@@ -135,20 +128,9 @@ def test_tile_count_does_not_change_by_whole_images_or_channels(tile, images, ch
         assert rows * cols == len(brute_force(*tile))
 
 
-@st.composite
-def wide_tiles(draw):
+def wide_tiles():
     """Tiles of convs with kernels up to 5x5, strides and dilations up to 3, pads up to 3."""
-    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
-    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 14))
-    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 14))
-    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    g = ConvGeometry(n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw)
-    m0 = draw(st.integers(0, g.rows - 1))
-    k0 = draw(st.integers(0, g.cols - 1))
-    return g, m0, draw(st.integers(1, g.rows - m0)), k0, draw(st.integers(1, g.cols - k0))
+    return conv_tiles(kernel=5, dilation=3, pad=3, size=14, batch=3)
 
 
 def nchw(g: ConvGeometry) -> tuple[int, int, int, int]:
