@@ -77,22 +77,50 @@ def matmul_dw(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
     return _f32(x).T @ _f32(dy)
 
 
+def _padded(x: np.ndarray, pd: tuple[int, int]) -> np.ndarray:
+    """``x`` in fp32 with ``pd`` zeros around its two last axes (cast into place: one copy)."""
+    if not any(pd):
+        return _f32(x)
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + 2 * pd[0], w + 2 * pd[1]), np.float32)
+    xp[:, :, pd[0] : pd[0] + h, pd[1] : pd[1] + w] = x
+    return xp
+
+
 def conv2d(x: np.ndarray, w: np.ndarray, **attrs) -> np.ndarray:
     """Forward convolution (cross-correlation, as in PyTorch): stride, padding, dilation, groups."""
     st, pd, di, groups = _conv_params(attrs)
     n, cin, h, wd = x.shape
     cout, cin_g, kh, kw = w.shape
     oh, ow = _out_size(h, kh, st[0], pd[0], di[0]), _out_size(wd, kw, st[1], pd[1], di[1])
-    xp = np.pad(_f32(x), ((0, 0), (0, 0), (pd[0], pd[0]), (pd[1], pd[1])))
+    xp = _padded(x, pd)
     wg = _f32(w).reshape(groups, cout // groups, cin_g, kh, kw)
-    y = np.zeros((n, groups, cout // groups, oh, ow), np.float32)
-    for r in range(kh):
-        for s in range(kw):
-            xs = _window(xp, r, s, oh, ow, st, di).reshape(n, groups, cin_g, oh * ow)
-            y += (np.ascontiguousarray(wg[None, :, :, :, r, s]) @ xs).reshape(
-                y.shape
-            )  # (d, c) . (c, hw) per group
+    taps = [(r, s) for r in range(kh) for s in range(kw)]
+    wk = [np.ascontiguousarray(wg[:, :, :, r, s]) for r, s in taps]  # (g, d, c) per tap
+    # A large output is summed a sample at a time, so that the sum over the taps stays in
+    # cache; the first tap's product starts the sum (adding it to zeros changes nothing).
+    y = np.empty((n, groups, cout // groups, oh * ow), np.float32)
+    for part in _parts(y):
+        xb = xp[part]
+        for t, (r, s) in enumerate(taps):
+            xs = _window(xb, r, s, oh, ow, st, di).reshape(len(y[part]), groups, cin_g, oh * ow)
+            if t == 0:
+                np.matmul(wk[t][None], xs, out=y[part])  # (d, c) . (c, hw)
+            else:
+                y[part] += wk[t][None] @ xs
     return y.reshape(n, cout, oh, ow)
+
+
+PER_SAMPLE_BYTES = 8 << 20
+"""A convolution whose result is larger than this sums its taps one sample at a time."""
+
+
+def _parts(result: np.ndarray) -> list[slice]:
+    """The slices of the batch (first axis) that a convolution's tap sums run over: all of
+    it, or one sample at a time when ``result`` exceeds ``PER_SAMPLE_BYTES``."""
+    if result.nbytes <= PER_SAMPLE_BYTES:
+        return [slice(None)]
+    return [slice(b, b + 1) for b in range(len(result))]
 
 
 def conv2d_dx(dy: np.ndarray, w: np.ndarray, input_hw: tuple[int, int] | None = None, **attrs):
@@ -112,13 +140,19 @@ def conv2d_dx(dy: np.ndarray, w: np.ndarray, input_hw: tuple[int, int] | None = 
     h, wd = input_hw
     if (_out_size(h, kh, st[0], pd[0], di[0]), _out_size(wd, kw, st[1], pd[1], di[1])) != (oh, ow):
         raise ReferenceError(f"input size {h}x{wd} does not give dy's size {oh}x{ow}")
-    dxp = np.zeros((n, groups * cin_g, h + 2 * pd[0], wd + 2 * pd[1]), np.float32)
     dyg = _f32(dy).reshape(n, groups, cout // groups, oh * ow)
     wt = _f32(w).reshape(groups, cout // groups, cin_g, kh, kw).transpose(0, 2, 1, 3, 4)
-    for r in range(kh):
-        for s in range(kw):
-            part = np.ascontiguousarray(wt[None, :, :, :, r, s]) @ dyg  # (c, d) . (d, hw)
-            _window(dxp, r, s, oh, ow, st, di)[...] += part.reshape(n, groups * cin_g, oh, ow)
+    if (kh, kw, oh, ow) == (1, 1, h, wd) and not any(pd):  # one tap covering the input
+        part = np.ascontiguousarray(wt[None, :, :, :, 0, 0]) @ dyg
+        return part.reshape(n, groups * cin_g, h, wd)
+    dxp = np.zeros((n, groups * cin_g, h + 2 * pd[0], wd + 2 * pd[1]), np.float32)
+    taps = [(r, s) for r in range(kh) for s in range(kw)]
+    wk = [np.ascontiguousarray(wt[:, :, :, r, s]) for r, s in taps]  # (g, c, d) per tap
+    for part in _parts(dxp):  # see conv2d
+        count = len(dxp[part])
+        for t, (r, s) in enumerate(taps):
+            prod = wk[t][None] @ dyg[part]  # (c, d) . (d, hw)
+            _window(dxp[part], r, s, oh, ow, st, di)[...] += prod.reshape(count, -1, oh, ow)
     return dxp[:, :, pd[0] : pd[0] + h, pd[1] : pd[1] + wd]
 
 
@@ -140,15 +174,21 @@ def conv2d_dw(x: np.ndarray, dy: np.ndarray, kernel_hw: tuple[int, int] | None =
     if (_out_size(h, kh, st[0], pd[0], di[0]), _out_size(wd, kw, st[1], pd[1], di[1])) != (oh, ow):
         raise ReferenceError(f"kernel {kh}x{kw} does not give dy's size {oh}x{ow}")
     cin_g = cin // groups
-    xp = np.pad(_f32(x), ((0, 0), (0, 0), (pd[0], pd[0]), (pd[1], pd[1])))
-    # (g, d, n*hw) . (g, n*hw, c) per kernel tap
+    xp = _padded(x, pd)
+    # (g, d, n*hw) . (g, n*hw, c) per kernel tap; the tap's x is laid out (g, c, n*hw), rows
+    # of whole image lines, and handed over transposed: the same product, without moving
+    # every element to a row of its own
     dyg = _f32(dy).reshape(n, groups, cout // groups, oh * ow).transpose(1, 2, 0, 3)
     dyg = dyg.reshape(groups, cout // groups, n * oh * ow)
-    dw = np.zeros((groups, cout // groups, cin_g, kh, kw), np.float32)
+    dw = np.empty((groups, cout // groups, cin_g, kh, kw), np.float32)
     for r in range(kh):
         for s in range(kw):
             xs = _window(xp, r, s, oh, ow, st, di).reshape(n, groups, cin_g, oh * ow)
-            xs = xs.transpose(1, 0, 3, 2).reshape(groups, n * oh * ow, cin_g)
+            if cout == groups:  # one output row: a vector-matrix product, summed as laid out
+                xs = xs.transpose(1, 0, 3, 2).reshape(groups, n * oh * ow, cin_g)
+            else:
+                xs = xs.transpose(1, 2, 0, 3).reshape(groups, cin_g, n * oh * ow)
+                xs = xs.transpose(0, 2, 1)
             dw[:, :, :, r, s] = dyg @ xs
     return dw.reshape(cout, cin_g, kh, kw)
 

@@ -81,6 +81,25 @@ def test_conv2d_dx_and_dw_are_the_adjoints_of_conv2d(case):
     assert np.isclose(float(np.sum(w.astype(np.float64) * dw)), forward, rtol=1e-4, atol=1e-3)
 
 
+@settings(max_examples=60, deadline=None)
+@given(conv_cases())
+def test_taps_summed_a_sample_at_a_time_give_the_whole_batch_bits(case):
+    """Large convolutions sum their taps one sample at a time: the same bits as the batch."""
+    x, w, attrs, rng = case
+    x = np.concatenate([x, x[::-1] * 0.5, -x])  # a few more samples, some alike
+    y = reference.conv2d(x, w, **attrs)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = reference.conv2d_dx(dy, w, input_hw=x.shape[2:], **attrs)
+    original = reference.PER_SAMPLE_BYTES
+    reference.PER_SAMPLE_BYTES = 0
+    try:
+        assert reference._parts(y) != [slice(None)]
+        assert reference.conv2d(x, w, **attrs).tobytes() == y.tobytes()
+        assert reference.conv2d_dx(dy, w, input_hw=x.shape[2:], **attrs).tobytes() == dx.tobytes()
+    finally:
+        reference.PER_SAMPLE_BYTES = original
+
+
 @settings(max_examples=40)
 @given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**16))
 def test_matmul_family(m, k, n, seed):

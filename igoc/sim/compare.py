@@ -14,8 +14,10 @@ reference). ``max_rel_err`` is ``max |sim - ref| / scale``.
 from __future__ import annotations
 
 import math
+import os
 import zlib
 from collections import ChainMap
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -56,13 +58,24 @@ def generate_inputs(program: Program, seed: int) -> dict[str, np.ndarray]:
             found = _weight_fan(op, shapes)
             if found:
                 fan[found[0]] = max(fan.get(found[0], 1), found[1])
-    out = {}
-    for t in program.tensors:
-        if t.role != "input":
-            continue
+    wanted = [t for t in program.tensors if t.role == "input"]
+
+    def draw(t) -> np.ndarray:
         rng = np.random.default_rng([seed, zlib.crc32(t.name.encode())])
-        out[t.name] = seeded_values(rng, t.shape, fan.get(t.name, 1), t.dtype)
-    return out
+        return seeded_values(rng, t.shape, fan.get(t.name, 1), t.dtype)
+
+    # Each tensor has a generator of its own and numpy fills arrays without holding the
+    # GIL, so tensors are drawn side by side on the machine's cores: the same values.
+    workers = min(GENERATE_THREADS, os.cpu_count() or 1, len(wanted))
+    if workers <= 1 or sum(math.prod(t.shape) for t in wanted) < GENERATE_CHUNK * 16:
+        return {t.name: draw(t) for t in wanted}
+    with ThreadPoolExecutor(workers) as pool:
+        values = list(pool.map(draw, wanted))
+    return {t.name: v for t, v in zip(wanted, values, strict=True)}
+
+
+GENERATE_THREADS = 4
+"""Threads that draw input tensors at once (at most one per core)."""
 
 
 GENERATE_CHUNK = 1 << 16

@@ -108,3 +108,18 @@ def test_seeded_values_are_the_whole_draw_rounded(shape, fan, dtype, seed, chunk
         compare.GENERATE_CHUNK = original
     assert got.dtype == expected.dtype and got.shape == expected.shape
     assert got.tobytes() == expected.tobytes()
+
+
+def test_inputs_drawn_side_by_side_are_the_inputs_drawn_one_by_one(monkeypatch):
+    """Threads drawing tensors at once give every tensor the bits it gets alone."""
+    program = compile_file(str(SAMPLES[0]), "edge", "igo")
+    monkeypatch.setattr(compare, "GENERATE_THREADS", 1)
+    alone = generate_inputs(program, seed=7)
+    monkeypatch.setattr(compare, "GENERATE_THREADS", 4)
+    monkeypatch.setattr(compare, "GENERATE_CHUNK", 8)  # small tensors go to threads too
+    monkeypatch.setattr(compare.os, "cpu_count", lambda: 4)
+    together = generate_inputs(program, seed=7)
+    assert list(together) == list(alone) and len(alone) >= 2
+    for name, values in alone.items():
+        assert together[name].dtype == values.dtype and together[name].shape == values.shape
+        assert together[name].tobytes() == values.tobytes(), name
