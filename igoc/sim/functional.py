@@ -31,7 +31,16 @@ from igoc.isa.encoding import (
     FLAG_ZERO,
     Opcode,
 )
-from igoc.isa.im2col import col2im_sums, gather_tile, reads_only_set, tile_indices
+from igoc.isa.im2col import (
+    col2im_sums,
+    gather_tile,
+    is_injective,
+    reads_only_set,
+    tensor_box,
+    tile_box,
+    tile_indices,
+    tile_parts,
+)
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
 from igoc.isa.program import Program
@@ -330,6 +339,8 @@ class Machine:
         g = self.program.convs[int(rec["f4"])]
         m0, rows, k0, cols = int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"])
         values = self._spm_block(rec)
+        if is_injective(g) and self._scatter_apart(rec, tensor, g, values):
+            return
         found = col2im_sums(g, m0, rows, k0, cols, values)
         if found is None:
             return  # the tile lies in the padding
@@ -344,6 +355,44 @@ class Machine:
             result = sums[picked]
         target[picked] = round_to(result, self.program.tensors[tensor].dtype)
         self._mark_box_written(tensor, g, box, None if every else touched)
+
+    def _scatter_apart(self, rec, tensor: int, g, values: np.ndarray) -> bool:
+        """``_scatter`` of a tile whose entries each reach an element of their own (an
+        injective geometry), part by part: the bits of summing each element's one entry
+        from 0.0 in float64 (``col2im_sums``), which is the entry plus 0.0 (a -0.0 entry
+        gives +0.0), rounded once. False, having done nothing, when an accumulating
+        scatter reads an element never written (``_scatter`` then names it)."""
+        m0, rows, k0, cols = int(rec["f5"]), int(rec["f2"]), int(rec["f6"]), int(rec["f3"])
+        parts = tile_parts(g, m0, rows, k0, cols)
+        target = self._nchw(tensor, g)
+        written = self.dram_written[tensor]
+        marks = None if written is None else written.reshape(target.shape)
+        accumulate = bool(int(rec["flags"]) & FLAG_ACCUMULATE)
+        if (
+            accumulate
+            and marks is not None
+            and not all(tensor_box(part, marks, g).all() for part in parts)
+        ):
+            return False
+        dtype = self.program.tensors[tensor].dtype
+        zero = np.float32(0.0)
+        fresh = 0
+        for part in parts:
+            box = tensor_box(part, target, g)
+            entries = tile_box(part, values) + zero
+            if accumulate:
+                box[...] = round_to(box.astype(np.float64) + entries, dtype)
+            elif dtype is DType.BF16:
+                box[...] = round_to(entries, dtype)
+            else:  # the cast into the tensor rounds as round_to does
+                box[...] = entries
+            if marks is not None:
+                seen = tensor_box(part, marks, g)
+                fresh += seen.size - np.count_nonzero(seen)
+                seen[...] = True
+        if fresh:
+            self._count_fresh(tensor, fresh)
+        return True
 
     def _matmul(self, rec) -> None:
         a_addr, b_addr, c_addr = int(rec["f0"]), int(rec["f1"]), int(rec["f2"])

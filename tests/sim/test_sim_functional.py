@@ -352,3 +352,62 @@ def test_loads_and_stores_move_the_indexed_elements(
     c[out_index] = round_to(c[out_index].astype(np.float32) + moved, c_type)
     assert result.outputs["c"].tobytes() == c.tobytes()
     assert result.unwritten["c"] == (0 if zero else size - s_rows * s_cols)
+
+
+SCATTER_VALUES = st.one_of(
+    st.floats(-4, 4, width=32),
+    st.sampled_from([0.0, -0.0, np.inf, -np.inf, np.nan, 1e30, -1e-30, 65519.0]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 2),  # kernel side
+    st.integers(0, 1),  # extra stride beyond the kernel: windows apart
+    st.integers(0, 1),  # padding
+    st.sampled_from([F16, DType.BF16, F32]),  # dx's type
+    st.sampled_from([F16, F32]),  # the tile's type in SPM
+    st.booleans(),  # zero dx first
+    st.data(),
+)
+def test_scatters_of_windows_apart_give_the_bits_of_summed_scatters(
+    k, extra, pad, dtype, spm_dtype, zero, data
+):
+    """Where no two entries of a conv reach one element, a scatter writes each entry (plus
+    0.0) straight into the tensor: the bits of summing per element first, special values
+    and old-data errors alike."""
+    import igoc.sim.functional as functional
+
+    g = ConvGeometry(data.draw(st.integers(1, 2)), 2, 5, 4, k, k, k + extra, k + extra, pad, pad)
+    assert functional.is_injective(g)
+    rows, cols = g.rows, g.cols
+    tensors = layout_tensors(
+        [("v", "input", F32, (rows, cols)), ("dx", "output", dtype, (g.batch, 2, 5, 4))]
+    )
+    values = data.draw(st.lists(SCATTER_VALUES, min_size=rows * cols, max_size=rows * cols))
+    inputs = {"v": np.array(values, np.float32).reshape(rows, cols)}
+    stream = [Store(1, 0, g.batch * 2 * 5, 4, 4, 0, dtype, zero=True)] if zero else []
+    for accumulate in (False, True):
+        m0 = data.draw(st.integers(0, rows - 1))
+        k0 = data.draw(st.integers(0, cols - 1))
+        mm, kk = data.draw(st.integers(1, rows - m0)), data.draw(st.integers(1, cols - k0))
+        stream.append(Load(0, m0 * cols + k0, mm, kk, cols, 0x0, spm_dtype))
+        stream.append(Scatter(1, 0, m0, k0, mm, kk, 0x0, spm_dtype, accumulate=accumulate))
+    stream.append(Halt())
+    program = Program(tiny_target(), tensors, [g], [stream])
+
+    def run():
+        try:
+            result = simulate(program, functional=True, inputs=dict(inputs))
+        except SimError as err:
+            return str(err)
+        return result.tensors["dx"].tobytes(), result.unwritten["dx"]
+
+    fast = run()
+    original = functional.is_injective
+    functional.is_injective = lambda geometry: False  # every scatter sums per element
+    try:
+        summed = run()
+    finally:
+        functional.is_injective = original
+    assert fast == summed
