@@ -5,8 +5,9 @@ streams (``igoc.sim.columns``), after the static checks (``igoc.sim.validate``):
 the DRAM bytes each DMA reads and writes, the cycles of each matmul, the SPM byte
 ranges each instruction touches (as runs of *elementary segments*: the address
 space cut at every range boundary the core uses, so that hazard tracking is
-exact), and the DRAM footprints of DMAs on tensors that the core both reads and
-writes.
+exact), the earlier instructions each one's SPM hazards are on
+(``igoc.sim.hazards``), and the DRAM footprints of DMAs on tensors that the core both
+reads and writes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from igoc.isa import im2col
 from igoc.isa.cycles import matmul_cycles
 from igoc.isa.program import Program, records_of
 from igoc.sim.columns import Columns
+from igoc.sim.hazards import newest_meeting
 from igoc.sim.validate import first_error
 
 
@@ -30,14 +32,22 @@ class CoreCode:
     records: np.ndarray
     kind: list[int]  # opcode
     dur: list[float]  # matmul cycles, or DMA transfer cycles (bytes / bytes per cycle)
-    r1: list[int]  # SPM range id of the DMA block or of matmul A (-1: none)
-    r2: list[int]  # matmul B
-    r3: list[int]  # matmul C
+    r1: np.ndarray  # SPM range id of the DMA block or of matmul A (-1: none)
+    r2: np.ndarray  # matmul B
+    r3: np.ndarray  # matmul C
     range_lo: list[int]  # per range id: its first elementary SPM segment
     range_hi: list[int]  # one past its last
     segments: int  # elementary SPM segments of this core
     single_segment: bool  # every range is one segment (buffers reused whole): ids = segments
     track: list[int]  # tensor index when the DMA needs DRAM hazard checks, else -1
+    # SPM hazards per instruction (``igoc.sim.hazards``): of a load, on the matmuls (dep1)
+    # and the stores (dep2); of a matmul, on the loads and the stores; of a store, on the
+    # loads and the matmuls
+    dep1: list[int]
+    dep2: list[int]
+    load_ranges: list[int]  # SPM range id per instruction of the load queue (loads, gathers)
+    matmul_ranges: tuple[list[int], list[int], list[int]]  # A, B, C per matmul
+    store_ranges: list[int]  # per instruction of the store queue (stores, scatters)
     footprints: dict[int, tuple] = field(default_factory=dict)  # per tracked DMA
     tensor: np.ndarray | None = None  # tensor index per instruction (-1: none)
     read_bytes: np.ndarray | None = None  # DRAM bytes read per instruction
@@ -140,19 +150,28 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
 
     ranges = _spm_ranges(c)
     track, footprints = _footprints(program, c)
+    r1, r2, r3 = ranges.ids
+    queues = (c.is_load | c.is_gather, c.is_mm, c.is_store | c.is_scatter)
+    loads, matmuls, stores = (np.flatnonzero(q) for q in queues)
+    dep1, dep2 = _hazards(ranges, queues, (loads, matmuls, stores))
     return CoreCode(
         core=core,
         records=c.records,
         kind=c.op.tolist(),
         dur=dur.tolist(),
-        r1=ranges.ids[0],
-        r2=ranges.ids[1],
-        r3=ranges.ids[2],
-        range_lo=ranges.lo,
-        range_hi=ranges.hi,
+        r1=r1,
+        r2=r2,
+        r3=r3,
+        range_lo=ranges.lo.tolist(),
+        range_hi=ranges.hi.tolist(),
         segments=ranges.segments,
         single_segment=ranges.single,
         track=track,
+        dep1=dep1,
+        dep2=dep2,
+        load_ranges=r1[loads].tolist(),
+        matmul_ranges=(r1[matmuls].tolist(), r2[matmuls].tolist(), r3[matmuls].tolist()),
+        store_ranges=r1[stores].tolist(),
         footprints=footprints,
         tensor=c.tensor,
         read_bytes=read_bytes.astype(np.int64),
@@ -163,13 +182,37 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
     )
 
 
+def _hazards(
+    ranges: _Ranges, queues: tuple[np.ndarray, ...], index: tuple[np.ndarray, ...]
+) -> tuple[list[int], list[int]]:
+    """``CoreCode.dep1`` and ``dep2``: each instruction's SPM hazards on the other queues."""
+    lo = ranges.lo.astype(np.int32)  # segments: fewer than 2^31
+    hi = ranges.hi.astype(np.int32)
+    n = len(ranges.ids[0])
+    loads, matmuls, stores = index
+    before_l, before_m, before_s = (np.cumsum(q) - q for q in queues)  # of the queue, before
+    load_x = [(lo[r], hi[r]) for r in [ranges.ids[0][loads]]]
+    store_x = [(lo[r], hi[r]) for r in [ranges.ids[0][stores]]]
+    matmul_x = [(lo[r], hi[r]) for r in (ids[matmuls] for ids in ranges.ids)]
+    c_x = matmul_x[2:]
+    dep1 = np.zeros(n, np.int8)
+    dep2 = np.zeros(n, np.int8)
+    dep1[loads] = newest_meeting(load_x, matmul_x, before_m[loads])  # WAR, WAW
+    dep2[loads] = newest_meeting(load_x, store_x, before_s[loads])  # WAR
+    dep1[matmuls] = newest_meeting(matmul_x, load_x, before_l[matmuls])  # RAW
+    dep2[matmuls] = newest_meeting(c_x, store_x, before_s[matmuls])  # WAR
+    dep1[stores] = newest_meeting(store_x, load_x, before_l[stores])  # RAW
+    dep2[stores] = newest_meeting(store_x, c_x, before_m[stores])  # RAW
+    return dep1.tolist(), dep2.tolist()
+
+
 @dataclass
 class _Ranges:
     """The SPM ranges of a stream: an id per instruction operand, and each id's extent."""
 
-    ids: list[list[int]]  # per operand (DMA block or A, B, C): range id per instruction, or -1
-    lo: list[int]  # per range id: first elementary segment
-    hi: list[int]  # one past its last
+    ids: list[np.ndarray]  # per operand (DMA block or A, B, C): range id per instruction, or -1
+    lo: np.ndarray  # per range id: first elementary segment
+    hi: np.ndarray  # one past its last
     segments: int
     single: bool
     starts: np.ndarray  # per distinct range: first byte
@@ -217,8 +260,8 @@ def _spm_ranges(c: Columns) -> _Ranges:
     for p, a, b in zip(picked, cuts[:-1], cuts[1:], strict=True):
         per = np.full(c.n, -1, np.int64)
         per[p] = inverse[a:b]
-        ids.append(per.tolist())
-    return _Ranges(ids, lo.tolist(), hi.tolist(), segments, single, r_start, r_end)
+        ids.append(per)
+    return _Ranges(ids, lo, hi, segments, single, r_start, r_end)
 
 
 def _spm_peaks(program: Program, starts: np.ndarray, ends: np.ndarray) -> dict[int, int]:
