@@ -270,6 +270,9 @@ class CoreRunner:
                         if len(ch_starts) > CALENDAR:
                             floor = ql if ql < qs else qs
                             channel.prune(floor if floor < other_floor else other_floor)
+                elif direct and ch_starts and ch_starts[-1] <= ready and d > 0:
+                    xend = ch_ends[-1] + d  # busy from before ready to its last end: queue behind
+                    ch_ends[-1] = xend
                 else:
                     floor = ql if ql < qs else qs
                     xend = reserve(ready, d, floor if floor < other_floor else other_floor)
@@ -346,6 +349,9 @@ class CoreRunner:
                         if len(ch_starts) > CALENDAR:
                             floor = ql if ql < qs else qs
                             channel.prune(floor if floor < other_floor else other_floor)
+                elif direct and ch_starts and ch_starts[-1] <= ready and d > 0:
+                    xend = ch_ends[-1] + d  # busy from before ready to its last end: queue behind
+                    ch_ends[-1] = xend
                 else:
                     floor = ql if ql < qs else qs
                     xend = reserve(ready, d, floor if floor < other_floor else other_floor)

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simkit import tiny_target
+from simkit import tiny_target, valid_programs
 from test_runmap import Runs
 
 from igoc.isa.instructions import Barrier, DType, Halt, Load, Matmul, Store
 from igoc.isa.program import Program, layout_tensors, records_of
 from igoc.sim import hazards, queuelog, simulate
+from igoc.sim.channel import Channel
 from igoc.sim.columns import Columns
 from igoc.sim.hazards import newest_meeting
 from igoc.sim.prepare import CoreCode, prepare
@@ -332,3 +333,19 @@ def test_a_load_waits_for_a_matmul_reading_its_bytes_far_back():
     assert exact.dep1[len(stream) - 2] == 2 * hazards.WINDOW + 1
     assert timings(program, [exact]) == timings(program, [code])
     assert report["stalls"]["dependency"] > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(overlapping_programs(), valid_programs()))
+def test_the_loop_books_the_channel_as_reserve_does(program):
+    """The timing loop books the channel itself when it can; a recording channel (for a
+    trace) takes every booking through ``Channel.reserve``: the times are the same."""
+    codes = prepare(program)
+    shapes = [t.shape for t in program.tensors]
+    serial = program.target.overlap == "serial"
+    latency = float(program.target.dram_latency_cycles)
+    runs = []
+    for channel in (Channel(), Channel(record=True)):
+        runners = run_timing(codes, latency, shapes, channel, serial)
+        runs.append([(list(r.start), list(r.end), r.stalls) for r in runners])
+    assert runs[0] == runs[1]
