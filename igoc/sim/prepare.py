@@ -12,6 +12,7 @@ reads and writes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,20 +109,49 @@ def _im2col_counts(program: Program, c: Columns, picked: np.ndarray) -> np.ndarr
             c.f6[picked][rest] % per_channel[conv],
             c.cols[picked][rest],
         )
-        keys = list(zip(*(x.tolist() for x in columns), strict=True))
-        found: dict[tuple[int, ...], int] = {}
-        for key in keys:
-            if key not in found:
-                g, m0, rows, k0, cols = key
-                found[key] = im2col.distinct_elements(convs[g], m0, rows, k0, cols)
-        counts[rest] = [found[key] for key in keys]
+        first, inverse = _first_and_inverse(columns)
+        found = [
+            im2col.distinct_elements(convs[g], m0, rows, k0, cols)
+            for g, m0, rows, k0, cols in zip(*(x[first].tolist() for x in columns), strict=True)
+        ]
+        counts[rest] = np.array(found, np.int64)[inverse]
     return counts
+
+
+def _first_and_inverse(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the non-negative integer ``columns`` told apart: the index of each distinct
+    row's first occurrence, and per row the number of its distinct row."""
+    radix = [int(x.max()) + 1 for x in columns]
+    if math.prod(radix) < 1 << 62:  # one int64 key per row
+        key = columns[0]
+        for x, r in zip(columns[1:], radix[1:], strict=True):
+            key = key * r + x
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        rows = np.stack(columns, 1)
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array, as ``np.unique`` gives them.
+
+    ``np.unique`` without indices checks for a masked array, which imports ``numpy.ma``
+    (a fifth of a short run's start-up).
+    """
+    values = np.sort(values)
+    if len(values) > 1:
+        keep = np.empty(len(values), bool)
+        keep[0] = True
+        np.not_equal(values[1:], values[:-1], out=keep[1:])
+        values = values[keep]
+    return values
 
 
 def _footprints(program: Program, c: Columns) -> tuple[list[int], dict[int, tuple]]:
     """DRAM hazards matter only on tensors this core both reads and writes."""
-    read_t = set(np.unique(c.tensor[c.is_load | c.is_gather]).tolist())
-    written_t = set(np.unique(c.tensor[c.is_store | c.is_scatter]).tolist())
+    read_t = set(distinct(c.tensor[c.is_load | c.is_gather]).tolist())
+    written_t = set(distinct(c.tensor[c.is_store | c.is_scatter]).tolist())
     tracked = read_t & written_t
     if not tracked:
         return [-1] * c.n, {}
@@ -235,14 +265,14 @@ def _spm_ranges(c: Columns) -> _Ranges:
     span = int(ends.max()) + 1 if len(ends) else 1
     if span < 1 << 31:  # one int64 key per range
         keys = starts * span + ends
-        distinct = np.unique(keys)
-        inverse = np.searchsorted(distinct, keys)
-        r_start, r_end = distinct // span, distinct % span
+        found = distinct(keys)
+        inverse = np.searchsorted(found, keys)
+        r_start, r_end = found // span, found % span
     else:
         pairs, inverse = np.unique(np.stack([starts, ends], 1), axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         r_start, r_end = pairs[:, 0], pairs[:, 1]
-    bounds = np.unique(np.concatenate([r_start, r_end]))
+    bounds = distinct(np.concatenate([r_start, r_end]))
     lo = np.searchsorted(bounds, r_start)
     hi = np.searchsorted(bounds, r_end)
     segments = max(len(bounds), 1)
@@ -276,6 +306,6 @@ def _spm_peaks(program: Program, starts: np.ndarray, ends: np.ndarray) -> dict[i
     owner = starts // t.spm_bytes if t.spm_shared else np.zeros(len(starts), np.int64)
     offsets = np.minimum(ends - owner * t.spm_bytes, t.spm_bytes)  # one that runs on: full
     peaks: dict[int, int] = {}
-    for c in np.unique(owner).tolist():
+    for c in distinct(owner).tolist():
         peaks[int(c)] = int(offsets[owner == c].max())
     return peaks
