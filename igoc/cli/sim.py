@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import math
 import sys
@@ -15,9 +14,8 @@ from igoc import __version__
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.output import OutputError, open_output, write_output
 from igoc.sim import SimError, simulate
-from igoc.sim.compare import RULE, StreamingCheck, check_outputs, generate_inputs
-from igoc.sim.inputs import read_inputs
 from igoc.sim.report import format_report
+from igoc.sim.tolerance import RULE
 
 EPILOG = f"""\
 Functional mode (--inputs, --outputs or --check) runs the program on data: input
@@ -53,6 +51,8 @@ def returning_freed_memory(done: Callable[[str, np.ndarray, int], None]):
     tensors ever made. ``malloc_trim`` returns every whole free page there. Elsewhere
     (no ``malloc_trim``) this is ``done`` itself.
     """
+    import ctypes
+
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
@@ -78,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
     program = read_npu(args.file)
     functional = bool(args.inputs or args.outputs or args.check)
     inputs = None
-    if functional:
+    if functional:  # the modules of runs on data, loaded only for those
+        from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
+        from igoc.sim.inputs import read_inputs
+
         inputs = generate_inputs(program, args.seed)
         if args.inputs:
             inputs.update(read_inputs(args.inputs, program))
