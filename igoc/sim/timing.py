@@ -159,7 +159,7 @@ class CoreRunner:
         st_dma, st_dep, st_bw, st_bar = self.stalls
         busy_l, busy_c, busy_s = self.busy
         start_of, end_of = self.start, self.end
-        reserve = channel.reserve
+        reserve, fill = channel.reserve, channel.fill
         # ``Channel.reserve`` inline when the channel is free from ``ready`` on
         direct = channel.pieces is None
         ch_starts, ch_ends = channel.starts, channel.ends
@@ -270,9 +270,13 @@ class CoreRunner:
                         if len(ch_starts) > CALENDAR:
                             floor = ql if ql < qs else qs
                             channel.prune(floor if floor < other_floor else other_floor)
-                elif direct and ch_starts and ch_starts[-1] <= ready and d > 0:
-                    xend = ch_ends[-1] + d  # busy from before ready to its last end: queue behind
-                    ch_ends[-1] = xend
+                elif direct and ch_ends and d > 0:  # busy after ready
+                    if ch_starts[-1] <= ready:  # and from before it to its last end: queue
+                        xend = ch_ends[-1] + d
+                        ch_ends[-1] = xend
+                    else:
+                        floor = ql if ql < qs else qs
+                        xend = fill(ready, d, floor if floor < other_floor else other_floor)
                 else:
                     floor = ql if ql < qs else qs
                     xend = reserve(ready, d, floor if floor < other_floor else other_floor)
@@ -349,9 +353,13 @@ class CoreRunner:
                         if len(ch_starts) > CALENDAR:
                             floor = ql if ql < qs else qs
                             channel.prune(floor if floor < other_floor else other_floor)
-                elif direct and ch_starts and ch_starts[-1] <= ready and d > 0:
-                    xend = ch_ends[-1] + d  # busy from before ready to its last end: queue behind
-                    ch_ends[-1] = xend
+                elif direct and ch_ends and d > 0:  # busy after ready
+                    if ch_starts[-1] <= ready:  # and from before it to its last end: queue
+                        xend = ch_ends[-1] + d
+                        ch_ends[-1] = xend
+                    else:
+                        floor = ql if ql < qs else qs
+                        xend = fill(ready, d, floor if floor < other_floor else other_floor)
                 else:
                     floor = ql if ql < qs else qs
                     xend = reserve(ready, d, floor if floor < other_floor else other_floor)
