@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-WINDOW = 8  # instructions of a queue looked back over before the run
+WINDOW = 16  # instructions of a queue looked back over before the run
 
 Spans = list[tuple[np.ndarray, np.ndarray]]
 

@@ -184,6 +184,7 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
     queues = (c.is_load | c.is_gather, c.is_mm, c.is_store | c.is_scatter)
     loads, matmuls, stores = (np.flatnonzero(q) for q in queues)
     dep1, dep2 = _hazards(ranges, queues, (loads, matmuls, stores))
+    ids = np.arange(len(ranges.lo)).astype(object)  # one int object per range id, shared
     return CoreCode(
         core=core,
         records=c.records,
@@ -199,9 +200,13 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
         track=track,
         dep1=dep1,
         dep2=dep2,
-        load_ranges=r1[loads].tolist(),
-        matmul_ranges=(r1[matmuls].tolist(), r2[matmuls].tolist(), r3[matmuls].tolist()),
-        store_ranges=r1[stores].tolist(),
+        load_ranges=ids[r1[loads]].tolist(),
+        matmul_ranges=(
+            ids[r1[matmuls]].tolist(),
+            ids[r2[matmuls]].tolist(),
+            ids[r3[matmuls]].tolist(),
+        ),
+        store_ranges=ids[r1[stores]].tolist(),
         footprints=footprints,
         tensor=c.tensor,
         read_bytes=read_bytes.astype(np.int64),
@@ -225,15 +230,16 @@ def _hazards(
     store_x = [(lo[r], hi[r]) for r in [ranges.ids[0][stores]]]
     matmul_x = [(lo[r], hi[r]) for r in (ids[matmuls] for ids in ranges.ids)]
     c_x = matmul_x[2:]
-    dep1 = np.zeros(n, np.int8)
-    dep2 = np.zeros(n, np.int8)
+    dep1 = np.zeros(n, np.int16)  # values fit int8
+    dep2 = np.zeros(n, np.int16)
     dep1[loads] = newest_meeting(load_x, matmul_x, before_m[loads])  # WAR, WAW
     dep2[loads] = newest_meeting(load_x, store_x, before_s[loads])  # WAR
     dep1[matmuls] = newest_meeting(matmul_x, load_x, before_l[matmuls])  # RAW
     dep2[matmuls] = newest_meeting(c_x, store_x, before_s[matmuls])  # WAR
     dep1[stores] = newest_meeting(store_x, load_x, before_l[stores])  # RAW
     dep2[stores] = newest_meeting(store_x, c_x, before_m[stores])  # RAW
-    return dep1.tolist(), dep2.tolist()
+    small = np.arange(-128, 128).astype(object)  # lists of shared int objects, not one each
+    return small[dep1 + 128].tolist(), small[dep2 + 128].tolist()
 
 
 @dataclass
