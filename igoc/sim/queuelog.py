@@ -11,13 +11,16 @@ longer than ``SCAN`` instructions moves the queue up to there into
 ``igoc.sim.runmap.RangeMap``\\ s (disjoint runs of those instructions' times) and asks
 those, so a query costs at most that walk plus the runs, and each instruction is moved
 once. Instructions no later than ``floor`` (``forget``: from then on no query compares
-its answer with an earlier time) can never bind; they are left out of the runs.
+its answer with an earlier time) can never bind; they are left out of the runs (times
+never decrease along the queue: those are the ones before a place found by bisection).
 
 Answers are exact whenever they are later than ``limit``. A query of an empty range (a
 store that reads no SPM) asks the runs, which answer it as they are cut.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_right
 
 from igoc.sim.runmap import RangeMap
 
@@ -87,13 +90,12 @@ class DmaLog:
 
     def _move(self, last: int) -> None:
         """Move the transfers up to position ``last`` into ``older`` (those that can bind)."""
-        ranges, times, floor = self.ranges, self.times, self.floor
+        ranges, times = self.ranges, self.times
         paint = self.older.paint
-        for p in range(self.moved, last + 1):
+        for p in range(bisect_right(times, self.floor, self.moved, last + 1), last + 1):
             t = times[p]
-            if t > floor:
-                paint(ranges[p], t)
-                self.older_max = t
+            paint(ranges[p], t)
+            self.older_max = t
         self.moved = last + 1
 
     def forget(self, floor: float) -> None:
@@ -182,16 +184,15 @@ class ComputeLog:
 
     def _move(self, last: int) -> None:
         """Move the matmuls up to position ``last`` into the runs (those that can bind)."""
-        times, floor = self.times, self.floor
+        times = self.times
         ra, rb, rc = self.a, self.b, self.c
         read, write = self.reads.paint, self.writes.paint
-        for p in range(self.moved, last + 1):
+        for p in range(bisect_right(times, self.floor, self.moved, last + 1), last + 1):
             t = times[p]
-            if t > floor:
-                read(ra[p], t)
-                read(rb[p], t)
-                write(rc[p], t)
-                self.older_max = t
+            read(ra[p], t)
+            read(rb[p], t)
+            write(rc[p], t)
+            self.older_max = t
         self.moved = last + 1
 
     def forget(self, floor: float) -> None:
