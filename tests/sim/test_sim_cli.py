@@ -251,3 +251,26 @@ def test_a_timing_run_loads_no_module_of_runs_on_data(matmul_npu, tmp_path):
     assert loaded() == "0 []"
     assert loaded("--trace", str(tmp_path / "t.json")) == "0 ['igoc.sim.trace']"
     assert "'igoc.reference', 'igoc.sim.compare', 'igoc.sim.functional'" in loaded("--check")
+
+
+def test_only_a_timing_run_keeps_freed_memory(matmul_npu, monkeypatch, capsys):
+    """A timing run asks glibc to keep freed blocks; a run on data returns them instead."""
+    import ctypes
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+        def malloc_trim(self, pad: int) -> int:
+            return 0
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    assert main([str(matmul_npu)]) == 0
+    assert calls == [(-1, 256 << 20), (-3, 32 << 20)]  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    calls.clear()
+    assert main([str(matmul_npu), "--check"]) == 0
+    assert calls == []
+    capsys.readouterr()
