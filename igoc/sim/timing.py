@@ -56,7 +56,7 @@ from igoc.sim.channel import CALENDAR, Channel
 from igoc.sim.errors import SimError
 from igoc.sim.footprints import footprints_overlap
 from igoc.sim.prepare import CoreCode
-from igoc.sim.queuelog import ComputeLog, DmaLog
+from igoc.sim.queuelog import QueueLog
 
 DMA, DEPENDENCY, BANDWIDTH, BARRIER = 0, 1, 2, 3
 STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
@@ -64,6 +64,9 @@ STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
 # plain ints: the loop compares them with the record's opcode many times
 _GATHER, _SCATTER = int(Opcode.GATHER), int(Opcode.SCATTER)
 _MATMUL, _BARRIER = int(Opcode.MATMUL), int(Opcode.BARRIER)
+
+# the parts of the queues' logs a query walks: a DMA's block; a matmul's A, B and C, or C
+_BLOCK, _ABC, _C = (0,), (0, 1, 2), (2,)
 
 PRUNE_EVERY = 2048  # instructions between prunings of the queues' logs (``forget``)
 
@@ -95,9 +98,11 @@ class CoreRunner:
         self.store_times = [0.0] * len(code.store_ranges)
         self.nl = self.nm = self.ns = 0  # instructions issued so far per queue
         lo, hi, segments = code.range_lo, code.range_hi, code.segments
-        self.loads = DmaLog(code.load_ranges, self.load_times, lo, hi, segments)
-        self.matmuls = ComputeLog(code.matmul_ranges, self.matmul_times, lo, hi, segments)
-        self.stores = DmaLog(code.store_ranges, self.store_times, lo, hi, segments)
+        self.loads = QueueLog((code.load_ranges,), (0,), self.load_times, lo, hi, segments)
+        # a matmul's A and B are reads, its C a write: kept apart once moved into runs
+        mm = code.matmul_ranges
+        self.matmuls = QueueLog(mm, (0, 0, 1), self.matmul_times, lo, hi, segments)
+        self.stores = QueueLog((code.store_ranges,), (0,), self.store_times, lo, hi, segments)
         self.ql = self.qc = self.qs = 0.0
         self.prune_at = PRUNE_EVERY  # instruction index of the next pruning of the logs
         self.fence = 0.0
@@ -151,8 +156,7 @@ class CoreRunner:
         load_t, matmul_t, store_t = self.load_times, self.matmul_times, self.store_times
         nl, nm, ns = self.nl, self.nm, self.ns
         loads, matmuls, stores = self.loads, self.matmuls, self.stores
-        ld_max, ld_max3, st_max = loads.max, loads.max3, stores.max
-        mm_any, mm_written = matmuls.max_any, matmuls.max_written
+        ld_max, mm_max, st_max = loads.max, matmuls.max, stores.max
         ql, qc, qs = self.ql, self.qc, self.qs
         fence, done, lat = self.fence, self.done, self.latency
         serial, previous = self.serial, self.previous
@@ -182,7 +186,7 @@ class CoreRunner:
                 elif j:
                     j += nl
                     if load_t[j] > ready:
-                        t = ld_max3(j, r1[i], r2[i], r3[i], ready)
+                        t = ld_max(j, (r1[i], r2[i], r3[i]), ready, _BLOCK)
                         if t > ready:
                             ready, cause = t, DMA
                 j = dep2[i]  # stores still reading C
@@ -193,7 +197,7 @@ class CoreRunner:
                 elif j:
                     j += ns
                     if store_t[j] > ready:
-                        t = st_max(j, r3[i], ready)
+                        t = st_max(j, (r3[i],), ready, _BLOCK)
                         if t > ready:
                             ready, cause = t, DMA
                 if serial and done > ready:
@@ -228,7 +232,7 @@ class CoreRunner:
                 elif j:
                     j += nm
                     if matmul_t[j] > ready:
-                        t = mm_any(j, r1[i], ready)
+                        t = mm_max(j, (r1[i],), ready, _ABC)
                         if t > ready:
                             ready, cause = t, DEPENDENCY
                 j = dep2[i]  # stores still reading it
@@ -239,7 +243,7 @@ class CoreRunner:
                 elif j:
                     j += ns
                     if store_t[j] > ready:
-                        t = st_max(j, r1[i], ready)
+                        t = st_max(j, (r1[i],), ready, _BLOCK)
                         if t > ready:
                             ready, cause = t, DMA
                 tensor = track[i]
@@ -311,7 +315,7 @@ class CoreRunner:
                 elif j:
                     j += nl
                     if load_t[j] > ready:
-                        t = ld_max(j, r1[i], ready)
+                        t = ld_max(j, (r1[i],), ready, _BLOCK)
                         if t > ready:
                             ready, cause = t, DMA
                 j = dep2[i]  # matmuls writing it
@@ -322,7 +326,7 @@ class CoreRunner:
                 elif j:
                     j += nm
                     if matmul_t[j] > ready:
-                        t = mm_written(j, r1[i], ready)
+                        t = mm_max(j, (r1[i],), ready, _C)
                         if t > ready:
                             ready, cause = t, DEPENDENCY
                 tensor = track[i]

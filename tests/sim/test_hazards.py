@@ -18,7 +18,7 @@ from igoc.sim.channel import Channel
 from igoc.sim.columns import Columns
 from igoc.sim.hazards import newest_meeting
 from igoc.sim.prepare import CoreCode, prepare
-from igoc.sim.queuelog import ComputeLog, DmaLog
+from igoc.sim.queuelog import QueueLog
 from igoc.sim.timing import run_timing
 
 F16, F32 = DType.F16, DType.F32
@@ -110,7 +110,9 @@ queue_programs = st.lists(
 
 
 def check_log(steps, three: bool, empty_paints: bool) -> None:
-    """A ``DmaLog`` (or a ``ComputeLog``, painting A, B and C) against runs painted in full.
+    """A queue's log against runs painted in full with every instruction so far: a DMA
+    queue's (one range each) or the compute queue's (A, B and C, asked about all three
+    or C alone), asked about one range or three (a matmul's operands).
 
     As in the timing loop, a log painted with empty ranges (the store queue's, with zero
     stores) is not asked about empty ones.
@@ -118,67 +120,50 @@ def check_log(steps, three: bool, empty_paints: bool) -> None:
     lo = [a for a, _ in SPANS]
     hi = [b for _, b in SPANS]
     times: list[float] = []
-    ids: list[tuple[int, ...]] = []
-    if three:
-        abc = ([], [], [])
-        log = ComputeLog(abc, times, lo, hi, 36)
-    else:
-        ranges: list[int] = []
-        log = DmaLog(ranges, times, lo, hi, 36)
+    ids: list[tuple[int, ...]] = []  # per instruction: its range id per part
+    parts: tuple[list[int], ...] = ([], [], []) if three else ([],)
+    maps = (0, 0, 1) if three else (0,)
+    log = QueueLog(parts, maps, times, lo, hi, 36)
+    asks = [(0, 1, 2), (2,)] if three else [(0,)]
     time, floor = 0.0, 0.0
     for what, drawn, step, window, drop in steps:
-        span = drawn[0]
-        r = SPANS.index(span)
-        empty = any(a == b for a, b in (drawn if three else drawn[:1]))
         if what == "paint":
-            if empty and not empty_paints:
+            entry = tuple(SPANS.index(x) for x in drawn[: len(parts)])
+            if any(lo[x] == hi[x] for x in entry) and not empty_paints:
                 continue
             time += step
-            entry = tuple(SPANS.index(x) for x in drawn) if three else (r,)
-            if three:
-                for part, x in zip(abc, entry, strict=True):
-                    part.append(x)
-            else:
-                ranges.append(r)
+            for part, x in zip(parts, entry, strict=True):
+                part.append(x)
             ids.append(entry)
             times.append(time)
         elif what == "forget":
             floor = max(floor, time - drop - 4)
             log.forget(floor)
         else:
-            empty = span[0] == span[1]
-            if empty and empty_paints:
+            asked = drawn[:1] if three or step < 1 else drawn  # one range, or three
+            empty = any(a == b for a, b in asked)
+            if empty and (empty_paints or len(asked) > 1):
                 continue
             count = len(times)
             limit = max(floor, time - drop)
-            reads = Runs()  # every painter so far, in order: the answer the runs give
-            writes = Runs()
+            runs = [Runs() for _ in range(max(maps) + 1)]  # every instruction so far, in order
             for entry, t in zip(ids, times, strict=True):
-                for j, x in enumerate(entry):
-                    (writes if j == 2 or not three else reads).paint(*SPANS[x], t)
-            if three:
-                want = max(reads.max(*span), writes.max(*span))
-                want_written = writes.max(*span)
-            else:
-                want = want_written = writes.max(*span)
-            # the window the static look-back saw: none of it meets the range
-            back = 1 if empty else window + 1
-            for d in range(1, min(back, count + 1)):
-                if any(meets(span, SPANS[x]) for x in ids[count - d]):
-                    break
-            else:
-                if count >= back:
-                    p = count - back
-                    if three:
-                        got = log.max_any(p, r, limit)
-                        got_written = log.max_written(p, r, limit)
-                    else:
-                        got = got_written = log.max(p, r, limit)
-                    for g, w in ((got, want), (got_written, want_written)):
-                        if w > limit:
-                            assert g == w
-                        else:
-                            assert g <= limit
+                for x, m in zip(entry, maps, strict=True):
+                    runs[m].paint(*SPANS[x], t)
+            for which in asks:
+                want = max(runs[maps[k]].max(*span) for k in which for span in asked)
+                # the window the static look-back saw: none of it meets the ranges
+                back = 1 if empty else window + 1
+                seen = [ids[count - d] for d in range(1, min(back, count + 1))]
+                if any(meets(a, SPANS[e[k]]) for e in seen for k in which for a in asked):
+                    continue
+                if count < back:
+                    continue
+                got = log.max(count - back, tuple(SPANS.index(a) for a in asked), limit, which)
+                if want > limit:
+                    assert got == want
+                else:
+                    assert got <= limit
 
 
 @settings(max_examples=400)
