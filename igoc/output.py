@@ -29,7 +29,6 @@ import contextlib
 import errno
 import io
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -149,6 +148,8 @@ def _replacing(name: str, real: str, info: os.stat_result | None, binary: bool) 
 
 def _temporary(name: str, folder: str, base: str) -> tuple[int, str]:
     """A new file ``.<base>.<random>.tmp`` in ``folder``, created with mode 0666 & ~umask."""
+    import secrets  # only when a file is written (a few ms of start-up otherwise)
+
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
         temporary = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")

@@ -44,6 +44,12 @@ class Channel:
             return ready + duration
         if duration <= 0:
             return ready
+        return self.fill(ready, duration, floor)
+
+    def fill(self, ready: float, duration: float, floor: float) -> float:
+        """``reserve`` of a positive ``duration`` when the channel is busy after ``ready``
+        (not recording: the timing loop calls it so, when its own bookings do not fit)."""
+        starts, ends = self.starts, self.ends
         j = bisect_right(ends, ready)
         n = len(starts)
         if starts[j] <= ready:  # busy at ready
@@ -77,18 +83,23 @@ class Channel:
         new_s: list[float] = []
         new_e: list[float] = []
         t, left, k = ready, duration, j
-        while left > 0:
-            if k < n and starts[k] <= t:  # busy: keep the interval, go on after it
+        while True:
+            while k < n and starts[k] <= t:  # busy: keep the interval, go on after it
+                end = ends[k]
                 if new_e and starts[k] <= new_e[-1]:
-                    new_e[-1] = max(new_e[-1], ends[k])
+                    if end > new_e[-1]:
+                        new_e[-1] = end
                 else:
                     new_s.append(starts[k])
-                    new_e.append(ends[k])
-                if ends[k] > t:
-                    t = ends[k]
+                    new_e.append(end)
+                if end > t:
+                    t = end
                 k += 1
-                continue
-            use = min(left, (starts[k] if k < n else float("inf")) - t)
+            use = left  # the free time up to the next busy interval, or all that is left
+            if k < n:
+                gap = starts[k] - t
+                if gap < left:
+                    use = gap
             if new_e and new_e[-1] >= t:
                 new_e[-1] = t + use
             else:
@@ -96,8 +107,11 @@ class Channel:
                 new_e.append(t + use)
             left -= use
             t += use
+            if left <= 0:
+                break
         if k < n and starts[k] <= new_e[-1]:  # the last piece touches the next interval
-            new_e[-1] = max(new_e[-1], ends[k])
+            if ends[k] > new_e[-1]:
+                new_e[-1] = ends[k]
             k += 1
         starts[j:k] = new_s
         ends[j:k] = new_e

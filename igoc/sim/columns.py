@@ -17,7 +17,8 @@ for _d in DType:
 
 
 class Columns:
-    """Fields of every record (int64; u64 fields clipped to 2^62) and derived arrays.
+    """Fields of every record and derived arrays: ``op``, ``flags``, ``dt0``, ``dt1`` as
+    uint8, the others as int64 (u64 fields clipped to 2^62).
 
     Field names follow ``igoc.isa.encoding``: ``f0`` tensor / a_addr / barrier_id,
     ``f1`` spm_addr / b_addr / core_mask, ``f2`` rows / c_addr, ``f3`` cols / m,
@@ -33,9 +34,13 @@ class Columns:
         cap = np.uint64(2**62)
         for name in records.dtype.names:
             col = records[name]
-            if col.dtype == np.uint64:
-                col = np.minimum(col, cap)
-            setattr(self, name, col.astype(np.int64))
+            if col.dtype == np.uint8:  # small codes: no wider copy (a run's memory is time)
+                col = np.ascontiguousarray(col)
+            else:
+                if col.dtype == np.uint64:
+                    col = np.minimum(col, cap)
+                col = col.astype(np.int64)
+            setattr(self, name, col)
         op = self.op
         self.is_load, self.is_gather = op == Opcode.LOAD, op == Opcode.GATHER
         self.is_store, self.is_scatter = op == Opcode.STORE, op == Opcode.SCATTER
@@ -49,15 +54,24 @@ class Columns:
         self._spm_operands()
 
     def _spm_operands(self) -> None:
-        is_mm, is_dma = self.is_mm, self.is_dma
-        in_bytes, c_bytes = _NBYTES[self.dt0], _NBYTES[self.dt1]
-        m, k, n = (x.astype(np.float64) for x in (self.f3, self.f4, self.f5))
-        block = self.rows.astype(np.float64) * self.cols * in_bytes
-        zero = self.is_store & ((self.flags & 4) != 0)  # a zero store reads no SPM
-        block = np.where(zero, 0.0, block)
-        self.start1 = np.where(is_mm, self.f0, np.where(is_dma, self.f1, 0))
-        self.end1 = self.start1 + np.where(is_mm, m * k * in_bytes, np.where(is_dma, block, 0.0))
-        self.start2 = np.where(is_mm, self.f1, 0)
-        self.end2 = self.start2 + np.where(is_mm, k * n * in_bytes, 0.0)
-        self.start3 = np.where(is_mm, self.f2, 0)
-        self.end3 = self.start3 + np.where(is_mm, m * n * c_bytes, 0.0)
+        """``start1`` .. ``end3``, worked out on the matmuls and the DMAs alone."""
+        count = self.n
+        self.start1, self.start2, self.start3 = (np.zeros(count, np.int64) for _ in range(3))
+        self.end1, self.end2, self.end3 = (np.zeros(count, np.float64) for _ in range(3))
+        mm = np.flatnonzero(self.is_mm)
+        if len(mm):
+            in_bytes, c_bytes = _NBYTES[self.dt0[mm]], _NBYTES[self.dt1[mm]]
+            m, k, n = (x[mm].astype(np.float64) for x in (self.f3, self.f4, self.f5))
+            for start, end, addr, size in (
+                (self.start1, self.end1, self.f0, m * k * in_bytes),
+                (self.start2, self.end2, self.f1, k * n * in_bytes),
+                (self.start3, self.end3, self.f2, m * n * c_bytes),
+            ):
+                start[mm] = addr[mm]
+                end[mm] = start[mm] + size
+        dma = np.flatnonzero(self.is_dma)
+        if len(dma):
+            block = self.rows[dma].astype(np.float64) * self.cols[dma] * _NBYTES[self.dt0[dma]]
+            zero = self.is_store[dma] & ((self.flags[dma] & 4) != 0)  # reads no SPM
+            self.start1[dma] = self.f1[dma]
+            self.end1[dma] = self.start1[dma] + np.where(zero, 0.0, block)

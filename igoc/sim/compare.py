@@ -26,9 +26,9 @@ from igoc.isa.numerics import STORAGE_DTYPE, round_to
 from igoc.isa.program import Program
 from igoc.reference import ReferenceError, evaluate, evaluate_op
 from igoc.sim.errors import SimError
+from igoc.sim.tolerance import RULE, TOLERANCE
 
-TOLERANCE = {DType.F16: 1e-2, DType.F32: 1e-2, DType.BF16: 6e-2}
-RULE = "max|sim-ref| <= tol*max|ref|, tol 1e-2 (f16, f32), 6e-2 (bf16)"
+__all__ = ["RULE", "TOLERANCE", "StreamingCheck", "check_outputs", "generate_inputs"]
 
 
 def _weight_fan(op: dict, shapes: dict[str, tuple[int, ...]]) -> tuple[str, int] | None:

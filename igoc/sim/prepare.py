@@ -5,12 +5,14 @@ streams (``igoc.sim.columns``), after the static checks (``igoc.sim.validate``):
 the DRAM bytes each DMA reads and writes, the cycles of each matmul, the SPM byte
 ranges each instruction touches (as runs of *elementary segments*: the address
 space cut at every range boundary the core uses, so that hazard tracking is
-exact), and the DRAM footprints of DMAs on tensors that the core both reads and
-writes.
+exact), the earlier instructions each one's SPM hazards are on
+(``igoc.sim.hazards``), and the DRAM footprints of DMAs on tensors that the core both
+reads and writes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +21,7 @@ from igoc.isa import im2col
 from igoc.isa.cycles import matmul_cycles
 from igoc.isa.program import Program, records_of
 from igoc.sim.columns import Columns
+from igoc.sim.hazards import newest_meeting
 from igoc.sim.validate import first_error
 
 
@@ -30,14 +33,22 @@ class CoreCode:
     records: np.ndarray
     kind: list[int]  # opcode
     dur: list[float]  # matmul cycles, or DMA transfer cycles (bytes / bytes per cycle)
-    r1: list[int]  # SPM range id of the DMA block or of matmul A (-1: none)
-    r2: list[int]  # matmul B
-    r3: list[int]  # matmul C
+    r1: np.ndarray  # SPM range id of the DMA block or of matmul A (-1: none)
+    r2: np.ndarray  # matmul B
+    r3: np.ndarray  # matmul C
     range_lo: list[int]  # per range id: its first elementary SPM segment
     range_hi: list[int]  # one past its last
     segments: int  # elementary SPM segments of this core
     single_segment: bool  # every range is one segment (buffers reused whole): ids = segments
     track: list[int]  # tensor index when the DMA needs DRAM hazard checks, else -1
+    # SPM hazards per instruction (``igoc.sim.hazards``): of a load, on the matmuls (dep1)
+    # and the stores (dep2); of a matmul, on the loads and the stores; of a store, on the
+    # loads and the matmuls
+    dep1: list[int]
+    dep2: list[int]
+    load_ranges: list[int]  # SPM range id per instruction of the load queue (loads, gathers)
+    matmul_ranges: tuple[list[int], list[int], list[int]]  # A, B, C per matmul
+    store_ranges: list[int]  # per instruction of the store queue (stores, scatters)
     footprints: dict[int, tuple] = field(default_factory=dict)  # per tracked DMA
     tensor: np.ndarray | None = None  # tensor index per instruction (-1: none)
     read_bytes: np.ndarray | None = None  # DRAM bytes read per instruction
@@ -98,20 +109,49 @@ def _im2col_counts(program: Program, c: Columns, picked: np.ndarray) -> np.ndarr
             c.f6[picked][rest] % per_channel[conv],
             c.cols[picked][rest],
         )
-        keys = list(zip(*(x.tolist() for x in columns), strict=True))
-        found: dict[tuple[int, ...], int] = {}
-        for key in keys:
-            if key not in found:
-                g, m0, rows, k0, cols = key
-                found[key] = im2col.distinct_elements(convs[g], m0, rows, k0, cols)
-        counts[rest] = [found[key] for key in keys]
+        first, inverse = _first_and_inverse(columns)
+        found = [
+            im2col.distinct_elements(convs[g], m0, rows, k0, cols)
+            for g, m0, rows, k0, cols in zip(*(x[first].tolist() for x in columns), strict=True)
+        ]
+        counts[rest] = np.array(found, np.int64)[inverse]
     return counts
+
+
+def _first_and_inverse(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the non-negative integer ``columns`` told apart: the index of each distinct
+    row's first occurrence, and per row the number of its distinct row."""
+    radix = [int(x.max()) + 1 for x in columns]
+    if math.prod(radix) < 1 << 62:  # one int64 key per row
+        key = columns[0]
+        for x, r in zip(columns[1:], radix[1:], strict=True):
+            key = key * r + x
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        rows = np.stack(columns, 1)
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array, as ``np.unique`` gives them.
+
+    ``np.unique`` without indices checks for a masked array, which imports ``numpy.ma``
+    (a fifth of a short run's start-up).
+    """
+    values = np.sort(values)
+    if len(values) > 1:
+        keep = np.empty(len(values), bool)
+        keep[0] = True
+        np.not_equal(values[1:], values[:-1], out=keep[1:])
+        values = values[keep]
+    return values
 
 
 def _footprints(program: Program, c: Columns) -> tuple[list[int], dict[int, tuple]]:
     """DRAM hazards matter only on tensors this core both reads and writes."""
-    read_t = set(np.unique(c.tensor[c.is_load | c.is_gather]).tolist())
-    written_t = set(np.unique(c.tensor[c.is_store | c.is_scatter]).tolist())
+    read_t = set(distinct(c.tensor[c.is_load | c.is_gather]).tolist())
+    written_t = set(distinct(c.tensor[c.is_store | c.is_scatter]).tolist())
     tracked = read_t & written_t
     if not tracked:
         return [-1] * c.n, {}
@@ -140,19 +180,33 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
 
     ranges = _spm_ranges(c)
     track, footprints = _footprints(program, c)
+    r1, r2, r3 = ranges.ids
+    queues = (c.is_load | c.is_gather, c.is_mm, c.is_store | c.is_scatter)
+    loads, matmuls, stores = (np.flatnonzero(q) for q in queues)
+    dep1, dep2 = _hazards(ranges, queues, (loads, matmuls, stores))
+    ids = np.arange(len(ranges.lo)).astype(object)  # one int object per range id, shared
     return CoreCode(
         core=core,
         records=c.records,
         kind=c.op.tolist(),
         dur=dur.tolist(),
-        r1=ranges.ids[0],
-        r2=ranges.ids[1],
-        r3=ranges.ids[2],
-        range_lo=ranges.lo,
-        range_hi=ranges.hi,
+        r1=r1,
+        r2=r2,
+        r3=r3,
+        range_lo=ranges.lo.tolist(),
+        range_hi=ranges.hi.tolist(),
         segments=ranges.segments,
         single_segment=ranges.single,
         track=track,
+        dep1=dep1,
+        dep2=dep2,
+        load_ranges=ids[r1[loads]].tolist(),
+        matmul_ranges=(
+            ids[r1[matmuls]].tolist(),
+            ids[r2[matmuls]].tolist(),
+            ids[r3[matmuls]].tolist(),
+        ),
+        store_ranges=ids[r1[stores]].tolist(),
         footprints=footprints,
         tensor=c.tensor,
         read_bytes=read_bytes.astype(np.int64),
@@ -163,13 +217,38 @@ def _analyse(program: Program, core: int, c: Columns) -> CoreCode:
     )
 
 
+def _hazards(
+    ranges: _Ranges, queues: tuple[np.ndarray, ...], index: tuple[np.ndarray, ...]
+) -> tuple[list[int], list[int]]:
+    """``CoreCode.dep1`` and ``dep2``: each instruction's SPM hazards on the other queues."""
+    lo = ranges.lo.astype(np.int32)  # segments: fewer than 2^31
+    hi = ranges.hi.astype(np.int32)
+    n = len(ranges.ids[0])
+    loads, matmuls, stores = index
+    before_l, before_m, before_s = (np.cumsum(q) - q for q in queues)  # of the queue, before
+    load_x = [(lo[r], hi[r]) for r in [ranges.ids[0][loads]]]
+    store_x = [(lo[r], hi[r]) for r in [ranges.ids[0][stores]]]
+    matmul_x = [(lo[r], hi[r]) for r in (ids[matmuls] for ids in ranges.ids)]
+    c_x = matmul_x[2:]
+    dep1 = np.zeros(n, np.int16)  # values fit int8
+    dep2 = np.zeros(n, np.int16)
+    dep1[loads] = newest_meeting(load_x, matmul_x, before_m[loads])  # WAR, WAW
+    dep2[loads] = newest_meeting(load_x, store_x, before_s[loads])  # WAR
+    dep1[matmuls] = newest_meeting(matmul_x, load_x, before_l[matmuls])  # RAW
+    dep2[matmuls] = newest_meeting(c_x, store_x, before_s[matmuls])  # WAR
+    dep1[stores] = newest_meeting(store_x, load_x, before_l[stores])  # RAW
+    dep2[stores] = newest_meeting(store_x, c_x, before_m[stores])  # RAW
+    small = np.arange(-128, 128).astype(object)  # lists of shared int objects, not one each
+    return small[dep1 + 128].tolist(), small[dep2 + 128].tolist()
+
+
 @dataclass
 class _Ranges:
     """The SPM ranges of a stream: an id per instruction operand, and each id's extent."""
 
-    ids: list[list[int]]  # per operand (DMA block or A, B, C): range id per instruction, or -1
-    lo: list[int]  # per range id: first elementary segment
-    hi: list[int]  # one past its last
+    ids: list[np.ndarray]  # per operand (DMA block or A, B, C): range id per instruction, or -1
+    lo: np.ndarray  # per range id: first elementary segment
+    hi: np.ndarray  # one past its last
     segments: int
     single: bool
     starts: np.ndarray  # per distinct range: first byte
@@ -192,14 +271,14 @@ def _spm_ranges(c: Columns) -> _Ranges:
     span = int(ends.max()) + 1 if len(ends) else 1
     if span < 1 << 31:  # one int64 key per range
         keys = starts * span + ends
-        distinct = np.unique(keys)
-        inverse = np.searchsorted(distinct, keys)
-        r_start, r_end = distinct // span, distinct % span
+        found = distinct(keys)
+        inverse = np.searchsorted(found, keys)
+        r_start, r_end = found // span, found % span
     else:
         pairs, inverse = np.unique(np.stack([starts, ends], 1), axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         r_start, r_end = pairs[:, 0], pairs[:, 1]
-    bounds = np.unique(np.concatenate([r_start, r_end]))
+    bounds = distinct(np.concatenate([r_start, r_end]))
     lo = np.searchsorted(bounds, r_start)
     hi = np.searchsorted(bounds, r_end)
     segments = max(len(bounds), 1)
@@ -217,8 +296,8 @@ def _spm_ranges(c: Columns) -> _Ranges:
     for p, a, b in zip(picked, cuts[:-1], cuts[1:], strict=True):
         per = np.full(c.n, -1, np.int64)
         per[p] = inverse[a:b]
-        ids.append(per.tolist())
-    return _Ranges(ids, lo.tolist(), hi.tolist(), segments, single, r_start, r_end)
+        ids.append(per)
+    return _Ranges(ids, lo, hi, segments, single, r_start, r_end)
 
 
 def _spm_peaks(program: Program, starts: np.ndarray, ends: np.ndarray) -> dict[int, int]:
@@ -233,6 +312,6 @@ def _spm_peaks(program: Program, starts: np.ndarray, ends: np.ndarray) -> dict[i
     owner = starts // t.spm_bytes if t.spm_shared else np.zeros(len(starts), np.int64)
     offsets = np.minimum(ends - owner * t.spm_bytes, t.spm_bytes)  # one that runs on: full
     peaks: dict[int, int] = {}
-    for c in np.unique(owner).tolist():
+    for c in distinct(owner).tolist():
         peaks[int(c)] = int(offsets[owner == c].max())
     return peaks

@@ -1,7 +1,8 @@
 """A map from SPM ranges to the time their last toucher completes, kept as disjoint runs.
 
-One map per queue and kind of access (the load queue's writes, the compute queue's
-reads and writes, the store queue's reads). Coordinates are elementary segments
+The older instructions of a queue's log (``igoc.sim.queuelog``), per kind of access (the
+load queue's writes, the compute queue's reads and writes, the store queue's reads),
+once a query has to look further back than a short walk. Coordinates are elementary segments
 (``igoc.sim.prepare``), so hazards are exact to the byte. Because a queue runs in
 order, the times painted into one map never decrease: painting a range simply
 overwrites it, and the latest conflicting instruction of the queue is the one
@@ -23,9 +24,6 @@ and each run keeps its time in a *slot* of ``times``:
   holds as long as the slot is alive (only a paint that cuts the run can change what
   ``r`` meets, and a range slot that comes alive again covers the same range as before).
   A range that meets several runs is looked up each time.
-
-The timing loop reads ``times``, ``cell`` and ``alive`` itself for the common cases and
-calls ``max`` and ``paint`` for the rest.
 """
 
 from __future__ import annotations

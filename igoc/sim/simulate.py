@@ -11,11 +11,9 @@ import numpy as np
 from igoc.isa.program import Program, ProgramError, check_program
 from igoc.sim.channel import Channel
 from igoc.sim.errors import SimError
-from igoc.sim.functional import run_functional
 from igoc.sim.prepare import prepare
 from igoc.sim.report import build_report
 from igoc.sim.timing import run_timing
-from igoc.sim.trace import trace_events, write_trace
 
 
 @dataclass
@@ -62,10 +60,14 @@ def simulate(
     )
     report = build_report(program, codes, runners)
     if trace_path is not None:
+        from igoc.sim.trace import trace_events, write_trace  # only for a trace
+
         events = trace_events(program, codes, runners, channel.pieces or [])
         write_trace(trace_path, events, program.target.clock_mhz)
     result = SimResult(report)
     if functional:
+        from igoc.sim.functional import run_functional  # only for a run on data
+
         given = dict(inputs or {})
         decls = {t.name: t for t in program.tensors}
         for name, value in given.items():

@@ -18,13 +18,14 @@ its queue is busy until the transfer ends, and its data is usable (it completes)
 store's SPM bytes may be overwritten once its transfer ends.
 
 Because each queue is in order, the completion times of one queue's instructions
-never decrease; so "the latest conflicting instruction of queue q" is the one
-that last touched the range, and hazard tracking keeps, per queue, a map from SPM
-ranges to times (``igoc.sim.runmap``): LW (load wrote it, usable at), CW (matmul
-wrote it), CR (matmul read it), SR (store read it, released at). A time in a map that
-is no later than the free times of the queues that ask it can never bind (an
-instruction is ready no earlier than its queue is free), so the maps forget such
-times now and then; what they answer otherwise is unchanged.
+never decrease; so "the latest conflicting instruction of queue q" is the newest one
+of q whose range meets the instruction's, and which one that is does not depend on
+time: ``igoc.sim.hazards`` finds it before the run, looking a few instructions back
+along each queue, and the loop reads its time (per queue: a load's data usable, a
+matmul's end, a store's SPM bytes released). When it is further back, the queue's
+log (``igoc.sim.queuelog``) is asked, and only when it can matter: an answer no later
+than the instruction's ready time so far changes nothing, and every older instruction
+of a queue ends no later than a newer one.
 
 Stalls: the cycles between the moment an instruction's queue became free and
 the moment it is ready are charged to the constraint that bound it: ``dma`` (an
@@ -55,7 +56,7 @@ from igoc.sim.channel import CALENDAR, Channel
 from igoc.sim.errors import SimError
 from igoc.sim.footprints import footprints_overlap
 from igoc.sim.prepare import CoreCode
-from igoc.sim.runmap import RangeMap
+from igoc.sim.queuelog import QueueLog
 
 DMA, DEPENDENCY, BANDWIDTH, BARRIER = 0, 1, 2, 3
 STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
@@ -64,7 +65,10 @@ STALL_NAMES = ("dma", "dependency", "dram_bandwidth", "barrier")
 _GATHER, _SCATTER = int(Opcode.GATHER), int(Opcode.SCATTER)
 _MATMUL, _BARRIER = int(Opcode.MATMUL), int(Opcode.BARRIER)
 
-PRUNE_EVERY = 2048  # instructions between prunings of the SPM maps (``RangeMap.prune``)
+# the parts of the queues' logs a query walks: a DMA's block; a matmul's A, B and C, or C
+_BLOCK, _ABC, _C = (0,), (0, 1, 2), (2,)
+
+PRUNE_EVERY = 2048  # instructions between prunings of the queues' logs (``forget``)
 
 # results of CoreRunner.run
 WAITING, AT_BARRIER, HALTED = 0, 1, 2
@@ -85,19 +89,26 @@ class CoreRunner:
         self.n = n
         self.pc = 0
 
+        self.start = array("d", bytes(8 * n))
+        self.end = array("d", bytes(8 * n))
+        # per queue, in its order: a load's data usable, a matmul's end, a store's SPM
+        # bytes released (``CoreCode.dep1``, ``dep2`` point at them)
+        self.load_times = [0.0] * len(code.load_ranges)
+        self.matmul_times = [0.0] * len(code.matmul_ranges[0])
+        self.store_times = [0.0] * len(code.store_ranges)
+        self.nl = self.nm = self.ns = 0  # instructions issued so far per queue
         lo, hi, segments = code.range_lo, code.range_hi, code.segments
-        self.lw = RangeMap(lo, hi, segments)  # load queue wrote it; data usable at
-        self.cw = RangeMap(lo, hi, segments)  # compute queue wrote it
-        self.cr = RangeMap(lo, hi, segments)  # compute queue read it
-        self.sr = RangeMap(lo, hi, segments)  # store queue read it; bytes released at
+        self.loads = QueueLog((code.load_ranges,), (0,), self.load_times, lo, hi, segments)
+        # a matmul's A and B are reads, its C a write: kept apart once moved into runs
+        mm = code.matmul_ranges
+        self.matmuls = QueueLog(mm, (0, 0, 1), self.matmul_times, lo, hi, segments)
+        self.stores = QueueLog((code.store_ranges,), (0,), self.store_times, lo, hi, segments)
         self.ql = self.qc = self.qs = 0.0
-        self.prune_at = PRUNE_EVERY  # instruction index of the next pruning of the maps
+        self.prune_at = PRUNE_EVERY  # instruction index of the next pruning of the logs
         self.fence = 0.0
         self.done = 0.0
         self.stalls = [0.0, 0.0, 0.0, 0.0]
         self.busy = [0.0, 0.0, 0.0]  # load, compute, store
-        self.start = array("d", bytes(8 * n))
-        self.end = array("d", bytes(8 * n))
         self.dram_loads: dict[int, list[tuple[float, tuple]]] = {}
         self.dram_stores: dict[int, list[tuple[float, tuple]]] = {}
         self.finish = 0.0
@@ -135,21 +146,24 @@ class CoreRunner:
         kind, dur = code.kind, code.dur
         r1, r2, r3 = code.r1, code.r2, code.r3
         track = code.track
-        # the maps' common cases inline (``igoc.sim.runmap``): a remembered answer slot
-        # (``cell``) and a repaint of an uncut run (``alive``); ``max``/``paint`` otherwise
-        lw, cw, cr, sr = self.lw, self.cw, self.cr, self.sr
-        lw_max, cw_max, cr_max, sr_max = lw.max, cw.max, cr.max, sr.max
-        lw_paint, cw_paint, cr_paint, sr_paint = lw.paint, cw.paint, cr.paint, sr.paint
-        lw_t, cw_t, cr_t, sr_t = lw.times, cw.times, cr.times, sr.times
-        lw_c, cw_c, cr_c, sr_c = lw.cell, cw.cell, cr.cell, sr.cell
-        lw_al, cw_al, cr_al, sr_al = lw.alive, cw.alive, cr.alive, sr.alive
+        # SPM hazards (``igoc.sim.hazards``): ``dep1``, ``dep2`` say how far back along a
+        # queue the newest instruction the instruction waits for is, ``j`` (the queue's
+        # times, ``load_t``, ``matmul_t``, ``store_t`` hold its time), or, ``j < 0``, how
+        # far back the newest one not looked at is: when that one ends after the
+        # instruction is ready, older ones may bind too, and the queue's log
+        # (``igoc.sim.queuelog``) is asked
+        dep1, dep2 = code.dep1, code.dep2
+        load_t, matmul_t, store_t = self.load_times, self.matmul_times, self.store_times
+        nl, nm, ns = self.nl, self.nm, self.ns
+        loads, matmuls, stores = self.loads, self.matmuls, self.stores
+        ld_max, mm_max, st_max = loads.max, matmuls.max, stores.max
         ql, qc, qs = self.ql, self.qc, self.qs
         fence, done, lat = self.fence, self.done, self.latency
         serial, previous = self.serial, self.previous
         st_dma, st_dep, st_bw, st_bar = self.stalls
         busy_l, busy_c, busy_s = self.busy
         start_of, end_of = self.start, self.end
-        reserve = channel.reserve
+        reserve, fill = channel.reserve, channel.fill
         # ``Channel.reserve`` inline when the channel is free from ``ready`` on
         direct = channel.pieces is None
         ch_starts, ch_ends = channel.starts, channel.ends
@@ -164,23 +178,28 @@ class CoreRunner:
                 cause = -1
                 if fence > ready:
                     ready, cause = fence, BARRIER
-                a, b, c = r1[i], r2[i], r3[i]
-                x = lw_c[a]
-                t = lw_t[x] if x >= 0 and lw_al[x] else lw_max(a)
-                x = lw_c[b]
-                t2 = lw_t[x] if x >= 0 and lw_al[x] else lw_max(b)
-                if t2 > t:
-                    t = t2
-                x = lw_c[c]
-                t2 = lw_t[x] if x >= 0 and lw_al[x] else lw_max(c)
-                if t2 > t:
-                    t = t2
-                x = sr_c[c]
-                t2 = sr_t[x] if x >= 0 and sr_al[x] else sr_max(c)
-                if t2 > t:
-                    t = t2
-                if t > ready:
-                    ready, cause = t, DMA
+                j = dep1[i]  # loads into A, B or C
+                if j > 0:
+                    t = load_t[nl - j]
+                    if t > ready:
+                        ready, cause = t, DMA
+                elif j:
+                    j += nl
+                    if load_t[j] > ready:
+                        t = ld_max(j, (r1[i], r2[i], r3[i]), ready, _BLOCK)
+                        if t > ready:
+                            ready, cause = t, DMA
+                j = dep2[i]  # stores still reading C
+                if j > 0:
+                    t = store_t[ns - j]
+                    if t > ready:
+                        ready, cause = t, DMA
+                elif j:
+                    j += ns
+                    if store_t[j] > ready:
+                        t = st_max(j, (r3[i],), ready, _BLOCK)
+                        if t > ready:
+                            ready, cause = t, DMA
                 if serial and done > ready:
                     ready, cause = done, previous
                 if cause == DMA:
@@ -193,18 +212,8 @@ class CoreRunner:
                 end = ready + d
                 busy_c += d
                 qc = end
-                if cr_al[a]:
-                    cr_t[a] = end
-                else:
-                    cr_paint(a, end)
-                if cr_al[b]:
-                    cr_t[b] = end
-                else:
-                    cr_paint(b, end)
-                if cw_al[c]:
-                    cw_t[c] = end
-                else:
-                    cw_paint(c, end)
+                matmul_t[nm] = end
+                nm += 1
                 start_of[i] = ready
                 end_of[i] = end
                 if end > done:
@@ -215,19 +224,28 @@ class CoreRunner:
                 cause = -1
                 if fence > ready:
                     ready, cause = fence, BARRIER
-                a = r1[i]
-                x = cw_c[a]
-                t = cw_t[x] if x >= 0 and cw_al[x] else cw_max(a)
-                x = cr_c[a]
-                t2 = cr_t[x] if x >= 0 and cr_al[x] else cr_max(a)
-                if t2 > t:
-                    t = t2
-                x = sr_c[a]
-                t2 = sr_t[x] if x >= 0 and sr_al[x] else sr_max(a)
-                if t > ready:
-                    ready, cause = t, DEPENDENCY
-                if t2 > ready:
-                    ready, cause = t2, DMA
+                j = dep1[i]  # matmuls reading or writing the destination
+                if j > 0:
+                    t = matmul_t[nm - j]
+                    if t > ready:
+                        ready, cause = t, DEPENDENCY
+                elif j:
+                    j += nm
+                    if matmul_t[j] > ready:
+                        t = mm_max(j, (r1[i],), ready, _ABC)
+                        if t > ready:
+                            ready, cause = t, DEPENDENCY
+                j = dep2[i]  # stores still reading it
+                if j > 0:
+                    t = store_t[ns - j]
+                    if t > ready:
+                        ready, cause = t, DMA
+                elif j:
+                    j += ns
+                    if store_t[j] > ready:
+                        t = st_max(j, (r1[i],), ready, _BLOCK)
+                        if t > ready:
+                            ready, cause = t, DMA
                 tensor = track[i]
                 if tensor >= 0:
                     t = self._dram_wait(self.dram_stores, tensor, code.footprints[i], ql)
@@ -256,6 +274,13 @@ class CoreRunner:
                         if len(ch_starts) > CALENDAR:
                             floor = ql if ql < qs else qs
                             channel.prune(floor if floor < other_floor else other_floor)
+                elif direct and ch_ends and d > 0:  # busy after ready
+                    if ch_starts[-1] <= ready:  # and from before it to its last end: queue
+                        xend = ch_ends[-1] + d
+                        ch_ends[-1] = xend
+                    else:
+                        floor = ql if ql < qs else qs
+                        xend = fill(ready, d, floor if floor < other_floor else other_floor)
                 else:
                     floor = ql if ql < qs else qs
                     xend = reserve(ready, d, floor if floor < other_floor else other_floor)
@@ -263,16 +288,13 @@ class CoreRunner:
                 busy_l += d
                 ql = xend
                 end = xend + lat
-                if lw_al[a]:
-                    lw_t[a] = end
-                else:
-                    lw_paint(a, end)
+                load_t[nl] = end
+                nl += 1
                 if i >= prune_at:  # now and then, forget what can no longer bind
                     prune_at = i + PRUNE_EVERY
-                    lw.prune(qc if qc < qs else qs)
-                    cw.prune(ql if ql < qs else qs)
-                    cr.prune(ql)
-                    sr.prune(ql if ql < qc else qc)
+                    loads.forget(qc if qc < qs else qs)
+                    matmuls.forget(ql if ql < qs else qs)
+                    stores.forget(ql if ql < qc else qc)
                 if tensor >= 0:
                     self.dram_loads.setdefault(tensor, []).append((end, code.footprints[i]))
                 start_of[i] = ready
@@ -285,15 +307,28 @@ class CoreRunner:
                 cause = -1
                 if fence > ready:
                     ready, cause = fence, BARRIER
-                a = r1[i]
-                x = lw_c[a]
-                t = lw_t[x] if x >= 0 and lw_al[x] else lw_max(a)
-                x = cw_c[a]
-                t2 = cw_t[x] if x >= 0 and cw_al[x] else cw_max(a)
-                if t > ready:
-                    ready, cause = t, DMA
-                if t2 > ready:
-                    ready, cause = t2, DEPENDENCY
+                j = dep1[i]  # loads into the source
+                if j > 0:
+                    t = load_t[nl - j]
+                    if t > ready:
+                        ready, cause = t, DMA
+                elif j:
+                    j += nl
+                    if load_t[j] > ready:
+                        t = ld_max(j, (r1[i],), ready, _BLOCK)
+                        if t > ready:
+                            ready, cause = t, DMA
+                j = dep2[i]  # matmuls writing it
+                if j > 0:
+                    t = matmul_t[nm - j]
+                    if t > ready:
+                        ready, cause = t, DEPENDENCY
+                elif j:
+                    j += nm
+                    if matmul_t[j] > ready:
+                        t = mm_max(j, (r1[i],), ready, _C)
+                        if t > ready:
+                            ready, cause = t, DEPENDENCY
                 tensor = track[i]
                 if tensor >= 0:
                     t = self._dram_wait(self.dram_loads, tensor, code.footprints[i], qs)
@@ -322,16 +357,21 @@ class CoreRunner:
                         if len(ch_starts) > CALENDAR:
                             floor = ql if ql < qs else qs
                             channel.prune(floor if floor < other_floor else other_floor)
+                elif direct and ch_ends and d > 0:  # busy after ready
+                    if ch_starts[-1] <= ready:  # and from before it to its last end: queue
+                        xend = ch_ends[-1] + d
+                        ch_ends[-1] = xend
+                    else:
+                        floor = ql if ql < qs else qs
+                        xend = fill(ready, d, floor if floor < other_floor else other_floor)
                 else:
                     floor = ql if ql < qs else qs
                     xend = reserve(ready, d, floor if floor < other_floor else other_floor)
                 st_bw += xend - ready - d  # not always 0.0 in floating point, even when free
                 busy_s += d
                 qs = xend
-                if sr_al[a]:
-                    sr_t[a] = xend
-                else:
-                    sr_paint(a, xend)
+                store_t[ns] = xend
+                ns += 1
                 end = xend + lat
                 if tensor >= 0:
                     self.dram_stores.setdefault(tensor, []).append((end, code.footprints[i]))
@@ -348,6 +388,7 @@ class CoreRunner:
                 break
             i += 1
         self.pc = i
+        self.nl, self.nm, self.ns = nl, nm, ns
         self.prune_at = prune_at
         self.ql, self.qc, self.qs = ql, qc, qs
         self.fence, self.done = fence, done

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from simkit import tiny_target
+from test_sim_properties import random_programs
 
 from igoc.isa import im2col
-from igoc.isa.instructions import ConvGeometry, DType, Gather, Halt, Scatter
-from igoc.isa.program import Program, layout_tensors
-from igoc.sim.prepare import prepare
+from igoc.isa.instructions import ConvGeometry, DType, Gather, Halt, Load, Matmul, Scatter, Store
+from igoc.isa.program import Program, layout_tensors, stream_records
+from igoc.sim.columns import Columns
+from igoc.sim.prepare import _first_and_inverse, distinct, prepare
 
 
 @st.composite
@@ -50,3 +53,58 @@ def test_im2col_bytes_are_each_tiles_distinct_elements(program):
         else:  # an accumulating scatter reads what it adds into
             expected = (2 * count if inst.accumulate else 0, 2 * count)
         assert (code.read_bytes[i], code.write_bytes[i]) == expected
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=60))
+def test_distinct_values_are_numpys_unique(values):
+    array = np.array(values, np.int64)
+    got = distinct(array)
+    assert got.dtype == array.dtype
+    np.testing.assert_array_equal(got, np.unique(array))
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.lists(
+            st.lists(st.integers(0, 2**40), min_size=n, max_size=n), min_size=1, max_size=5
+        )
+    ),
+    st.booleans(),
+)
+def test_rows_are_told_apart_as_numpy_does(columns, crowded):
+    """One key per row when the columns' ranges multiply below 2^62, rows compared otherwise."""
+    arrays = tuple(np.array(c, np.int64) % (3 if crowded else 2**40) for c in columns)
+    first, inverse = _first_and_inverse(arrays)
+    rows = np.stack(arrays, 1)
+    _, want_first, want_inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    np.testing.assert_array_equal(rows[first][inverse], rows)  # each row's distinct row
+    assert sorted(first.tolist()) == sorted(want_first.tolist())  # first occurrences
+    assert len(set(inverse.tolist())) == len(want_first)
+
+
+@settings(max_examples=150)
+@given(random_programs())
+def test_columns_are_each_instructions_fields_and_spm_ranges(program):
+    """The SPM operand ranges, worked out on the matmuls and DMAs alone, against each
+    instruction's own fields."""
+    for stream in program.streams:
+        records = stream_records(stream)
+        c = Columns(records)
+        for name in records.dtype.names:
+            assert getattr(c, name).tolist() == [min(x, 2**62) for x in records[name].tolist()]
+        for i, inst in enumerate(stream):
+            want = [(0, 0.0)] * 3
+            if isinstance(inst, Matmul):
+                size, acc = inst.in_dtype.nbytes, inst.c_dtype.nbytes
+                want = [
+                    (inst.a_addr, float(inst.a_addr + inst.m * inst.k * size)),
+                    (inst.b_addr, float(inst.b_addr + inst.k * inst.n * size)),
+                    (inst.c_addr, float(inst.c_addr + inst.m * inst.n * acc)),
+                ]
+            elif isinstance(inst, Load | Store | Gather | Scatter):
+                size = 0 if getattr(inst, "zero", False) else inst.rows * inst.cols
+                want[0] = (inst.spm_addr, float(inst.spm_addr + size * inst.spm_dtype.nbytes))
+            got = [(c.start1[i], c.end1[i]), (c.start2[i], c.end2[i]), (c.start3[i], c.end3[i])]
+            assert got == want

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 import zipfile
 
@@ -222,3 +223,54 @@ def test_objdump_reads_standard_input(matmul_npu, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(matmul_npu.read_bytes())))
     assert objdump.main(["-"]) == 0
     assert capsys.readouterr().out == from_file
+
+
+LOADED = """
+import contextlib, io, sys
+from igoc.cli.sim import main
+with contextlib.redirect_stdout(io.StringIO()):
+    status = main(sys.argv[1:])
+wanted = ("igoc.reference", "igoc.sim.compare", "igoc.sim.functional", "igoc.sim.inputs",
+          "igoc.sim.trace")
+print(status, sorted(m for m in wanted if m in sys.modules))
+"""
+
+
+def test_a_timing_run_loads_no_module_of_runs_on_data(matmul_npu, tmp_path):
+    """The reference, the check, functional mode and traces load when asked for."""
+
+    def loaded(*args: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", LOADED, str(matmul_npu), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return run.stdout.strip()
+
+    assert loaded() == "0 []"
+    assert loaded("--trace", str(tmp_path / "t.json")) == "0 ['igoc.sim.trace']"
+    assert "'igoc.reference', 'igoc.sim.compare', 'igoc.sim.functional'" in loaded("--check")
+
+
+def test_only_a_timing_run_keeps_freed_memory(matmul_npu, monkeypatch, capsys):
+    """A timing run asks glibc to keep freed blocks; a run on data returns them instead."""
+    import ctypes
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+        def malloc_trim(self, pad: int) -> int:
+            return 0
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    assert main([str(matmul_npu)]) == 0
+    assert calls == [(-1, 256 << 20), (-3, 32 << 20)]  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    calls.clear()
+    assert main([str(matmul_npu), "--check"]) == 0
+    assert calls == []
+    capsys.readouterr()
