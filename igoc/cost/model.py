@@ -35,7 +35,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from igoc.isa.cycles import matmul_cycles
-from igoc.schedule.emit import EmitContext, action_bytes
+from igoc.schedule.emit import EmitContext, action_bytes, moved_bytes
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
 from igoc.schedule.layer_schedule import (
     LayerSchedule,
@@ -89,21 +89,14 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     bytes_per_cycle = target.dram_bytes_per_cycle / max(1, sharing_cores)
     latency = target.dram_latency_cycles
     traffic: dict[str, list[int]] = {}
-    # The bytes of a movement, by its kind and the identity of its tile key (the plan
-    # keeps the keys alive): hashing the key itself would hash its access.
-    moved: dict[tuple[str, int], tuple[str, int, int]] = {}
-    known = moved.get
+    psum_dtype = ctx.psum_dtype
     # The array cycles of a matmul, by its shape (a walk has a few shapes).
     shapes: dict[tuple[int, int, int], int] = {}
 
     def move(actions) -> int:
         total = 0
-        for action in actions:
-            memo = (action.kind, id(action.residency.key))
-            found = known(memo)
-            if found is None:
-                found = moved[memo] = action_bytes(action, ctx)
-            name, read, write = found
+        for kind, residency in actions:
+            name, read, write = moved_bytes(kind, residency.key, psum_dtype)
             if not (read or write):
                 continue
             entry = traffic.get(name)
@@ -131,12 +124,12 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     if target.overlap == "serial":
         total = 0.0
         for s, step in enumerate(plan.steps):
-            moved_bytes = move(before[s]) + move(after[s])
+            step_bytes = move(before[s]) + move(after[s])
             dmas = len(before[s]) + len(after[s])  # one DMA instruction each
             cycles, step_macs = compute(step)
             compute_total += cycles
             macs += step_macs
-            total += moved_bytes / bytes_per_cycle + dmas * latency + cycles
+            total += step_bytes / bytes_per_cycle + dmas * latency + cycles
         return Estimate(total, traffic, compute_total, macs)
 
     channel = 0.0  # when the channel is next free
