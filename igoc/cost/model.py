@@ -198,7 +198,12 @@ def plan_program(target: Target, tensors: list[TensorSpec], cores: list[list[Ite
 def item_estimates(
     core_plan: CorePlan, items: list[Item], target: Target, sharing_cores: int
 ) -> list[Estimate]:
-    """The cost model's view of each item of a planned core (zero for barriers)."""
+    """The cost model's view of each item of a planned core (zero for barriers); remembered on
+    the core plan (``CorePlan.estimates``), by target and sharing cores, for these items."""
+    memo = core_plan.estimates
+    found = memo.get((target, sharing_cores))
+    if found is not None and found[0] == items:
+        return found[1]
     out = []
     share = target.dram_bytes_per_cycle / max(1, sharing_cores)
     for item, (index, first, end) in zip(items, core_plan.where, strict=True):
@@ -224,6 +229,7 @@ def item_estimates(
             continue
         plan = core_plan.plans[index].window(first, end)
         out.append(estimate_plan(plan, core_plan.ctx, target, sharing_cores))
+    memo[(target, sharing_cores)] = (list(items), out)
     return out
 
 

@@ -27,7 +27,7 @@ and the barrier before the first layer that writes such a tensor orders them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from igoc.isa.im2col import covers_input, distinct_elements, is_injective
 from igoc.isa.instructions import Barrier, ConvGeometry, DType, Gather, Halt, Load, Scatter, Store
@@ -149,12 +149,18 @@ Item = ScheduledLayer | BarrierMark | CopyMark | ConvertMark | ZeroMark
 
 @dataclass
 class CorePlan:
-    """One core's walk, planned: its plans, and where each item is in them."""
+    """One core's walk, planned: its plans, and where each item is in them.
+
+    ``estimates`` is the cost model's memory of what it estimated of the items
+    (``cost.model.item_estimates``): the plans do not change once made, and a program that
+    ``confirm-program`` weighed is estimated again, item by item, by the lowering.
+    """
 
     core: int
     plans: list[Plan]
     ctx: EmitContext
     where: list[tuple[int, int, int]]  # per item: plan index (-1: none), first step, end
+    estimates: dict = field(default_factory=dict)
 
 
 PlanCycles = Callable[[Plan, EmitContext], float]

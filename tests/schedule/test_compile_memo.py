@@ -7,6 +7,7 @@ garbage collector.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import pathlib
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from igoc.api import compile_file, compile_module, program_meta
 from igoc.cost import session as session_module
 from igoc.cost import store
-from igoc.cost.model import estimate_schedule
+from igoc.cost.model import estimate_schedule, item_estimates
 from igoc.cost.session import Session, record_planned, take_planned
 from igoc.dialects.sched import from_attr
 from igoc.frontend import parse_file
@@ -27,6 +28,7 @@ from igoc.passes import lower_to_npu
 from igoc.schedule.layer import Access, matmul_layer
 from igoc.schedule.layer_schedule import LayerSchedule, Partition, core_steps, core_walk_key
 from igoc.schedule.planner import PlanError, plan_schedule
+from igoc.schedule.program import BarrierMark
 from igoc.schedule.steps import PERMUTATIONS, Matmul, Tiling
 from igoc.target import load_target
 
@@ -159,6 +161,30 @@ def test_plans_of_another_program_are_not_taken():
     found = take_planned(session, lowered.target, lowered.tensors, lowered.cores)
     assert found is lowered
     assert session_module.take_planned(object(), lowered.target, [], []) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("target_name", ["edge", "server-2c"])
+def test_remembered_item_estimates_are_the_fresh_ones(target_name):
+    """The item estimates a core plan remembers (which the lowering reads again after
+    confirm-program) are those of a fresh estimate, and other items are estimated afresh."""
+    path = str(SAMPLES / "basics" / "train-step.mlir")
+    session = Session()
+    compile_file(path, target_name, "igo", session=session)
+    lowered = session.lowered[1]  # type: ignore[index]
+    target, items = lowered.target, lowered.cores[0]
+    for core_plan in lowered.core_plans:
+        remembered = item_estimates(core_plan, items, target, target.cores)
+        assert item_estimates(core_plan, list(items), target, target.cores) is remembered
+        core_plan.estimates.clear()
+        assert item_estimates(core_plan, items, target, target.cores) == remembered
+        alone = item_estimates(core_plan, items, target, 1)
+        core_plan.estimates.clear()
+        assert item_estimates(core_plan, items, target, 1) == alone
+        other = [BarrierMark(0, (0,)) if i == 0 else item for i, item in enumerate(items)]
+        fresh = dataclasses.replace(core_plan, estimates={})
+        assert item_estimates(core_plan, other, target, 1) == item_estimates(
+            fresh, other, target, 1
+        )
 
 
 def _tile(tensor: str, is_acc: bool = False):
