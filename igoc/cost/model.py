@@ -246,7 +246,8 @@ WalkEstimates = dict[tuple, "Estimate | PlanError"]
 """Remembered estimates of planned walks (or why they do not fit), kept by the caller (the
 search): keyed by what the walk's plan depends on (``_Walk``), not by the schedule, since
 schedules that differ only in the loop order of indices cut into one tile, or in other
-cores' boxes, walk alike on the core that is planned."""
+cores' boxes, walk alike on the core that is planned (and more:
+``layer_schedule.core_walk_key``)."""
 
 WALK_ESTIMATES_LIMIT = 1 << 15
 """Walk estimates remembered; when full, the older half is forgotten."""
@@ -274,10 +275,9 @@ class _Walk:
         self.target, self.walks = target, walks
         self.steps: list[tuple[Matmul, ...]] | None = None
         self.before: list[tuple[Matmul, ...]] = []
-        self.key: tuple | None = None
+        self.key: tuple | None = None  # what the plan depends on but the steps
         if walks is not None:
             self.key = (
-                core_walk_key(layers, schedule, core),
                 None if context is None else core_walk_key(context[0], context[1], core),
                 tuple(sorted(partial)),
                 core,
@@ -290,7 +290,7 @@ class _Walk:
         context's; raises ``PlanError`` if they do not fit."""
         key = None
         if self.walks is not None:
-            key = (self.key, length)
+            key = (core_walk_key(self.layers, self.schedule, self.core, length), self.key)
             found = self.walks.get(key)
             if isinstance(found, PlanError):
                 raise PlanError(str(found), found.needed_bytes)

@@ -253,3 +253,67 @@ def test_emitting_lets_the_plans_go_and_writes_the_program(tmp_path):
     lower_to_npu.emit_program(module, again, meta, session)  # planned from the IR
     assert again.read_bytes() == expected
     assert encode_program(read_npu(out)) == expected
+
+
+FUSED = ("sequential", "only-interleaving", "dx-major", "dw-major", "fused-lij")
+
+
+def fused(order: str, tiling: Tiling, partition: Partition = WHOLE) -> LayerSchedule:
+    return LayerSchedule(("dx", "dw"), order, (tiling, tiling), partition)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    m=st.integers(1, 24),
+    k=st.integers(1, 24),
+    n=st.integers(1, 24),
+    tiles=st.tuples(*[st.sampled_from([1, 4, 8, 16, 32])] * 3),
+    family=st.sampled_from([FUSED, PERMUTATIONS]),
+    picks=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+    parts=st.lists(
+        st.tuples(st.sampled_from(["m", "n", "k", None]), st.integers(1, 3)),
+        min_size=2,
+        max_size=2,
+    ),
+    cores=st.integers(1, 2),
+    length=st.sampled_from([None, 1, 3, 5, 8]),
+)
+def test_walks_or_beginnings_with_equal_keys_are_equal(
+    m, k, n, tiles, family, picks, parts, cores, length
+):
+    """Whole walks, and their first ``length`` steps, with one key are the same steps, for
+    single and fused orders, zipped phases and partitions run one after another on a core."""
+    gemm = [layer(m, k, n)]
+    schedules = []
+    for pick, (dim, count) in zip(picks, parts, strict=True):
+        part = Partition(dim, count * cores, cores) if dim else WHOLE
+        make = single if family is PERMUTATIONS else fused
+        schedules.append(make(family[pick % len(family)], Tiling(*tiles), part))
+    a, b = schedules
+    for core in range(cores):
+        if core_walk_key(gemm, a, core, length) == core_walk_key(gemm, b, core, length):
+            assert core_steps(gemm, a, core, length) == core_steps(gemm, b, core, length)
+
+
+def test_walks_that_step_alike_share_a_key():
+    """The three kinds of walks made differently that step alike: zipped phases that visit the
+    same points, boxes of a partition that continue each other, and walks that begin alike."""
+    gemm = [layer(64, 16, 48)]
+    t = Tiling(8, 48, 16)
+    # M walked alone: only-interleaving's two segments step like dx-major's one.
+    assert core_walk_key(gemm, fused("only-interleaving", t), 0) == core_walk_key(
+        gemm, fused("dx-major", t), 0
+    )
+    # M in two boxes one after the other on one core, M walked outermost: as unsplit.
+    t = Tiling(8, 16, 8)
+    halves = single("ijl", t, Partition("m", 2, 1))
+    assert core_walk_key(gemm, halves, 0) == core_walk_key(gemm, single("ijl", t), 0)
+    # Not when M is walked inside N.
+    inner = single("jil", t, Partition("m", 2, 1))
+    assert core_walk_key(gemm, inner, 0) != core_walk_key(gemm, single("jil", t), 0)
+    # The first 12 steps of the M split by cores lie in its first half: as unsplit's.
+    split = single("ijl", t, Partition("m", 2, 2))
+    assert core_walk_key(gemm, split, 0, 12) == core_walk_key(gemm, single("ijl", t), 0, 12)
+    assert core_walk_key(gemm, split, 0) != core_walk_key(gemm, single("ijl", t), 0)
+    for schedule in (halves, split):
+        assert core_steps(gemm, schedule, 0, 12) == core_steps(gemm, single("ijl", t), 0, 12)
