@@ -242,7 +242,7 @@ def moved_bytes(kind: str, key: TileKey, psum_dtype: DType) -> tuple[str, int, i
     if moves.conv is None:
         elems = rows * cols
     else:
-        elems = _IM2COL_COUNTS.get((id(access), r0, rows, c0, cols))
+        elems = _IM2COL_COUNTS.get((moves.value, r0, rows, c0, cols))
         if elems is None:
             elems = _im2col_tile_elements(moves, r0, rows, c0, cols)
     if kind == "load":
@@ -262,6 +262,7 @@ class _AccessMoves:
     calls of their own)."""
 
     access: Access  # held, so that its id, the key of ``_MOVES``, is not reused meanwhile
+    value: int  # the same for equal accesses (``_VALUES``)
     tensor: str
     elem_bytes: int
     conv: ConvGeometry | None
@@ -274,20 +275,26 @@ _MOVES: dict[int, _AccessMoves] = {}
 """The ``_AccessMoves`` of the accesses seen, by id (cleared when ``_MOVES_LIMIT`` are held)."""
 _MOVES_LIMIT = 1 << 12
 
+_VALUES: dict[Access, int] = {}
+"""A number for each access value seen (equal accesses made by different passes share it;
+cleared with ``_MOVES``)."""
+
 _IM2COL_COUNTS: dict[tuple[int, int, int, int, int], int] = {}
-"""The tensor elements of im2col tiles, by ``(id(access), row0, rows, col0, cols)`` of accesses
-held in ``_MOVES`` (searches ask again and again; cleared with it, or when
-``_IM2COL_LIMIT`` are held)."""
+"""The tensor elements of im2col tiles, by ``(value, row0, rows, col0, cols)`` of accesses
+seen (searches ask again and again; cleared with ``_MOVES``, or when ``_IM2COL_LIMIT`` are
+held)."""
 _IM2COL_LIMIT = 1 << 16
 
 
 def _access_moves(access: Access) -> _AccessMoves:
     if len(_MOVES) >= _MOVES_LIMIT:
         _MOVES.clear()
+        _VALUES.clear()
         _IM2COL_COUNTS.clear()
     conv = access.conv if access.kind == "im2col" else None
     moves = _MOVES[id(access)] = _AccessMoves(
         access,
+        _VALUES.setdefault(access, len(_VALUES)),
         access.tensor,
         access.dtype.nbytes,
         conv,
@@ -304,7 +311,7 @@ def _im2col_tile_elements(moves: _AccessMoves, r0: int, rows: int, c0: int, cols
     access = moves.access
     if len(_IM2COL_COUNTS) >= _IM2COL_LIMIT:
         _IM2COL_COUNTS.clear()
-    count = _IM2COL_COUNTS[(id(access), r0, rows, c0, cols)] = im2col_elements(
+    count = _IM2COL_COUNTS[(moves.value, r0, rows, c0, cols)] = im2col_elements(
         access.conv,  # type: ignore[arg-type]
         access.row_offset + r0,
         rows,

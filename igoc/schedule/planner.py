@@ -378,13 +378,14 @@ def _intern(
     window): the same numbering, looked up by identity first."""
     by_identity: dict[int, int] = {}
     known = by_identity.get
-    find = ident.get
+    find = ident.setdefault
 
     def miss(key: TileKey, s: int) -> int:
-        # A key object not seen yet: its tile may be (an equal key made elsewhere).
-        t = find(key)
-        if t is None:
-            t = ident[key] = len(keys)
+        # A key object not seen yet: its tile may be (an equal key made elsewhere). The key
+        # is hashed once (which hashes its access), whether its tile is new or not.
+        count = len(keys)
+        t = find(key, count)
+        if t == count:
             keys.append(key)
             uses.append([s])
         elif uses[t][-1] != s:
