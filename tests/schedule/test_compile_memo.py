@@ -317,3 +317,35 @@ def test_walks_that_step_alike_share_a_key():
     assert core_walk_key(gemm, split, 0) != core_walk_key(gemm, single("ijl", t), 0)
     for schedule in (halves, split):
         assert core_steps(gemm, schedule, 0, 12) == core_steps(gemm, single("ijl", t), 0, 12)
+
+
+def test_remembered_simulations_are_the_fresh_ones(monkeypatch):
+    """A search's remembered simulated cycles are the simulator's, simulated once per layer,
+    schedule and context; a layer that differs in any field (its tensor names too), or
+    another context, is simulated afresh."""
+    from igoc.cost import oracle
+    from igoc.cost.search import Search
+    from igoc.schedule.describe import LayerDesc
+
+    names = {"X": "x", "W": "w", "dY": "dy", "dX": "dx", "dW": "dw"}
+    shapes = {"X": (16, 24), "W": (24, 8), "dY": (16, 8), "dX": (16, 24), "dW": (24, 8)}
+    desc = LayerDesc("l", "matmul", ("dx", "dw"), names, shapes)
+    renamed = LayerDesc("l", "matmul", ("dx", "dw"), {**names, "dY": "g"}, shapes)
+    target = load_target("edge")
+    schedules = [fused(o, Tiling(8, 8, 8)) for o in ("dx-major", "only-interleaving")]
+    calls: list = []
+
+    def simulate(*args):
+        calls.append(args)
+        return real(*args)
+
+    real = oracle.simulate_layer
+    monkeypatch.setattr(oracle, "simulate_layer", simulate)
+    search = Search(target, disk=False)
+    context = (renamed, schedules[1])
+    cases = [(d, s, c) for d in (desc, renamed) for s in schedules for c in (None, context)]
+    first = [search.simulated(*case) for case in cases]
+    assert len(calls) == len(cases)
+    assert [search.under("analytic", "window").simulated(*case) for case in cases] == first
+    assert len(calls) == len(cases)
+    assert first == [real(d, s, target, c) for d, s, c in cases]
