@@ -35,8 +35,8 @@ import itertools
 from dataclasses import dataclass, field
 
 from igoc.isa.cycles import matmul_cycles
-from igoc.schedule.emit import EmitContext, action_bytes, moved_bytes
-from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
+from igoc.schedule.emit import EmitContext, moved_bytes
+from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, Access, LayerGemm, layers_key
 from igoc.schedule.layer_schedule import (
     LayerSchedule,
     core_step_count,
@@ -45,7 +45,7 @@ from igoc.schedule.layer_schedule import (
     core_walk_key,
     window_bytes,
 )
-from igoc.schedule.planner import Action, Plan, PlanError, Residency, plan_schedule
+from igoc.schedule.planner import Plan, PlanError, plan_schedule
 from igoc.schedule.program import (
     ConvertMark,
     CopyMark,
@@ -383,29 +383,43 @@ def final_store_bytes(
 def _walk_final_store_bytes(
     layers: list[LayerGemm], schedule: LayerSchedule, core: int, ctx: EmitContext, partial: set
 ) -> dict[str, list[int]]:
-    seen: set = set()
+    # Each accumulator tile once, in the order the walk first reaches it; tiles are told
+    # apart by a number for their access's value and their box (hashing the access itself
+    # is a call of its own).
+    out: dict[str, list[int]] = {}
+    seen: set[tuple[int, int, int, int, int]] = set()
+    values: dict[Access, int] = {}
+    psum = ctx.psum_dtype
     for phase, layer in core_walk(layers, schedule, core):
         for segment in phase:
             for name in segment.computations:
                 acc = COMPUTATIONS[name].acc
                 rows_index, cols_index = ROLE_INDICES[acc]
                 access = layer.accesses[acc]
+                value = values.setdefault(access, len(values))
+                kind = "store_acc" if access.tensor in partial else "store"
                 (r_lo, r_hi), (c_lo, c_hi) = (
                     segment.box.range(rows_index),
                     segment.box.range(cols_index),
                 )
                 tr, tc = segment.tiling.size(rows_index), segment.tiling.size(cols_index)
                 for r0 in range(r_lo, r_hi, tr):
+                    rows = min(tr, r_hi - r0)
                     for c0 in range(c_lo, c_hi, tc):
-                        seen.add((access, True, r0, c0, min(tr, r_hi - r0), min(tc, c_hi - c0)))
-    out: dict[str, list[int]] = {}
-    for key in seen:
-        kind = "store_acc" if key[0].tensor in partial else "store"
-        name, read, write = action_bytes(Action(kind, Residency(key, True, 0, 0, 0)), ctx)
-        entry = out.setdefault(name, [0, 0, 0])
-        entry[0] += read
-        entry[1] += write
-        entry[2] += 1
+                        cols = min(tc, c_hi - c0)
+                        tile = (value, r0, c0, rows, cols)
+                        if tile in seen:
+                            continue
+                        seen.add(tile)
+                        tensor, read, write = moved_bytes(
+                            kind, (access, True, r0, c0, rows, cols), psum
+                        )
+                        entry = out.get(tensor)
+                        if entry is None:
+                            entry = out[tensor] = [0, 0, 0]
+                        entry[0] += read
+                        entry[1] += write
+                        entry[2] += 1
     return out
 
 

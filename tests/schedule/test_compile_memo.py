@@ -349,3 +349,44 @@ def test_remembered_simulations_are_the_fresh_ones(monkeypatch):
     assert [search.under("analytic", "window").simulated(*case) for case in cases] == first
     assert len(calls) == len(cases)
     assert first == [real(d, s, target, c) for d, s, c in cases]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 24),
+    k=st.integers(1, 24),
+    n=st.integers(1, 24),
+    tiles=st.tuples(*[st.sampled_from([1, 4, 8, 16, 32])] * 3),
+    order=st.sampled_from(FUSED),
+    split=st.tuples(st.sampled_from(["m", "n", "k", None]), st.integers(1, 3)),
+    partial=st.booleans(),
+    psum=st.sampled_from([2, 4]),
+)
+def test_final_store_bytes_are_the_planned_final_stores(
+    m, k, n, tiles, order, split, partial, psum
+):
+    """The final stores counted without planning are those of the walk's plan: per tensor,
+    the bytes read and written by its ``store`` and ``store_acc`` movements, and how many."""
+    from igoc.cost.model import final_store_bytes
+    from igoc.schedule.emit import EmitContext, action_bytes, psum_dtype
+    from igoc.target.target import target_from_dict
+
+    target = target_from_dict({**load_target("edge").__dict__, "psum_bytes": psum})
+    gemm = [layer(m, k, n)]
+    dim, parts = split
+    schedule = fused(order, Tiling(*tiles), Partition(dim, parts, 1) if dim else WHOLE)
+    outputs = {"dx", "dw"} if partial else set()
+    ctx = EmitContext.of(target, 0)
+    assert ctx.psum_dtype == psum_dtype(target)
+    steps = core_steps(gemm, schedule, 0)
+    plan = plan_schedule(steps, ctx.tile_bytes, 1 << 30, lambda t: t in outputs)
+    planned: dict[str, list[int]] = {}
+    for actions in plan.after:
+        for action in actions:
+            if action.kind in ("store", "store_acc"):
+                name, read, write = action_bytes(action, ctx)
+                entry = planned.setdefault(name, [0, 0, 0])
+                entry[0] += read
+                entry[1] += write
+                entry[2] += 1
+    assert final_store_bytes(gemm, schedule, 0, ctx, outputs) == planned
