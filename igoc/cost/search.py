@@ -222,9 +222,11 @@ class Candidate:
     estimate: Estimate | None
     needed_bytes: int = 0  # for one that does not fit: the SPM it asked for
 
-    @property
+    @functools.cached_property
     def rank(self) -> tuple[float, int]:
-        """Sort key: estimated cycles, then DRAM bytes (unschedulable last)."""
+        """Sort key: estimated cycles, then DRAM bytes (unschedulable last); worked out once
+        (searches compare candidates again and again, and an estimate is not changed once
+        made)."""
         if self.estimate is None:
             return (float("inf"), 0)
         return (self.estimate.cycles, self.estimate.dram_bytes)
