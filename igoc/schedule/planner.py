@@ -542,16 +542,22 @@ class _FreeList:
         """Return ``size`` bytes at ``address``; the size of the hole they are now part of."""
         addresses, sizes = self.addresses, self.sizes
         lo = bisect_left(addresses, address)
+        # Joined to the hole before it, the hole after it, both or neither: the lists are
+        # changed once (an insertion and a deletion would each move their tails).
+        if lo and addresses[lo - 1] + sizes[lo - 1] == address:
+            if lo < len(addresses) and addresses[lo] == address + size:
+                sizes[lo - 1] += size + sizes[lo]
+                del addresses[lo], sizes[lo]
+            else:
+                sizes[lo - 1] += size
+            return sizes[lo - 1]
+        if lo < len(addresses) and addresses[lo] == address + size:
+            addresses[lo] = address
+            sizes[lo] += size
+            return sizes[lo]
         addresses.insert(lo, address)
         sizes.insert(lo, size)
-        if lo + 1 < len(addresses) and address + size == addresses[lo + 1]:
-            sizes[lo] += sizes[lo + 1]
-            del addresses[lo + 1], sizes[lo + 1]
-        if lo > 0 and addresses[lo - 1] + sizes[lo - 1] == address:
-            sizes[lo - 1] += sizes[lo]
-            del addresses[lo], sizes[lo]
-            return sizes[lo - 1]
-        return sizes[lo]
+        return size
 
 
 def plan_schedule(
