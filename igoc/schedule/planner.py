@@ -222,6 +222,7 @@ def _plan(
                 release(res.address, res.size_bytes)
         ids = step_ids[s]
         pending = []
+        arrives = s - 1 if s else 0  # one int for the tiles this step brings in
         for t in ids:
             res = resident[t]
             if res is None:
@@ -317,7 +318,7 @@ def _plan(
                     too_small = address < 0
             for entry in held:
                 heappush(heap, entry)
-            res = Residency(keys[t], is_acc[t], need, s - 1 if s else 0, s, address)
+            res = Residency(keys[t], is_acc[t], need, arrives, s, address)
             residencies.append(res)
             resident[t] = res
             placed.append(t)
