@@ -51,6 +51,7 @@ from igoc.schedule.program import (
     CopyMark,
     CorePlan,
     Item,
+    LayerWalks,
     Lowered,
     PlanCycles,
     TensorSpec,
@@ -187,11 +188,16 @@ def plan_cycles(target: Target) -> PlanCycles:
     return lambda plan, ctx: estimate_plan(plan, ctx, target, target.cores).cycles
 
 
-def plan_program(target: Target, tensors: list[TensorSpec], cores: list[list[Item]]) -> Lowered:
+def plan_program(
+    target: Target,
+    tensors: list[TensorSpec],
+    cores: list[list[Item]],
+    walks: LayerWalks | None = None,
+) -> Lowered:
     """Plan every core's items, as the lowering does (this model chooses between a walk's two
-    plans, ``plan_cycles``)."""
+    plans, ``plan_cycles``); ``walks``: see ``program.plan_core``."""
     measure = plan_cycles(target)
-    plans = [plan_core(target, core, items, measure) for core, items in enumerate(cores)]
+    plans = [plan_core(target, core, items, measure, walks) for core, items in enumerate(cores)]
     return Lowered(target, tensors, cores, plans)
 
 

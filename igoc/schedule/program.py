@@ -175,9 +175,23 @@ so that little survives from one op to a later one anyway, are planned once, kee
 for any later use (planning twice would cost a large network as much time again)."""
 
 
-def plan_core(target: Target, core: int, items: list[Item], plan_cycles: PlanCycles) -> CorePlan:
+LayerWalks = dict[tuple, tuple[LayerDesc, list[tuple[Matmul, ...]]]]
+"""The steps of layers planned before (``plan_core``'s ``walks``), by the layer op (its
+identity: the op is kept with them), its schedule and the core."""
+
+
+def plan_core(
+    target: Target,
+    core: int,
+    items: list[Item],
+    plan_cycles: PlanCycles,
+    walks: LayerWalks | None = None,
+) -> CorePlan:
     """Plan one core's share of every item; a copy or a conversion starts a new plan.
 
+    ``walks``: the steps of the layers of programs planned before, taken where a layer and
+    its schedule come again (programs that differ in a few layers' schedules walk the others
+    alike; their plans then share those steps), and the steps made here added.
     Raises ``igoc.schedule.planner.PlanError`` if a step does not fit the SPM.
     """
     plans: list[Plan] = []
@@ -228,7 +242,14 @@ def plan_core(target: Target, core: int, items: list[Item], plan_cycles: PlanCyc
         first = len(steps)
         if isinstance(item, ScheduledLayer):
             layers = item.desc.layers()
-            steps += core_steps(layers, item.schedule, core)
+            if walks is None:
+                steps += core_steps(layers, item.schedule, core)
+            else:
+                key = (id(item.desc), item.schedule, core)
+                found = walks.get(key)
+                if found is None:
+                    found = walks[key] = (item.desc, core_steps(layers, item.schedule, core))
+                steps += found[1]
             op = ops[-1] + 1 if ops else 0  # counting this core's ops with steps
             ops += [op] * (len(steps) - first)
             for layer in layers:

@@ -390,3 +390,40 @@ def test_final_store_bytes_are_the_planned_final_stores(
                 entry[1] += write
                 entry[2] += 1
     assert final_store_bytes(gemm, schedule, 0, ctx, outputs) == planned
+
+
+@pytest.mark.parametrize("target_name", ["edge", "server-2c"])
+def test_programs_planned_with_shared_layer_walks_are_the_fresh_ones(target_name):
+    """Programs planned one after another with the steps of their common layers shared
+    (as confirm-program weighs them) are planned and estimated as each planned alone, and
+    a program planned again walks the very steps of the first."""
+    from igoc.cost.decide import baseline_schedule
+    from igoc.cost.oracle import program_estimate
+    from igoc.cost.search import Search
+    from igoc.dialects.npu import stamp_target
+    from igoc.dialects.views import TrainingLayers, declared_tensors
+    from igoc.pipeline import build_pipeline, run, steps_until
+
+    module = parse_file(str(SAMPLES / "basics" / "train-step.mlir"))
+    target = load_target(target_name)
+    stamp_target(module, target)
+    run(module, steps_until(build_pipeline("igo"), "partitioned"))
+    layers = TrainingLayers.of(module, target)
+    current = [layers.schedule(i) for i in range(len(layers.descs))]
+    baseline = [baseline_schedule(Search(target, disk=False), d) for d in layers.descs]
+    declared = declared_tensors(module)
+    walks: dict = {}
+    programs = []
+    for schedules in (current, baseline, current):
+        pairs = list(zip(layers.descs, schedules, strict=True))
+        shared: list = []
+        alone: list = []
+        assert program_estimate(target, declared, pairs, shared, walks) == program_estimate(
+            target, declared, pairs, alone
+        )
+        assert encode_program(shared[0].program({})) == encode_program(alone[0].program({}))
+        programs.append(shared[0])
+    assert walks
+    for first, again in zip(programs[0].core_plans, programs[2].core_plans, strict=True):
+        for a, b in zip(first.plans, again.plans, strict=True):
+            assert all(x is y for x, y in zip(a.steps, b.steps, strict=True))
