@@ -243,7 +243,7 @@ def _plan(
             if used_bytes + need <= budget_bytes:
                 address = allocate(need)
                 too_small = address < 0
-            while address < 0:
+            while address < 0:  # room is made
                 victim = -1
                 while heap:
                     entry = heappop(heap)
@@ -316,8 +316,9 @@ def _plan(
                 if used_bytes + need <= budget_bytes and (grown >= need or not too_small):
                     address = allocate(need)
                     too_small = address < 0
-            for entry in held:
-                heappush(heap, entry)
+            if held:
+                for entry in held:
+                    heappush(heap, entry)
             res = Residency(keys[t], is_acc[t], need, arrives, s, address)
             residencies.append(res)
             resident[t] = res
@@ -424,6 +425,9 @@ def _intern(
                 if u[-1] != s:
                     u.append(s)
             triples.append((acc, a, b))
+            if not distinct and a != b:  # an accumulator is never an input tile
+                distinct = [a, b, acc]
+                continue
             if a not in distinct:
                 distinct.append(a)
             if b not in distinct:
