@@ -262,12 +262,16 @@ def fused(order: str, tiling: Tiling, partition: Partition = WHOLE) -> LayerSche
     return LayerSchedule(("dx", "dw"), order, (tiling, tiling), partition)
 
 
+small = st.integers(1, 24)
+tilings = st.builds(Tiling, *[st.sampled_from([1, 4, 8, 16, 32])] * 3)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    m=st.integers(1, 24),
-    k=st.integers(1, 24),
-    n=st.integers(1, 24),
-    tiles=st.tuples(*[st.sampled_from([1, 4, 8, 16, 32])] * 3),
+    m=small,
+    k=small,
+    n=small,
+    tiling=tilings,
     family=st.sampled_from([FUSED, PERMUTATIONS]),
     picks=st.tuples(st.integers(0, 5), st.integers(0, 5)),
     parts=st.lists(
@@ -279,7 +283,7 @@ def fused(order: str, tiling: Tiling, partition: Partition = WHOLE) -> LayerSche
     length=st.sampled_from([None, 1, 3, 5, 8]),
 )
 def test_walks_or_beginnings_with_equal_keys_are_equal(
-    m, k, n, tiles, family, picks, parts, cores, length
+    m, k, n, tiling, family, picks, parts, cores, length
 ):
     """Whole walks, and their first ``length`` steps, with one key are the same steps, for
     single and fused orders, zipped phases and partitions run one after another on a core."""
@@ -288,7 +292,7 @@ def test_walks_or_beginnings_with_equal_keys_are_equal(
     for pick, (dim, count) in zip(picks, parts, strict=True):
         part = Partition(dim, count * cores, cores) if dim else WHOLE
         make = single if family is PERMUTATIONS else fused
-        schedules.append(make(family[pick % len(family)], Tiling(*tiles), part))
+        schedules.append(make(family[pick % len(family)], tiling, part))
     a, b = schedules
     for core in range(cores):
         if core_walk_key(gemm, a, core, length) == core_walk_key(gemm, b, core, length):
@@ -353,17 +357,17 @@ def test_remembered_simulations_are_the_fresh_ones(monkeypatch):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    m=st.integers(1, 24),
-    k=st.integers(1, 24),
-    n=st.integers(1, 24),
-    tiles=st.tuples(*[st.sampled_from([1, 4, 8, 16, 32])] * 3),
+    m=small,
+    k=small,
+    n=small,
+    tiling=tilings,
     order=st.sampled_from(FUSED),
     split=st.tuples(st.sampled_from(["m", "n", "k", None]), st.integers(1, 3)),
     partial=st.booleans(),
     psum=st.sampled_from([2, 4]),
 )
 def test_final_store_bytes_are_the_planned_final_stores(
-    m, k, n, tiles, order, split, partial, psum
+    m, k, n, tiling, order, split, partial, psum
 ):
     """The final stores counted without planning are those of the walk's plan: per tensor,
     the bytes read and written by its ``store`` and ``store_acc`` movements, and how many."""
@@ -374,7 +378,7 @@ def test_final_store_bytes_are_the_planned_final_stores(
     target = target_from_dict({**load_target("edge").__dict__, "psum_bytes": psum})
     gemm = [layer(m, k, n)]
     dim, parts = split
-    schedule = fused(order, Tiling(*tiles), Partition(dim, parts, 1) if dim else WHOLE)
+    schedule = fused(order, tiling, Partition(dim, parts, 1) if dim else WHOLE)
     outputs = {"dx", "dw"} if partial else set()
     ctx = EmitContext.of(target, 0)
     assert ctx.psum_dtype == psum_dtype(target)
