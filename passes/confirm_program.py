@@ -46,14 +46,14 @@ from xdsl.passes import ModulePass
 
 from igoc.cost.decide import baseline_schedule, unsplit_schedule
 from igoc.cost.oracle import program_cycles, program_estimate
-from igoc.cost.session import record_planned, search_for
+from igoc.cost.session import record_planned, release_estimates, search_for
 from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
 from igoc.dialects.views import TrainingLayers, declared_tensors
 from igoc.frontend import error_at
 from igoc.schedule.layer_schedule import core_step_count
 from igoc.schedule.planner import PlanError
-from igoc.schedule.program import Lowered
+from igoc.schedule.program import LayerWalks, Lowered
 
 LIMIT = 16384
 """Programs of more tile steps are weighed by the cost model instead of the simulator. A
@@ -110,14 +110,19 @@ class ConfirmProgramPass(ModulePass):
         if unsplit not in (current, baseline):
             weighed["unsplit"] = unsplit
         weighed["baseline"] = baseline
+        # Nothing is estimated from here on in this compile (the lowering takes what is
+        # kept): in a compile's own session the search's estimates make room for the plans
+        # of the programs weighed, two of which are held at a time.
+        release_estimates(ctx)
         declared = declared_tensors(op)
         cycles: dict[str, int] = {}
         kept, kept_plans = "", None  # the fastest so far (the first of equals) and its plans
+        walks: LayerWalks = {}  # the programs weighed walk most layers alike
         try:
             for name, schedules in weighed.items():
                 planned: list[Lowered] = []
                 layer_schedules = list(zip(descs, schedules, strict=True))
-                cycles[name] = round(weigh(target, declared, layer_schedules, planned))
+                cycles[name] = round(weigh(target, declared, layer_schedules, planned, walks))
                 if not kept or cycles[name] < cycles[kept]:
                     kept, kept_plans = name, planned[0]
         except PlanError as err:

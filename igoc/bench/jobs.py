@@ -186,13 +186,14 @@ def run_job(job: Job, session=None) -> dict:
         import tomllib
 
         from igoc.api import compile_text
-        from igoc.collector import fewer_collections
+        from igoc.collector import paused_collector
         from igoc.frontend.diagnostics import DiagnosticError
         from igoc.sim import simulate
         from igoc.target import target_from_dict
 
         target = target_from_dict(tomllib.loads(job.target_toml), job.target_name)
-        with fewer_collections():
+        # As in ``igoc``: the cycles a compile makes wait for the collection after the job.
+        with paused_collector():
             try:
                 program = compile_text(
                     job.text, target, job.pipeline, job.input_name, job.pass_pipeline, session

@@ -152,15 +152,13 @@ def describe_candidate(c: Candidate, cycles_key: str = "cycles") -> dict:
 
 
 def _simulated(
-    desc: LayerDesc, candidates: list[Candidate], target: Target, context: Context | None
+    search: Search, desc: LayerDesc, candidates: list[Candidate], context: Context | None
 ) -> list[dict]:
-    from igoc.cost.oracle import simulate_layer
-
     rows = []
     for c in candidates:
         row = describe_candidate(c)
         if c.estimate is not None:
-            row["simulated_cycles"] = simulate_layer(desc, c.schedule, target, context)
+            row["simulated_cycles"] = search.simulated(desc, c.schedule, context)
         rows.append(row)
     return rows
 
@@ -295,17 +293,16 @@ and drain dominate them, and one step of tiles that span a whole dimension overl
 loads and compute more finely than the step-level model sees)."""
 
 
-def _confirmer(desc: LayerDesc, target: Target, context: Context | None):
+def _confirmer(search: Search, desc: LayerDesc, context: Context | None):
     """``confirm`` for ``_pick``: the simulated cycles of the schedule to keep and of each
     contender, or None when the op is too long to simulate here."""
-    from igoc.cost.oracle import simulate_layer
 
     def confirm(base: Candidate, contenders: list[Candidate]) -> list[int] | None:
         layers = desc.layers()
         steps = sum(core_step_count(layers, c.schedule, 0) for c in (base, *contenders))
         if steps > CONFIRM_STEPS:
             return None
-        return [simulate_layer(desc, c.schedule, target, context) for c in (base, *contenders)]
+        return [search.simulated(desc, c.schedule, context) for c in (base, *contenders)]
 
     return confirm
 
@@ -370,7 +367,7 @@ def select_order(
                 tiles = TileSearch(search, layers, desc.computations, order, part, ectx)
                 cands = [tiles.refine()]
         rows = (
-            _simulated(desc, cands, target, context)
+            _simulated(search, desc, cands, context)
             if simulated
             else [describe_candidate(c) for c in cands]
         )
@@ -381,7 +378,7 @@ def select_order(
             sequential = next(c for c in cands if c.schedule.order == "sequential")
             _bound_dy(search, desc, cands, rows, sequential)
             baseline = sequential.schedule
-        confirm = _confirmer(desc, target, context) if policy == "cost" else None
+        confirm = _confirmer(search, desc, context) if policy == "cost" else None
         return _pick(cands, rows, simulated, baseline, confirm), rows
 
     return search.decided(key, decide)
@@ -484,12 +481,12 @@ def choose_partition(
             cands.append(baseline)
         simulated = policy == "exhaustive"
         rows = (
-            _simulated(desc, cands, target, context)
+            _simulated(search, desc, cands, context)
             if simulated
             else [describe_candidate(c) for c in cands]
         )
         _bound_dy(search, desc, cands, rows, baseline)
-        confirm = _confirmer(desc, target, context) if policy == "cost" else None
+        confirm = _confirmer(search, desc, context) if policy == "cost" else None
         # The order's own partition is the one to keep unless another is faster: under
         # ``cost`` it was chosen against the baseline's schedule already (by the simulator,
         # where the estimate ranks it slower, so the margin here would undo that choice).

@@ -35,8 +35,8 @@ import itertools
 from dataclasses import dataclass, field
 
 from igoc.isa.cycles import matmul_cycles
-from igoc.schedule.emit import EmitContext, action_bytes
-from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
+from igoc.schedule.emit import EmitContext, moved_bytes
+from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, Access, LayerGemm, layers_key
 from igoc.schedule.layer_schedule import (
     LayerSchedule,
     core_step_count,
@@ -45,12 +45,13 @@ from igoc.schedule.layer_schedule import (
     core_walk_key,
     window_bytes,
 )
-from igoc.schedule.planner import Action, Plan, PlanError, Residency, plan_schedule
+from igoc.schedule.planner import Plan, PlanError, plan_schedule
 from igoc.schedule.program import (
     ConvertMark,
     CopyMark,
     CorePlan,
     Item,
+    LayerWalks,
     Lowered,
     PlanCycles,
     TensorSpec,
@@ -89,21 +90,14 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     bytes_per_cycle = target.dram_bytes_per_cycle / max(1, sharing_cores)
     latency = target.dram_latency_cycles
     traffic: dict[str, list[int]] = {}
-    # The bytes of a movement, by its kind and the identity of its tile key (the plan
-    # keeps the keys alive): hashing the key itself would hash its access.
-    moved: dict[tuple[str, int], tuple[str, int, int]] = {}
-    known = moved.get
+    psum_dtype = ctx.psum_dtype
     # The array cycles of a matmul, by its shape (a walk has a few shapes).
     shapes: dict[tuple[int, int, int], int] = {}
 
     def move(actions) -> int:
         total = 0
-        for action in actions:
-            memo = (action.kind, id(action.residency.key))
-            found = known(memo)
-            if found is None:
-                found = moved[memo] = action_bytes(action, ctx)
-            name, read, write = found
+        for kind, residency in actions:
+            name, read, write = moved_bytes(kind, residency.key, psum_dtype)
             if not (read or write):
                 continue
             entry = traffic.get(name)
@@ -131,12 +125,12 @@ def estimate_plan(plan: Plan, ctx: EmitContext, target: Target, sharing_cores: i
     if target.overlap == "serial":
         total = 0.0
         for s, step in enumerate(plan.steps):
-            moved_bytes = move(before[s]) + move(after[s])
+            step_bytes = move(before[s]) + move(after[s])
             dmas = len(before[s]) + len(after[s])  # one DMA instruction each
             cycles, step_macs = compute(step)
             compute_total += cycles
             macs += step_macs
-            total += moved_bytes / bytes_per_cycle + dmas * latency + cycles
+            total += step_bytes / bytes_per_cycle + dmas * latency + cycles
         return Estimate(total, traffic, compute_total, macs)
 
     channel = 0.0  # when the channel is next free
@@ -194,18 +188,28 @@ def plan_cycles(target: Target) -> PlanCycles:
     return lambda plan, ctx: estimate_plan(plan, ctx, target, target.cores).cycles
 
 
-def plan_program(target: Target, tensors: list[TensorSpec], cores: list[list[Item]]) -> Lowered:
+def plan_program(
+    target: Target,
+    tensors: list[TensorSpec],
+    cores: list[list[Item]],
+    walks: LayerWalks | None = None,
+) -> Lowered:
     """Plan every core's items, as the lowering does (this model chooses between a walk's two
-    plans, ``plan_cycles``)."""
+    plans, ``plan_cycles``); ``walks``: see ``program.plan_core``."""
     measure = plan_cycles(target)
-    plans = [plan_core(target, core, items, measure) for core, items in enumerate(cores)]
+    plans = [plan_core(target, core, items, measure, walks) for core, items in enumerate(cores)]
     return Lowered(target, tensors, cores, plans)
 
 
 def item_estimates(
     core_plan: CorePlan, items: list[Item], target: Target, sharing_cores: int
 ) -> list[Estimate]:
-    """The cost model's view of each item of a planned core (zero for barriers)."""
+    """The cost model's view of each item of a planned core (zero for barriers); remembered on
+    the core plan (``CorePlan.estimates``), by target and sharing cores, for these items."""
+    memo = core_plan.estimates
+    found = memo.get((target, sharing_cores))
+    if found is not None and found[0] == items:
+        return found[1]
     out = []
     share = target.dram_bytes_per_cycle / max(1, sharing_cores)
     for item, (index, first, end) in zip(items, core_plan.where, strict=True):
@@ -231,6 +235,7 @@ def item_estimates(
             continue
         plan = core_plan.plans[index].window(first, end)
         out.append(estimate_plan(plan, core_plan.ctx, target, sharing_cores))
+    memo[(target, sharing_cores)] = (list(items), out)
     return out
 
 
@@ -247,7 +252,8 @@ WalkEstimates = dict[tuple, "Estimate | PlanError"]
 """Remembered estimates of planned walks (or why they do not fit), kept by the caller (the
 search): keyed by what the walk's plan depends on (``_Walk``), not by the schedule, since
 schedules that differ only in the loop order of indices cut into one tile, or in other
-cores' boxes, walk alike on the core that is planned."""
+cores' boxes, walk alike on the core that is planned (and more:
+``layer_schedule.core_walk_key``)."""
 
 WALK_ESTIMATES_LIMIT = 1 << 15
 """Walk estimates remembered; when full, the older half is forgotten."""
@@ -275,10 +281,9 @@ class _Walk:
         self.target, self.walks = target, walks
         self.steps: list[tuple[Matmul, ...]] | None = None
         self.before: list[tuple[Matmul, ...]] = []
-        self.key: tuple | None = None
+        self.key: tuple | None = None  # what the plan depends on but the steps
         if walks is not None:
             self.key = (
-                core_walk_key(layers, schedule, core),
                 None if context is None else core_walk_key(context[0], context[1], core),
                 tuple(sorted(partial)),
                 core,
@@ -291,7 +296,7 @@ class _Walk:
         context's; raises ``PlanError`` if they do not fit."""
         key = None
         if self.walks is not None:
-            key = (self.key, length)
+            key = (core_walk_key(self.layers, self.schedule, self.core, length), self.key)
             found = self.walks.get(key)
             if isinstance(found, PlanError):
                 raise PlanError(str(found), found.needed_bytes)
@@ -384,29 +389,43 @@ def final_store_bytes(
 def _walk_final_store_bytes(
     layers: list[LayerGemm], schedule: LayerSchedule, core: int, ctx: EmitContext, partial: set
 ) -> dict[str, list[int]]:
-    seen: set = set()
+    # Each accumulator tile once, in the order the walk first reaches it; tiles are told
+    # apart by a number for their access's value and their box (hashing the access itself
+    # is a call of its own).
+    out: dict[str, list[int]] = {}
+    seen: set[tuple[int, int, int, int, int]] = set()
+    values: dict[Access, int] = {}
+    psum = ctx.psum_dtype
     for phase, layer in core_walk(layers, schedule, core):
         for segment in phase:
             for name in segment.computations:
                 acc = COMPUTATIONS[name].acc
                 rows_index, cols_index = ROLE_INDICES[acc]
                 access = layer.accesses[acc]
+                value = values.setdefault(access, len(values))
+                kind = "store_acc" if access.tensor in partial else "store"
                 (r_lo, r_hi), (c_lo, c_hi) = (
                     segment.box.range(rows_index),
                     segment.box.range(cols_index),
                 )
                 tr, tc = segment.tiling.size(rows_index), segment.tiling.size(cols_index)
                 for r0 in range(r_lo, r_hi, tr):
+                    rows = min(tr, r_hi - r0)
                     for c0 in range(c_lo, c_hi, tc):
-                        seen.add((access, True, r0, c0, min(tr, r_hi - r0), min(tc, c_hi - c0)))
-    out: dict[str, list[int]] = {}
-    for key in seen:
-        kind = "store_acc" if key[0].tensor in partial else "store"
-        name, read, write = action_bytes(Action(kind, Residency(key, True, 0, 0, 0)), ctx)
-        entry = out.setdefault(name, [0, 0, 0])
-        entry[0] += read
-        entry[1] += write
-        entry[2] += 1
+                        cols = min(tc, c_hi - c0)
+                        tile = (value, r0, c0, rows, cols)
+                        if tile in seen:
+                            continue
+                        seen.add(tile)
+                        tensor, read, write = moved_bytes(
+                            kind, (access, True, r0, c0, rows, cols), psum
+                        )
+                        entry = out.get(tensor)
+                        if entry is None:
+                            entry = out[tensor] = [0, 0, 0]
+                        entry[0] += read
+                        entry[1] += write
+                        entry[2] += 1
     return out
 
 

@@ -21,6 +21,7 @@ from igoc.schedule.layer_schedule import LayerSchedule
 from igoc.schedule.program import (
     BarrierMark,
     Item,
+    LayerWalks,
     Lowered,
     TensorSpec,
     build_program,
@@ -98,11 +99,13 @@ def program_cycles(
     declared: list[TensorSpec],
     layers: list[tuple[LayerDesc, LayerSchedule]],
     planned: list[Lowered] | None = None,
+    walks: LayerWalks | None = None,
 ) -> int:
     """Simulated cycles of the program of ``layers`` (in training order, each with its
     schedule) over the DRAM tensors ``declared``: the program the lowering would make
-    (its plans are appended to ``planned``, if given)."""
-    lowered = _planned(target, declared, layers, planned)
+    (its plans are appended to ``planned``, if given; ``walks``: the steps of layers of
+    programs planned before, see ``program.plan_core``)."""
+    lowered = _planned(target, declared, layers, planned, walks)
     return int(_simulated(lowered.program({}))["cycles"])
 
 
@@ -111,11 +114,12 @@ def _planned(
     declared: list[TensorSpec],
     layers: list[tuple[LayerDesc, LayerSchedule]],
     planned: list[Lowered] | None,
+    walks: LayerWalks | None,
 ) -> Lowered:
     """The program of ``layers`` planned as the lowering plans it (appended to ``planned``)."""
     items = program_items(layers, target)
     tensors = program_tensors(declared, items)
-    lowered = plan_program(target, tensors, [items] * target.cores)
+    lowered = plan_program(target, tensors, [items] * target.cores, walks)
     if planned is not None:
         planned.append(lowered)
     return lowered
@@ -126,13 +130,14 @@ def program_estimate(
     declared: list[TensorSpec],
     layers: list[tuple[LayerDesc, LayerSchedule]],
     planned: list[Lowered] | None = None,
+    walks: LayerWalks | None = None,
 ) -> float:
     """The cost model's cycles of the program of ``layers`` (as ``program_cycles`` takes
     them), planned as the lowering plans it and not simulated: each core's items estimated
     as the lowering records them (``model.item_estimates``), and between two barriers the
     slowest core's share counted (a core waits at a barrier for the others). Its plans are
-    appended to ``planned``, if given."""
-    lowered = _planned(target, declared, layers, planned)
+    appended to ``planned``, if given (``walks``: as for ``program_cycles``)."""
+    lowered = _planned(target, declared, layers, planned, walks)
     items = lowered.cores[0]
     per_core = [
         item_estimates(core_plan, items, target, target.cores) for core_plan in lowered.core_plans

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from igoc.cost import analytic, store
 from igoc.cost.model import Estimate, FinalStores, WalkEstimates, estimate_schedule, scale
 from igoc.isa.cycles import matmul_cycles
+from igoc.schedule.describe import LayerDesc
 from igoc.schedule.emit import acc_dtype
 from igoc.schedule.layer import COMPUTATIONS, ROLE_INDICES, LayerGemm, layers_key
 from igoc.schedule.layer_schedule import (
@@ -102,6 +103,7 @@ class Search:
         self.tiler, self.reuse = tiler, reuse
         self._evaluated: dict[tuple, Candidate] = {}
         self._decisions: dict[tuple, object] = {}
+        self._simulated: dict[tuple, int] = {}
         self.final_stores: FinalStores = {}
         self.walks: WalkEstimates = {}
         self._disciplines: dict[tuple[str, str], Search] = {(tiler, reuse): self}
@@ -114,6 +116,7 @@ class Search:
         if found is None:
             found = Search(self.target, self.disk, tiler, reuse)
             found._evaluated, found._decisions = self._evaluated, self._decisions
+            found._simulated = self._simulated
             found.final_stores, found._disciplines = self.final_stores, self._disciplines
             found.walks = self.walks
             self._disciplines[(tiler, reuse)] = found
@@ -124,6 +127,26 @@ class Search:
         self._evaluated.clear()
         self.walks.clear()
         self.final_stores.clear()
+        self._simulated.clear()
+
+    def simulated(
+        self, desc: LayerDesc, schedule: LayerSchedule, context: SimContext | None = None
+    ) -> int:
+        """The simulated cycles of one layer under a schedule, alone or after a context layer
+        (``oracle.simulate_layer``), remembered: ``select-order`` and ``partition`` simulate
+        some schedules of an op both. Keyed by everything of the layers the program is made
+        from (their tensor names too) and the schedules."""
+        key = (
+            _desc_key(desc),
+            schedule,
+            None if context is None else (_desc_key(context[0]), context[1]),
+        )
+        found = self._simulated.get(key)
+        if found is None:
+            from igoc.cost.oracle import simulate_layer
+
+            found = self._simulated[key] = simulate_layer(desc, schedule, self.target, context)
+        return found
 
     def schedule(
         self,
@@ -199,9 +222,11 @@ class Candidate:
     estimate: Estimate | None
     needed_bytes: int = 0  # for one that does not fit: the SPM it asked for
 
-    @property
+    @functools.cached_property
     def rank(self) -> tuple[float, int]:
-        """Sort key: estimated cycles, then DRAM bytes (unschedulable last)."""
+        """Sort key: estimated cycles, then DRAM bytes (unschedulable last); worked out once
+        (searches compare candidates again and again, and an estimate is not changed once
+        made)."""
         if self.estimate is None:
             return (float("inf"), 0)
         return (self.estimate.cycles, self.estimate.dram_bytes)
@@ -216,6 +241,19 @@ def best_of(candidates: list[Candidate]) -> Candidate:
     fastest = min(c.estimate.cycles for c in fitting)  # type: ignore[union-attr]
     near = [c for c in fitting if c.estimate.cycles <= fastest * (1 + NEAR)]  # type: ignore[union-attr]
     return min(near, key=lambda c: (c.estimate.dram_bytes, c.rank))  # type: ignore[union-attr]
+
+
+SimContext = tuple[LayerDesc, LayerSchedule]
+"""A layer simulated just before the one being simulated, with its schedule."""
+
+
+def _desc_key(desc: LayerDesc) -> tuple:
+    """Every field of a layer op, hashable."""
+    return (
+        desc.name,
+        desc.signature(),
+        tuple(sorted(desc.tensors.items())),
+    )
 
 
 def _context_key(context: EvalContext | None) -> tuple | None:
@@ -325,6 +363,7 @@ class TileSearch:
         self.seen: dict[tuple[int, ...], Candidate] = {}
         self._tilings: dict[tuple[int, ...], Tiling] = {}
         self._fits: dict[tuple[int, ...], bool] = {}
+        self._bounds: dict[tuple[int, ...], float] = {}
         self.best: Candidate | None = None
         self.best_point: tuple[int, ...] = (0, 0, 0)
 
@@ -350,12 +389,16 @@ class TileSearch:
         return found
 
     def compute_bound(self, p: tuple[int, ...]) -> float:
-        """The array cycles alone at a grid point: no schedule of it is faster."""
-        layer, t = self.layers[0], self.tiling(p)
-        total = sum(
-            compute_cycles(layer, c, t, self.partition, self.target) for c in self.computations
-        )
-        return total * len(self.layers) / max(1, self.partition.cores)
+        """The array cycles alone at a grid point: no schedule of it is faster (remembered:
+        the local search asks again for the neighbours of every point it moves to)."""
+        found = self._bounds.get(p)
+        if found is None:
+            layer, t = self.layers[0], self.tiling(p)
+            total = sum(
+                compute_cycles(layer, c, t, self.partition, self.target) for c in self.computations
+            )
+            found = self._bounds[p] = total * len(self.layers) / max(1, self.partition.cores)
+        return found
 
     def chosen(self) -> Candidate:
         """The pick among every point visited (``best_of``)."""

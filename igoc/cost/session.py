@@ -87,8 +87,9 @@ def take_planned(
 
 def release_estimates(ctx: Context) -> None:
     """In one compile's own session (``Session.single``), let the search's remembered estimates
-    go: called by the lowering, after which that compile decides nothing, so that its plans
-    (the largest memory of a compile) take their place. A session shared between compiles
+    go: called by confirm-program once it has the schedules it weighs, and by the lowering,
+    after which that compile decides nothing, so that plans (the largest memory of a
+    compile) take their place. A session shared between compiles
     (``igoc-bench``'s, one per input) keeps them for the next compile."""
     if isinstance(ctx, Session) and ctx.single and ctx.search is not None:
         ctx.search.forget_estimates()

@@ -24,16 +24,20 @@ from typing import ClassVar
 
 
 class DType(enum.IntEnum):
-    """Element types of DRAM tensors and SPM tiles."""
+    """Element types of DRAM tensors and SPM tiles; ``nbytes``: bytes per element (a plain
+    attribute of each member, not a property: the cost model reads it for every tile)."""
 
-    F16 = 1
-    BF16 = 2
-    F32 = 3
+    nbytes: int
 
-    @property
-    def nbytes(self) -> int:
-        """Bytes per element."""
-        return 4 if self is DType.F32 else 2
+    F16 = (1, 2)
+    BF16 = (2, 2)
+    F32 = (3, 4)
+
+    def __new__(cls, value: int, nbytes: int) -> DType:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.nbytes = nbytes
+        return member
 
     @property
     def mlir_name(self) -> str:

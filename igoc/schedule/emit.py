@@ -13,7 +13,6 @@ emitting anything: the cost model's traffic, equal to the simulator's.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from igoc.isa.im2col import im2col_elements, is_injective
@@ -228,41 +227,98 @@ def emit_plan(
 
 def action_bytes(action: Action, ctx: EmitContext) -> tuple[str, int, int]:
     """The tensor a movement touches and the bytes it reads from and writes to DRAM."""
-    return _moved(action.kind, action.residency.key, ctx.psum_dtype)
+    return moved_bytes(action.kind, action.residency.key, ctx.psum_dtype)
 
 
-def _moved(kind: str, key: tuple, psum_dtype: DType) -> tuple[str, int, int]:
-    """``action_bytes`` of a movement kind on a tile."""
+def moved_bytes(kind: str, key: TileKey, psum_dtype: DType) -> tuple[str, int, int]:
+    """``action_bytes`` of a movement ``kind`` of the tile ``key``, with partial sums in DRAM of
+    type ``psum_dtype``."""
     access, _, r0, c0, rows, cols = key
-    if kind in ("spill", "reload"):
+    found = _MOVES.get(id(access))
+    moves = found if found is not None else _access_moves(access)
+    if kind == "spill" or kind == "reload":
         nbytes = rows * cols * psum_dtype.nbytes
-        name = psum_name(access.tensor)
-        return (name, 0, nbytes) if kind == "spill" else (name, nbytes, 0)
-    if access.kind == "im2col":
-        elems = _im2col_tile_elements(access, r0, rows, c0, cols)
-    else:
+        return (moves.psum, 0, nbytes) if kind == "spill" else (moves.psum, nbytes, 0)
+    if moves.conv is None:
         elems = rows * cols
-    nbytes = elems * access.dtype.nbytes
+    else:
+        elems = _IM2COL_COUNTS.get((moves.value, r0, rows, c0, cols))
+        if elems is None:
+            elems = _im2col_tile_elements(moves, r0, rows, c0, cols)
     if kind == "load":
-        return access.tensor, nbytes, 0
-    if kind == "store_acc" and _wider(psum_dtype, access.dtype):
+        return moves.tensor, elems * moves.elem_bytes, 0
+    nbytes = elems * moves.elem_bytes
+    if kind == "store_acc" and psum_dtype.nbytes > moves.elem_bytes:
         nbytes = elems * psum_dtype.nbytes
-        return partial_name(access.tensor), nbytes, nbytes
-    accumulate = kind == "store_acc" or (access.kind == "im2col" and not is_injective(access.conv))
-    return access.tensor, nbytes if accumulate else 0, nbytes
+        return moves.partial, nbytes, nbytes
+    accumulate = kind == "store_acc" or moves.scatter_adds
+    return moves.tensor, nbytes if accumulate else 0, nbytes
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _im2col_tile_elements(access: Access, r0: int, rows: int, c0: int, cols: int) -> int:
-    """The tensor elements an im2col tile reads (remembered: searches ask again and again, and
-    only this count costs more than a few multiplications)."""
-    return im2col_elements(
+@dataclass(frozen=True, slots=True)
+class _AccessMoves:
+    """What ``moved_bytes`` needs of an access, worked out once (it runs for every movement the cost
+    model counts, and the access's own attributes and its dtype's ``nbytes`` are lookups and
+    calls of their own)."""
+
+    access: Access  # held, so that its id, the key of ``_MOVES``, is not reused meanwhile
+    value: int  # the same for equal accesses (``_VALUES``)
+    tensor: str
+    elem_bytes: int
+    conv: ConvGeometry | None
+    scatter_adds: bool  # a store to it accumulates (col2im windows overlap)
+    psum: str
+    partial: str
+
+
+_MOVES: dict[int, _AccessMoves] = {}
+"""The ``_AccessMoves`` of the accesses seen, by id (cleared when ``_MOVES_LIMIT`` are held)."""
+_MOVES_LIMIT = 1 << 12
+
+_VALUES: dict[Access, int] = {}
+"""A number for each access value seen (equal accesses made by different passes share it;
+cleared with ``_MOVES``)."""
+
+_IM2COL_COUNTS: dict[tuple[int, int, int, int, int], int] = {}
+"""The tensor elements of im2col tiles, by ``(value, row0, rows, col0, cols)`` of accesses
+seen (searches ask again and again; cleared with ``_MOVES``, or when ``_IM2COL_LIMIT`` are
+held)."""
+_IM2COL_LIMIT = 1 << 16
+
+
+def _access_moves(access: Access) -> _AccessMoves:
+    if len(_MOVES) >= _MOVES_LIMIT:
+        _MOVES.clear()
+        _VALUES.clear()
+        _IM2COL_COUNTS.clear()
+    conv = access.conv if access.kind == "im2col" else None
+    moves = _MOVES[id(access)] = _AccessMoves(
+        access,
+        _VALUES.setdefault(access, len(_VALUES)),
+        access.tensor,
+        access.dtype.nbytes,
+        conv,
+        conv is not None and not is_injective(conv),
+        psum_name(access.tensor),
+        partial_name(access.tensor),
+    )
+    return moves
+
+
+def _im2col_tile_elements(moves: _AccessMoves, r0: int, rows: int, c0: int, cols: int) -> int:
+    """The tensor elements an im2col tile reads (remembered in ``_IM2COL_COUNTS``: only this
+    count costs more than a few multiplications)."""
+    access = moves.access
+    if len(_IM2COL_COUNTS) >= _IM2COL_LIMIT:
+        _IM2COL_COUNTS.clear()
+    count = _IM2COL_COUNTS[(moves.value, r0, rows, c0, cols)] = im2col_elements(
         access.conv,  # type: ignore[arg-type]
         access.row_offset + r0,
         rows,
         access.col_offset + c0,
         cols,
     )
+    return count
 
 
 def plan_traffic(plan: Plan, ctx: EmitContext) -> dict[str, list[int]]:

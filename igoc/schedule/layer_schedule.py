@@ -220,25 +220,43 @@ def core_steps(
     return list(itertools.islice(walk, limit))
 
 
-def core_walk_key(layers: list[LayerGemm], schedule: LayerSchedule, core: int) -> tuple:
-    """A key of the steps core ``core`` walks (``core_steps``): equal keys, equal steps.
+def core_walk_key(
+    layers: list[LayerGemm], schedule: LayerSchedule, core: int, length: int | None = None
+) -> tuple:
+    """A key of the steps core ``core`` walks (``core_steps``), or of the first ``length`` of
+    them: equal keys, equal steps.
 
-    Made without walking: the GEMMs, then each segment's computations, the tile cuts along
-    each index (its range and a tile size no larger than the range) and its loop order
-    without the indices cut into a single tile, which walk alike wherever they go (loop
-    orders that differ only there, or tile sizes that all cover a range, walk alike).
+    Made without walking: the GEMMs, then each phase of a group's walk by its segments'
+    computations, the tile cuts along each index (its range and a tile size no larger than
+    the range) and the loop order without the indices cut into a single tile, which walk
+    alike wherever they go (loop orders that differ only there, or tile sizes that all
+    cover a range, walk alike). Some walks that are made differently step alike, and share
+    a key:
+
+    - segments zipped in one phase that visit the same points in the same order (the two
+      of ``only-interleaving`` when they walk one index) step like one segment running all
+      their computations at each point;
+    - consecutive phases of one segment each, alike but for the range of the index they
+      walk outermost, where the first ends on a tile boundary and the second begins (boxes
+      of a partition one after another on a core), step like one phase over both ranges;
+    - of the first ``length`` steps, only the tiles they reach along the outermost index
+      of the phase they end in count (a walk and a longer one that begins alike).
     """
     part = schedule.partition
     boxes = part.boxes(layers[0])
     mine = [box for p, box in enumerate(boxes) if p % part.cores == core]
-    return (
-        layers_key(layers),
-        tuple(
-            tuple(_segment_key(segment) for segment in phase)
-            for box in mine
-            for phase in schedule.phases(box)
-        ),
-    )
+    phases: list[tuple[tuple, int]] = []  # a group's phases: key, steps
+    for box in mine:
+        for phase in schedule.phases(box):
+            key = _phase_key(phase)
+            joined = _joined(phases[-1][0], key) if phases else None
+            if joined is None:
+                phases.append((key, phase_length(phase)))
+            else:
+                phases[-1] = (joined, phases[-1][1] + phase_length(phase))
+    if length is not None and length < sum(steps for _, steps in phases):
+        phases = _cut(phases, length)
+    return (layers_key(layers), tuple(key for key, _ in phases), length)
 
 
 def _segment_key(segment: Segment) -> tuple:
@@ -253,6 +271,70 @@ def _segment_key(segment: Segment) -> tuple:
     if sorted(segment.order) != ["i", "j", "l"]:
         walked = list(segment.order)  # not a loop order: kept as is (walking it fails)
     return (segment.computations, tuple(sorted(cuts)), tuple(walked))
+
+
+def _phase_key(phase: tuple[Segment, ...]) -> tuple:
+    """A phase's key: its segments' keys, or one segment's key when they visit the same
+    points in the same order (equal cuts, equal walked indices, each a loop order)."""
+    keys = [_segment_key(segment) for segment in phase]
+    if len(keys) > 1 and all(
+        key[1:] == keys[0][1:] and sorted(segment.order) == ["i", "j", "l"]
+        for key, segment in zip(keys, phase, strict=True)
+    ):
+        computations = tuple(c for key in keys for c in key[0])
+        return ((computations, keys[0][1], keys[0][2]),)
+    return tuple(keys)
+
+
+def _joined(first: tuple, second: tuple) -> tuple | None:
+    """The key of two consecutive phases walked as one (see ``core_walk_key``), or None."""
+    if len(first) != 1 or len(second) != 1:
+        return None
+    (computations, cuts, walked), (computations2, cuts2, walked2) = first[0], second[0]
+    if computations != computations2 or walked != walked2 or not walked:
+        return None
+    outer = walked[0]
+    joined = []
+    for (index, lo, hi, size), (index2, lo2, hi2, size2) in zip(cuts, cuts2, strict=True):
+        if index != index2 or size != size2:
+            return None
+        if index != outer:
+            if (lo, hi) != (lo2, hi2):
+                return None
+            joined.append((index, lo, hi, size))
+        elif hi != lo2 or (hi - lo) % size:
+            return None
+        else:
+            joined.append((index, lo, hi2, size))
+    return ((computations, tuple(joined), walked),)
+
+
+def _cut(phases: list[tuple[tuple, int]], length: int) -> list[tuple[tuple, int]]:
+    """The phases of the first ``length`` steps, the last one's outermost walked index cut to
+    the tiles they reach (when it is one segment)."""
+    out = []
+    for key, steps in phases:
+        if steps < length:
+            out.append((key, steps))
+            length -= steps
+            continue
+        if len(key) == 1 and key[0][2]:
+            computations, cuts, walked = key[0]
+            outer = walked[0]
+            inner = 1  # steps per tile of the outermost index
+            for index, lo, hi, size in cuts:
+                if index != outer and index in walked:
+                    inner *= -(-(hi - lo) // size)
+            reached = -(-length // inner)
+            cut = []
+            for index, lo, hi, size in cuts:
+                if index == outer and lo + reached * size < hi:
+                    hi = lo + reached * size
+                cut.append((index, lo, hi, size))
+            key = ((computations, tuple(cut), walked),)
+        out.append((key, length))
+        break
+    return out
 
 
 def core_step_count(layers: list[LayerGemm], schedule: LayerSchedule, core: int) -> int:

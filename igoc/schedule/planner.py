@@ -41,8 +41,8 @@ the bytes would suffice, more tiles are evicted, in the same order.
 
 from __future__ import annotations
 
-import bisect
 import heapq
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
@@ -192,7 +192,6 @@ def _plan(
     is_acc = [key[1] for key in keys]
     align = ALIGN_BYTES
     size = [(tile_bytes(key, key[1]) + align - 1) // align * align for key in keys]
-    last_use = [u[-1] for u in uses]
     partial_acc = [key[1] and partial(key[0].tensor) for key in keys]
     pointer = [0] * count  # index into uses[t] of the next use after the current step
     resident: list[Residency | None] = [None] * count
@@ -207,6 +206,7 @@ def _plan(
     withdrawn: set[int] = set()  # ids of residencies taken back (fragmentation)
     allocate, release = free.allocate, free.release
     heappush, heappop = heapq.heappush, heapq.heappop
+    new = tuple.__new__  # an Action made as its NamedTuple constructor makes it, one call less
     plan_before, plan_after = plan.before, plan.after
     plan_fresh, plan_residency_of = plan.fresh, plan.residency_of
     residencies = plan.residencies
@@ -221,11 +221,14 @@ def _plan(
                 used_bytes -= res.size_bytes
                 release(res.address, res.size_bytes)
         ids = step_ids[s]
+        pending = []
+        arrives = s - 1 if s else 0  # one int for the tiles this step brings in
         for t in ids:
             res = resident[t]
-            if res is not None:
+            if res is None:
+                pending.append(t)
+            else:
                 res.end = s  # protect it while this step's other tiles come in
-        pending = [t for t in ids if resident[t] is None]
         placed: list[int] = []  # tiles brought in for this step, in order
         takebacks = 0
         while pending:
@@ -240,7 +243,7 @@ def _plan(
             if used_bytes + need <= budget_bytes:
                 address = allocate(need)
                 too_small = address < 0
-            while address < 0:
+            while address < 0:  # room is made
                 victim = -1
                 while heap:
                     entry = heappop(heap)
@@ -309,13 +312,14 @@ def _plan(
                     spilled[victim] = True
                     # Write it back right after its last use, not now: the store then runs
                     # long before this step's load needs the space (same bytes either way).
-                    plan_after[res.end].append(Action("spill", res))
+                    plan_after[res.end].append(new(Action, ("spill", res)))
                 if used_bytes + need <= budget_bytes and (grown >= need or not too_small):
                     address = allocate(need)
                     too_small = address < 0
-            for entry in held:
-                heappush(heap, entry)
-            res = Residency(keys[t], is_acc[t], need, s - 1 if s else 0, s, address)
+            if held:
+                for entry in held:
+                    heappush(heap, entry)
+            res = Residency(keys[t], is_acc[t], need, arrives, s, address)
             residencies.append(res)
             resident[t] = res
             placed.append(t)
@@ -323,31 +327,36 @@ def _plan(
             if used_bytes > peak:
                 peak = used_bytes
             if not is_acc[t]:
-                before.append(Action("load", res))
+                before.append(new(Action, ("load", res)))
             elif spilled[t]:
                 spilled[t] = False
                 dirty[t] = True
-                before.append(Action("reload", res))
+                before.append(new(Action, ("reload", res)))
         fresh: list[bool] = []
         res_of: list[tuple[Residency, Residency, Residency]] = []
+        freed_later = None  # the tiles this step uses last
         for acc, a, b in mm_ids[s]:
             fresh.append(not dirty[acc])
             dirty[acc] = True
             res_of.append((resident[acc], resident[a], resident[b]))  # type: ignore[arg-type]
         for t in ids:
             # ``uses[t]`` lists exactly the steps whose tiles include ``t``, and the pointer
-            # stood at this one: the next use is the entry after it.
+            # stood at this one: the next use is the entry after it (none: this was the last).
             lst = uses[t]
             p = pointer[t] = pointer[t] + 1
             if p < len(lst):
                 heappush(heap, (-lst[p], t))
+                continue
+            heappush(heap, (-_NEVER, t))
+            # Free it once no step may still read it.
+            if freed_later is None:
+                freed_later = dying[s + 2] = [t]
             else:
-                heappush(heap, (-_NEVER, t))
-                dying.setdefault(s + 2, []).append(t)  # free once no step may still read it
-            if is_acc[t] and last_use[t] == s:
+                freed_later.append(t)
+            if is_acc[t]:
                 dirty[t] = False
                 kind = "store_acc" if partial_acc[t] else "store"
-                after.append(Action(kind, resident[t]))  # type: ignore[arg-type]
+                after.append(new(Action, (kind, resident[t])))
         plan_before.append(before)
         plan_after.append(after)
         plan_fresh.append(fresh)
@@ -371,13 +380,14 @@ def _intern(
     window): the same numbering, looked up by identity first."""
     by_identity: dict[int, int] = {}
     known = by_identity.get
-    find = ident.get
+    find = ident.setdefault
 
     def miss(key: TileKey, s: int) -> int:
-        # A key object not seen yet: its tile may be (an equal key made elsewhere).
-        t = find(key)
-        if t is None:
-            t = ident[key] = len(keys)
+        # A key object not seen yet: its tile may be (an equal key made elsewhere). The key
+        # is hashed once (which hashes its access), whether its tile is new or not.
+        count = len(keys)
+        t = find(key, count)
+        if t == count:
             keys.append(key)
             uses.append([s])
         elif uses[t][-1] != s:
@@ -415,6 +425,9 @@ def _intern(
                 if u[-1] != s:
                     u.append(s)
             triples.append((acc, a, b))
+            if not distinct and a != b:  # an accumulator is never an input tile
+                distinct = [a, b, acc]
+                continue
             if a not in distinct:
                 distinct.append(a)
             if b not in distinct:
@@ -501,7 +514,7 @@ class _FreeList:
     def allocate(self, size: int) -> int:
         """An address for ``size`` bytes, or -1 if no hole is large enough."""
         addresses, sizes = self.addresses, self.sizes
-        start = bisect.bisect_left(addresses, self.cursor)
+        start = bisect_left(addresses, self.cursor)
         count = len(sizes)
         h = -1
         if count <= _FEW_HOLES:
@@ -533,17 +546,23 @@ class _FreeList:
     def release(self, address: int, size: int) -> int:
         """Return ``size`` bytes at ``address``; the size of the hole they are now part of."""
         addresses, sizes = self.addresses, self.sizes
-        lo = bisect.bisect_left(addresses, address)
+        lo = bisect_left(addresses, address)
+        # Joined to the hole before it, the hole after it, both or neither: the lists are
+        # changed once (an insertion and a deletion would each move their tails).
+        if lo and addresses[lo - 1] + sizes[lo - 1] == address:
+            if lo < len(addresses) and addresses[lo] == address + size:
+                sizes[lo - 1] += size + sizes[lo]
+                del addresses[lo], sizes[lo]
+            else:
+                sizes[lo - 1] += size
+            return sizes[lo - 1]
+        if lo < len(addresses) and addresses[lo] == address + size:
+            addresses[lo] = address
+            sizes[lo] += size
+            return sizes[lo]
         addresses.insert(lo, address)
         sizes.insert(lo, size)
-        if lo + 1 < len(addresses) and address + size == addresses[lo + 1]:
-            sizes[lo] += sizes[lo + 1]
-            del addresses[lo + 1], sizes[lo + 1]
-        if lo > 0 and addresses[lo - 1] + sizes[lo - 1] == address:
-            sizes[lo - 1] += sizes[lo]
-            del addresses[lo], sizes[lo]
-            return sizes[lo - 1]
-        return sizes[lo]
+        return size
 
 
 def plan_schedule(

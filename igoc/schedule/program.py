@@ -27,7 +27,7 @@ and the barrier before the first layer that writes such a tensor orders them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from igoc.isa.im2col import covers_input, distinct_elements, is_injective
 from igoc.isa.instructions import Barrier, ConvGeometry, DType, Gather, Halt, Load, Scatter, Store
@@ -149,12 +149,18 @@ Item = ScheduledLayer | BarrierMark | CopyMark | ConvertMark | ZeroMark
 
 @dataclass
 class CorePlan:
-    """One core's walk, planned: its plans, and where each item is in them."""
+    """One core's walk, planned: its plans, and where each item is in them.
+
+    ``estimates`` is the cost model's memory of what it estimated of the items
+    (``cost.model.item_estimates``): the plans do not change once made, and a program that
+    ``confirm-program`` weighed is estimated again, item by item, by the lowering.
+    """
 
     core: int
     plans: list[Plan]
     ctx: EmitContext
     where: list[tuple[int, int, int]]  # per item: plan index (-1: none), first step, end
+    estimates: dict = field(default_factory=dict)
 
 
 PlanCycles = Callable[[Plan, EmitContext], float]
@@ -169,9 +175,23 @@ so that little survives from one op to a later one anyway, are planned once, kee
 for any later use (planning twice would cost a large network as much time again)."""
 
 
-def plan_core(target: Target, core: int, items: list[Item], plan_cycles: PlanCycles) -> CorePlan:
+LayerWalks = dict[tuple, tuple[LayerDesc, list[tuple[Matmul, ...]]]]
+"""The steps of layers planned before (``plan_core``'s ``walks``), by the layer op (its
+identity: the op is kept with them), its schedule and the core."""
+
+
+def plan_core(
+    target: Target,
+    core: int,
+    items: list[Item],
+    plan_cycles: PlanCycles,
+    walks: LayerWalks | None = None,
+) -> CorePlan:
     """Plan one core's share of every item; a copy or a conversion starts a new plan.
 
+    ``walks``: the steps of the layers of programs planned before, taken where a layer and
+    its schedule come again (programs that differ in a few layers' schedules walk the others
+    alike; their plans then share those steps), and the steps made here added.
     Raises ``igoc.schedule.planner.PlanError`` if a step does not fit the SPM.
     """
     plans: list[Plan] = []
@@ -222,7 +242,14 @@ def plan_core(target: Target, core: int, items: list[Item], plan_cycles: PlanCyc
         first = len(steps)
         if isinstance(item, ScheduledLayer):
             layers = item.desc.layers()
-            steps += core_steps(layers, item.schedule, core)
+            if walks is None:
+                steps += core_steps(layers, item.schedule, core)
+            else:
+                key = (id(item.desc), item.schedule, core)
+                found = walks.get(key)
+                if found is None:
+                    found = walks[key] = (item.desc, core_steps(layers, item.schedule, core))
+                steps += found[1]
             op = ops[-1] + 1 if ops else 0  # counting this core's ops with steps
             ops += [op] * (len(steps) - first)
             for layer in layers:

@@ -509,3 +509,28 @@ def test_a_hand_edited_schedule_is_a_diagnostic_not_a_program(capsys, tmp_path, 
     assert re.match(rf"{re.escape(str(path))}:{index + 1}:\d+: error: ", headline), headline
     assert message in headline
     assert "Traceback" not in err and not output.exists()
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_the_collector_is_paused_while_compiling_and_restored_after(
+    capsys, monkeypatch, layer, tmp_path, fail
+):
+    """The cyclic collector does not run during a compile and its output (it would scan the
+    plans again and again) and runs again after it, also when the compile fails."""
+    import gc
+
+    seen: list[bool] = []
+    real = pipeline.run
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        if fail:
+            raise pipeline.PassError("pass 'x' failed: on purpose")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "run", watched)
+    assert gc.isenabled()
+    status, _, _ = run(capsys, layer, "--target", "edge", "-o", tmp_path / "out.npu")
+    assert (status != 0) == fail
+    assert seen == [False]
+    assert gc.isenabled()
