@@ -118,16 +118,21 @@ def run(args: argparse.Namespace) -> int:
         )
     streaming = None
     if args.check and not args.outputs:  # compare tensors as the program finishes them
-        streaming = StreamingCheck(program, inputs)
+        streaming = StreamingCheck(program, inputs, background=True)
         if not streaming.applies:
             streaming = None
-    result = simulate(
-        program,
-        functional=functional,
-        inputs=inputs,
-        trace_path=args.trace,
-        done=returning_freed_memory(streaming.done) if streaming else None,
-    )
+    try:
+        result = simulate(
+            program,
+            functional=functional,
+            inputs=inputs,
+            trace_path=args.trace,
+            done=returning_freed_memory(streaming.done) if streaming else None,
+        )
+    except BaseException:
+        if streaming:
+            streaming.close()
+        raise
     report = result.report
     status = 0
     if args.check:

@@ -13,8 +13,11 @@ reference). ``max_rel_err`` is ``max |sim - ref| / scale``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import queue
+import threading
 import zlib
 from collections import ChainMap
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +28,7 @@ from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, round_to
 from igoc.isa.program import Program
 from igoc.reference import ReferenceError, evaluate, evaluate_op
+from igoc.sim.blas import one_blas_thread
 from igoc.sim.errors import SimError
 from igoc.sim.tolerance import RULE, TOLERANCE
 
@@ -126,7 +130,8 @@ def check_outputs(
     decls = {t.name: t for t in program.tensors}
     specs = {t.name: (t.shape, t.dtype) for t in program.tensors}
     try:
-        expected = evaluate(program.reference, inputs, specs)
+        with one_blas_thread():
+            expected = evaluate(program.reference, inputs, specs)
     except ReferenceError as err:
         raise SimError(f"cannot evaluate the reference: {err}") from None
     unwritten = unwritten or {}
@@ -181,9 +186,19 @@ class StreamingCheck:
     no input overwritten, each operand an input or produced before): ``applies`` says so.
     ``inputs`` (generated inputs, by name) becomes this object's: entries go when no longer
     needed.
+
+    ``background``: the reference is evaluated and compared on a thread of its own, beside
+    the simulator, which only hands each finished tensor over (past ``AHEAD_BYTES`` not yet
+    compared, it waits for the check). Both run single-threaded BLAS (``igoc.sim.blas``:
+    the thread that makes the check holds that limit until ``finish`` or ``close``, which
+    it calls too), a core each, and the verdict is the same: the same ops in the same order
+    on the same values. ``finish`` returns it (or raises what the check raised); ``close``
+    stops the thread early (a run that failed).
     """
 
-    def __init__(self, program: Program, inputs: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, program: Program, inputs: dict[str, np.ndarray], background: bool = False
+    ) -> None:
         if not program.reference:
             raise SimError(
                 "the program carries no reference ops (it was not made by the compiler), "
@@ -216,10 +231,82 @@ class StreamingCheck:
         self.env: dict[str, np.ndarray] = {}  # reference values still needed
         self.ran: set[int] = set()
         self.results: dict[str, dict] = {}
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._outcome: dict | None = None
+        self._room = threading.Condition()
+        self._held = 0  # bytes handed over and not compared yet
+        self._limit: contextlib.ExitStack | None = None
+        if background and self.applies:
+            self._limit = contextlib.ExitStack()
+            self._limit.enter_context(one_blas_thread())  # held here until the verdict
+            self._queue = queue.Queue()
+            self._thread = threading.Thread(target=self._work, name="igoc-check", daemon=True)
+            self._thread.start()
 
     def done(self, name: str, array: np.ndarray, never: int) -> None:
         """The program is done with tensor ``name`` (``array``, ``never`` elements never
-        written): compare it now if the reference produces it."""
+        written): compare it now (in the background: soon) if the reference produces it."""
+        if self._queue is not None:
+            size = array.nbytes
+            with self._room:
+                while self._held and self._held + size > AHEAD_BYTES:
+                    self._room.wait()
+                self._held += size
+            self._queue.put((_DONE, name, array, never))
+        else:
+            self._done(name, array, never)
+
+    def finish(self, tensors: dict[str, np.ndarray], unwritten: dict[str, int]) -> dict:
+        """The check's verdict, comparing what the program never touched with ``tensors``."""
+        if self._queue is None:
+            with one_blas_thread():
+                return self._finish(tensors, unwritten)
+        self._queue.put((_FINISH, tensors, unwritten, None))
+        self._join()
+        if self._failure is not None:
+            raise self._failure
+        return self._outcome  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the background check, if any, without a verdict (idempotent)."""
+        if self._queue is not None and self._thread is not None and self._thread.is_alive():
+            self._queue.put((_STOP, None, None, None))
+        self._join()
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._queue = None  # later calls run here (there are none in a normal run)
+        if self._limit is not None:
+            self._limit.close()
+            self._limit = None
+
+    def _work(self) -> None:
+        """The background thread: every tensor handed over, in order, then the verdict. After
+        a failure it keeps taking what is handed over (the simulator must not wait on it)."""
+        assert self._queue is not None
+        while True:
+            kind, *args = self._queue.get()
+            if kind is _STOP:
+                return
+            try:
+                if self._failure is None and kind is _FINISH:
+                    self._outcome = self._finish(args[0], args[1])
+                elif self._failure is None:
+                    self._done(*args)
+            except BaseException as err:  # handed to the thread that asks for the verdict
+                self._failure = err
+            finally:
+                if kind is _DONE:
+                    with self._room:
+                        self._held -= args[1].nbytes
+                        self._room.notify()
+            if kind is _FINISH:
+                return
+
+    def _done(self, name: str, array: np.ndarray, never: int) -> None:
         if name in self.producer and name in self.decls and name not in self.results:
             ref = self._value(name)
             self.results[name] = compare_tensor(array, ref, self.decls[name].dtype, never)
@@ -228,11 +315,10 @@ class StreamingCheck:
         elif not self.readers.get(name):
             self.inputs.pop(name, None)  # an input no reference op reads
 
-    def finish(self, tensors: dict[str, np.ndarray], unwritten: dict[str, int]) -> dict:
-        """The check's verdict, comparing what the program never touched with ``tensors``."""
+    def _finish(self, tensors: dict[str, np.ndarray], unwritten: dict[str, int]) -> dict:
         for name in self.producer:
             if name in self.decls and name not in self.results:
-                self.done(name, tensors[name], unwritten.get(name, 0))
+                self._done(name, tensors[name], unwritten.get(name, 0))
         for name in self.producer:  # what no output needs is evaluated too, as evaluate does
             self._value(name)
         return _verdict(self.results)
@@ -261,6 +347,14 @@ class StreamingCheck:
                 if operand in self.results or operand not in self.decls:
                     self.env.pop(operand, None)
         return value
+
+
+AHEAD_BYTES = 128 << 20
+"""Bytes of tensors the simulator may have handed a background check that it has not
+compared yet (each is held until then); past them, the simulator waits for the check. A
+check behind the simulator so adds at most this much memory (and one tensor more)."""
+
+_DONE, _FINISH, _STOP = "done", "finish", "stop"  # what the background check is handed
 
 
 CHUNK = 1 << 16

@@ -66,7 +66,8 @@ def simulate(
         write_trace(trace_path, events, program.target.clock_mhz)
     result = SimResult(report)
     if functional:
-        from igoc.sim.functional import run_functional  # only for a run on data
+        from igoc.sim.blas import one_blas_thread  # only for a run on data
+        from igoc.sim.functional import run_functional
 
         given = dict(inputs or {})
         decls = {t.name: t for t in program.tensors}
@@ -80,7 +81,8 @@ def simulate(
                     f"input '{name}' has shape {tuple(np.shape(value))}, "
                     f"the program declares {decls[name].shape}"
                 )
-        dram, result.unwritten = run_functional(program, codes, given, done)
+        with one_blas_thread():  # the same sums on every machine (``igoc.sim.blas``)
+            dram, result.unwritten = run_functional(program, codes, given, done)
         for t, values in zip(program.tensors, dram, strict=True):
             if values is None:
                 continue  # handed to ``done``

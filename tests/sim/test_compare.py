@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from igoc.api import compile_file
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import round_to
-from igoc.sim import compare, simulate
+from igoc.sim import SimError, compare, simulate
 from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
 
 
@@ -49,18 +49,20 @@ SAMPLES = sorted(
 )
 
 
+@pytest.mark.parametrize("background", [False, True], ids=["here", "background"])
 @pytest.mark.parametrize("target", ["edge", "server-2c"])
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
-def test_checking_tensors_as_they_are_finished_gives_the_same_verdict(sample, target):
+def test_checking_tensors_as_they_are_finished_gives_the_same_verdict(sample, target, background):
     """Each tensor handed over (and let go) when the program is done with it, compared at
-    once: the verdict, entry for entry, of comparing everything at the end."""
+    once or on the check's own thread: the verdict, entry for entry, of comparing
+    everything at the end."""
     program = compile_file(str(sample), target, "igo")
     whole = simulate(program, functional=True, inputs=generate_inputs(program, seed=2))
     expected = check_outputs(
         program, generate_inputs(program, seed=2), whole.tensors, whole.unwritten
     )
     inputs = generate_inputs(program, seed=2)
-    streaming = StreamingCheck(program, inputs)
+    streaming = StreamingCheck(program, inputs, background)
     assert streaming.applies
     handed: list[str] = []
 
@@ -75,6 +77,29 @@ def test_checking_tensors_as_they_are_finished_gives_the_same_verdict(sample, ta
     # every input is dropped once the program and the reference are done with it
     read = {name for op in program.reference for name in op["inputs"]}
     assert not set(inputs) & (read | set(handed))
+
+
+def test_a_background_check_that_fails_raises_at_the_verdict_and_never_blocks():
+    """A reference op that cannot be evaluated: the simulator hands every tensor over all
+    the same (the check's thread keeps taking them, more than ``AHEAD_BYTES`` of them
+    here), and ``finish`` raises the check's error."""
+    program = compile_file(str(SAMPLES[0]), "edge", "igo")
+    program.reference = [dict(op) for op in program.reference]
+    program.reference[0]["op"] = "no_such_op"
+    streaming = StreamingCheck(program, generate_inputs(program, seed=0), background=True)
+    assert streaming.applies
+    original = compare.AHEAD_BYTES
+    compare.AHEAD_BYTES = 1  # every tensor waits for the one before it
+    try:
+        result = simulate(
+            program, functional=True, inputs=generate_inputs(program, 0), done=streaming.done
+        )
+        with pytest.raises(SimError, match="cannot evaluate the reference"):
+            streaming.finish(result.tensors, result.unwritten)
+    finally:
+        compare.AHEAD_BYTES = original
+        streaming.close()
+    assert not streaming._thread.is_alive()
 
 
 def test_a_reference_that_overwrites_a_name_is_checked_at_the_end():
