@@ -108,9 +108,13 @@ def run(args: argparse.Namespace) -> int:
         from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
         from igoc.sim.inputs import read_inputs
 
-        inputs = generate_inputs(program, args.seed)
+        # drawn beside the run, in the order the program reads them (``simulate``)
+        inputs = generate_inputs(program, args.seed, background=True)
         if args.inputs:
-            inputs.update(read_inputs(args.inputs, program))
+            given = read_inputs(args.inputs, program)
+            for name in given:
+                inputs[name].cancel()  # replaced: not drawn unless a draw has begun
+            inputs.update(given)
     if args.check and not program.reference:
         raise SimError(
             "--check needs the program's reference ops, and this program carries none "

@@ -14,6 +14,7 @@ reference). ``max_rel_err`` is ``max |sim - ref| / scale``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import queue
@@ -30,6 +31,7 @@ from igoc.isa.program import Program
 from igoc.reference import ReferenceError, evaluate, evaluate_op
 from igoc.sim.blas import one_blas_thread
 from igoc.sim.errors import SimError
+from igoc.sim.inputs import Drawing, Draws, drawn
 from igoc.sim.tolerance import RULE, TOLERANCE
 
 __all__ = ["RULE", "TOLERANCE", "StreamingCheck", "check_outputs", "generate_inputs"]
@@ -53,8 +55,14 @@ def _weight_fan(op: dict, shapes: dict[str, tuple[int, ...]]) -> tuple[str, int]
     return None
 
 
-def generate_inputs(program: Program, seed: int) -> dict[str, np.ndarray]:
-    """Seeded random values for every input tensor, by name (see the module doc)."""
+def generate_inputs(program: Program, seed: int, background: bool = False) -> dict:
+    """Seeded random values for every input tensor, by name (see the module doc).
+
+    ``background``: each value is a :class:`Drawing` instead, drawn on threads of its own
+    once a run on data says in which order the program reads the inputs
+    (``simulate``), so that the run starts while most are still being drawn; an input
+    asked for before (or with no run) is drawn then. The same values either way.
+    """
     shapes = {t.name: t.shape for t in program.tensors}
     fan: dict[str, int] = {}
     for op in program.reference or []:
@@ -68,6 +76,9 @@ def generate_inputs(program: Program, seed: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([seed, zlib.crc32(t.name.encode())])
         return seeded_values(rng, t.shape, fan.get(t.name, 1), t.dtype)
 
+    if background:
+        draws = Draws(min(GENERATE_THREADS, os.cpu_count() or 1))
+        return {t.name: Drawing(draws, t.shape, functools.partial(draw, t)) for t in wanted}
     # Each tensor has a generator of its own and numpy fills arrays without holding the
     # GIL, so tensors are drawn side by side on the machine's cores: the same values.
     workers = min(GENERATE_THREADS, os.cpu_count() or 1, len(wanted))
@@ -129,6 +140,7 @@ def check_outputs(
         )
     decls = {t.name: t for t in program.tensors}
     specs = {t.name: (t.shape, t.dtype) for t in program.tensors}
+    inputs = {name: drawn(values) for name, values in inputs.items()}
     try:
         with one_blas_thread():
             expected = evaluate(program.reference, inputs, specs)
@@ -332,6 +344,9 @@ class StreamingCheck:
         for operand in op["inputs"]:
             if operand in self.producer:
                 self._value(operand)
+        for operand in op["inputs"]:
+            if isinstance(self.inputs.get(operand), Drawing):
+                self.inputs[operand] = self.inputs[operand].result()
         env = ChainMap(self.env, self.inputs)  # produced values over inputs, no copy
         try:
             _, value = evaluate_op(i, op, env, self.specs)

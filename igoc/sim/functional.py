@@ -45,6 +45,7 @@ from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
 from igoc.isa.program import Program
 from igoc.sim.errors import SimError
+from igoc.sim.inputs import Drawing
 from igoc.sim.prepare import CoreCode
 from igoc.sim.validate import KIND_NAMES, spm_capacity
 
@@ -82,9 +83,15 @@ class Machine:
         self.program = program
         self.inputs = set(inputs)
         self.dram: list[np.ndarray | None] = []
+        # Inputs still being drawn (``Drawing``): taken into ``dram`` when first read.
+        self.drawing: dict[int, tuple[Drawing, DType, bool]] = {}
         for i, t in enumerate(program.tensors):
-            if t.name in inputs:
-                values = _input_values(inputs[t.name], t.dtype, shared=i not in stored)
+            given = inputs.get(t.name)
+            if isinstance(given, Drawing):
+                self.drawing[i] = (given, t.dtype, i not in stored)
+                values = None
+            elif t.name in inputs:
+                values = _input_values(given, t.dtype, shared=i not in stored)
             else:
                 values = np.zeros(t.numel, STORAGE_DTYPE[t.dtype])
             self.dram.append(values)
@@ -231,6 +238,14 @@ class Machine:
         written = self.dram_written[tensor]
         return 0 if written is None else int(written.size - np.count_nonzero(written))
 
+    def tensor(self, tensor: int) -> np.ndarray:
+        """DRAM tensor ``tensor``'s flat values (an input being drawn: once drawn)."""
+        values = self.dram[tensor]
+        if values is None and tensor in self.drawing:
+            drawing, dtype, shared = self.drawing.pop(tensor)
+            values = self.dram[tensor] = _input_values(drawing.result(), dtype, shared)
+        return values  # type: ignore[return-value]
+
     def release(self, tensor: int) -> None:
         """Let go of a tensor the program is done with (``run_functional``'s ``done``)."""
         self.dram[tensor] = None
@@ -276,7 +291,7 @@ class Machine:
         written = self.dram_written[tensor]
         if written is not None and not self._block(rec, written).all():
             self._check_written(tensor, self._block_index(rec))  # names the first such element
-        block = self._block(rec, self.dram[tensor])
+        block = self._block(rec, self.tensor(tensor))
         if int(rec["flags"]) & FLAG_TRANSPOSE:
             block = block.T
         # cast straight to the SPM type: the float32 values on the way changed nothing
@@ -304,7 +319,7 @@ class Machine:
 
     def _nchw(self, tensor: int, g) -> np.ndarray:
         """DRAM tensor ``tensor`` as the (N, C, H, W) array of conv geometry ``g``."""
-        return self.dram[tensor].reshape(g.batch, g.channels, g.height, g.width)
+        return self.tensor(tensor).reshape(g.batch, g.channels, g.height, g.width)
 
     def _spm_block(self, rec) -> np.ndarray:
         rows, cols = int(rec["f2"]), int(rec["f3"])
@@ -315,7 +330,7 @@ class Machine:
 
     def _store(self, rec) -> None:
         tensor = int(rec["f0"])
-        target = self._block(rec, self.dram[tensor])
+        target = self._block(rec, self.tensor(tensor))
         flags = int(rec["flags"])
         zero = flags & FLAG_ZERO
         values = np.zeros(target.shape, np.float32) if zero else self._spm_block(rec)
@@ -476,7 +491,7 @@ def run_functional(
                         left[t] -= 1
                         if not left[t]:
                             name = program.tensors[t].name
-                            done(name, machine.dram[t], machine.unwritten_of(t))
+                            done(name, machine.tensor(t), machine.unwritten_of(t))
                             machine.release(t)
                             inputs.pop(name, None)
                     i += 1
@@ -495,4 +510,17 @@ def run_functional(
                     for x in members:
                         blocked.discard(x)
                         pcs[x] += 1
+    for t in list(machine.drawing):  # inputs the program never read
+        machine.tensor(t)
     return machine.dram, machine.unwritten()
+
+
+def first_reads(program: Program, codes: list[CoreCode]) -> list[int]:
+    """The tensors the program moves, in the order it first moves them (by the position
+    of a tensor's first DMA in its core's stream, the earliest over the cores)."""
+    first = np.full(len(program.tensors), np.iinfo(np.int64).max, np.int64)
+    for code in codes:
+        dma = np.flatnonzero(code.tensor >= 0)
+        np.minimum.at(first, code.tensor[dma], dma)
+    moved = np.flatnonzero(first < np.iinfo(np.int64).max)
+    return moved[np.argsort(first[moved], kind="stable")].tolist()

@@ -8,13 +8,19 @@ data byte is read. A 2 MB archive that would decompress to gigabytes is refused
 from its directory alone. Anything else that is wrong — a file that is no zip
 archive, a truncated one, a member that is not ``.npy`` data, object arrays — is
 one ``SimError`` line.
+
+Generated inputs may come as :class:`Drawing` values instead of arrays
+(``compare.generate_inputs(background=True)``): drawn on threads of their own, in the
+order the program reads them, while the run goes on.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -112,3 +118,62 @@ def _not_an_archive(path) -> str:
 
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
+
+
+class Draws:
+    """The threads that draw a set of inputs (:class:`Drawing`), in the order given once."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = max(1, threads)
+        self.started = False
+        self._lock = threading.Lock()
+
+    def start(self, drawings: list[Drawing]) -> None:
+        """Draw these, first to last, on the threads (only the first call counts; what
+        was asked for already is drawn)."""
+        with self._lock:
+            if self.started:
+                return
+            self.started = True
+        pool = ThreadPoolExecutor(self.threads, thread_name_prefix="igoc-draw")
+        for drawing in drawings:
+            drawing._submit(pool)
+        pool.shutdown(wait=False)  # the threads end when every draw is done
+
+
+class Drawing:
+    """An input tensor's values being drawn: ``result()`` waits for them (and draws them
+    here if no thread has started on them). ``shape`` is known meanwhile."""
+
+    def __init__(self, draws: Draws, shape: tuple[int, ...], draw) -> None:
+        self.draws, self.shape = draws, tuple(shape)
+        self._draw = draw
+        self._lock = threading.Lock()
+        self._future = None
+        self._value: np.ndarray | None = None
+
+    def _submit(self, pool: ThreadPoolExecutor) -> None:
+        with self._lock:
+            if self._value is None and self._future is None:
+                self._future = pool.submit(self._draw)
+
+    def result(self) -> np.ndarray:
+        """The values (waiting for a thread drawing them, or drawing them now)."""
+        with self._lock:
+            if self._value is None and self._future is None:
+                self._value = self._draw()
+            future = self._future
+        if self._value is None:
+            self._value = future.result()  # type: ignore[union-attr]
+        return self._value
+
+    def cancel(self) -> None:
+        """Do not draw these if no thread has started on them (they were replaced)."""
+        with self._lock:
+            if self._future is not None:
+                self._future.cancel()
+
+
+def drawn(values):
+    """An input's values: a :class:`Drawing`'s once drawn, anything else as it is."""
+    return values.result() if isinstance(values, Drawing) else values

@@ -30,7 +30,7 @@ def simulate(
     program: Program,
     *,
     functional: bool = False,
-    inputs: dict[str, np.ndarray] | None = None,
+    inputs: dict | None = None,
     trace_path: str | os.PathLike | None = None,
     done: Callable[[str, np.ndarray, int], None] | None = None,
 ) -> SimResult:
@@ -43,7 +43,10 @@ def simulate(
     each tensor when the program is done with it, ``done(name, values, never_written)``,
     which is then let go (not in ``tensors`` or ``outputs``): a check that compares
     tensors as they are finished holds only those in flight (``compare.StreamingCheck``).
-    Input arrays the program never writes are used as given, without a copy.
+    Input arrays the program never writes are used as given, without a copy. An input
+    may also be a ``Drawing`` (``compare.generate_inputs(background=True)``): its draws
+    start here, in the order the program first reads the inputs, and each is waited for
+    when first read.
     """
     try:
         check_program(program)
@@ -67,7 +70,8 @@ def simulate(
     result = SimResult(report)
     if functional:
         from igoc.sim.blas import one_blas_thread  # only for a run on data
-        from igoc.sim.functional import run_functional
+        from igoc.sim.functional import first_reads, run_functional
+        from igoc.sim.inputs import Drawing
 
         given = dict(inputs or {})
         decls = {t.name: t for t in program.tensors}
@@ -76,11 +80,15 @@ def simulate(
                 raise SimError(f"input '{name}' is not a tensor of the program")
             if decls[name].role != "input":
                 raise SimError(f"tensor '{name}' is not an input (its role is {decls[name].role})")
-            if tuple(np.shape(value)) != decls[name].shape:
+            shape = value.shape if isinstance(value, Drawing) else tuple(np.shape(value))
+            if shape != decls[name].shape:
                 raise SimError(
-                    f"input '{name}' has shape {tuple(np.shape(value))}, "
-                    f"the program declares {decls[name].shape}"
+                    f"input '{name}' has shape {shape}, the program declares {decls[name].shape}"
                 )
+        drawings = {name: v for name, v in given.items() if isinstance(v, Drawing)}
+        for draws in {id(d.draws): d.draws for d in drawings.values()}.values():
+            order = [program.tensors[t].name for t in first_reads(program, codes)]
+            draws.start([drawings[name] for name in order if name in drawings])
         with one_blas_thread():  # the same sums on every machine (``igoc.sim.blas``)
             dram, result.unwritten = run_functional(program, codes, given, done)
         for t, values in zip(program.tensors, dram, strict=True):

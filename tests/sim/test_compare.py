@@ -15,6 +15,9 @@ from igoc.isa.instructions import DType
 from igoc.isa.numerics import round_to
 from igoc.sim import SimError, compare, simulate
 from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
+from igoc.sim.functional import first_reads
+from igoc.sim.inputs import Drawing
+from igoc.sim.prepare import prepare
 
 
 @settings(max_examples=150)
@@ -148,3 +151,43 @@ def test_inputs_drawn_side_by_side_are_the_inputs_drawn_one_by_one(monkeypatch):
     for name, values in alone.items():
         assert together[name].dtype == values.dtype and together[name].shape == values.shape
         assert together[name].tobytes() == values.tobytes(), name
+
+
+@pytest.mark.parametrize("target", ["edge", "server-2c"])
+def test_inputs_drawn_beside_the_run_give_the_run_and_check_of_inputs_drawn_first(target):
+    """Drawings (``background=True``), started by the run in the order the program reads
+    them and waited for when first read: every tensor and the verdict bit for bit as with
+    the arrays drawn before the run; a drawing asked for with no run is drawn then."""
+    program = compile_file(str(SAMPLES[-1]), target, "igo")
+    eager = generate_inputs(program, seed=5)
+    expected = simulate(program, functional=True, inputs=eager)
+    verdict = check_outputs(program, generate_inputs(program, seed=5), expected.tensors)
+    drawings = generate_inputs(program, seed=5, background=True)
+    assert set(drawings) == set(eager)
+    assert all(isinstance(d, Drawing) and d.shape == eager[n].shape for n, d in drawings.items())
+    streaming = StreamingCheck(program, drawings, background=True)
+    result = simulate(program, functional=True, inputs=dict(drawings), done=streaming.done)
+    assert streaming.finish(result.tensors, result.unwritten) == verdict
+    untouched = simulate(
+        program, functional=True, inputs=generate_inputs(program, seed=5, background=True)
+    )
+    assert untouched.tensors.keys() == expected.tensors.keys()
+    for name, values in expected.tensors.items():
+        assert untouched.tensors[name].tobytes() == values.tobytes(), name
+    alone = generate_inputs(program, seed=5, background=True)  # no run starts these
+    assert not next(iter(alone.values())).draws.started
+    assert check_outputs(program, alone, expected.tensors) == verdict
+
+
+def test_the_inputs_are_drawn_in_the_order_the_program_first_moves_them():
+    """``first_reads`` against a walk over every core's instructions."""
+    program = compile_file(str(SAMPLES[-1]), "server-2c", "igo")
+    first: dict[int, int] = {}
+    for stream in program.streams:
+        for position, instr in enumerate(stream):
+            tensor = getattr(instr, "tensor", None)
+            if tensor is not None:
+                first[tensor] = min(first.get(tensor, position), position)
+    expected = sorted(first, key=lambda t: (first[t], t))
+    assert first_reads(program, prepare(program)) == expected
+    assert len(expected) >= 4
