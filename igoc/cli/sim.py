@@ -106,15 +106,12 @@ def run(args: argparse.Namespace) -> int:
     inputs = None
     if functional:  # the modules of runs on data, loaded only for those
         from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
-        from igoc.sim.inputs import read_inputs
+        from igoc.sim.inputs import cancel_draws, read_inputs
 
         # drawn beside the run, in the order the program reads them (``simulate``)
         inputs = generate_inputs(program, args.seed, background=True)
-        if args.inputs:
-            given = read_inputs(args.inputs, program)
-            for name in given:
-                inputs[name].cancel()  # replaced: not drawn unless a draw has begun
-            inputs.update(given)
+        if args.inputs:  # these replace theirs, which are then never drawn
+            inputs.update(read_inputs(args.inputs, program))
     if args.check and not program.reference:
         raise SimError(
             "--check needs the program's reference ops, and this program carries none "
@@ -133,7 +130,9 @@ def run(args: argparse.Namespace) -> int:
             trace_path=args.trace,
             done=returning_freed_memory(streaming.done) if streaming else None,
         )
-    except BaseException:
+    except BaseException:  # a failed or interrupted run: stop what runs beside it
+        if inputs:
+            cancel_draws(inputs)
         if streaming:
             streaming.close()
         raise
@@ -195,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("error: not enough memory for the program's tensors", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # as the other tools: a line, no traceback
+        print("igoc-sim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

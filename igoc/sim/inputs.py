@@ -127,6 +127,7 @@ class Draws:
         self.threads = max(1, threads)
         self.started = False
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def start(self, drawings: list[Drawing]) -> None:
         """Draw these, first to last, on the threads (only the first call counts; what
@@ -135,10 +136,18 @@ class Draws:
             if self.started:
                 return
             self.started = True
-        pool = ThreadPoolExecutor(self.threads, thread_name_prefix="igoc-draw")
-        for drawing in drawings:
-            drawing._submit(pool)
-        pool.shutdown(wait=False)  # the threads end when every draw is done
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="igoc-draw")
+            for drawing in drawings:
+                drawing._submit(self._pool)
+            self._pool.shutdown(wait=False)  # the threads end when every draw is done
+
+    def cancel(self) -> None:
+        """Draw nothing more: the draws no thread has begun are dropped (a run that failed
+        or was interrupted; a process waits for its pool's threads before it exits)."""
+        with self._lock:
+            self.started = True
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Drawing:
@@ -167,11 +176,12 @@ class Drawing:
             self._value = future.result()  # type: ignore[union-attr]
         return self._value
 
-    def cancel(self) -> None:
-        """Do not draw these if no thread has started on them (they were replaced)."""
-        with self._lock:
-            if self._future is not None:
-                self._future.cancel()
+
+def cancel_draws(inputs: dict) -> None:
+    """Draw no more of ``inputs``: each set of :class:`Drawing` among them is cancelled."""
+    sets = {id(v.draws): v.draws for v in inputs.values() if isinstance(v, Drawing)}
+    for draws in sets.values():
+        draws.cancel()
 
 
 def drawn(values):

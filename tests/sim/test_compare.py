@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import pathlib
+import threading
+from concurrent.futures import CancelledError
 
 import numpy as np
 import pytest
@@ -16,7 +19,7 @@ from igoc.isa.numerics import round_to
 from igoc.sim import SimError, compare, simulate
 from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
 from igoc.sim.functional import first_reads
-from igoc.sim.inputs import Drawing
+from igoc.sim.inputs import Drawing, Draws, cancel_draws
 from igoc.sim.prepare import prepare
 
 
@@ -191,3 +194,26 @@ def test_the_inputs_are_drawn_in_the_order_the_program_first_moves_them():
     expected = sorted(first, key=lambda t: (first[t], t))
     assert first_reads(program, prepare(program)) == expected
     assert len(expected) >= 4
+
+
+def test_cancelled_draws_are_not_drawn():
+    """A run that fails stops its draws: those no thread has begun never run."""
+    begun, gate, ran = threading.Event(), threading.Event(), []
+
+    def draw(i):
+        begun.set()
+        gate.wait(10)
+        ran.append(i)
+        return np.zeros(1)
+
+    draws = Draws(1)
+    drawings = [Drawing(draws, (1,), functools.partial(draw, i)) for i in range(6)]
+    draws.start(drawings)
+    draws.start(drawings[::-1])  # only the first start counts
+    assert begun.wait(10)
+    cancel_draws({str(i): d for i, d in enumerate(drawings)})
+    gate.set()
+    assert drawings[0].result().shape == (1,)  # begun before the cancel
+    with pytest.raises(CancelledError):
+        drawings[-1].result()
+    assert ran == [0]

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import threading
 import zipfile
 
 import numpy as np
@@ -50,6 +51,25 @@ def test_check_is_the_same_with_tensors_kept_for_outputs(matmul_npu, tmp_path, c
     kept = tmp_path / "out.npz"
     assert main([str(matmul_npu), "--check", "--json", "--seed", "5", "--outputs", str(kept)]) == 0
     assert json.loads(capsys.readouterr().out)["check"] == streamed
+
+
+def test_an_interrupted_check_stops_what_runs_beside_it(matmul_npu, monkeypatch, capsys):
+    """Ctrl-C during a checked run: one line, exit status 130, the check's thread stopped
+    and no draw left to run."""
+    import igoc.cli.sim as cli
+
+    seen = {}
+
+    def interrupted(program, **kwargs):
+        seen["inputs"] = kwargs["inputs"]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "simulate", interrupted)
+    assert main([str(matmul_npu), "--check"]) == 130
+    assert capsys.readouterr().err == "igoc-sim: interrupted\n"
+    assert not [t for t in threading.enumerate() if t.name == "igoc-check"]
+    drawings = list(seen["inputs"].values())
+    assert drawings and all(d.draws.started for d in drawings)  # no run will start them
 
 
 def test_returning_freed_memory_calls_done_with_the_same_arguments():
