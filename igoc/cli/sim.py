@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
         # drawn beside the run, in the order the program reads them (``simulate``)
         inputs = generate_inputs(program, args.seed, background=True)
+        drawings = list(inputs.values())  # (the check's thread changes ``inputs`` later)
         if args.inputs:  # these replace theirs, which are then never drawn
             inputs.update(read_inputs(args.inputs, program))
     if args.check and not program.reference:
@@ -131,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
             done=returning_freed_memory(streaming.done) if streaming else None,
         )
     except BaseException:  # a failed or interrupted run: stop what runs beside it
-        if inputs:
-            cancel_draws(inputs)
+        if functional:
+            cancel_draws(drawings)
         if streaming:
             streaming.close()
         raise

@@ -20,6 +20,7 @@ import os
 import threading
 import zipfile
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -177,9 +178,9 @@ class Drawing:
         return self._value
 
 
-def cancel_draws(inputs: dict) -> None:
-    """Draw no more of ``inputs``: each set of :class:`Drawing` among them is cancelled."""
-    sets = {id(v.draws): v.draws for v in inputs.values() if isinstance(v, Drawing)}
+def cancel_draws(values: Iterable) -> None:
+    """Draw no more: each set of :class:`Drawing` among ``values`` is cancelled."""
+    sets = {id(v.draws): v.draws for v in values if isinstance(v, Drawing)}
     for draws in sets.values():
         draws.cancel()
 
