@@ -316,10 +316,12 @@ def _run(
     session: Session,
 ) -> None:
     from igoc.frontend.diagnostics import DiagnosticError
+    from igoc.progress import report
 
     for index, step in enumerate(steps):
         if before_step is not None:
             before_step(index, step, module)
+        report(session, step.spec)
         start = time.perf_counter()
         session.lowered = None  # only the last pass's lowering is the module's
         try:

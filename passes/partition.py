@@ -29,6 +29,7 @@ from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
 from igoc.dialects.views import TrainingLayers
 from igoc.frontend import error_at
+from igoc.progress import report
 
 OPS = ("all", "backward")
 
@@ -59,6 +60,7 @@ class PartitionPass(ModulePass):
         search = search_for(ctx, target)
         layers = TrainingLayers.of(op, target)
         for index, (layer, desc) in enumerate(zip(layers.ops, layers.descs, strict=True)):
+            report(ctx, f"partition: op {index + 1} of {len(layers.ops)} ({desc.name})")
             schedule = layers.schedule(index)
             if schedule is None:
                 raise error_at(layer, "partition needs sched.schedule: run tile first")

@@ -39,6 +39,7 @@ from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
 from igoc.dialects.views import TrainingLayers
 from igoc.frontend import error_at
+from igoc.progress import report
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class SelectOrderPass(ModulePass):
         for index, layer in enumerate(layers.ops):
             context = fused_context(layers.descs, index, target.spm_bytes, layers.schedule)
             desc = layers.descs[index]
+            report(ctx, f"select-order: op {index + 1} of {len(layers.ops)} ({desc.name})")
             current = layers.schedule(index)
             discipline = current.discipline() if current else ("search", "belady")
             try:

@@ -142,7 +142,11 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if target is not None:
         stamp_target(module, target)
 
-    dumps = _Dumps(args, len(steps))
+    from igoc.cost.session import Session
+    from igoc.progress import StatusLine
+
+    status = StatusLine("igoc", sys.stderr)  # on a terminal: what the passes are doing
+    dumps = _Dumps(args, len(steps), status)
     dumps.input(module)
     # The cyclic collector waits until the program is written: the IR trees the passes drop
     # are the only cycles made meanwhile, and few (about 40,000 objects after FasterRCNN b4
@@ -150,7 +154,16 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     # searches' estimates and the lowering's plans, millions of objects, again and again (7 s
     # of that compile's 45).
     with paused_collector():
-        session = pipeline.run(module, steps, dumps.after, before_step=dumps.before)
+        try:
+            session = pipeline.run(
+                module,
+                steps,
+                dumps.after,
+                before_step=dumps.before,
+                session=Session(single=True, progress=status),
+            )
+        finally:
+            status.close()
         for index, step in enumerate(steps):
             timings.append((step.spec, dumps.seconds[index]))
 
@@ -193,8 +206,9 @@ def _emit_program():
 class _Dumps:
     """The IR dumps a run asked for: before/after passes on stderr, and files in --dump-dir."""
 
-    def __init__(self, args: argparse.Namespace, count: int):
+    def __init__(self, args: argparse.Namespace, count: int, status=None):
         self.args = args
+        self.status = status  # the status line, cleared before a dump is written
         self.width = max(2, len(str(count)))
         self.seconds: list[float] = []
         if args.dump_dir is not None:
@@ -221,6 +235,8 @@ class _Dumps:
     def before(self, index: int, step, module) -> None:
         """Before a pass runs."""
         if self.args.print_ir_before_all:
+            if self.status is not None:
+                self.status.close()
             print(f"// -----// IR Dump Before {step.name} //----- //", file=sys.stderr)
             sys.stderr.write(self._text(module))
 
@@ -228,6 +244,8 @@ class _Dumps:
         """After a pass ran and its IR verified."""
         self.seconds.append(seconds)
         if self.args.print_ir_after_all or step.name in self.args.print_ir_after:
+            if self.status is not None:
+                self.status.close()
             print(f"// -----// IR Dump After {step.name} //----- //", file=sys.stderr)
             sys.stderr.write(self._text(module))
         stage = f"stage {step.stage}" if step.stage else "same stage"

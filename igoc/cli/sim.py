@@ -13,6 +13,7 @@ import numpy as np
 from igoc import __version__
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.output import OutputError, open_output, write_output
+from igoc.progress import StatusLine
 from igoc.sim import SimError, simulate
 from igoc.sim.report import format_report
 from igoc.sim.tolerance import RULE
@@ -123,6 +124,11 @@ def run(args: argparse.Namespace) -> int:
         streaming = StreamingCheck(program, inputs, background=True)
         if not streaming.applies:
             streaming = None
+    line = StatusLine("igoc-sim", sys.stderr)  # on a terminal: how far a run on data is
+
+    def running(executed: int, total: int) -> None:
+        line.show(f"running on data: {executed * 100 // total}% of {total:,} instructions")
+
     try:
         result = simulate(
             program,
@@ -130,8 +136,10 @@ def run(args: argparse.Namespace) -> int:
             inputs=inputs,
             trace_path=args.trace,
             done=returning_freed_memory(streaming.done) if streaming else None,
+            on_progress=running if line.enabled else None,
         )
     except BaseException:  # a failed or interrupted run: stop what runs beside it
+        line.close()
         if functional:
             cancel_draws(drawings)
         if streaming:
@@ -140,11 +148,16 @@ def run(args: argparse.Namespace) -> int:
     report = result.report
     status = 0
     if args.check:
-        if streaming:
-            report["check"] = streaming.finish(result.tensors, result.unwritten)
-        else:
-            report["check"] = check_outputs(program, inputs, result.tensors, result.unwritten)
+        line.show("comparing with numpy")
+        try:
+            if streaming:
+                report["check"] = streaming.finish(result.tensors, result.unwritten)
+            else:
+                report["check"] = check_outputs(program, inputs, result.tensors, result.unwritten)
+        finally:
+            line.close()
         status = 0 if report["check"]["passed"] else 1
+    line.close()
     if args.outputs:
         arrays = {name: np.asarray(v) for name, v in result.outputs.items()}
         with open_output(args.outputs) as stream:

@@ -5,7 +5,9 @@ more fields: ``search`` (a ``cost.search.Search`` for the module's target, whose
 memory of estimates and decisions every decision pass shares), ``planned`` (the
 program ``confirm-program`` planned and kept, which ``lower-to-npu`` takes instead
 of planning the same program again) and ``lowered`` (what ``lower-to-npu`` planned,
-so that the driver emits the very plans the lowering made and measured). Passes run by
+so that the driver emits the very plans the lowering made and measured); ``progress``,
+the status line the passes report on (``igoc.progress``; the ``igoc`` command's, on a
+terminal). Passes run by
 another driver (``xdsl-opt``) get a plain ``Context``; they then search afresh
 (:func:`search_for`).
 """
@@ -18,6 +20,7 @@ from xdsl.context import Context
 from xdsl.ir import Operation
 
 from igoc.cost.search import Search
+from igoc.progress import StatusLine
 from igoc.schedule.program import Item, Lowered, TensorSpec
 from igoc.target import Target
 
@@ -30,6 +33,7 @@ class Session(Context):
     lowered: tuple[Operation, Lowered] | None = None  # the npu.program op, its plans
     planned: list[Lowered] = field(default_factory=list)  # programs planned before lowering
     single: bool = False  # one compile's own session (``pipeline.run`` made it): not shared
+    progress: StatusLine | None = None  # where the passes say what they do (``igoc.progress``)
 
 
 def search_for(ctx: Context, target: Target) -> Search:

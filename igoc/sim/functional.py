@@ -429,6 +429,7 @@ def run_functional(
     codes: list[CoreCode],
     inputs: dict[str, np.ndarray],
     done: Callable[[str, np.ndarray, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[np.ndarray | None], dict[str, int]]:
     """Execute the program on ``inputs``; the final contents of every DRAM tensor, and the
     elements never written of each tensor that is not an input.
@@ -436,7 +437,8 @@ def run_functional(
     With ``done``, each tensor is handed to ``done(name, values, never_written)`` as soon
     as the program is done with it (after its last load, store, gather or scatter) and
     then let go: its entry of the result is None, and it leaves ``inputs`` (the caller's
-    dict) too. Tensors the program never touches stay.
+    dict) too. Tensors the program never touches stay. ``on_progress(executed, total)``
+    is called now and then (every ``PROGRESS_EVERY`` instructions of a core).
     """
     peak = max((c.spm_peak_bytes for c in codes), default=0)
     stored: set[int] = set()
@@ -462,6 +464,7 @@ def run_functional(
     machine.program_records = [c.records for c in codes]
     cores = len(codes)
     pcs = [0] * cores
+    total = sum(len(c.records) for c in codes)
     halted = [False] * cores
     counts: dict[tuple[int, int], int] = {}
     arrived: dict[tuple[int, int], set[int]] = {}
@@ -486,6 +489,8 @@ def run_functional(
                         break
                     machine.index = i
                     machine.step(rec)
+                    if on_progress is not None and not i % PROGRESS_EVERY:
+                        on_progress(sum(pcs) - pcs[c] + i, total)
                     if done is not None and touches[c][i] >= 0:
                         t = touches[c][i]
                         left[t] -= 1
@@ -513,6 +518,10 @@ def run_functional(
     for t in list(machine.drawing):  # inputs the program never read
         machine.tensor(t)
     return machine.dram, machine.unwritten()
+
+
+PROGRESS_EVERY = 1024
+"""Instructions of a core between two calls of ``run_functional``'s ``on_progress``."""
 
 
 def first_reads(program: Program, codes: list[CoreCode]) -> list[int]:

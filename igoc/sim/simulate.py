@@ -33,6 +33,7 @@ def simulate(
     inputs: dict | None = None,
     trace_path: str | os.PathLike | None = None,
     done: Callable[[str, np.ndarray, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> SimResult:
     """Simulate ``program``; ``SimError`` for an invalid one.
 
@@ -46,7 +47,8 @@ def simulate(
     Input arrays the program never writes are used as given, without a copy. An input
     may also be a ``Drawing`` (``compare.generate_inputs(background=True)``): its draws
     start here, in the order the program first reads the inputs, and each is waited for
-    when first read.
+    when first read. ``on_progress(executed, total)`` (functional mode) is told now and
+    then how many instructions have run on data.
     """
     try:
         check_program(program)
@@ -90,7 +92,7 @@ def simulate(
             order = [program.tensors[t].name for t in first_reads(program, codes)]
             draws.start([drawings[name] for name in order if name in drawings])
         with one_blas_thread():  # the same sums on every machine (``igoc.sim.blas``)
-            dram, result.unwritten = run_functional(program, codes, given, done)
+            dram, result.unwritten = run_functional(program, codes, given, done, on_progress)
         for t, values in zip(program.tensors, dram, strict=True):
             if values is None:
                 continue  # handed to ``done``
