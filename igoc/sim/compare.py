@@ -247,6 +247,7 @@ class StreamingCheck:
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._outcome: dict | None = None
+        self._stopping = False  # ``close``: drop what is still handed over
         self._room = threading.Condition()
         self._held = 0  # bytes handed over and not compared yet
         self._limit: contextlib.ExitStack | None = None
@@ -282,8 +283,10 @@ class StreamingCheck:
         return self._outcome  # type: ignore[return-value]
 
     def close(self) -> None:
-        """Stop the background check, if any, without a verdict (idempotent)."""
+        """Stop the background check, if any, without a verdict (idempotent): what was
+        handed over and not compared yet is dropped."""
         if self._queue is not None and self._thread is not None and self._thread.is_alive():
+            self._stopping = True
             self._queue.put((_STOP, None, None, None))
         self._join()
 
@@ -304,9 +307,9 @@ class StreamingCheck:
             if kind is _STOP:
                 return
             try:
-                if self._failure is None and kind is _FINISH:
+                if self._failure is None and not self._stopping and kind is _FINISH:
                     self._outcome = self._finish(args[0], args[1])
-                elif self._failure is None:
+                elif self._failure is None and not self._stopping:
                     self._done(*args)
             except BaseException as err:  # handed to the thread that asks for the verdict
                 self._failure = err

@@ -217,3 +217,24 @@ def test_cancelled_draws_are_not_drawn():
     with pytest.raises(CancelledError):
         drawings[-1].result()
     assert ran == [0]
+
+
+def test_closing_a_background_check_drops_what_it_was_not_yet_handed():
+    """``close`` (a failed or interrupted run) lets the tensor being compared finish and
+    compares none of those still waiting."""
+    program = compile_file(str(SAMPLES[0]), "edge", "igo")
+    streaming = StreamingCheck(program, generate_inputs(program, seed=0), background=True)
+    entered, release, compared = threading.Event(), threading.Event(), []
+
+    def slow(name, array, never):
+        compared.append(name)
+        entered.set()
+        release.wait(10)
+
+    streaming._done = slow
+    for name in ("a", "b", "c"):
+        streaming.done(name, np.zeros(4), 0)
+    assert entered.wait(10)
+    threading.Timer(0.2, release.set).start()
+    streaming.close()
+    assert compared == ["a"] and not streaming._thread.is_alive()
