@@ -88,9 +88,12 @@ def simulate(
                     f"input '{name}' has shape {shape}, the program declares {decls[name].shape}"
                 )
         drawings = {name: v for name, v in given.items() if isinstance(v, Drawing)}
-        for draws in {id(d.draws): d.draws for d in drawings.values()}.values():
+        if drawings:  # drawn in the order the program first reads them
             order = [program.tensors[t].name for t in first_reads(program, codes)]
-            draws.start([drawings[name] for name in order if name in drawings])
+            for draws in {id(d.draws): d.draws for d in drawings.values()}.values():
+                draws.start(
+                    [drawings[n] for n in order if n in drawings and drawings[n].draws is draws]
+                )
         with one_blas_thread():  # the same sums on every machine (``igoc.sim.blas``)
             dram, result.unwritten = run_functional(program, codes, given, done, on_progress)
         for t, values in zip(program.tensors, dram, strict=True):
