@@ -23,7 +23,8 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from igoc.cost.decide import PARTITION_POLICIES, choose_partition, fused_context
+from igoc.cost.decide import PARTITION_POLICIES, choose_partition, fused_context, has_context
+from igoc.cost.parallel import largest_first, prefetch, progress_counter
 from igoc.cost.session import search_for
 from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
@@ -55,18 +56,35 @@ class PartitionPass(ModulePass):
         if self.ops not in OPS:
             raise ValueError(f"partition: ops must be one of {', '.join(OPS)}, got {self.ops!r}")
 
+    def _policy(self, desc) -> str:
+        """The policy an op is partitioned by (forward ops keep the batch split when only
+        the backward's are chosen)."""
+        if self.ops == "backward" and desc.computations == ("fwd",):
+            return "m"
+        return self.policy
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = module_target(op)
         search = search_for(ctx, target)
         layers = TrainingLayers.of(op, target)
+        jobs = getattr(ctx, "jobs", 1)
+        if jobs > 1:  # the ops weighed alone, decided side by side first
+            requests = {}
+            for index, desc in enumerate(layers.descs):
+                schedule = layers.schedule(index)
+                if schedule is not None and not has_context(layers.descs, index, target.spm_bytes):
+                    policy = self._policy(desc)
+                    key = (desc.signature(), schedule, policy)
+                    args = (desc, schedule, policy, None)
+                    requests.setdefault(key, (choose_partition, schedule.discipline(), args))
+            counter = progress_counter(ctx, "partition")
+            prefetch(search, largest_first(requests.values()), jobs, counter)
         for index, (layer, desc) in enumerate(zip(layers.ops, layers.descs, strict=True)):
             report(ctx, f"partition: op {index + 1} of {len(layers.ops)} ({desc.name})")
             schedule = layers.schedule(index)
             if schedule is None:
                 raise error_at(layer, "partition needs sched.schedule: run tile first")
-            policy = self.policy
-            if self.ops == "backward" and desc.computations == ("fwd",):
-                policy = "m"
+            policy = self._policy(desc)
             context = fused_context(layers.descs, index, target.spm_bytes, layers.schedule)
             try:
                 schedule, candidates = choose_partition(

@@ -88,9 +88,36 @@ def _parser() -> argparse.ArgumentParser:
         "--dump-dir", metavar="DIR", help="write the IR after each pass to DIR/NN-<pass>.mlir"
     )
     parser.add_argument("--time-passes", action="store_true", help="report the time of each pass")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="processes that decide ops side by side (default 0: one per core this process "
+        "may use; 1: one after another); the program is the same bytes either way",
+    )
     add_ir_print_options(parser)
     parser.add_argument("--list-passes", action="store_true", help="list passes and pipelines")
     return parser
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
+    return value
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +187,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
                 steps,
                 dumps.after,
                 before_step=dumps.before,
-                session=Session(single=True, progress=status),
+                session=Session(single=True, progress=status, jobs=args.jobs or _cores()),
             )
         finally:
             status.close()

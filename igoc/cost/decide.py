@@ -127,6 +127,14 @@ def fused_context(
     return None if before is None else (descs[j], before)
 
 
+def has_context(descs: list[LayerDesc], index: int, capacity_bytes: int) -> bool:
+    """Whether op ``index`` is decided after an earlier op's schedule (``fused_context``);
+    the others can be decided in any order (``igoc.cost.parallel``)."""
+    return len(descs[index].computations) == 2 and (
+        layer_context(descs, index, capacity_bytes) is not None
+    )
+
+
 def _eval_context(context: Context | None) -> EvalContext | None:
     """A decision's context as the searches estimate with it: its GEMMs and schedule."""
     return None if context is None else (context[0].layers(), context[1])

@@ -122,6 +122,23 @@ class Search:
             self._disciplines[(tiler, reuse)] = found
         return found
 
+    MEMORIES = ("_decisions", "_evaluated", "_simulated", "final_stores", "walks")
+    """What a search remembers: decisions, candidates, simulations, final stores, walks."""
+
+    def memory(self) -> dict[str, dict]:
+        """Everything this search remembers, to be taken in by another process's search
+        of the same target (:meth:`absorb`)."""
+        return {name: getattr(self, name) for name in self.MEMORIES}
+
+    def absorb(self, memory: dict[str, dict]) -> None:
+        """Remember what another search of the same target remembered (``memory``). What
+        this one holds already stays: every entry is a pure function of its key (a
+        decision or an estimate), so equal keys hold equal values."""
+        for name, entries in memory.items():
+            mine = getattr(self, name)
+            for key, value in entries.items():
+                mine.setdefault(key, value)
+
     def forget_estimates(self) -> None:
         """Let go of the estimates remembered (for every discipline); decisions are kept."""
         self._evaluated.clear()

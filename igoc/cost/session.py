@@ -7,7 +7,8 @@ program ``confirm-program`` planned and kept, which ``lower-to-npu`` takes inste
 of planning the same program again) and ``lowered`` (what ``lower-to-npu`` planned,
 so that the driver emits the very plans the lowering made and measured); ``progress``,
 the status line the passes report on (``igoc.progress``; the ``igoc`` command's, on a
-terminal). Passes run by
+terminal); ``jobs``, the worker processes the decision passes may use
+(``igoc.cost.parallel``; the ``igoc`` command's ``--jobs``). Passes run by
 another driver (``xdsl-opt``) get a plain ``Context``; they then search afresh
 (:func:`search_for`).
 """
@@ -34,6 +35,7 @@ class Session(Context):
     planned: list[Lowered] = field(default_factory=list)  # programs planned before lowering
     single: bool = False  # one compile's own session (``pipeline.run`` made it): not shared
     progress: StatusLine | None = None  # where the passes say what they do (``igoc.progress``)
+    jobs: int = 1  # processes that may decide ops side by side (``igoc.cost.parallel``)
 
 
 def search_for(ctx: Context, target: Target) -> Search:
