@@ -23,8 +23,8 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from igoc.cost.decide import PARTITION_POLICIES, choose_partition, fused_context, has_context
-from igoc.cost.parallel import largest_first, prefetch, progress_counter
+from igoc.cost.decide import PARTITION_POLICIES, choose_partition, fused_context
+from igoc.cost.parallel import prefetch_ops
 from igoc.cost.session import search_for
 from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
@@ -67,18 +67,15 @@ class PartitionPass(ModulePass):
         target = module_target(op)
         search = search_for(ctx, target)
         layers = TrainingLayers.of(op, target)
-        jobs = getattr(ctx, "jobs", 1)
-        if jobs > 1:  # the ops weighed alone, decided side by side first
-            requests = {}
-            for index, desc in enumerate(layers.descs):
-                schedule = layers.schedule(index)
-                if schedule is not None and not has_context(layers.descs, index, target.spm_bytes):
-                    policy = self._policy(desc)
-                    key = (desc.signature(), schedule, policy)
-                    args = (desc, schedule, policy, None)
-                    requests.setdefault(key, (choose_partition, schedule.discipline(), args))
-            counter = progress_counter(ctx, "partition")
-            prefetch(search, largest_first(requests.values()), jobs, counter)
+
+        def request(index: int, desc):
+            schedule, policy = layers.schedule(index), self._policy(desc)
+            if schedule is None:
+                return None  # the walk below says so
+            decide = (choose_partition, schedule.discipline(), (desc, schedule, policy, None))
+            return (desc.signature(), schedule, policy), decide
+
+        prefetch_ops(ctx, search, layers, "partition", request)  # the ops weighed alone
         for index, (layer, desc) in enumerate(zip(layers.ops, layers.descs, strict=True)):
             report(ctx, f"partition: op {index + 1} of {len(layers.ops)} ({desc.name})")
             schedule = layers.schedule(index)

@@ -33,8 +33,8 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from igoc.cost.decide import ORDER_POLICIES, fused_context, has_context, select_order
-from igoc.cost.parallel import largest_first, prefetch, progress_counter
+from igoc.cost.decide import ORDER_POLICIES, fused_context, select_order
+from igoc.cost.parallel import prefetch_ops
 from igoc.cost.session import search_for
 from igoc.dialects.npu import module_target
 from igoc.dialects.sched import set_record, set_schedule
@@ -63,17 +63,13 @@ class SelectOrderPass(ModulePass):
         target = module_target(op)
         search = search_for(ctx, target)
         layers = TrainingLayers.of(op, target)
-        jobs = getattr(ctx, "jobs", 1)
-        if jobs > 1:  # the ops weighed alone, decided side by side first
-            requests = {}
-            for index, desc in enumerate(layers.descs):
-                if not has_context(layers.descs, index, target.spm_bytes):
-                    current = layers.schedule(index)
-                    discipline = current.discipline() if current else ("search", "belady")
-                    key = (desc.signature(), discipline)
-                    requests.setdefault(key, (select_order, discipline, (desc, self.policy)))
-            counter = progress_counter(ctx, "select-order")
-            prefetch(search, largest_first(requests.values()), jobs, counter)
+
+        def request(index: int, desc):
+            current = layers.schedule(index)
+            discipline = current.discipline() if current else ("search", "belady")
+            return (desc.signature(), discipline), (select_order, discipline, (desc, self.policy))
+
+        prefetch_ops(ctx, search, layers, "select-order", request)  # the ops weighed alone
         for index, layer in enumerate(layers.ops):
             context = fused_context(layers.descs, index, target.spm_bytes, layers.schedule)
             desc = layers.descs[index]

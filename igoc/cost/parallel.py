@@ -27,6 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from igoc.cost.decide import has_context
 from igoc.cost.search import Search
 from igoc.target import Target
 
@@ -96,6 +97,29 @@ def _stop(pool: ProcessPoolExecutor | None) -> None:
         worker.terminate()
     for worker in workers:
         worker.join(5)
+
+
+def prefetch_ops(
+    ctx: object,
+    search: Search,
+    layers,
+    name: str,
+    request_of: Callable[[int, object], tuple[tuple, Request] | None],
+) -> int:
+    """A decision pass's prefetch: the ops of ``layers`` (``TrainingLayers``) with no
+    context, each asked of ``request_of(index, desc)`` (a key, equal for ops decided alike,
+    and the request; None: none), decided in up to ``ctx.jobs`` workers, reported on
+    ``ctx``'s status line as pass ``name``. Returns how many were decided."""
+    jobs = getattr(ctx, "jobs", 1)
+    if jobs <= 1:
+        return 0
+    requests: dict[tuple, Request] = {}
+    for index, desc in enumerate(layers.descs):
+        if not has_context(layers.descs, index, layers.target.spm_bytes):
+            made = request_of(index, desc)
+            if made is not None:
+                requests.setdefault(*made)
+    return prefetch(search, largest_first(requests.values()), jobs, progress_counter(ctx, name))
 
 
 def largest_first(requests) -> list[Request]:

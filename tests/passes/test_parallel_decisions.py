@@ -18,8 +18,6 @@ from igoc.dialects.npu import stamp_target
 from igoc.dialects.views import TrainingLayers
 from igoc.frontend import parse_text
 from igoc.isa.npufile import encode_program
-from igoc.passes import partition as partition_pass
-from igoc.passes import select_order as select_order_pass
 from igoc.target import load_target
 
 MODELS = pathlib.Path(__file__).resolve().parents[2] / "samples" / "models"
@@ -35,14 +33,13 @@ def test_workers_give_the_program_of_one_process(target, monkeypatch):
     schedules and the same candidates recorded for every op); the workers did decide."""
     text = (MODELS / "dlrm-b4.mlir").read_text()
     alone = compile_text(text, target, "igo", session=Session(single=True, jobs=1))
-    decided = []
+    decided, original = [], parallel.prefetch
 
     def counted(*args, **kwargs):
-        decided.append(parallel.prefetch(*args, **kwargs))
+        decided.append(original(*args, **kwargs))
         return decided[-1]
 
-    monkeypatch.setattr(select_order_pass, "prefetch", counted)
-    monkeypatch.setattr(partition_pass, "prefetch", counted)
+    monkeypatch.setattr(parallel, "prefetch", counted)
     together = compile_text(text, target, "igo", session=Session(single=True, jobs=3))
     assert encode_program(together) == encode_program(alone)
     assert len(decided) == 2 and decided[0] >= parallel.MIN_REQUESTS
