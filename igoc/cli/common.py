@@ -86,6 +86,22 @@ def machine_settings(texts: list[str] | None) -> list[tuple[str, object]]:
     return settings
 
 
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number no smaller than ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            below = {0: "negative", 1: "not positive"}.get(minimum, f"less than {minimum}")
+            raise argparse.ArgumentTypeError(f"{value} is {below}")
+        return value
+
+    return parse
+
+
 def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int:
     """Run a tool's body, turning every failure into a message and an exit code.
 

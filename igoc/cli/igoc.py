@@ -28,6 +28,7 @@ from igoc.cli.common import (
     machine_settings,
     run_tool,
     target_keys_help,
+    whole_number,
 )
 from igoc.collector import paused_collector
 from igoc.output import write_output
@@ -91,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-j",
         "--jobs",
-        type=_jobs,
+        type=whole_number(0),
         default=0,
         metavar="N",
         help="processes that decide ops side by side (default 0: one per core this process "
@@ -100,16 +101,6 @@ def _parser() -> argparse.ArgumentParser:
     add_ir_print_options(parser)
     parser.add_argument("--list-passes", action="store_true", help="list passes and pipelines")
     return parser
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
-    return value
 
 
 def _cores() -> int:

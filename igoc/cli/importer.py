@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from igoc.cli.common import EXIT_INPUT_ERROR, UsageError, run_tool
+from igoc.cli.common import EXIT_INPUT_ERROR, UsageError, run_tool, whole_number
 from igoc.output import write_output
 
 PROG = "igoc-import"
@@ -59,14 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive")
-    return value
+_positive = whole_number(1)
 
 
 def _dims(specs: list[str]) -> dict[str, int]:
