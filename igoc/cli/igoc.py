@@ -95,8 +95,9 @@ def _parser() -> argparse.ArgumentParser:
         type=whole_number(0),
         default=0,
         metavar="N",
-        help="processes that decide ops side by side (default 0: one per core this process "
-        "may use; 1: one after another); the program is the same bytes either way",
+        help="worker processes that decide ops and weigh whole programs side by side "
+        "(default 0: one per core this process may use; 1: none, one after another); the "
+        "program is the same bytes either way",
     )
     add_ir_print_options(parser)
     parser.add_argument("--list-passes", action="store_true", help="list passes and pipelines")

@@ -106,6 +106,7 @@ class Search:
         self._simulated: dict[tuple, int] = {}
         self.final_stores: FinalStores = {}
         self.walks: WalkEstimates = {}
+        self.programs: dict[tuple, int] = {}  # whole programs weighed (``confirm-program``)
         self._disciplines: dict[tuple[str, str], Search] = {(tiler, reuse): self}
 
     def under(self, tiler: str, reuse: str) -> Search:
@@ -118,7 +119,7 @@ class Search:
             found._evaluated, found._decisions = self._evaluated, self._decisions
             found._simulated = self._simulated
             found.final_stores, found._disciplines = self.final_stores, self._disciplines
-            found.walks = self.walks
+            found.walks, found.programs = self.walks, self.programs
             self._disciplines[(tiler, reuse)] = found
         return found
 
@@ -154,9 +155,9 @@ class Search:
         some schedules of an op both. Keyed by everything of the layers the program is made
         from (their tensor names too) and the schedules."""
         key = (
-            _desc_key(desc),
+            desc_key(desc),
             schedule,
-            None if context is None else (_desc_key(context[0]), context[1]),
+            None if context is None else (desc_key(context[0]), context[1]),
         )
         found = self._simulated.get(key)
         if found is None:
@@ -264,8 +265,8 @@ SimContext = tuple[LayerDesc, LayerSchedule]
 """A layer simulated just before the one being simulated, with its schedule."""
 
 
-def _desc_key(desc: LayerDesc) -> tuple:
-    """Every field of a layer op, hashable."""
+def desc_key(desc: LayerDesc) -> tuple:
+    """Every field of a layer op, hashable (with the target, what its items depend on)."""
     return (
         desc.name,
         desc.signature(),

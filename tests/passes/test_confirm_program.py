@@ -182,3 +182,33 @@ def test_it_weighs_the_orders_unsplit_when_an_op_was_split():
     assert partitions == ({"k"} if found["kept"] == "schedules" else {"m"})
     final = cycles(compile_module(module, "server-2c", pass_pipeline="lower-to-npu"))
     assert final == weighed[found["kept"]]
+
+
+def test_a_program_weighed_before_in_the_session_is_not_weighed_again(monkeypatch):
+    """As igoc-bench compiles an input's pipelines in one session: after igo-rearrange,
+    igo finds the baseline's program weighed (and, on some inputs, its own unsplit one:
+    igo-rearrange's), weighs only the rest, and records and keeps what a compile of its
+    own does."""
+    from igoc.cost.session import Session
+    from igoc.isa.npufile import encode_program
+    from igoc.passes import confirm_program
+
+    text = (SAMPLES / "models" / "resnet50-b4.mlir").read_text()
+    weighed: list[int] = []
+    real = confirm_program.program_cycles
+
+    def counted(*args, **kwargs):
+        weighed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(confirm_program, "program_cycles", counted)
+    alone = parse_text(text, "resnet50-b4.mlir")
+    own = encode_program(compile_module(alone, "server", "igo"))
+    assert len(weighed) == 3  # as scheduled, unsplit, the baseline's
+    session = Session()
+    compile_text(text, "server", "igo-rearrange", session=session)
+    weighed.clear()
+    shared = parse_text(text, "resnet50-b4.mlir")
+    assert encode_program(compile_module(shared, "server", "igo", session=session)) == own
+    assert len(weighed) == 2
+    assert decision(shared) == decision(alone)

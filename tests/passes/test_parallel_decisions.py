@@ -8,19 +8,22 @@ import pathlib
 import pytest
 
 from igoc import pipeline
-from igoc.api import compile_text
+from igoc.api import compile_module, compile_text
 from igoc.cli.igoc import main
 from igoc.cost import parallel
 from igoc.cost.decide import has_context, select_order
 from igoc.cost.search import Search
-from igoc.cost.session import Session
+from igoc.cost.session import Session, take_planned
 from igoc.dialects.npu import stamp_target
+from igoc.dialects.sched import from_attr
 from igoc.dialects.views import TrainingLayers
-from igoc.frontend import parse_text
+from igoc.frontend import parse_file, parse_text
 from igoc.isa.npufile import encode_program
+from igoc.passes import confirm_program, lower_to_npu
 from igoc.target import load_target
 
-MODELS = pathlib.Path(__file__).resolve().parents[2] / "samples" / "models"
+SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "samples"
+MODELS = SAMPLES / "models"
 
 pytestmark = pytest.mark.skipif(
     "fork" not in multiprocessing.get_all_start_methods(), reason="no fork here: decided in order"
@@ -30,19 +33,50 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.parametrize("target", ["edge", "server-2c"])
 def test_workers_give_the_program_of_one_process(target, monkeypatch):
     """DLRM's eight layers, by one process and by three: the same .npu bytes (the same
-    schedules and the same candidates recorded for every op); the workers did decide."""
+    schedules and the same candidates recorded for every op); the workers did decide, and
+    confirm-program weighed its programs side by side."""
     text = (MODELS / "dlrm-b4.mlir").read_text()
     alone = compile_text(text, target, "igo", session=Session(single=True, jobs=1))
     decided, original = [], parallel.prefetch
+    weighed, side_by_side = [], parallel.side_by_side
 
     def counted(*args, **kwargs):
         decided.append(original(*args, **kwargs))
         return decided[-1]
 
+    def weighing(tasks, jobs):
+        weighed.append(len(tasks))
+        return side_by_side(tasks, jobs)
+
     monkeypatch.setattr(parallel, "prefetch", counted)
+    monkeypatch.setattr(confirm_program, "side_by_side", weighing)
     together = compile_text(text, target, "igo", session=Session(single=True, jobs=3))
     assert encode_program(together) == encode_program(alone)
     assert len(decided) == 2 and decided[0] >= parallel.MIN_REQUESTS
+    assert weighed and weighed[0] >= 2
+
+
+@pytest.mark.parametrize(
+    ("sample", "kept"), [("conv-stride2.mlir", "schedules"), ("mlp.mlir", "baseline")]
+)
+def test_programs_weighed_side_by_side_keep_the_program_of_one_process(monkeypatch, sample, kept):
+    """confirm-program with workers keeps the same program; the lowering takes the plans of
+    the program weighed in this process when that one is kept, and plans the kept one
+    again otherwise."""
+    path = str(SAMPLES / "basics" / sample)
+    alone = encode_program(compile_text(pathlib.Path(path).read_text(), "edge", "igo"))
+    taken: list = []
+
+    def take(*args):
+        taken.append(take_planned(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(lower_to_npu, "take_planned", take)
+    module = parse_file(path)
+    together = compile_module(module, "edge", "igo", session=Session(single=True, jobs=2))
+    assert encode_program(together) == alone
+    assert from_attr(module.attributes["sched.program"])["kept"] == kept
+    assert (taken[0] is not None) == (kept == "schedules")
 
 
 def _requests(target_name: str):
@@ -103,3 +137,92 @@ def test_a_search_absorbs_what_another_remembered_keeping_its_own():
     mine.absorb(other.memory())
     assert mine._decisions == {"a": "mine", "b": "other"} and mine.walks == {"w": "estimate"}
     assert set(other.memory()) == set(Search.MEMORIES)
+
+
+def test_workers_decide_in_a_copy_of_the_search_and_hand_back_only_what_they_added():
+    """A search that decided some requests already: the workers find those decisions (and
+    estimates) made, hand back only the rest, and the search ends as deciding in order."""
+    target, requests = _requests("edge")
+    search = Search(target, disk=False)
+    for decide, discipline, args in requests[:2]:
+        decide(search.under(*discipline), *args)
+    before = {name: dict(memory) for name, memory in search.memory().items()}
+    handed: list[dict] = []
+    absorb = search.absorb
+    search.absorb = lambda memory: (handed.append(memory), absorb(memory))  # type: ignore[method-assign]
+    assert parallel.prefetch(search, requests, jobs=2) == len(requests)
+    for memory in handed:
+        for name, entries in memory.items():
+            assert not entries.keys() & before[name].keys(), name
+    fresh = Search(target, disk=False)
+    for decide, discipline, args in requests:
+        assert decide(search.under(*discipline), *args) == decide(fresh.under(*discipline), *args)
+    assert search._decisions.keys() >= fresh._decisions.keys()
+
+
+def test_added_since_is_what_follows_the_mark_or_everything_once_it_is_forgotten():
+    a, b, c, d = (tuple(name) for name in "abcd")  # keys made as a search makes them
+    memory = {a: 1, b: 2}
+    mark = next(reversed(memory))
+    memory[c] = 3
+    memory[d] = 4
+    assert parallel.added_since(memory, mark) == {c: 3, d: 4}
+    assert parallel.added_since(memory, parallel._NONE) == memory
+    del memory[a], memory[b]  # forgotten, oldest first, the mark among them
+    memory[tuple("b")] = 5  # an equal key made again is not the mark
+    assert list(parallel.added_since(memory, mark)) == [c, d, b]
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _fail_in_a_worker(parent: int) -> int:
+    import os
+
+    if os.getpid() != parent:
+        raise RuntimeError("only here")
+    return -1
+
+
+def _die_in_a_worker(parent: int) -> int:
+    import os
+
+    if os.getpid() != parent:
+        os._exit(9)
+    return -2
+
+
+def test_side_by_side_returns_each_task_s_result_in_order():
+    import functools
+
+    tasks = [functools.partial(_square, x) for x in range(5)]
+    assert parallel.side_by_side(tasks, jobs=2) == [0, 1, 4, 9, 16]
+    assert parallel.side_by_side(tasks, jobs=1) == [0, 1, 4, 9, 16]
+
+
+@pytest.mark.parametrize("odd", [_fail_in_a_worker, _die_in_a_worker])
+def test_side_by_side_runs_here_what_a_worker_did_not_hand_back(odd):
+    """A task that fails in its worker, or kills it, is run again in this process."""
+    import functools
+    import os
+
+    tasks = [functools.partial(_square, 3), functools.partial(odd, os.getpid())]
+    tasks.append(functools.partial(_square, 4))
+    assert parallel.side_by_side(tasks, jobs=2) == [9, odd(os.getpid()), 16]
+    assert not parallel._TASKS
+
+
+def test_side_by_side_raises_an_error_of_this_process_s_task_and_stops_the_workers():
+    import functools
+    import time
+
+    def boom() -> int:
+        raise ValueError("here")
+
+    tasks = [boom, functools.partial(time.sleep, 30)]
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="here"):
+        parallel.side_by_side(tasks, jobs=2)
+    assert time.monotonic() - started < 10
+    assert not multiprocessing.active_children()
