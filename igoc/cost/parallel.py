@@ -96,9 +96,8 @@ _TASKS: list[Callable[[], object]] = []  # the tasks of the pool being run (read
 
 def side_by_side(tasks: list[Callable[[], T]], jobs: int) -> list[T]:
     """What each of ``tasks`` returns: the first is run in this process, the others meanwhile
-    in up to ``jobs`` forked workers, which hand back only what they return (three equal
-    tasks on two cores take one and a half times one: 22.4 s against 24.2 s for a
-    FasterRCNN compile with one worker beside this process). A task
+    in up to ``jobs - 1`` forked workers (``jobs`` processes at most), which hand back only
+    what they return. A task
     whose worker fails (or dies) is run here afterwards, where its error is raised; with
     one job, or without ``fork``, all are run here in order. For pure tasks whose results
     are small (``confirm-program``'s whole programs, weighed side by side)."""
@@ -110,7 +109,7 @@ def side_by_side(tasks: list[Callable[[], T]], jobs: int) -> list[T]:
     try:
         try:  # the workers are forked here, while ``_TASKS`` holds the tasks
             context = multiprocessing.get_context("fork")
-            pool = ProcessPoolExecutor(min(jobs, len(tasks) - 1), mp_context=context)
+            pool = ProcessPoolExecutor(min(jobs - 1, len(tasks) - 1), mp_context=context)
             futures = {pool.submit(_run, i): i for i in range(1, len(tasks))}
         except OSError:  # no process to be had: all are run here
             _stop(pool)
