@@ -141,7 +141,8 @@ def _run(index: int) -> object:
 
 
 def _stop(pool: ProcessPoolExecutor | None) -> None:
-    """End a pool now: its queued requests dropped, its workers terminated."""
+    """End a pool now: its queued requests dropped, its workers terminated (killed if one is
+    still there two seconds later) and reaped."""
     if pool is None:
         return
     workers = list((getattr(pool, "_processes", None) or {}).values())
@@ -149,7 +150,10 @@ def _stop(pool: ProcessPoolExecutor | None) -> None:
     for worker in workers:
         worker.terminate()
     for worker in workers:
-        worker.join(5)
+        worker.join(2)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def prefetch_ops(

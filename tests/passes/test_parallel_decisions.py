@@ -226,3 +226,34 @@ def test_side_by_side_raises_an_error_of_this_process_s_task_and_stops_the_worke
         parallel.side_by_side(tasks, jobs=2)
     assert time.monotonic() - started < 10
     assert not multiprocessing.active_children()
+
+
+def _deaf_sleeper(ready: str) -> None:
+    import signal
+    import time
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    pathlib.Path(ready).write_text("ready")
+    time.sleep(60)
+
+
+def test_a_worker_that_ignores_termination_is_killed(tmp_path):
+    """A worker still there after it was asked to terminate is killed and reaped."""
+    import functools
+    import time
+
+    ready = tmp_path / "ready"
+
+    def boom_once_the_worker_is_deaf() -> None:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise ValueError("here")
+
+    tasks = [boom_once_the_worker_is_deaf, functools.partial(_deaf_sleeper, str(ready))]
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="here"):
+        parallel.side_by_side(tasks, jobs=2)
+    assert ready.exists()
+    assert time.monotonic() - started < 20
+    assert not multiprocessing.active_children()
