@@ -20,6 +20,9 @@ found by identity, so no key is hashed or compared again. This runs where ``fork
 exists (Linux, the BSDs); elsewhere, or with one job, nothing is prefetched. A request
 whose worker fails is left to the pass, which decides it again in order and reports any
 error at its op, as without workers.
+
+:func:`side_by_side` runs a few pure tasks the same way and hands back what each returns
+(``confirm-program`` weighs its whole programs with it).
 """
 
 from __future__ import annotations
@@ -97,10 +100,10 @@ _TASKS: list[Callable[[], object]] = []  # the tasks of the pool being run (read
 def side_by_side(tasks: list[Callable[[], T]], jobs: int) -> list[T]:
     """What each of ``tasks`` returns: the first is run in this process, the others meanwhile
     in up to ``jobs - 1`` forked workers (``jobs`` processes at most), which hand back only
-    what they return. A task
-    whose worker fails (or dies) is run here afterwards, where its error is raised; with
-    one job, or without ``fork``, all are run here in order. For pure tasks whose results
-    are small (``confirm-program``'s whole programs, weighed side by side)."""
+    what they return. A task whose worker fails (or dies) is run here afterwards, where its
+    error is raised; with one job, or without ``fork``, all are run here in order. For pure
+    tasks whose results are small (``confirm-program``'s whole programs, weighed side by
+    side)."""
     if jobs <= 1 or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [task() for task in tasks]
     _TASKS[:] = tasks
