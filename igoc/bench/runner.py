@@ -33,6 +33,7 @@ local cluster's workers exit when it does, even after ``kill -9``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import queue
@@ -201,6 +202,8 @@ def run_jobs(
             compute = group_runner(run)
             for key, job in group:
                 record(key, job, compute(job))
+            del compute  # as ``run_group`` does: the session goes, then the group's cycles
+            gc.collect()
     elif pending:
         groups = groups_of(pending)
         with dask_client(min(workers, len(pending)), scheduler) as client:
@@ -329,6 +332,8 @@ def run_group(
         if worker is not None:
             worker.log_event(topic, {"key": key, "result": result})
         results.append((key, result))
+    del compute  # the group's session, and with it its search
+    gc.collect()  # what the group's jobs left in cycles, before the worker's next group
     return results
 
 

@@ -273,6 +273,46 @@ def test_the_jobs_of_a_group_share_one_compile_session(job, monkeypatch):
     assert a["session"] is b["session"] and a["session"] is not first["session"]
 
 
+def test_a_group_lets_its_session_and_its_cycles_go_when_it_is_done(job, monkeypatch):
+    """A group's session (and so its search) lives as long as the group; a cycle its jobs left is
+    collected once the group is done, not after every job (a full collection then scanned
+    the session's search each time)."""
+    import gc
+    import weakref
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    made: list[weakref.ref] = []
+    collections: list[int] = []
+
+    def leave_a_cycle(job: Job, session=None) -> dict:
+        made.append(weakref.ref(Cycle()))
+        made.append(weakref.ref(session))
+        return {"status": "ok"}
+
+    monkeypatch.setattr(runner, "run_job", leave_a_cycle)
+    jobs = _jobs(job, 2, ("baseline", "igo"), "x")
+    keys = [job_key(j, compiler_fingerprint()) for j in jobs]
+    (group, _) = runner.groups_of(list(zip(keys, jobs, strict=True)))
+
+    def count(phase: str, info: dict) -> None:
+        collections.append(info["generation"])
+
+    was = gc.isenabled()
+    gc.disable()  # only the group's own collection may free the cycles
+    gc.callbacks.append(count)
+    try:
+        runner.run_group(None, group)
+    finally:
+        gc.callbacks.remove(count)
+        if was:
+            gc.enable()
+    assert len(made) == 4 and all(ref() is None for ref in made)
+    assert collections == [2, 2]  # one full collection: its start and its end
+
+
 def test_fewer_groups_than_workers_are_split(job):
     jobs = _jobs(job, 2, ("baseline", "igo"), "x")
     pending = [(str(n), j) for n, j in enumerate(jobs)]
