@@ -266,7 +266,7 @@ SimContext = tuple[LayerDesc, LayerSchedule]
 
 
 def desc_key(desc: LayerDesc) -> tuple:
-    """Every field of a layer op, hashable (with the target, what its items depend on)."""
+    """Every field of a layer op, hashable (with the target, all that its items depend on)."""
     return (
         desc.name,
         desc.signature(),
