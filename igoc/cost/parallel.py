@@ -31,6 +31,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import TypeVar
 
 from igoc.cost.decide import has_context
@@ -145,18 +146,25 @@ def _run(index: int) -> object:
 
 def _stop(pool: ProcessPoolExecutor | None) -> None:
     """End a pool now: its queued requests dropped, its workers terminated (killed if one is
-    still there two seconds later) and reaped."""
+    still running two seconds later) and reaped.
+
+    The pool's own manager thread reaps the workers it sees end, so they are waited for
+    through it: a worker joined here too could be reaped by that thread first and look
+    alive a moment longer."""
     if pool is None:
         return
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         worker.terminate()
     for worker in workers:
-        worker.join(2)
-        if worker.is_alive():
+        if not wait([worker.sentinel], 2):  # still running: it ignored the request
             worker.kill()
-            worker.join()
+    if manager is not None:
+        manager.join(10)
+    for worker in workers:
+        worker.join(1)  # reaped by now; this only takes note of it
 
 
 def prefetch_ops(
