@@ -13,11 +13,14 @@ from igoc import pipeline
 from igoc.api import compile_module, compile_text
 from igoc.cost.model import item_estimates, plan_program
 from igoc.cost.oracle import program_cycles, program_estimate, program_items
+from igoc.cost.session import Session
 from igoc.dialects.npu import stamp_target
 from igoc.dialects.sched import from_attr
 from igoc.dialects.views import TrainingLayers, declared_tensors
 from igoc.frontend import parse_file, parse_text
 from igoc.frontend.diagnostics import DiagnosticError
+from igoc.isa.npufile import encode_program
+from igoc.passes import confirm_program
 from igoc.pipeline import PipelineError
 from igoc.schedule.program import program_tensors
 from igoc.sim import simulate
@@ -189,10 +192,6 @@ def test_a_program_weighed_before_in_the_session_is_not_weighed_again(monkeypatc
     igo finds the baseline's program weighed (and, on some inputs, its own unsplit one:
     igo-rearrange's), weighs only the rest, and records and keeps what a compile of its
     own does."""
-    from igoc.cost.session import Session
-    from igoc.isa.npufile import encode_program
-    from igoc.passes import confirm_program
-
     text = (SAMPLES / "models" / "resnet50-b4.mlir").read_text()
     weighed: list[int] = []
     real = confirm_program.program_cycles

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
+import os
 import pathlib
+import signal
+import time
 
 import pytest
 
@@ -187,7 +191,6 @@ def _square(x: int) -> int:
 
 
 def _fail_in_a_worker(parent: int) -> int:
-    import os
 
     if os.getpid() != parent:
         raise RuntimeError("only here")
@@ -195,7 +198,6 @@ def _fail_in_a_worker(parent: int) -> int:
 
 
 def _die_in_a_worker(parent: int) -> int:
-    import os
 
     if os.getpid() != parent:
         os._exit(9)
@@ -203,7 +205,6 @@ def _die_in_a_worker(parent: int) -> int:
 
 
 def test_side_by_side_returns_each_task_s_result_in_order():
-    import functools
 
     tasks = [functools.partial(_square, x) for x in range(5)]
     assert parallel.side_by_side(tasks, jobs=2) == [0, 1, 4, 9, 16]
@@ -213,9 +214,6 @@ def test_side_by_side_returns_each_task_s_result_in_order():
 @pytest.mark.parametrize("odd", [_fail_in_a_worker, _die_in_a_worker])
 def test_side_by_side_runs_here_what_a_worker_did_not_hand_back(odd):
     """A task that fails in its worker, or kills it, is run again in this process."""
-    import functools
-    import os
-
     tasks = [functools.partial(_square, 3), functools.partial(odd, os.getpid())]
     tasks.append(functools.partial(_square, 4))
     assert parallel.side_by_side(tasks, jobs=2) == [9, odd(os.getpid()), 16]
@@ -223,8 +221,6 @@ def test_side_by_side_runs_here_what_a_worker_did_not_hand_back(odd):
 
 
 def test_side_by_side_raises_an_error_of_this_process_s_task_and_stops_the_workers():
-    import functools
-    import time
 
     def boom() -> int:
         raise ValueError("here")
@@ -237,8 +233,6 @@ def test_side_by_side_raises_an_error_of_this_process_s_task_and_stops_the_worke
 
 
 def _deaf_sleeper(ready: str) -> None:
-    import signal
-    import time
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     pathlib.Path(ready).write_text("ready")
@@ -247,8 +241,6 @@ def _deaf_sleeper(ready: str) -> None:
 
 def test_a_worker_that_ignores_termination_is_killed(tmp_path):
     """A worker still there after it was asked to terminate is killed and reaped."""
-    import functools
-    import time
 
     ready = tmp_path / "ready"
 
