@@ -24,6 +24,10 @@ same rules as below, with that schedule in the baseline's place).
 The ``cost`` and ``exhaustive`` policies never pick a schedule that reads the
 layer's dY from DRAM more than the baseline's schedule does (such candidates
 are listed with ``reads_more_dy = true``): interleaving is there to read dY less.
+When ``sequential`` itself is one of them (its tiles, searched again where the op
+runs, read dY more than the baseline's own schedule), the baseline's own schedule
+is weighed there too (listed last, with ``baseline_schedule = true``) and takes its
+place as the schedule to beat.
 ``cost`` keeps the baseline's schedule unless another is faster: on ops short
 enough to simulate in a moment (``CONFIRM_STEPS``) the simulator decides between
 it and the two fastest others by the estimate (two the cost model tells apart,
@@ -386,6 +390,20 @@ def select_order(
             sequential = next(c for c in cands if c.schedule.order == "sequential")
             _bound_dy(search, desc, cands, rows, sequential)
             baseline = sequential.schedule
+            if rows[cands.index(sequential)].get("reads_more_dy"):
+                # Its tiles, searched again where the op runs, read dY more than the
+                # baseline's own schedule does: that one, weighed here, is what the others
+                # must beat (without it no schedule the baseline makes would be left).
+                own = search.evaluate(layers, baseline_schedule(search, desc), ectx)
+                if own.estimate is not None:
+                    row = (
+                        _simulated(search, desc, [own], context)
+                        if simulated
+                        else [describe_candidate(own)]
+                    )[0]
+                    row["baseline_schedule"] = True
+                    cands, rows = [*cands, own], [*rows, row]
+                    baseline = own.schedule
         confirm = _confirmer(search, desc, context) if policy == "cost" else None
         return _pick(cands, rows, simulated, baseline, confirm), rows
 
