@@ -323,7 +323,9 @@ def col2im_sums(
     ``box`` is an (n, c, h, w) box of the tensor, ``sums`` (float64) and ``touched`` (bool)
     have its shape: the elements some entry reaches, and for each the sum of its entries,
     from 0.0 in the order of the tile's rows (that of :func:`tile_parts`). These are the
-    sums of ``np.bincount`` over the in-bounds entries, bit for bit, without sorting.
+    sums of ``np.bincount`` over the in-bounds entries, bit for bit (but for a NaN's sign
+    and payload, which depend on the order of an add's operands when two NaNs meet), without
+    sorting.
     """
     parts = tile_parts(g, m0, rows, k0, cols)
     if not parts:
