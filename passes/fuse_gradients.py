@@ -41,6 +41,7 @@ from igoc.dialects.grad import (
     MatmulDwOp,
     MatmulDxOp,
 )
+from igoc.dialects.names import set_name
 
 KEPT = ("sched.gemm", "sched.im2col")
 """The annotations of the dX op that the fused op takes over."""
@@ -100,7 +101,7 @@ class FuseWithPartner(RewritePattern):
         later = max(dx, dw, key=ops.index)
         rewriter.insert(fused, InsertPoint.before(later))
         for old, new in ((dx.results[0], fused.dx), (dw.results[0], fused.dw)):
-            new.name_hint = old.name_hint
+            set_name(new, old.name_hint)
             rewriter.replace_all_uses_with(old, new)
         rewriter.erase(dx)
         rewriter.erase(dw)

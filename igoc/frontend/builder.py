@@ -32,6 +32,7 @@ from xdsl.irdl import IRDLOperation
 from xdsl.irdl.operations import VariadicDef
 from xdsl.traits import IsolatedFromAbove
 
+from igoc.dialects.names import set_name
 from igoc.frontend.attributes import AttributeBuilder, TreeError, decode_string, first_token
 from igoc.frontend.lexer import attr_entries, compound_parts
 from igoc.frontend.registry import make_context, unknown_op_message
@@ -197,7 +198,7 @@ class IRBuilder:
         self.scopes[-1].values[name] = (values, token)
         if _VALID_NAME.fullmatch(name) and not name[0].isdigit():
             for value in values:
-                value.name_hint = name
+                set_name(value, name)
 
     def operands(self, node: Tree | None, types: list[Attribute], op_name: str) -> list[SSAValue]:
         """Resolve operand tokens and check each against its type in the signature."""

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.printer import Printer
 
 from igoc.collector import paused_collector
+from igoc.dialects.names import fresh_name
 from igoc.frontend.syntax import UniformFormat, attribute_text, print_plain_dict
 
 _CUSTOM = (ModuleOp, func.FuncOp, func.ReturnOp, UniformFormat)
@@ -28,7 +29,19 @@ class _IgocPrinter(Printer):
     Tensor types, which make up most of the text, are printed from a cache. In
     the custom form, attribute dictionaries (of modules and functions) print
     their values as the uniform form does: ``{cores = 1}``, not ``{cores = 1 : i64}``.
+    Values print under their names whole, numbered only when they collide
+    (``igoc.dialects.names``).
     """
+
+    def print_ssa_value(self, value: SSAValue) -> str:
+        name = self._ssa_values.get(value)
+        if name is None:
+            if not value.name_hint:
+                return super().print_ssa_value(value)
+            name = fresh_name(self.ssa_names, value.name_hint)
+            self._ssa_values[value] = name
+        self.print_string(f"%{name}")
+        return name
 
     def print_attr_dict(self, attr_dict: Mapping[str, Attribute]) -> None:
         if self.print_generic_format:

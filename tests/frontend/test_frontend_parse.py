@@ -1,6 +1,9 @@
 """The front end: what it reads, what it builds, where it says things are."""
 
 import io
+import itertools
+import pathlib
+import re
 import sys
 
 import pytest
@@ -25,9 +28,15 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
+from xdsl.ir import Block, Region
 
+from igoc import pipeline
+from igoc.api import compile_text
 from igoc.dialects.grad import InterleavedOp, MatmulOp
+from igoc.dialects.names import set_name
 from igoc.frontend import DiagnosticError, error_at, parse_file, parse_text, print_module
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 LINEAR = """\
 // a comment
@@ -100,6 +109,59 @@ def test_numbered_values_get_no_hint():
         "  func.return %0 : tensor<4x8xf16>\n}\n"
     )
     assert next(iter(module.ops)).body.block.args[0].name_hint is None
+
+
+def test_names_keep_a_numbered_suffix():
+    """``%dy_2`` is ``dy_2`` (xDSL's setter would make it ``dy``): in the IR, in its
+    text, through fuse-gradients' new values and in the program's DRAM tensors."""
+    text = (ROOT / "samples/basics/linear.mlir").read_text()
+    text = text.replace("%dy", "%dy_2").replace("%dx", "%dx_1").replace("%dw", "%dw_0")
+    module = parse_text(text)
+    assert [arg.name_hint for arg in next(iter(module.ops)).body.block.args] == ["x", "w", "dy_2"]
+    printed = print_module(module)
+    assert "%dx_1 = grad.matmul_dx %dy_2, %w" in printed
+    assert print_module(parse_text(printed)) == printed
+    pipeline.run(module, pipeline.parse_spec("fuse-gradients"))
+    (fused,) = [op for op in module.walk() if isinstance(op, InterleavedOp)]
+    assert [result.name_hint for result in fused.results] == ["dx_1", "dw_0"]
+    names = {tensor.name for tensor in compile_text(text, "edge").tensors}
+    assert {"x", "w", "dy_2", "dx_1", "dw_0"} <= names
+
+
+def test_colliding_names_print_apart_and_read_back_the_same():
+    """Values named alike (by passes, or by hand) print as distinct names, numbered
+    past every name already printed, and that text reads back and prints the same."""
+    pool = ["a", "a_1", "a_0_0", "b", None]
+    for hints in itertools.product(pool, repeat=4):
+        types = [TensorType(f32, shape) for shape in ((2, 3), (3, 4), (2, 4))]
+        block = Block(arg_types=types)
+        for arg, hint in zip(block.args, hints, strict=False):
+            set_name(arg, hint)
+        matmul = MatmulOp(block.args[0], block.args[1])
+        set_name(matmul.results[0], hints[3])
+        block.add_ops([matmul, func.ReturnOp(matmul.results[0])])
+        signature = (types, [matmul.results[0].type])
+        module = ModuleOp([func.FuncOp("f", signature, Region(block))])
+        for generic in (False, True):
+            text = print_module(module, generic)
+            defined = re.findall(r"%([\w$.-]+)(?=: tensor| = )", text)  # args, then result
+            assert len(set(defined)) == 4, text
+            for name, hint in zip(defined, hints, strict=True):
+                if hint is None:
+                    assert name.isdigit(), text
+                else:
+                    assert name == hint or name.startswith(f"{hint}_"), text
+            assert print_module(parse_text(text), generic) == text
+
+
+def test_invalid_names_are_refused():
+    (arg,) = Block(arg_types=[f32]).args
+    with pytest.raises(ValueError, match="name format"):
+        set_name(arg, "1x")
+    set_name(arg, "x_1")
+    assert arg.name_hint == "x_1"
+    set_name(arg, None)
+    assert arg.name_hint is None
 
 
 def test_result_groups_and_indices():
