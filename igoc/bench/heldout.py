@@ -24,12 +24,13 @@ igo falls short of the ceiling, what is left is not dY's second read.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 from dataclasses import dataclass
 
-from igoc.output import write_output
+from igoc.output import OutputError, open_output
 
 
 @dataclass(frozen=True)
@@ -215,32 +216,55 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m igoc.bench.heldout",
         description="igo against the baseline on layers of networks outside igoc-bench's nine.",
     )
-    parser.add_argument("--target", nargs="+", default=list(TARGETS), choices=TARGETS)
+    parser.add_argument(
+        "--target",
+        nargs="+",
+        default=list(TARGETS),
+        choices=TARGETS,
+        metavar="TARGET",
+        help=f"the targets to measure on (default: all of {', '.join(TARGETS)})",
+    )
     names = [layer.name for layer in LAYERS]
-    parser.add_argument("--layer", nargs="+", choices=names, help="only these layers")
+    parser.add_argument(
+        "--layer",
+        nargs="+",
+        choices=names,
+        metavar="LAYER",
+        help=f"only these layers (default: all {len(names)}: {', '.join(names)})",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
     chosen = [layer for layer in LAYERS if not args.layer or layer.name in args.layer]
-    rows = []
-    for target in args.target:
-        for layer in chosen:
-            started = time.perf_counter()
-            row = measure(layer, target)
-            rows.append(row)
-            print(
-                f"{target} {layer.name}: {100 * row['reduction']:.1f}% "
-                f"(ceiling {100 * row['ceiling']:.1f}%; {time.perf_counter() - started:.1f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-    sys.stdout.write(render(rows))
-    if args.json:
-        document = {
-            "layers": rows,
-            "mean_reduction": summarise(rows),
-            "mean_ceiling": summarise(rows, "ceiling"),
-        }
-        write_output(args.json, json.dumps(document, indent=2) + "\n")
+    # With --json -, the JSON is standard output and the table goes with the progress.
+    table = sys.stderr if args.json == "-" else sys.stdout
+    try:
+        with contextlib.ExitStack() as stack:
+            # opened first: an output that cannot be written fails before the minutes of work
+            stream = stack.enter_context(open_output(args.json, False)) if args.json else None
+            rows = []
+            for target in args.target:
+                for layer in chosen:
+                    started = time.perf_counter()
+                    row = measure(layer, target)
+                    rows.append(row)
+                    print(
+                        f"{target} {layer.name}: {100 * row['reduction']:.1f}% "
+                        f"(ceiling {100 * row['ceiling']:.1f}%; "
+                        f"{time.perf_counter() - started:.1f} s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            table.write(render(rows))
+            if stream is not None:
+                document = {
+                    "layers": rows,
+                    "mean_reduction": summarise(rows),
+                    "mean_ceiling": summarise(rows, "ceiling"),
+                }
+                stream.write(json.dumps(document, indent=2) + "\n")
+    except OutputError as err:
+        print(err, file=sys.stderr)
+        return 1
     return 0
 
 

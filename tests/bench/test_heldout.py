@@ -117,3 +117,30 @@ def test_an_unknown_layer_is_bad_usage():
     with pytest.raises(SystemExit) as exit_:
         heldout.main(["--layer", "no-such-layer"])
     assert exit_.value.code == 2
+
+
+def test_an_output_that_cannot_be_written_fails_before_any_measurement(
+    tmp_path, monkeypatch, capsys
+):
+    def measure(layer, target):
+        raise AssertionError("measured before the output was checked")
+
+    monkeypatch.setattr(heldout, "measure", measure)
+    missing = tmp_path / "missing" / "rows.json"
+    assert heldout.main(["--target", "edge", "--layer", "vgg16.fc7", "--json", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write") and "does not exist" in err
+    assert not missing.parent.exists()
+
+
+def test_json_on_standard_output_moves_the_table_to_standard_error(monkeypatch, capsys):
+    def measure(layer, target):
+        return {"layer": layer.name, "target": target, "reduction": 0.25, "ceiling": 0.5}
+
+    monkeypatch.setattr(heldout, "measure", measure)
+    assert heldout.main(["--target", "edge", "--layer", "vgg16.fc7", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    document = json.loads(out)
+    assert document["mean_reduction"] == {"edge": 0.25}
+    assert document["layers"][0]["layer"] == "vgg16.fc7"
+    assert "25.0%" in err and "mean" in err
