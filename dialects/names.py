@@ -7,7 +7,9 @@ prints a parsed module back as it read it. That loses the names a user chose:
 traffic per tensor. igoc keeps names whole instead (``set_name``), and its
 printer (``igoc.frontend.printer``) numbers only names that collide, skipping
 every name already printed in the scope, so that what it prints parses back to
-the same names and prints the same text again.
+the same names and prints the same text again. What xDSL itself makes keeps its
+rule: a module read by ``xdsl-opt``, or copied by ``Operation.clone``, has the
+suffixes dropped (its names print as xDSL numbers them).
 """
 
 from __future__ import annotations
