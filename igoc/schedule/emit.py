@@ -242,9 +242,16 @@ def moved_bytes(kind: str, key: TileKey, psum_dtype: DType) -> tuple[str, int, i
     if moves.conv is None:
         elems = rows * cols
     else:
-        elems = _IM2COL_COUNTS.get((moves.value, r0, rows, c0, cols))
+        # the tile moved to the first image and channel: the count is the same
+        place = (
+            (moves.row_offset + r0) % moves.per_image,
+            rows,
+            (moves.col_offset + c0) % moves.per_channel,
+            cols,
+        )
+        elems = moves.counts.get(place)
         if elems is None:
-            elems = _im2col_tile_elements(moves, r0, rows, c0, cols)
+            elems = _im2col_tile_elements(moves, place)
     if kind == "load":
         return moves.tensor, elems * moves.elem_bytes, 0
     nbytes = elems * moves.elem_bytes
@@ -255,69 +262,103 @@ def moved_bytes(kind: str, key: TileKey, psum_dtype: DType) -> tuple[str, int, i
     return moves.tensor, nbytes if accumulate else 0, nbytes
 
 
-@dataclass(frozen=True, slots=True)
+_Counts = dict[tuple[int, int, int, int], int]
+
+
+@dataclass(slots=True)
 class _AccessMoves:
     """What ``moved_bytes`` needs of an access, worked out once (it runs for every movement the cost
     model counts, and the access's own attributes and its dtype's ``nbytes`` are lookups and
     calls of their own)."""
 
     access: Access  # held, so that its id, the key of ``_MOVES``, is not reused meanwhile
-    value: int  # the same for equal accesses (``_VALUES``)
     tensor: str
     elem_bytes: int
-    conv: ConvGeometry | None
+    conv: ConvGeometry | None  # of an im2col access whose tiles' element counts vary
     scatter_adds: bool  # a store to it accumulates (col2im windows overlap)
     psum: str
     partial: str
+    row_offset: int
+    col_offset: int
+    per_image: int  # im2col rows of one image (a tile moved by these reads as many elements)
+    per_channel: int  # im2col columns of one channel (likewise)
+    counts: _Counts  # ``conv``'s, from ``_CONVS``
 
 
 _MOVES: dict[int, _AccessMoves] = {}
 """The ``_AccessMoves`` of the accesses seen, by id (cleared when ``_MOVES_LIMIT`` are held)."""
 _MOVES_LIMIT = 1 << 12
 
-_VALUES: dict[Access, int] = {}
-"""A number for each access value seen (equal accesses made by different passes share it;
-cleared with ``_MOVES``)."""
+_CONVS: dict[ConvGeometry, tuple[ConvGeometry | None, bool, int, int, _Counts]] = {}
+"""What ``_AccessMoves`` takes of a conv geometry (``_conv_moves``), per geometry seen. Its
+``counts`` are the tensor elements of im2col tiles by ``(row0, rows, col0, cols)`` of the
+tile moved to the first image and channel (``igoc.isa.im2col.im2col_elements``): the
+groups of a grouped conv, the images of a batch and the accesses that passes make of one
+geometry share them (searches ask again and again). Forgotten when ``_CONVS_LIMIT``
+geometries are held (the accesses seen keep theirs), a geometry's counts when
+``_COUNTS_LIMIT`` are held."""
+_CONVS_LIMIT = 1 << 12
+_COUNTS_LIMIT = 1 << 14
 
-_IM2COL_COUNTS: dict[tuple[int, int, int, int, int], int] = {}
-"""The tensor elements of im2col tiles, by ``(value, row0, rows, col0, cols)`` of accesses
-seen (searches ask again and again; cleared with ``_MOVES``, or when ``_IM2COL_LIMIT`` are
-held)."""
-_IM2COL_LIMIT = 1 << 16
+_NO_COUNTS: _Counts = {}  # for accesses that count rows x cols (never written)
+
+_NAMES: dict[str, tuple[str, str]] = {}
+"""The partial-sum tensor names of each tensor (``psum_name``, ``partial_name``)."""
+
+
+def _conv_moves(conv: ConvGeometry) -> tuple[ConvGeometry | None, bool, int, int, _Counts]:
+    """``(conv, scatter_adds, per_image, per_channel, counts)`` of an im2col access's geometry
+    (``conv`` None where a tile reads rows x cols elements)."""
+    found = _CONVS.get(conv)
+    if found is None:
+        if len(_CONVS) >= _CONVS_LIMIT:
+            _CONVS.clear()
+        scatter_adds = not is_injective(conv)
+        if not scatter_adds and conv.pad_h == 0 and conv.pad_w == 0:
+            # each entry a different element, none in the padding: rows x cols
+            found = (None, False, 1, 1, _NO_COUNTS)
+        else:
+            per_image = conv.out_height * conv.out_width
+            found = (conv, scatter_adds, per_image, conv.kernel_h * conv.kernel_w, {})
+        _CONVS[conv] = found
+    return found
 
 
 def _access_moves(access: Access) -> _AccessMoves:
     if len(_MOVES) >= _MOVES_LIMIT:
         _MOVES.clear()
-        _VALUES.clear()
-        _IM2COL_COUNTS.clear()
-    conv = access.conv if access.kind == "im2col" else None
+    if access.kind == "im2col":
+        conv, scatter_adds, per_image, per_channel, counts = _conv_moves(access.conv)  # type: ignore[arg-type]
+    else:
+        conv, scatter_adds, per_image, per_channel, counts = None, False, 1, 1, _NO_COUNTS
+    names = _NAMES.get(access.tensor)
+    if names is None:
+        if len(_NAMES) >= _MOVES_LIMIT:
+            _NAMES.clear()
+        names = _NAMES[access.tensor] = (psum_name(access.tensor), partial_name(access.tensor))
     moves = _MOVES[id(access)] = _AccessMoves(
         access,
-        _VALUES.setdefault(access, len(_VALUES)),
         access.tensor,
         access.dtype.nbytes,
         conv,
-        conv is not None and not is_injective(conv),
-        psum_name(access.tensor),
-        partial_name(access.tensor),
+        scatter_adds,
+        *names,
+        access.row_offset,
+        access.col_offset,
+        per_image,
+        per_channel,
+        counts,
     )
     return moves
 
 
-def _im2col_tile_elements(moves: _AccessMoves, r0: int, rows: int, c0: int, cols: int) -> int:
-    """The tensor elements an im2col tile reads (remembered in ``_IM2COL_COUNTS``: only this
-    count costs more than a few multiplications)."""
-    access = moves.access
-    if len(_IM2COL_COUNTS) >= _IM2COL_LIMIT:
-        _IM2COL_COUNTS.clear()
-    count = _IM2COL_COUNTS[(moves.value, r0, rows, c0, cols)] = im2col_elements(
-        access.conv,  # type: ignore[arg-type]
-        access.row_offset + r0,
-        rows,
-        access.col_offset + c0,
-        cols,
-    )
+def _im2col_tile_elements(moves: _AccessMoves, place: tuple[int, int, int, int]) -> int:
+    """The tensor elements an im2col tile reads, the tile at ``place`` (remembered in
+    ``moves.counts``: only this count costs more than a few multiplications)."""
+    counts = moves.counts
+    if len(counts) >= _COUNTS_LIMIT:
+        counts.clear()
+    count = counts[place] = im2col_elements(moves.conv, *place)  # type: ignore[arg-type]
     return count
 
 

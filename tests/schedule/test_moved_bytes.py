@@ -91,15 +91,39 @@ def test_moved_bytes_follow_the_rules(stride, kernel, groups, dtype, psum, picks
 
 
 def test_moved_bytes_after_the_memories_are_full(monkeypatch):
-    """When the remembered accesses or element counts reach their limits they are forgotten,
-    and the answers stay the same."""
+    """When the remembered accesses, geometries or element counts reach their limits they
+    are forgotten, and the answers stay the same."""
     monkeypatch.setattr(emit, "_MOVES_LIMIT", 2)
-    monkeypatch.setattr(emit, "_IM2COL_LIMIT", 3)
-    found = accesses(2, 3, 2, DType.F16)
+    monkeypatch.setattr(emit, "_CONVS_LIMIT", 1)
+    monkeypatch.setattr(emit, "_COUNTS_LIMIT", 3)
+    found = accesses(2, 3, 2, DType.F16) + accesses(1, 3, 1, DType.F16)
     for round_ in range(2):
         for access in found:
             for r0 in range(0, min(4, access.view_rows)):
                 key = (access, False, r0, round_, 2, 3)
                 assert moved_bytes("load", key, DType.F32) == expected("load", key, DType.F32)
-    assert len(emit._MOVES) <= 2
-    assert len(emit._IM2COL_COUNTS) <= 3
+    assert len(emit._MOVES) <= 2 and len(emit._CONVS) <= 1
+    assert all(len(counts) <= 3 for _, _, _, _, counts in emit._CONVS.values())
+
+
+def test_groups_images_and_copies_of_an_access_share_their_counts(monkeypatch):
+    """A tile's count, once worked out, serves the same tile in every group of a grouped
+    conv, in every image of the batch, and in accesses other passes make of the geometry."""
+    asked = []
+
+    def counting(*args):
+        asked.append(args)
+        return im2col_elements(*args)
+
+    monkeypatch.setattr(emit, "im2col_elements", counting)
+    monkeypatch.setattr(emit, "_MOVES", {})
+    monkeypatch.setattr(emit, "_CONVS", {})
+    shape = ((2, 8, 7, 6), (8, 1, 3, 3), (2, 2), (1, 1), (1, 1), 8, DType.F16, TENSORS)
+    layers = conv_layers("c", *shape)
+    again = conv_layers("c", *shape)  # as another pass describes the same op
+    per_image = layers[0].accesses["X"].conv.out_height * layers[0].accesses["X"].conv.out_width
+    for group in [*layers, *again]:
+        for image in range(2):
+            key = (group.accesses["X"], False, image * per_image + 1, 2, 5, 4)
+            assert moved_bytes("load", key, DType.F32) == expected("load", key, DType.F32)
+    assert len(asked) == 1
