@@ -39,6 +39,10 @@ completion of the instruction before it in the core's stream (a DMA completes
 ``dram_latency_cycles`` after its transfer, so every DMA pays the latency), whatever the
 queues and hazards would allow. The wait is charged to the kind of that instruction
 (``dma`` or ``dependency``). ``"double-buffered"``, the default, is the model above.
+On one core serial is never the faster; on several, which share the channel first come
+first served, it can be: a DMA that overlap lets start early (a store that need not wait
+for a load) may take the channel ahead of another core's DMA that its matmul waits for
+(``tests/sim/programs/09_overlap_anomaly.s``: 72 cycles serial, 80 double-buffered).
 
 Cores are interleaved by time: each runs until its next DMA would become ready
 later than another core's pending one, so the channel sees transfers in time
