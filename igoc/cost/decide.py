@@ -435,15 +435,20 @@ def _retile(
 
 def unsplit_schedule(search: Search, desc: LayerDesc, schedule: LayerSchedule) -> LayerSchedule:
     """The same order at the conventional partition (``default_partition``), its tiles
-    searched again; the schedule itself if it has that partition or the retiled one does
-    not fit."""
+    searched again; the schedule itself if it has that partition, or the retiled one does
+    not fit or reads the layer's dY more than the baseline's schedule does (the rule every
+    schedule ``cost`` picks keeps)."""
     part = default_partition(search.target)
     if schedule.partition == part:
         return schedule
 
     def compute():
         cand = _retile(search, desc, schedule, part)
-        return schedule if cand.estimate is None else cand.schedule
+        if cand.estimate is None:
+            return schedule
+        if dy_read_bytes(desc, cand) > dy_read_bytes(desc, baseline_candidate(search, desc)):
+            return schedule
+        return cand.schedule
 
     return search.decided(("unsplit", desc.signature(), search.target, schedule), compute)
 

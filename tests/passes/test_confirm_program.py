@@ -7,7 +7,7 @@ import pathlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_pipelines import programs, tiny_target
+from test_pipelines import dy_reads, programs, tiny_target
 
 from igoc import pipeline
 from igoc.api import compile_module, compile_text
@@ -211,3 +211,27 @@ def test_a_program_weighed_before_in_the_session_is_not_weighed_again(monkeypatc
     assert encode_program(compile_module(shared, "server", "igo", session=session)) == own
     assert len(weighed) == 2
     assert decision(shared) == decision(alone)
+
+
+ONE_PIXEL = """
+func.func @conv(%x: tensor<1x4x3x3xf16>, %w: tensor<4x4x3x3xf16>, %dy: tensor<1x4x1x1xf16>)
+    -> (tensor<1x4x1x1xf16>, tensor<1x4x3x3xf16>, tensor<4x4x3x3xf16>) {
+  %y = grad.conv2d %x, %w : (tensor<1x4x3x3xf16>, tensor<4x4x3x3xf16>) -> tensor<1x4x1x1xf16>
+  %dx = grad.conv2d_dx %dy, %w : (tensor<1x4x1x1xf16>, tensor<4x4x3x3xf16>) -> tensor<1x4x3x3xf16>
+  %dw = grad.conv2d_dw %x, %dy : (tensor<1x4x3x3xf16>, tensor<1x4x1x1xf16>) -> tensor<4x4x3x3xf16>
+  func.return %y, %dx, %dw : tensor<1x4x1x1xf16>, tensor<1x4x3x3xf16>, tensor<4x4x3x3xf16>
+}"""
+
+
+def test_the_unsplit_program_reads_dy_no_more_than_the_baseline():
+    """A 3x3 conv with one output pixel on a 2x2 array: ``partition`` splits its reduction in
+    two on one core, and its order unsplit, with tiles searched again, would read dY twice
+    where the baseline's schedule reads it once (and simulate as fast: the tie kept it). The
+    unsplit schedule keeps the dY rule as every other does, so that program is not weighed
+    and ``igo`` reads dY no more than ``baseline``."""
+    target = tiny_target(2, 8, 1, 2)
+    module = parse_text(ONE_PIXEL)
+    igo = compile_module(module, target, "igo")
+    baseline = compile_text(ONE_PIXEL, target, "baseline")
+    assert "unsplit_cycles" not in decision(module)
+    assert dy_reads(igo) == dy_reads(baseline) == {"dy": 8}
