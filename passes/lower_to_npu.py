@@ -124,8 +124,9 @@ class LowerToNpuPass(ModulePass):
             lowered = take_planned(ctx, target, tensors, [items] * target.cores)
             if lowered is None:
                 lowered = plan_program(target, tensors, [items] * target.cores)
-        except PlanError as err:
-            raise error_at(next(iter(source.values())), str(err)) from None
+        except PlanError as err:  # at the layer that does not fit, if known
+            where = source.get(id(err.item), next(iter(source.values())))
+            raise error_at(where, str(err)) from None
         program = ProgramOp(regions=[Region(Block())])
         block = program.body.block
         for spec in tensors:

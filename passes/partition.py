@@ -31,6 +31,7 @@ from igoc.dialects.sched import set_record, set_schedule
 from igoc.dialects.views import TrainingLayers
 from igoc.frontend import error_at
 from igoc.progress import report
+from igoc.schedule.planner import PlanError
 
 OPS = ("all", "backward")
 
@@ -87,7 +88,7 @@ class PartitionPass(ModulePass):
                 schedule, candidates = choose_partition(
                     search.under(*schedule.discipline()), desc, schedule, policy, context
                 )
-            except ValueError as err:
+            except (ValueError, PlanError) as err:  # bad input, or no schedule fits
                 raise error_at(layer, str(err)) from None
             set_schedule(layer, schedule)
             if candidates:

@@ -41,6 +41,7 @@ from igoc.dialects.sched import set_record, set_schedule
 from igoc.dialects.views import TrainingLayers
 from igoc.frontend import error_at
 from igoc.progress import report
+from igoc.schedule.planner import PlanError
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class SelectOrderPass(ModulePass):
                 schedule, candidates = select_order(
                     search.under(*discipline), desc, self.policy, context=context
                 )
-            except ValueError as err:
+            except (ValueError, PlanError) as err:  # bad input, or no schedule fits
                 raise error_at(layer, str(err)) from None
             set_schedule(layer, schedule)
             set_record(layer, "policy", self.policy)

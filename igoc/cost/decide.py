@@ -59,6 +59,7 @@ from igoc.schedule.layer_schedule import (
     Partition,
     core_step_count,
 )
+from igoc.schedule.planner import PlanError
 from igoc.target import Target
 
 ORDER_POLICIES = ("cost", "paper", "exhaustive", *INTERLEAVED_ORDERS)
@@ -170,7 +171,11 @@ def _simulated(
     for c in candidates:
         row = describe_candidate(c)
         if c.estimate is not None:
-            row["simulated_cycles"] = search.simulated(desc, c.schedule, context)
+            cycles = _simulated_cycles(search, desc, c.schedule, context)
+            if cycles is None:
+                row["fits_every_core"] = False
+            else:
+                row["simulated_cycles"] = cycles
         rows.append(row)
     return rows
 
@@ -233,7 +238,7 @@ def _pick(
     fitting = [
         (c, r)
         for c, r in zip(candidates, rows, strict=True)
-        if c.estimate is not None and not r.get("reads_more_dy")
+        if c.estimate is not None and not r.get("reads_more_dy") and r.get("fits_every_core", True)
     ]
     if not fitting:
         raise ValueError("no candidate fits")
@@ -264,11 +269,21 @@ def _pick(
                 contenders.append(cr)
         measured = confirm(base, [c for c, _ in contenders])
         if measured is not None:
-            base_row["simulated_cycles"] = measured[0]
-            for (_, row), cycles in zip(contenders, measured[1:], strict=True):
-                row["simulated_cycles"] = cycles
-            i = min(range(len(contenders)), key=lambda i: measured[1 + i])
-            return contenders[i][0].schedule if measured[1 + i] < measured[0] else base.schedule
+            # None: the schedule does not fit the SPM on some core (the estimate plans the
+            # first core's walk, whose box may be smaller than another's)
+            for row, cycles in zip((base_row, *(r for _, r in contenders)), measured, strict=True):
+                if cycles is None:
+                    row["fits_every_core"] = False
+                else:
+                    row["simulated_cycles"] = cycles
+            fitting_ones = [(c, n) for (c, _), n in zip(contenders, measured[1:], strict=True)]
+            fitting_ones = [(c, n) for c, n in fitting_ones if n is not None]
+            if not fitting_ones:
+                return base.schedule  # the lowering says so if it does not fit either
+            cand, cycles = min(fitting_ones, key=lambda cn: cn[1])
+            if measured[0] is None or cycles < measured[0]:
+                return cand.schedule
+            return base.schedule
     if best.schedule == keep or best.estimate.cycles > (1 - COST_MARGIN) * limit:  # type: ignore[union-attr]
         return base.schedule
     return best.schedule
@@ -309,14 +324,24 @@ def _confirmer(search: Search, desc: LayerDesc, context: Context | None):
     """``confirm`` for ``_pick``: the simulated cycles of the schedule to keep and of each
     contender, or None when the op is too long to simulate here."""
 
-    def confirm(base: Candidate, contenders: list[Candidate]) -> list[int] | None:
+    def confirm(base: Candidate, contenders: list[Candidate]) -> list[int | None] | None:
         layers = desc.layers()
         steps = sum(core_step_count(layers, c.schedule, 0) for c in (base, *contenders))
         if steps > CONFIRM_STEPS:
             return None
-        return [search.simulated(desc, c.schedule, context) for c in (base, *contenders)]
+        return [_simulated_cycles(search, desc, c.schedule, context) for c in (base, *contenders)]
 
     return confirm
+
+
+def _simulated_cycles(
+    search: Search, desc: LayerDesc, schedule: LayerSchedule, context: Context | None
+) -> int | None:
+    """The simulated cycles of an op under ``schedule``; None if it does not fit the SPM."""
+    try:
+        return search.simulated(desc, schedule, context)
+    except PlanError:
+        return None
 
 
 def initial_schedule(search: Search, desc: LayerDesc) -> tuple[LayerSchedule, list[dict]]:

@@ -56,11 +56,15 @@ _NEVER = 1 << 62
 
 
 class PlanError(Exception):
-    """A schedule that cannot run in the given SPM; ``needed_bytes`` says how much it needs."""
+    """A schedule that cannot run in the given SPM; ``needed_bytes`` says how much it needs,
+    ``step`` at which step of the walk (if known), ``item`` in which of a program's items (a
+    layer, if known: ``igoc.schedule.program.plan_core`` says)."""
 
-    def __init__(self, message: str, needed_bytes: int):
+    def __init__(self, message: str, needed_bytes: int, step: int | None = None):
         super().__init__(message)
         self.needed_bytes = needed_bytes
+        self.step = step
+        self.item: object = None
 
 
 @dataclass(slots=True)
@@ -302,6 +306,7 @@ def _plan(
                     raise PlanError(
                         f"step {s} needs {needed} bytes of SPM, the budget is {budget_bytes}",
                         needed,
+                        s,
                     )
                 res = resident[victim]
                 resident[victim] = None

@@ -36,7 +36,7 @@ from igoc.schedule.describe import LayerDesc
 from igoc.schedule.emit import EmitContext, ProgramBuilder, emit_plan, partial_name, psum_dtype
 from igoc.schedule.layer import COMPUTATIONS, LayerGemm
 from igoc.schedule.layer_schedule import LayerSchedule, core_steps, window_bytes
-from igoc.schedule.planner import Plan, plan_schedule
+from igoc.schedule.planner import Plan, PlanError, plan_schedule
 from igoc.schedule.steps import Matmul
 from igoc.target import Target
 
@@ -218,9 +218,12 @@ def plan_core(
         # one the cost model finds faster is taken (see ``igoc.schedule.planner``).
         if steps:
             walk = list(steps)
-            plan = plan_schedule(
-                walk, tile_bytes, target.spm_bytes, lambda t: t in partial, None, window
-            )
+            try:
+                plan = plan_schedule(
+                    walk, tile_bytes, target.spm_bytes, lambda t: t in partial, None, window
+                )
+            except PlanError as err:
+                raise _where(err, core, items, where, len(plans)) from None
             if ops[-1] > 1 and len(walk) <= TWO_PLANS_STEPS and window is None:
                 near = plan_schedule(
                     walk, tile_bytes, target.spm_bytes, lambda t: t in partial, list(ops)
@@ -258,6 +261,26 @@ def plan_core(
         where.append((len(plans), first, len(steps)))
     close()
     return CorePlan(core, plans, ctx, where)
+
+
+def _where(
+    err: PlanError, core: int, items: list[Item], where: list[tuple[int, int, int]], plan: int
+) -> PlanError:
+    """``err`` of the plan numbered ``plan`` of a core's walk, saying which core and layer."""
+    for item, (index, first, end) in zip(items, where, strict=False):
+        if (
+            isinstance(item, ScheduledLayer)
+            and index == plan
+            and err.step is not None
+            and first <= err.step < end
+        ):
+            message = str(err).replace(f"step {err.step} ", f"step {err.step - first} ", 1)
+            found = PlanError(
+                f"layer {item.desc.name} on core {core}: {message}", err.needed_bytes, err.step
+            )
+            found.item = item
+            return found
+    return err
 
 
 # ---- the items of layers -----------------------------------------------------------------------
