@@ -45,6 +45,7 @@ def lower_module(
     steps = pipelines.build_pipeline(pipeline, pass_pipeline)
     if pipelines.final_stage(steps) != "npu":
         steps += pipelines.parse_spec("lower-to-npu")
+    pipelines.check_input(module, steps, None if pass_pipeline is not None else pipeline)
     return pipelines.run(module, steps, session=session)
 
 

@@ -51,6 +51,32 @@ def write_output(path: str | os.PathLike, data: bytes | str) -> None:
         stream.write(data)
 
 
+def refuse_input(output: str | os.PathLike | None, *inputs: str | os.PathLike | None) -> None:
+    """Raise an :class:`OutputError` if ``output`` is the same file as one of ``inputs``
+    (through any link): writing it would replace what the tool reads. Only a regular file
+    is refused: standard input and output (``-``), ``None``, a path that does not exist yet
+    and a device (``/dev/stdin`` and ``/dev/stdout`` may be one terminal) never are."""
+    if output is None or os.fspath(output) == STDOUT:
+        return
+    try:
+        if not stat.S_ISREG(os.stat(output).st_mode):
+            return
+    except OSError:  # not there yet (or not to be looked at): nothing to replace
+        return
+    for source in inputs:
+        if source is None or os.fspath(source) == STDOUT:
+            continue
+        try:
+            same = os.path.samefile(output, source)
+        except OSError:  # one of them does not exist (or cannot be looked at): not the same
+            continue
+        if same:
+            raise OutputError(
+                f"cannot write '{os.fspath(output)}': it is the input file "
+                f"'{os.fspath(source)}', which it would replace"
+            )
+
+
 @contextlib.contextmanager
 def open_output(path: str | os.PathLike, binary: bool = True) -> Iterator[IO]:
     """A stream that writes ``path`` by the rules of this module, committed at the end.

@@ -119,6 +119,34 @@ PIPELINES.update(
 
 DEFAULT_PIPELINE = "igo"
 
+APART = frozenset(name for name, spec in PIPELINES.items() if spec and "fuse-gradients" not in spec)
+"""The pipelines that keep a layer's dX and dW apart (the baselines)."""
+
+
+def check_input(module: ModuleOp, steps: list[Step], name: str | None = None) -> None:
+    """Refuse an input that ``steps`` (the pipeline ``name``, if named) cannot compile as
+    they say: an NPU program already (the IR ``--emit npu`` prints; nothing is left to
+    compile, and its text holds only a view of the program), or gradients fused already
+    (``grad.interleaved``) given to a pipeline that keeps them apart, which would run an
+    interleaved schedule under the baseline's name. Raises a ``DiagnosticError`` at the op."""
+    from igoc.frontend.diagnostics import error_at
+
+    if not steps:
+        return
+    for op in module.walk():
+        if op.name == "npu.program":
+            raise error_at(
+                op,
+                "the input is an NPU program already (the IR --emit npu prints), with "
+                "nothing left to compile: compile the IR of an earlier stage",
+            )
+        if op.name == "grad.interleaved" and name in APART:
+            raise error_at(
+                op,
+                f"the {name} pipeline keeps dX and dW apart, but this op fuses them "
+                "(fuse-gradients ran already): give it the IR from before fuse-gradients",
+            )
+
 
 class PipelineError(Exception):
     """A pipeline that cannot be built: an unknown name, a bad spec or option (bad usage)."""

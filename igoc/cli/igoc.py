@@ -31,7 +31,7 @@ from igoc.cli.common import (
     whole_number,
 )
 from igoc.collector import paused_collector
-from igoc.output import write_output
+from igoc.output import refuse_input, write_output
 
 PROG = "igoc"
 
@@ -137,6 +137,17 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
             raise UsageError(f"--print-ir-after: unknown pass '{name}'")
     if args.emit is not None:
         steps = pipeline.steps_until(steps, args.emit)
+    stage = args.emit or pipeline.final_stage(steps)
+    if stage == "npu" and args.emit is None:
+        output = args.output or _default_program_path(args.input)
+    else:
+        output = args.output or "-"
+        if output.endswith(".npu"):
+            raise UsageError(
+                f"-o {output}: this pipeline ends at stage '{stage}', whose output is IR text, "
+                "not an NPU program (a pipeline that lowers writes one)"
+            )
+    refuse_input(output, args.input)
     settings = machine_settings(args.set)
     target = None
     if args.target is not None:
@@ -148,6 +159,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     start = time.perf_counter()
     module = load_module(args.input, sources)
     timings.append(("parse + verify", time.perf_counter() - start))
+    pipeline.check_input(module, steps, None if args.pass_pipeline is not None else args.pipeline)
 
     from igoc.dialects.npu import module_target, stamp_target
 
@@ -186,7 +198,6 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
         for index, step in enumerate(steps):
             timings.append((step.spec, dumps.seconds[index]))
 
-        stage = args.emit or pipeline.final_stage(steps)
         start = time.perf_counter()
         if stage == "npu" and args.emit is None:
             # ---- the NPU program: the lowering's final step writes the .npu file ----
@@ -195,12 +206,11 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
             meta = program_meta(
                 module, args.pass_pipeline or args.pipeline or pipeline.DEFAULT_PIPELINE
             )
-            output = args.output or _default_program_path(args.input)
             _emit_program()(module, output, meta, session)
         else:
             from igoc.frontend import print_module
 
-            write_output(args.output or "-", print_module(module, args.generic, args.debuginfo))
+            write_output(output, print_module(module, args.generic, args.debuginfo))
         timings.append(("output", time.perf_counter() - start))
     if args.time_passes:
         _report_times(timings)

@@ -1,0 +1,89 @@
+"""Inputs igoc cannot compile as asked are refused with one line, and no input is overwritten."""
+
+import pathlib
+
+import pytest
+from clikit import LAYER
+
+from igoc.api import compile_text
+from igoc.cli import igoc as igoc_cli
+from igoc.frontend import DiagnosticError
+from igoc.output import OutputError, refuse_input
+
+
+@pytest.fixture
+def layer(tmp_path) -> pathlib.Path:
+    path = tmp_path / "layer.mlir"
+    path.write_text(LAYER)
+    return path
+
+
+def stage(capsys, layer: pathlib.Path, name: str) -> str:
+    """The IR of ``layer`` at stage ``name`` (igo, edge)."""
+    assert igoc_cli.main([str(layer), "--target", "edge", "--emit", name]) == 0
+    return capsys.readouterr().out
+
+
+def test_an_output_that_is_the_input_is_refused(capsys, layer, tmp_path):
+    before = layer.read_bytes()
+    link = tmp_path / "link.mlir"
+    link.symlink_to(layer)
+    for argv in (
+        [str(layer), "--target", "edge", "-o", str(layer)],
+        [str(link), "--target", "edge", "--emit", "tiled", "-o", str(layer)],
+    ):
+        assert igoc_cli.main(argv) == 1
+        err = capsys.readouterr().err
+        assert "is the input file" in err and err.count("\n") == 1, err
+    assert layer.read_bytes() == before
+    # the program's default name beside it is not the input
+    assert igoc_cli.main([str(layer), "--target", "edge", "-o", str(tmp_path / "l.npu")]) == 0
+
+
+def test_refuse_input_only_refuses_one_regular_file(tmp_path):
+    one, other = tmp_path / "a", tmp_path / "b"
+    one.write_text("x")
+    other.write_text("x")
+    refuse_input(str(other), str(one), None, "-")  # another file
+    refuse_input(str(tmp_path / "new"), str(one))  # not there yet
+    refuse_input("-", "-")
+    refuse_input(None, str(one))
+    with pytest.raises(OutputError, match="is the input file"):
+        refuse_input(str(one), "-", str(one))
+
+
+def test_an_npu_output_of_a_pipeline_that_does_not_lower_is_bad_usage(capsys, layer, tmp_path):
+    out = tmp_path / "x.npu"
+    assert igoc_cli.main([str(layer), "--pipeline", "none", "-o", str(out)]) == 2
+    assert "ends at stage 'grad', whose output is IR text" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_npu_program_in_ir_form_is_not_compiled_again(capsys, layer, tmp_path):
+    text = tmp_path / "npu.mlir"
+    text.write_text(stage(capsys, layer, "npu"))
+    assert igoc_cli.main([str(text), "-o", str(tmp_path / "x.npu")]) == 1
+    err = capsys.readouterr().err
+    assert "is an NPU program already" in err and "internal error" not in err
+    # with no passes it is printed as it is
+    assert igoc_cli.main([str(text), "--pipeline", "none"]) == 0
+    assert "npu.program" in capsys.readouterr().out
+
+
+def test_the_baseline_pipelines_refuse_fused_gradients(capsys, layer, tmp_path):
+    """IR past fuse-gradients holds grad.interleaved ops: the baseline would run an
+    interleaved schedule under its name, so it refuses them, at the op's line; the igo
+    pipelines take them."""
+    fused = tmp_path / "fused.mlir"
+    text = stage(capsys, layer, "fused")
+    fused.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "grad.interleaved" in t)
+    for name in ("baseline", "baseline-paper", "baseline-window"):
+        assert igoc_cli.main([str(fused), "--pipeline", name, "-o", str(tmp_path / "b.npu")]) == 1
+        err = capsys.readouterr().err
+        assert f"fused.mlir:{line}:" in err and f"the {name} pipeline keeps dX and dW apart" in err
+    assert igoc_cli.main([str(fused), "--pipeline", "igo", "-o", str(tmp_path / "i.npu")]) == 0
+    with pytest.raises(DiagnosticError, match="keeps dX and dW apart"):
+        compile_text(fused.read_text(), "edge", "baseline")
+    # a pass pipeline says what it runs: it is not refused
+    compile_text(fused.read_text(), "edge", pass_pipeline="conv-to-gemm,tile,select-order")
