@@ -241,6 +241,8 @@ def apply_op(
 
     ``out_shape``, when given, must be the result's shape; for ``conv2d_dx`` and
     ``conv2d_dw`` it also fixes the input or kernel size that the strides leave open.
+    Values that are not finite (an fp16 input beyond its range is infinite) give what IEEE
+    arithmetic gives, infinities and NaNs, without numpy's warnings.
     """
     attrs = dict(attrs or {})
     if op not in OPS:
@@ -251,14 +253,15 @@ def apply_op(
     _check_shapes(op, a, b, attrs)
     extra = {k: attrs[k] for k in ("stride", "padding", "dilation", "groups") if k in attrs}
     try:
-        if op == "conv2d_dx" and out_shape is not None:
-            result = conv2d_dx(a, b, input_hw=tuple(out_shape[2:4]), **extra)
-        elif op == "conv2d_dw" and out_shape is not None:
-            result = conv2d_dw(a, b, kernel_hw=tuple(out_shape[2:4]), **extra)
-        elif op in _CONV_OPS:
-            result = OPS[op](a, b, **extra)
-        else:
-            result = OPS[op](a, b)
+        with np.errstate(over="ignore", invalid="ignore"):  # per thread (a check has its own)
+            if op == "conv2d_dx" and out_shape is not None:
+                result = conv2d_dx(a, b, input_hw=tuple(out_shape[2:4]), **extra)
+            elif op == "conv2d_dw" and out_shape is not None:
+                result = conv2d_dw(a, b, kernel_hw=tuple(out_shape[2:4]), **extra)
+            elif op in _CONV_OPS:
+                result = OPS[op](a, b, **extra)
+            else:
+                result = OPS[op](a, b)
     except (ValueError, TypeError) as err:
         if isinstance(err, ReferenceError):
             raise

@@ -9,7 +9,7 @@ from igoc import __version__
 from igoc.isa.asm import AsmError, parse_assembly
 from igoc.isa.npufile import write_npu
 from igoc.isa.program import ProgramError
-from igoc.output import OutputError
+from igoc.output import OutputError, refuse_input
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", required=True, help="the .npu file to write ('-': standard output)"
     )
     args = parser.parse_args(argv)
+    try:
+        refuse_input(args.output, args.file)  # the source is never replaced by the program
+    except OutputError as err:
+        print(err.headline(), file=sys.stderr)
+        return 1
     try:
         if args.file == "-":
             text, name = sys.stdin.read(), "<stdin>"

@@ -6,13 +6,15 @@ import argparse
 import json
 import math
 import sys
+import zipfile
 from collections.abc import Callable
 
 import numpy as np
 
 from igoc import __version__
 from igoc.isa.npufile import NpuFormatError, read_npu
-from igoc.output import OutputError, open_output, write_output
+from igoc.isa.program import Program
+from igoc.output import STDOUT, OutputError, open_output, refuse_input, write_output
 from igoc.progress import StatusLine
 from igoc.sim import SimError, simulate
 from igoc.sim.report import format_report
@@ -98,8 +100,56 @@ def keeping_freed_memory() -> bool:
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (glibc's malloc.h)
 
 
+def seed(text: str) -> int:
+    """An argparse ``type``: a seed, any whole number from 0 (numpy's generators take no
+    negative one); one short line for what is not."""
+    shown = text if len(text) <= 40 else f"{text[:20]}...{text[-8:]}"
+    try:
+        value = int(text)
+    except ValueError:
+        digits = text.strip().lstrip("+-").replace("_", "")
+        if digits.isdigit():  # more digits than Python reads (4,300 by default)
+            raise argparse.ArgumentTypeError(
+                f"'{shown}' has {len(digits):,} digits, too many for a number"
+            ) from None
+        raise argparse.ArgumentTypeError(f"'{shown}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, not {shown}")
+    return value
+
+
+def note_overflowed_inputs(path: str, given: dict[str, np.ndarray], program: Program) -> None:
+    """Print a note for each input of ``given`` (read from ``path``) that rounding to its
+    tensor's type made infinite where the file holds finite values (fp16 beyond 65504, say).
+
+    Only inputs that hold an infinity are looked at again in the file (already checked by
+    ``read_inputs``); one the file itself gives as infinite is what the user asked for.
+    """
+    infinite = [name for name, values in given.items() if np.isinf(values).any()]
+    if not infinite:
+        return
+    dtypes = {t.name: t.dtype for t in program.tensors}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            overflowed = [
+                name
+                for name in infinite
+                if (np.isinf(given[name]) & np.isfinite(archive[name])).any()
+            ]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # changed since
+        return
+    for name in overflowed:
+        kind = dtypes[name].name.lower()
+        print(
+            f"igoc-sim: note: input '{name}' has values outside {kind}'s range, which become inf",
+            file=sys.stderr,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Simulate as the arguments say; returns the exit status."""
+    for output in (args.trace, args.outputs):  # before any work: an input is never replaced
+        refuse_input(output, args.file, args.inputs)
     functional = bool(args.inputs or args.outputs or args.check)
     if not functional:
         keeping_freed_memory()
@@ -113,7 +163,9 @@ def run(args: argparse.Namespace) -> int:
         inputs = generate_inputs(program, args.seed, background=True)
         drawings = list(inputs.values())  # (the check's thread changes ``inputs`` later)
         if args.inputs:  # these replace theirs, which are then never drawn
-            inputs.update(read_inputs(args.inputs, program))
+            given = read_inputs(args.inputs, program)
+            note_overflowed_inputs(args.inputs, given, program)
+            inputs.update(given)
     if args.check and not program.reference:
         raise SimError(
             "--check needs the program's reference ops, and this program carries none "
@@ -189,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="run on seeded inputs and compare with numpy"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of generated inputs (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of generated inputs (default 0)")
     args = parser.parse_args(argv)
+    for option in ("trace", "outputs"):  # the report goes to standard output, always
+        if getattr(args, option) == STDOUT:
+            parser.error(f"argument --{option}: cannot be '-': standard output carries the report")
     try:
         return run(args)
     except (NpuFormatError, SimError) as err:
