@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import pathlib
+import tempfile
 
 from igoc.output import OutputError, write_output
 
@@ -45,6 +46,26 @@ class ResultCache:
     def __init__(self, folder: pathlib.Path) -> None:
         self.folder = folder
         self.rejected: list[pathlib.Path] = []  # entries found but not believed
+
+    def problem(self, writing: bool = True) -> str | None:
+        """Why the folder cannot hold entries, in a few words; None when it can.
+
+        ``writing``: make the folder if missing and try a file in it (a
+        read-only folder serves entries but keeps none); else only a path
+        that is not a folder is a problem (a missing folder is an empty cache).
+        """
+        if self.folder.exists() and not self.folder.is_dir():
+            return "not a directory"
+        if not writing:
+            return None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=".probe-", dir=self.folder)
+            os.close(handle)
+            os.unlink(name)
+        except OSError as err:
+            return (err.strerror or str(err)).lower()
+        return None
 
     def path(self, key: str) -> pathlib.Path:
         """The file of a key's entry."""

@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from igoc import __version__
 from igoc.output import OutputError, open_output
 
 
@@ -216,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m igoc.bench.heldout",
         description="igo against the baseline on layers of networks outside igoc-bench's nine.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--target",
         nargs="+",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from igoc.bench.tables import METRICS, Bench, averages, ratio
+from igoc.bench.tables import METRICS, Bench, averages, describe_batch, ratio
 from igoc.output import open_output
 
 TITLES = {"time": "execution time", "dram": "DRAM traffic"}
@@ -58,7 +58,8 @@ def write_plot(bench: Bench, path: str) -> None:
             axis.axhline(1.0, color="black", linewidth=0.6)
             axis.set_ylabel(f"normalised to {bench.reference}")
             name = TITLES[metric.name]
-            axis.set_title(f"{target.run.name} (batch {target.run.batch}): {name}")
+            batch = describe_batch(target.run, [row.workload for row in target.rows])
+            axis.set_title(f"{target.run.name} ({batch}): {name}")
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
     suffix = os.path.splitext(path)[1].lstrip(".").lower()

@@ -37,8 +37,10 @@ import gc
 import hashlib
 import logging
 import queue
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -240,7 +242,8 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
 
     The local cluster listens on 127.0.0.1 only and has ``workers`` processes
     of one thread each, no memory limit (a job takes what it needs), no
-    dashboard, and Dask's own log messages only for errors.
+    dashboard, and Dask's own log messages only for errors. Its scratch space
+    is in a temporary folder made for it and removed when it stops.
     """
     import dask
     from distributed import Client, LocalCluster
@@ -256,25 +259,40 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
             _check_workers(client, scheduler)
             yield client
         return
-    with dask.config.set(LOCAL_CLUSTER_CONFIG):
-        try:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                memory_limit=0,
-                dashboard_address=None,
-                # The scheduler serves HTTP (health, metrics) even without a dashboard: on any
-                # free port of this machine only, so that clusters side by side never collide.
-                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                silence_logs=logging.ERROR,
-                preload=[__name__],  # dask_setup below, in every worker (restarted ones too)
-            )
-        except (OSError, RuntimeError) as err:
-            raise ClusterError(f"cannot start a local Dask cluster: {err}") from None
-    with cluster, Client(cluster) as client:
-        yield client
+    try:
+        scratch = tempfile.mkdtemp(prefix="igoc-bench-dask-")
+    except OSError as err:
+        raise ClusterError(f"cannot make a folder for a local Dask cluster: {err}") from None
+    try:
+        # Scheduler and workers keep their scratch space (dask-scratch-space) in a folder of
+        # this cluster's own, which goes with it, whatever ends the run.
+        with dask.config.set({**LOCAL_CLUSTER_CONFIG, "temporary-directory": scratch}):
+            try:
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    memory_limit=0,
+                    dashboard_address=None,
+                    # The scheduler serves HTTP (health, metrics) even without a dashboard: on
+                    # any free port of this machine only, so that clusters side by side never
+                    # collide.
+                    scheduler_kwargs={
+                        "dashboard": False,
+                        "dashboard_address": "127.0.0.1:0",
+                        "local_directory": scratch,
+                    },
+                    local_directory=scratch,
+                    silence_logs=logging.ERROR,
+                    preload=[__name__],  # dask_setup below, in every worker (restarted ones too)
+                )
+            except (OSError, RuntimeError) as err:
+                raise ClusterError(f"cannot start a local Dask cluster: {err}") from None
+        with cluster, Client(cluster) as client:
+            yield client
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def dask_setup(worker: Any) -> None:

@@ -13,8 +13,8 @@ A layer is a function of the input file (tensor and label names are
 ``<function>.<value>``); a file with a single function is one layer.
 
 Per layer, two lower bounds: compute, MACs / (PEs · cores); data, the
-compulsory bytes (every input read once, every output written once) / the
-DRAM channel's bytes per cycle.
+compulsory bytes (every input that some op reads, read once; every output
+written once) / the DRAM channel's bytes per cycle.
 """
 
 from __future__ import annotations
@@ -105,6 +105,17 @@ def summarise(program: Program, report: dict) -> dict:
     }
 
 
+def _used_tensors(program: Program) -> set[str] | None:
+    """The tensors some source op reads or writes (None: the program carries no source ops).
+
+    An argument that no op reads (a weight whose gradient alone is computed)
+    is never loaded, so it is no compulsory traffic.
+    """
+    if program.reference is None:
+        return None
+    return {name for op in program.reference for name in (*op["inputs"], *op["outputs"])}
+
+
 def _layers(program: Program, report: dict, op_of_output: dict[str, str], qualified: bool) -> list:
     target = program.target
     schedules: dict[str, dict] = {}
@@ -148,9 +159,10 @@ def _layers(program: Program, report: dict, op_of_output: dict[str, str], qualif
         )
         record["macs"] += stats["macs"]
         record["_intervals"].append((stats["start"], stats["end"]))
+    used = _used_tensors(program)
     for tensor in program.tensors:
         record = layer(_layer_of(tensor.name, qualified))
-        if tensor.role in ("input", "output"):
+        if tensor.role in ("input", "output") and (used is None or tensor.name in used):
             record["compulsory_bytes"] += tensor.nbytes
     for name, traffic in report["traffic"].items():
         record = layer(_layer_of(name, qualified))

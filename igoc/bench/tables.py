@@ -12,7 +12,7 @@ average reduction of execution time, as the paper's results table does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 from igoc.bench.workloads import TargetRun, Workload
@@ -124,14 +124,28 @@ def averages(
 # ---- text ---------------------------------------------------------------------------------------
 
 
-def describe_target(run: TargetRun) -> str:
-    """One line: the machine, the batch, the partial-sum width."""
+def describe_batch(run: TargetRun, workloads: Sequence[Workload] = ()) -> str:
+    """The batch the workloads ran at: the target's, unless a model file fixed its own.
+
+    A user's ``.mlir`` file (a workload without a batch) runs at the batch its
+    tensors have, whatever the target's ``batch`` key says.
+    """
+    files = sum(1 for load in workloads if load.batch is None)
+    if not files:
+        return f"batch {run.batch}"
+    if files == len(workloads):
+        return "batch as in the model file" + ("s" if files > 1 else "")
+    return f"batch {run.batch} (a .mlir file: its own)"
+
+
+def describe_target(run: TargetRun, workloads: Sequence[Workload] = ()) -> str:
+    """One line: the machine, the batch (see :func:`describe_batch`), the partial-sum width."""
     t = run.target
     cores = f"{t.cores} core{'s' if t.cores > 1 else ''}"
     spm = f"{t.spm_bytes / 2**20:g} MiB SPM{' per core' if t.cores > 1 else ''}"
     return (
         f"{run.name}: {cores} of {t.array_rows}x{t.array_cols} PEs at {t.clock_mhz:g} MHz, "
-        f"{spm}, {t.dram_bandwidth_gb_per_s:g} GB/s DRAM; batch {run.batch}; "
+        f"{spm}, {t.dram_bandwidth_gb_per_s:g} GB/s DRAM; {describe_batch(run, workloads)}; "
         f"partial sums {t.psum_bytes} B"
     )
 
@@ -245,7 +259,8 @@ def render_tables(bench: Bench) -> str:
     """The header, every target's four tables, the failures, and the summary, as text."""
     lines: list[str] = [*render_header(bench), ""]
     for target in bench.targets:
-        lines += [f"== {describe_target(target.run)}", ""]
+        workloads = [row.workload for row in target.rows]
+        lines += [f"== {describe_target(target.run, workloads)}", ""]
         for metric in METRICS:
             lines += render_metric(bench, target, metric)
             lines.append("")

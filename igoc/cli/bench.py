@@ -230,6 +230,32 @@ def _planning() -> Iterator[None]:
         raise _InputError(f"cannot read a model file: {err}") from None
 
 
+def _batch_options(args: argparse.Namespace) -> list[str]:
+    """The options that choose a batch: ``--batch``, and ``--set``/``--sweep`` of key batch."""
+    options = [f"--batch {args.batch}"] if args.batch is not None else []
+    for option, texts in (("--set", args.set), ("--sweep", args.sweep)):
+        for text in texts or []:
+            if text.partition("=")[0].strip() == "batch":
+                options.append(f"{option} {text}")
+    return options
+
+
+def _check_fixed_batch(args: argparse.Namespace) -> None:
+    """A batch cannot be chosen for a .mlir model: its file fixes it (UsageError)."""
+    from igoc.bench.workloads import model_choice
+
+    options = _batch_options(args)
+    if not options or not args.model:
+        return
+    with _planning():
+        files = [name for name in args.model if model_choice(name).path is not None]
+    if files:
+        raise UsageError(
+            f"{options[0]}: model '{files[0]}' is a .mlir file, whose batch the file fixes; "
+            "leave out the batch, or name a zoo model"
+        )
+
+
 def _targets(args: argparse.Namespace) -> list[str] | None:
     return list(dict.fromkeys(args.target)) if args.target else None
 
@@ -319,6 +345,8 @@ def run(args: argparse.Namespace) -> int:
 
     _check_outputs(args)
     _check_modes(args)
+    if not args.figures:  # --figures sets the batch itself, and says so
+        _check_fixed_batch(args)
     if args.plot and not plot.available():
         print(f"igoc-bench: error: {plot.MISSING}", file=sys.stderr)
         return EXIT_INPUT_ERROR
@@ -347,9 +375,18 @@ def _execute(args: argparse.Namespace, jobs: list) -> list[dict]:
     if not args.no_cache:
         folder = pathlib.Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         cache = ResultCache(folder)
-        # Jobs of one network share most schedule decisions (every pipeline's forward ops,
-        # the baseline's GEMMs inside the fused candidates): the workers keep them there.
-        os.environ.setdefault("IGOC_DECISION_CACHE", str(folder / "decisions"))
+        problem = cache.problem(writing=not args.cached_only)
+        if problem is not None:
+            print(
+                f"igoc-bench: warning: cache folder '{folder}' cannot be used ({problem}); "
+                "results are not cached",
+                file=sys.stderr,
+            )
+            cache = None
+        else:
+            # Jobs of one network share most schedule decisions (every pipeline's forward ops,
+            # the baseline's GEMMs inside the fused candidates): the workers keep them there.
+            os.environ.setdefault("IGOC_DECISION_CACHE", str(folder / "decisions"))
     progress = stderr_progress(not args.quiet)
     try:
         results = run_jobs(jobs, args.jobs or 1, cache, progress, args.cached_only, args.scheduler)

@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import pathlib
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ QUICK_TARGETS = {"edge": 4, "server": 8}
 QUICK_MODELS = {"edge": ["ncf", "dlrm"], "server": ["ncf", "dlrm"]}
 PIPELINES = ["baseline", "igo-interleave", "igo-rearrange", "igo"]
 NUMBER = (int, float)
+SAMPLES = pathlib.Path(__file__).parents[2] / "samples" / "basics"
+MLP = str(SAMPLES / "mlp.mlir")  # a user's file: its batch (4) is its own
+LINEAR = str(SAMPLES / "linear.mlir")
 
 
 @dataclass
@@ -193,6 +197,22 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
         (["--set", "batch=4", "--sweep", "batch=4,8"], "key 'batch' is both set and swept"),
         (["--batch", "2", "--sweep", "batch=4,8"], "key 'batch' is both set and swept"),
         (["--sweep", "cores=1", "cores=2"], "--sweep: key 'cores' is swept twice"),
+        (
+            ["--model", MLP, "--batch", "16"],
+            f"--batch 16: model '{MLP}' is a .mlir file, whose batch the file fixes",
+        ),
+        (
+            ["--model", "ncf", MLP, "--sweep", "batch=4,8"],
+            f"--sweep batch=4,8: model '{MLP}' is a .mlir file, whose batch the file fixes",
+        ),
+        (
+            ["--model", MLP, "--set", "psum_bytes=4", "batch=8"],
+            f"--set batch=8: model '{MLP}' is a .mlir file, whose batch the file fixes",
+        ),
+        (
+            ["--decompose", "--model", MLP, "--batch", "8"],
+            f"--batch 8: model '{MLP}' is a .mlir file, whose batch the file fixes",
+        ),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):
@@ -268,6 +288,44 @@ def test_a_sweep_is_one_command_with_one_json_and_csv(capsys, tmp_path):
         ("22.0", "2"),
         ("22.0", "4"),
     ]
+
+
+def test_the_header_claims_no_batch_for_a_model_file(capsys, tmp_path):
+    args = ("--target", "edge", "--pipeline", "baseline", "--cache-dir", str(tmp_path))
+    status, out, err = _run(capsys, "--model", MLP, *args)
+    assert status == 0, err
+    (header,) = [line for line in out.splitlines() if line.startswith("== edge: ")]
+    assert "; batch as in the model file; " in header and "batch 4" not in header
+
+
+@pytest.mark.parametrize("where", ["a file", "below a file"])
+def test_an_unusable_cache_folder_is_one_warning_and_the_run_goes_on(capsys, tmp_path, where):
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder\n")
+    folder = taken if where == "a file" else taken / "cache"
+    args = ("--model", LINEAR, "--target", "edge", "--pipeline", "baseline")
+    for _ in range(2):
+        status, out, err = _run(capsys, *args, "--cache-dir", str(folder))
+        assert status == 0, err
+        assert "== edge: " in out
+        warnings = [line for line in err.splitlines() if "warning" in line]
+        assert warnings == [
+            f"igoc-bench: warning: cache folder '{folder}' cannot be used (not a directory); "
+            "results are not cached"
+        ]
+        assert "1 jobs, 0 from the cache, 1 to run" in err
+    assert taken.read_text() == "not a folder\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["taken"]
+
+
+def test_a_usable_cache_folder_gives_no_warning(capsys, tmp_path):
+    args = ("--model", LINEAR, "--target", "edge", "--pipeline", "baseline")
+    status, _, err = _run(capsys, *args, "--cache-dir", str(tmp_path / "new" / "cache"))
+    assert status == 0 and "warning" not in err
+    status, _, err = _run(capsys, *args, "--cache-dir", str(tmp_path / "new" / "cache"))
+    assert status == 0 and "warning" not in err
+    assert "1 jobs, 1 from the cache" in err
+    assert [path.name for path in (tmp_path / "new" / "cache").glob(".probe-*")] == []
 
 
 def test_a_target_file_without_what_igoc_bench_runs_is_an_input_error(capsys, tmp_path):

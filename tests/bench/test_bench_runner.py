@@ -13,6 +13,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -337,6 +338,29 @@ def test_a_cluster_running_another_igoc_is_refused(cluster, job, monkeypatch, tm
     assert not any(tmp_path.iterdir())
 
 
+def test_the_local_cluster_keeps_its_scratch_space_in_a_folder_it_removes(tmp_path, monkeypatch):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    with runner.dask_client(2) as client:
+        (scratch,) = temp.iterdir()  # no dask-scratch-space beside it
+        assert scratch.name.startswith("igoc-bench-dask-")
+        folders = client.run(lambda dask_worker: dask_worker.local_directory)
+        assert len(folders) == 2
+        assert all(pathlib.Path(folder).is_relative_to(scratch) for folder in folders.values())
+        assert pathlib.Path(client.run_on_scheduler(_local_directory)).is_relative_to(scratch)
+    assert not any(temp.iterdir())
+    with pytest.raises(KeyboardInterrupt), runner.dask_client(1):
+        assert any(temp.iterdir())
+        raise KeyboardInterrupt
+    assert not any(temp.iterdir())
+
+
+def _local_directory(dask_scheduler) -> str:
+    return dask_scheduler.local_directory
+
+
 def test_an_unreachable_scheduler_is_one_line(job):
     import dask
 
@@ -388,6 +412,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_kill_9_of_igoc_bench_leaves_no_process_behind(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "IGOC_DECISION_CACHE"}
+    env["TMPDIR"] = str(tmp_path)  # the cluster's scratch folder, which kill -9 leaves behind
     command = [sys.executable, "-m", "igoc.cli.bench", "--target", "edge", "--model", "res", "goo"]
     command += ["--pipeline", "baseline", "--jobs", "2", "--no-cache"]
     process = subprocess.Popen(

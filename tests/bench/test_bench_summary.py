@@ -124,3 +124,29 @@ def test_single_function_file_is_one_layer():
     assert sorted(op["label"] for op in layer["ops"]) == ["dw", "dx", "dx:zero", "y"]
     inputs = sum(t.nbytes for t in program.tensors if t.role in ("input", "output"))
     assert layer["compulsory_bytes"] == inputs
+
+
+def test_every_argument_used_keeps_all_inputs_and_outputs_compulsory(compiled):
+    program, _, summary = compiled
+    inputs = sum(t.nbytes for t in program.tensors if t.role in ("input", "output"))
+    assert sum(layer["compulsory_bytes"] for layer in summary["layers"]) == inputs
+
+
+# mlp.mlir: %w1 is an argument that no op reads (layer 1 computes dW only). Its
+# compulsory bytes are the other arguments, each read once, and the three dW written once.
+MLP_READ = 2 * (4 * 256 + 4 * 128 + 4 * 64 + 128 * 64 + 64 * 32 + 4 * 32)
+MLP_WRITTEN = 2 * (256 * 128 + 128 * 64 + 64 * 32)
+
+
+@pytest.mark.parametrize("pipeline", ["baseline", "igo-interleave", "igo-rearrange", "igo"])
+def test_an_argument_no_op_reads_is_no_compulsory_traffic(pipeline):
+    from igoc.bench.layers import layer_row
+
+    program = compile_file(str(ROOT / "samples" / "basics" / "mlp.mlir"), "edge", pipeline)
+    summary = summarise(program, simulate(program).report)
+    (layer,) = summary["layers"]
+    assert layer["compulsory_bytes"] == MLP_READ + MLP_WRITTEN
+    bytes_per_cycle = program.target.dram_bytes_per_cycle
+    assert layer["data_bound_cycles"] == math.ceil((MLP_READ + MLP_WRITTEN) / bytes_per_cycle)
+    assert layer["cycles"] >= max(layer["data_bound_cycles"], layer["compute_bound_cycles"])
+    assert float(layer_row(layer, pipeline)[7]) >= 1

@@ -10,7 +10,16 @@ import pytest
 
 from igoc.bench import export
 from igoc.bench.layers import render_layers
-from igoc.bench.tables import METRICS, Bench, Row, TargetResults, averages, ratio, render_tables
+from igoc.bench.tables import (
+    METRICS,
+    Bench,
+    Row,
+    TargetResults,
+    averages,
+    describe_target,
+    ratio,
+    render_tables,
+)
 from igoc.bench.workloads import Workload, target_run
 
 PIPELINES = ["baseline", "igo"]
@@ -193,3 +202,13 @@ def test_a_job_not_run_is_not_called_failed():
     bench = Bench(PIPELINES, "baseline", [TargetResults(target_run("edge"), rows)])
     line = render_tables(bench).split("\n\n")[2].splitlines()[2]
     assert line.split()[-2:] == ["not", "run"]
+
+
+def test_the_header_says_the_targets_batch_only_for_the_models_it_chose():
+    run = target_run("edge", [("batch", 2)])
+    zoo = Workload("ncf", "ncf", 2, "ncf-b2.mlir", "")
+    own = Workload("mlp", "mlp", None, "mlp.mlir", "")  # a user's file: its batch is its own
+    assert "; batch 2; " in describe_target(run, [zoo])
+    assert "; batch 2 (a .mlir file: its own); " in describe_target(run, [zoo, own])
+    assert "; batch as in the model file; " in describe_target(run, [own])
+    assert "; batch as in the model files; " in describe_target(run, [own, own])
