@@ -79,8 +79,8 @@ def machine_settings(texts: list[str] | None) -> list[tuple[str, object]]:
             raise UsageError(f"--set {text}: {err}") from None
         if key in WORKLOAD_KEYS:
             raise UsageError(
-                f"--set {text}: key '{key}' chooses what igoc-bench runs; "
-                "a compiler takes the batch its input has"
+                f"--set {text}: key '{key}' chooses what igoc-bench runs (the networks' "
+                "variant and batch); a compiler compiles its input as it is"
             )
         settings.append((key, value))
     return settings

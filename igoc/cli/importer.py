@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from igoc import __version__
 from igoc.cli.common import EXIT_INPUT_ERROR, UsageError, run_tool, whole_number
 from igoc.output import write_output
 
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("model", metavar="MODEL", help="an .onnx model or a SCALE-Sim .csv file")
     parser.add_argument(
         "-o", "--output", metavar="OUT.mlir", default="-", help="output file (default: stdout)"

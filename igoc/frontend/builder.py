@@ -273,7 +273,7 @@ class IRBuilder:
     def _unknown_attribute(self, info: _OpInfo, name: str) -> str:
         known = sorted(info.properties | info.attributes)
         op_name = info.op_class.name
-        rule = "other attributes need a dotted name such as 'sched.note'"
+        rule = "other attributes need a dotted name such as 'my.note'"
         if not known:
             return f"unknown attribute '{name}': {op_name} takes none ({rule})"
         close = difflib.get_close_matches(name, known, n=1)

@@ -147,8 +147,13 @@ def _parse(text: str, origin: str) -> dict:
 def _read_file(path: pathlib.Path, origin: str) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise TargetError(f"{origin}: cannot read target file: {err}") from None
+    except UnicodeDecodeError as err:
+        byte = err.object[err.start]
+        reason = f"not UTF-8 text (byte {byte:#04x}); is this a binary file?"
+        raise TargetError(f"{origin}: cannot read target file: {reason}") from None
+    except OSError as err:
+        reason = err.strerror.lower() if err.strerror else str(err)
+        raise TargetError(f"{origin}: cannot read target file: {reason}") from None
     return _parse(text, origin)
 
 

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from igoc import __version__
-from igoc.cli import asm, bench, objdump, opt, sim
+from igoc.bench import heldout
+from igoc.cli import asm, bench, importer, objdump, opt, sim
 from igoc.cli import igoc as igoc_cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -20,6 +21,8 @@ COMMANDS = {
     "igoc-objdump": objdump.main,
     "igoc-as": asm.main,
     "igoc-bench": bench.main,
+    "igoc-import": importer.main,
+    "python -m igoc.bench.heldout": heldout.main,
 }
 
 

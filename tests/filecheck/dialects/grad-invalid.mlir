@@ -157,7 +157,7 @@ func.func @both(%dy: tensor<4x16xf16>, %x: tensor<4x8xf16>, %w: tensor<8x16xf16>
 // -----
 
 // A property of the op misspelt: not taken for a discardable attribute.
-// CHECK: grad-invalid.mlir:162:28: error: unknown attribute 'strides' for grad.conv2d; did you mean 'stride'? it takes dilation, groups, padding, stride (other attributes need a dotted name such as 'sched.note')
+// CHECK: grad-invalid.mlir:162:28: error: unknown attribute 'strides' for grad.conv2d; did you mean 'stride'? it takes dilation, groups, padding, stride (other attributes need a dotted name such as 'my.note')
 func.func @typo(%x: tensor<2x8x8x8xf16>, %w: tensor<8x8x3x3xf16>) -> tensor<2x8x4x4xf16> {
   %y = grad.conv2d %x, %w {strides = [2, 2], padding = [1, 1]} : (tensor<2x8x8x8xf16>, tensor<8x8x3x3xf16>) -> tensor<2x8x4x4xf16>
   func.return %y : tensor<2x8x4x4xf16>
