@@ -23,6 +23,7 @@ another takes over that op's ``location``, so such errors point at the user's li
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -233,6 +234,17 @@ def _available() -> dict[str, Callable[[], type[ModulePass]]]:
     return {name: (lambda name=name: load_pass(name)) for name in PASSES}
 
 
+def _spec_error(text: str) -> str:
+    """xDSL's error in a pass-pipeline spec (a heading, ``pass-pipeline:LINE:COL``, the spec,
+    a caret, the reason) in one line: the reason and its column."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    place = re.search(r"pass-pipeline:\d+:(\d+)", text)
+    if not lines or place is None:
+        return " ".join(lines) or text
+    reason = lines[-1]
+    return f"{reason[:1].lower()}{reason[1:]} (at column {place.group(1)})"
+
+
 def parse_spec(spec: str, stage: str | None = None) -> list[Step]:
     """The steps of a pass-pipeline spec (``cse,canonicalize``, ``tile{size=64}``).
 
@@ -244,7 +256,7 @@ def parse_spec(spec: str, stage: str | None = None) -> list[Step]:
     try:
         pipeline = PassPipeline.parse_spec(_available(), spec)
     except ArgSpecParseError as err:  # a BaseException, not an Exception
-        raise PipelineError(f"bad pass pipeline '{spec}': {err}") from None
+        raise PipelineError(f"bad pass pipeline '{spec}': {_spec_error(str(err))}") from None
     except ValueError as err:
         message = str(err)
         if message.startswith("Unrecognized passes: "):

@@ -211,7 +211,8 @@ def test_bad_settings_are_one_line_naming_the_key(
     [
         (["--pipeline=nope"], "unknown pipeline 'nope'; known pipelines: "),
         (["--pass-pipeline=cse,nosuch"], "unknown pass 'nosuch'"),
-        (["--pass-pipeline=cse{"], "bad pass pipeline 'cse{'"),
+        (["--pass-pipeline=cse{"], "bad pass pipeline 'cse{': expected argument name here (at"),
+        (["--pass-pipeline=cse,,dce"], "'cse,,dce': expected pass name here (at column 5)\n"),
         (["--pass-pipeline=cse{unknown=1}"], "bad pass pipeline"),
         (["--emit=gemmm"], "unknown stage 'gemmm'; stages: grad, gemm, fused"),
         (["--pass-pipeline=cse", "--emit=tiled"], "never reaches stage 'tiled'; it reaches grad"),
@@ -221,7 +222,7 @@ def test_bad_settings_are_one_line_naming_the_key(
 def test_bad_usage_exits_2(capsys, layer, argv, message):
     status, out, err = run(capsys, layer, *argv)
     assert (status, out) == (2, "")
-    assert err.startswith("igoc: error: ") and message in err
+    assert err.startswith("igoc: error: ") and message in err and err.count("\n") == 1
 
 
 def test_no_input_is_bad_usage(capsys):
