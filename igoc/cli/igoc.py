@@ -207,6 +207,11 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
                 module, args.pass_pipeline or args.pipeline or pipeline.DEFAULT_PIPELINE
             )
             _emit_program()(module, output, meta, session)
+            if not meta["layers"]:
+                print(
+                    f"{PROG}: warning: the input has no layer ops: the program does nothing",
+                    file=sys.stderr,
+                )
         else:
             from igoc.frontend import print_module
 

@@ -166,6 +166,11 @@ def run(args: argparse.Namespace) -> int:
             given = read_inputs(args.inputs, program)
             note_overflowed_inputs(args.inputs, given, program)
             inputs.update(given)
+    if args.check and program.reference is not None and not program.reference:
+        raise SimError(
+            "--check has nothing to compare: the program computes nothing (its source has "
+            "no layer ops)"
+        )
     if args.check and not program.reference:
         raise SimError(
             "--check needs the program's reference ops, and this program carries none "

@@ -7,6 +7,7 @@ from clikit import LAYER
 
 from igoc.api import compile_text
 from igoc.cli import igoc as igoc_cli
+from igoc.cli import sim as sim_cli
 from igoc.frontend import DiagnosticError
 from igoc.output import OutputError, refuse_input
 
@@ -87,3 +88,19 @@ def test_the_baseline_pipelines_refuse_fused_gradients(capsys, layer, tmp_path):
         compile_text(fused.read_text(), "edge", "baseline")
     # a pass pipeline says what it runs: it is not refused
     compile_text(fused.read_text(), "edge", pass_pipeline="conv-to-gemm,tile,select-order")
+
+
+def test_a_program_that_computes_nothing_is_said_so(capsys, tmp_path):
+    """A function with no layer ops compiles (to a program that only halts) with a warning,
+    and a check of it says there is nothing to compare, not that the compiler did not make
+    it."""
+    source, out = tmp_path / "noop.mlir", tmp_path / "noop.npu"
+    source.write_text(
+        "func.func @noop(%x: tensor<4x4xf16>) -> tensor<4x4xf16> {\n"
+        "  func.return %x : tensor<4x4xf16>\n}\n"
+    )
+    assert igoc_cli.main([str(source), "--target", "edge", "-o", str(out)]) == 0
+    assert "warning: the input has no layer ops" in capsys.readouterr().err
+    assert sim_cli.main([str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to compare" in err and "only programs made by the compiler" not in err
