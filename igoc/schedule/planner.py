@@ -235,6 +235,7 @@ def _plan(
                 res.end = s  # protect it while this step's other tiles come in
         placed: list[int] = []  # tiles brought in for this step, in order
         takebacks = 0
+        repacked = False
         while pending:
             t = pending.pop(0)
             need = size[t]
@@ -287,15 +288,42 @@ def _plan(
                     resident[u] = None
                     used_bytes -= res.size_bytes  # type: ignore[union-attr]
                     release(res.address, res.size_bytes)  # type: ignore[union-attr]
-                    action = next((a for a in before if a.residency is res), None)
-                    if action is not None:  # a fresh accumulator has none
-                        before.remove(action)
-                        if action.kind == "reload":
-                            spilled[u], dirty[u] = True, False
-                    withdrawn.add(id(res))
+                    _undo_arrival(u, res, before, spilled, dirty, withdrawn)  # type: ignore[arg-type]
                     pending.append(u)
                     address = allocate(need)
                     too_small = address < 0
+                    continue
+                if victim < 0 and used_bytes + need <= budget_bytes and not repacked:
+                    # Still fragmented, and only this step's tiles are left in SPM (every
+                    # other was evicted above): take them all back and place them again from
+                    # the start of the SPM, largest first, so they lie side by side. A tile that
+                    # stayed from an earlier step ends its stay at its last use and is loaded
+                    # again (a partial sum spilled after that use and reloaded): bytes where
+                    # the plan would fail. Once per step.
+                    repacked = True
+                    for u in ids:
+                        res = resident[u]
+                        if res is None or (is_acc[u] and not dirty[u] and u not in placed):
+                            continue
+                        resident[u] = None
+                        used_bytes -= res.size_bytes
+                        release(res.address, res.size_bytes)
+                        if u in placed:  # brought in for this step: as if it had not been
+                            _undo_arrival(u, res, before, spilled, dirty, withdrawn)
+                        else:
+                            res.end = uses[u][pointer[u] - 1]
+                            if dirty[u]:
+                                dirty[u], spilled[u] = False, True
+                                plan_after[res.end].append(new(Action, ("spill", res)))
+                        pending.append(u)
+                    placed.clear()
+                    pending.append(t)
+                    pending.sort(key=lambda u: -size[u])
+                    free.cursor = 0
+                    t = pending.pop(0)
+                    need = size[t]
+                    too_small = False
+                    address = allocate(need) if used_bytes + need <= budget_bytes else -1
                     continue
                 if victim < 0:
                     for entry in held:
@@ -371,6 +399,25 @@ def _plan(
     plan.peak_bytes = peak
     plan.budget_bytes = budget_bytes
     return plan
+
+
+def _undo_arrival(
+    t: int,
+    res: Residency,
+    before: list[Action],
+    spilled: list[bool],
+    dirty: list[bool],
+    withdrawn: set[int],
+) -> None:
+    """Undo bringing tile ``t`` in (as ``res``) for the step being planned: its load or reload
+    leaves the step's actions (a reloaded partial sum is in its buffer again), and the stay is
+    withdrawn from the plan."""
+    action = next((a for a in before if a.residency is res), None)
+    if action is not None:  # a fresh accumulator has none
+        before.remove(action)
+        if action.kind == "reload":
+            spilled[t], dirty[t] = True, False
+    withdrawn.add(id(res))
 
 
 def _intern(

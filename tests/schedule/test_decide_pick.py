@@ -70,3 +70,34 @@ def test_without_the_simulator_another_must_be_estimated_clearly_faster():
     just = 1000 * (1 - COST_MARGIN) - 1
     assert pick([cand(BASE, 1000), cand(fused("dx-major"), just)]) == fused("dx-major")
     assert pick([cand(BASE, 1000), cand(fused("dx-major"), just + 2)]) == BASE
+
+
+def test_a_contender_that_does_not_fit_where_it_runs_is_set_aside():
+    """The simulator plans the op's whole program (every core, every group, the op before);
+    a schedule that does not fit there (None) is marked and never picked, however fast its
+    estimate; the other contender is weighed as usual."""
+    fast, other = fused("dx-major"), fused("only-interleaving", LARGE)
+    cands = [cand(BASE, 1000), cand(fast, 900), cand(other, 950)]
+    rows = [describe_candidate(c) for c in cands]
+    sim = Simulator({BASE: 1000, fast: None, other: 990})  # type: ignore[dict-item]
+    assert _pick(cands, rows, False, BASE, sim) == other
+    assert rows[1]["fits_every_core"] is False and "simulated_cycles" not in rows[1]
+    assert rows[2]["simulated_cycles"] == 990
+    sim = Simulator({BASE: 1000, fast: None, other: 1000})  # type: ignore[dict-item]
+    assert pick(cands, sim) == BASE  # the one left is not faster
+
+
+def test_when_the_baseline_schedule_does_not_fit_a_contender_that_does_is_picked():
+    cands = [cand(BASE, 1000), cand(fused("dx-major"), 990)]
+    sim = Simulator({BASE: None, fused("dx-major"): 1200})  # type: ignore[dict-item]
+    assert pick(cands, sim) == fused("dx-major")
+    sim = Simulator({BASE: None, fused("dx-major"): None})  # type: ignore[dict-item]
+    assert pick(cands, sim) == BASE  # nothing fits: the lowering says so
+
+
+def test_exhaustive_never_picks_a_schedule_that_does_not_fit_where_it_runs():
+    cands = [cand(BASE, 1000), cand(fused("dx-major"), 900)]
+    rows = [describe_candidate(c) for c in cands]
+    rows[0]["simulated_cycles"] = 1000
+    rows[1]["fits_every_core"] = False
+    assert _pick(cands, rows, True, BASE) == BASE

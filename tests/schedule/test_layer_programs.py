@@ -18,6 +18,7 @@ random small targets (array sides, SPM down to a few tiles, 1-4 cores):
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import assume, given, settings
@@ -179,17 +180,41 @@ def test_planned_layer_runs_right_and_as_estimated(
     assert report["cycles"] >= total_bytes / target.dram_bytes_per_cycle - 1
 
 
-def test_tiles_that_keep_displacing_each_other_do_not_hang_the_planner():
-    """On a 2 KiB SPM the tiles of one step of this walk fit by their bytes, but never all at
-    once in the holes that the previous step's tiles leave: placing one took back another,
-    and so on forever. The step does not fit."""
+def displacing_walk(spm_bytes: int):
+    """A fused walk on four cores of 8x7 PEs whose steps' tiles fit 2 KiB by their bytes, but
+    not in the holes the steps before them leave: its target, tensors and items."""
     shapes = {"X": (32, 40), "W": (40, 35), "dY": (32, 35), "dX": (32, 40), "dW": (40, 35)}
     desc = LayerDesc("layer", "matmul", ("dx", "dw"), NAMES, shapes)
-    target = small_target(8, 7, 2048, 4, "ws")
+    target = small_target(8, 7, spm_bytes, 4, "ws")
     tiling = Tiling(12, 6, 15)
     schedule = LayerSchedule(("dx", "dw"), "fused-jli", (tiling, tiling), Partition(None, 1, 4))
     items = synchronise(layer_items(desc, schedule, target), 4)
-    tensors = program_tensors(layer_tensors(desc), items)
+    return target, program_tensors(layer_tensors(desc), items), items
+
+
+def test_tiles_that_keep_displacing_each_other_do_not_hang_the_planner():
+    """On a 2 KiB SPM the tiles of one step of this walk fit by their bytes, but never all at
+    once in the holes that the previous step's tiles leave: placing one took back another,
+    and so on forever (once it was reported as not fitting). The planner now takes back the
+    step's tiles once and places them side by side: the walk is planned within the SPM, and
+    the program computes the gradients."""
+    target, tensors, items = displacing_walk(2048)
+    lowered = plan_program(target, tensors, [items] * 4)
+    assert all(p.peak_bytes <= target.spm_bytes for c in lowered.core_plans for p in c.plans)
+    program = lowered.program({})
+    inputs = generate_inputs(program, seed=2)
+    result = simulate(program, functional=True, inputs=inputs)
+    assert check_outputs(program, inputs, result.tensors, result.unwritten)["passed"]
+
+
+def test_a_step_whose_tiles_do_not_fit_by_their_bytes_does_not_fit():
+    """The same walk on 1 KiB: one step's tiles take more bytes than the SPM has; the error
+    names the layer, the core and the step of the layer's walk."""
+    target, tensors, items = displacing_walk(1024)
     with pytest.raises(PlanError) as info:
         plan_program(target, tensors, [items] * 4)
     assert info.value.needed_bytes > target.spm_bytes
+    assert re.fullmatch(
+        r"layer layer on core 0: step \d+ needs \d+ bytes of SPM, the budget is 1024",
+        str(info.value),
+    )
