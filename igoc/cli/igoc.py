@@ -143,10 +143,13 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     else:
         output = args.output or "-"
         if output.endswith(".npu"):
-            raise UsageError(
-                f"-o {output}: this pipeline ends at stage '{stage}', whose output is IR text, "
-                "not an NPU program (a pipeline that lowers writes one)"
+            why = (
+                f"--emit {stage} prints IR text, not an NPU program (without --emit, the program)"
+                if args.emit is not None
+                else f"this pipeline ends at stage '{stage}', whose output is IR text, not an "
+                "NPU program (a pipeline that lowers writes one)"
             )
+            raise UsageError(f"-o {output}: {why}")
     refuse_input(output, args.input)
     settings = machine_settings(args.set)
     target = None

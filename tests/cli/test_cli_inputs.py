@@ -57,6 +57,8 @@ def test_an_npu_output_of_a_pipeline_that_does_not_lower_is_bad_usage(capsys, la
     out = tmp_path / "x.npu"
     assert igoc_cli.main([str(layer), "--pipeline", "none", "-o", str(out)]) == 2
     assert "ends at stage 'grad', whose output is IR text" in capsys.readouterr().err
+    assert igoc_cli.main([str(layer), "--target", "edge", "--emit", "npu", "-o", str(out)]) == 2
+    assert "--emit npu prints IR text, not an NPU program" in capsys.readouterr().err
     assert not out.exists()
 
 
