@@ -36,7 +36,12 @@ the previous step's compute) to its last use while resident. Its address is
 chosen when it comes in: the next hole that fits after the last tile placed
 (next fit), so that space is reused in the order it was left and loads can run
 ahead of the compute. When the holes are too small although
-the bytes would suffice, more tiles are evicted, in the same order.
+the bytes would suffice, more tiles are evicted, in the same order; then the
+tiles this step brought in are taken back and placed again after the others;
+and last, once every other tile is gone, all of the step's tiles are taken back
+and placed side by side from the start of the SPM, largest first (one that
+stayed from an earlier step is loaded again). Only a step whose tiles exceed
+the SPM by their bytes does not fit.
 """
 
 from __future__ import annotations
