@@ -269,8 +269,8 @@ def _pick(
                 contenders.append(cr)
         measured = confirm(base, [c for c, _ in contenders])
         if measured is not None:
-            # None: the schedule does not fit the SPM on some core (the estimate plans the
-            # first core's walk, whose box may be smaller than another's)
+            # None: the schedule does not fit the SPM where the program runs it (the estimate
+            # plans one group of the first core's walk; the simulation, the whole program)
             for row, cycles in zip((base_row, *(r for _, r in contenders)), measured, strict=True):
                 if cycles is None:
                     row["fits_every_core"] = False
