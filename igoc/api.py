@@ -90,7 +90,14 @@ def compile_module(
     from igoc.passes.lower_to_npu import program_from_module
 
     ran = lower_module(module, target, pipeline, pass_pipeline, session)
-    return program_from_module(module, program_meta(module, pass_pipeline or pipeline), ran)
+    # what ran: the spec when one was given (an empty one too), else the named pipeline
+    if pass_pipeline is not None:
+        made_by = pass_pipeline
+    else:
+        from igoc.pipeline import DEFAULT_PIPELINE
+
+        made_by = DEFAULT_PIPELINE if pipeline is None else pipeline
+    return program_from_module(module, program_meta(module, made_by), ran)
 
 
 def compile_text(

@@ -106,3 +106,12 @@ def test_a_program_that_computes_nothing_is_said_so(capsys, tmp_path):
     assert sim_cli.main([str(out), "--check"]) == 1
     err = capsys.readouterr().err
     assert "nothing to compare" in err and "only programs made by the compiler" not in err
+
+
+def test_the_api_records_what_ran():
+    """A program's meta names the pipeline that made it: an empty pass pipeline (nothing
+    scheduled) is not recorded as igo, and no pipeline named is the default, igo."""
+    text = LAYER
+    assert compile_text(text, "edge", pass_pipeline="").meta["pipeline"] == ""
+    assert compile_text(text, "edge", pipeline=None).meta["pipeline"] == "igo"  # type: ignore[arg-type]
+    assert compile_text(text, "edge", "baseline").meta["pipeline"] == "baseline"
