@@ -56,10 +56,15 @@ programs_on_tiny_targets = given(
 @settings(max_examples=10, deadline=None)
 @programs_on_tiny_targets
 def test_what_it_compares_is_the_baseline_program(text, side, spm_kib, cores):
-    """The baseline cycles it weighs are those of the ``baseline`` pipeline's program, and
-    ``igo`` ends as the fastest program it weighed."""
+    """The baseline and all-interleaved cycles it weighs are those of the ``baseline`` and
+    ``igo-interleave`` pipelines' programs, and ``igo`` ends as the fastest program it
+    weighed: never slower than either."""
     target = tiny_target(side, spm_kib, cores, 2)
     baseline = cycles(compile_text(text, target, "baseline"))
+    try:
+        interleave = cycles(compile_text(text, target, "igo-interleave"))
+    except DiagnosticError:  # no schedule of an op's only-interleaving order fits
+        interleave = None
     module = parse_text(text)
     igo = cycles(compile_module(module, target, "igo"))
     found = decision(module)
@@ -67,10 +72,16 @@ def test_what_it_compares_is_the_baseline_program(text, side, spm_kib, cores):
     if found.get("same_as_baseline"):
         assert igo == baseline
         return
+    assert interleave is None or igo <= interleave
     assert found["baseline_cycles"] == baseline
     weighed = {"schedules": found["cycles"], "baseline": baseline}
-    if "unsplit_cycles" in found:
-        weighed["unsplit"] = found["unsplit_cycles"]
+    for name in ("unsplit", "interleaved"):
+        if f"{name}_cycles" in found:
+            weighed[name] = found[f"{name}_cycles"]
+    if "interleaved" in weighed:
+        assert weighed["interleaved"] == interleave
+    elif interleave is not None:  # it is one of the others
+        assert interleave in weighed.values()
     assert igo == min(weighed.values())
     assert weighed[found["kept"]] == igo
 
@@ -115,7 +126,7 @@ def test_a_program_over_the_limit_is_weighed_by_the_cost_model():
     assert found["cycles"] == round(program_estimate(target, declared, scheduled))
     assert found["cycles"] != program_cycles(target, declared, scheduled)  # not the simulator's
     weighed = {n: found[n] for n in found if n.endswith("cycles")}
-    assert found["kept"] in ("schedules", "unsplit", "baseline")
+    assert found["kept"] in ("schedules", "unsplit", "interleaved", "baseline")
     kept_key = "cycles" if found["kept"] == "schedules" else f"{found['kept']}_cycles"
     assert weighed[kept_key] == min(weighed.values())
     simulated = parse_file(str(path))
@@ -189,8 +200,8 @@ def test_it_weighs_the_orders_unsplit_when_an_op_was_split():
 
 def test_a_program_weighed_before_in_the_session_is_not_weighed_again(monkeypatch):
     """As igoc-bench compiles an input's pipelines in one session: after igo-rearrange,
-    igo finds the baseline's program weighed (and, on some inputs, its own unsplit one:
-    igo-rearrange's), weighs only the rest, and records and keeps what a compile of its
+    igo finds the baseline's and the all-interleaved programs weighed (and, on some inputs,
+    its own unsplit one: igo-rearrange's), weighs only the rest, and records and keeps what a compile of its
     own does."""
     text = (SAMPLES / "models" / "resnet50-b4.mlir").read_text()
     weighed: list[int] = []
@@ -203,7 +214,7 @@ def test_a_program_weighed_before_in_the_session_is_not_weighed_again(monkeypatc
     monkeypatch.setattr(confirm_program, "program_cycles", counted)
     alone = parse_text(text, "resnet50-b4.mlir")
     own = encode_program(compile_module(alone, "server", "igo"))
-    assert len(weighed) == 3  # as scheduled, unsplit, the baseline's
+    assert len(weighed) == 4  # as scheduled, unsplit, all interleaved, the baseline's
     session = Session()
     compile_text(text, "server", "igo-rearrange", session=session)
     weighed.clear()
