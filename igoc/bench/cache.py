@@ -104,7 +104,10 @@ class ResultCache:
         path = self.path(key)
         entry = {"key": key, "job": job, "result": result, "sha256": entry_digest(key, job, result)}
         try:
-            text = json.dumps(entry, sort_keys=True)
+            # In the result's own key order (a per-tensor table lists tensors in program
+            # order), so that a result read back prints as it did when computed; the digest
+            # is of the canonical form.
+            text = json.dumps(entry)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_output(path, text)
         except (OSError, OutputError, TypeError, ValueError):

@@ -194,3 +194,27 @@ def test_no_cache_writes_nothing(capsys, tmp_path, monkeypatch):
     out, err = capsys.readouterr()
     assert status == 0 and err == "" and "linear" in out
     assert not (tmp_path / "xdg").exists()
+
+
+def test_a_result_reads_back_in_its_own_key_order(tmp_path):
+    """Tables list a result's per-tensor figures in the order the result gives them."""
+    cache = ResultCache(tmp_path)
+    key = "12" + "0" * 62
+    result = {"status": "ok", "traffic": {"x": 1, "w": 2, "dy": 3}}
+    assert cache.put(key, {"input": "x.mlir"}, result)
+    assert list(cache.get(key)["traffic"]) == ["x", "w", "dy"]
+
+
+def test_layers_print_the_same_from_the_cache(capsys, tmp_path, pinned):
+    """``--layers`` from a cold cache and from a warm one: the same text, tensors in the
+    order the program declares them."""
+    conv = LINEAR.parent / "conv3x3.mlir"
+    args = ["--model", str(conv), "--target", "edge", "--pipeline", "igo", "--layers", "-q"]
+    args += ["--cache-dir", str(tmp_path / "cache")]
+    assert main(args) == 0
+    cold = capsys.readouterr().out
+    assert main(args) == 0
+    warm = capsys.readouterr().out
+    assert warm == cold
+    row = next(line for line in cold.splitlines() if "dy=" in line)
+    assert row.index(" x=") < row.index(" w=") < row.index(" dy=")
