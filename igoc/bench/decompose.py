@@ -175,9 +175,12 @@ def render(steps: Sequence[StepResult]) -> str:
     columns = steps[0].columns if steps else []
     rows = [["step", "switch", *columns]]
     partial = False
+    totals: set[int] = set()  # models per target column run by a step
     for number, result in enumerate(steps, 1):
         cells = [_name(number, result.step), result.step.label]
         for value, count, total in reductions(result):
+            if result.bench is not None:
+                totals.add(total)
             if result.bench is None:
                 cells.append("n/a")
             elif value is None:
@@ -193,7 +196,7 @@ def render(steps: Sequence[StepResult]) -> str:
         "against each step's own baseline; each step switches one mechanism from the paper's",
         "regime toward the strong one",
         *grid(rows, range(2, len(rows[0]))),
-        f"  average: {AVERAGE_NOTE}; reduction: 1 - average",
+        f"  average: {AVERAGE_NOTE}{_over(totals)}; reduction: 1 - average",
     ]
     if partial:
         lines.append("  (n/m): averaged over the n of m models on which both pipelines ran")
@@ -207,6 +210,14 @@ def render(steps: Sequence[StepResult]) -> str:
     if problems:
         lines += ["", *problems]
     return "\n".join(lines) + "\n"
+
+
+def _over(totals: set[int]) -> str:
+    """How many models each average is over, when every cell has the same number."""
+    if len(totals) != 1:
+        return ""
+    (total,) = totals
+    return f" over the {total} model{'' if total == 1 else 's'} of each target"
 
 
 def _failures(steps: Sequence[StepResult]) -> list[str]:

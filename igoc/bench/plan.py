@@ -114,6 +114,9 @@ def plan(
 ) -> Plan:
     """The plan of a benchmark, with ``igoc-bench``'s defaults for what is not given.
 
+    ``targets``, ``models`` and ``pipelines`` are names as ``igoc-bench`` takes them (a
+    single name may be given as a string).
+
     ``settings`` replace target keys on every target (``[("psum_bytes", 4)]``);
     ``sweeps`` give keys several values (``[("dram_bandwidth_gb_per_s", [11.0,
     22.0])]``), one target run per combination. ``regime`` (``strong`` or
@@ -122,6 +125,10 @@ def plan(
     :class:`~igoc.bench.workloads.BenchUsageError` for an unknown name,
     ``TargetError`` for a bad target, ``OSError`` for an unreadable model file.
     """
+    # One name given as a string is that name (a string is a sequence of its letters).
+    targets, models, pipelines = (
+        [names] if isinstance(names, str) else names for names in (targets, models, pipelines)
+    )
     if im2col not in IM2COL_MODES:
         raise w.BenchUsageError(f"unknown im2col mode '{im2col}'; modes: {', '.join(IM2COL_MODES)}")
     if regime not in REGIMES:

@@ -77,7 +77,8 @@ class Progress:
             running += where
             if not_run:
                 running = f"{not_run} not run (not in the cache)"
-            self._say(f"igoc-bench: {unique_jobs} jobs, {cached} from the cache, {running}")
+            jobs = f"{unique_jobs} job{'' if unique_jobs == 1 else 's'}"
+            self._say(f"igoc-bench: {jobs}, {cached} from the cache, {running}")
 
     def finished(self, job: Job, result: dict) -> None:
         """Report one computed job."""

@@ -133,7 +133,8 @@ def target_runs(
 
     The points are the product of the swept keys' values, the first key
     outermost; each point's settings come after ``settings`` (a key may not be
-    both set and swept). Equal target runs appear once.
+    both set and swept). Equal target runs appear once; two others of one name are
+    bad usage (the tables would not tell them apart).
     """
     swept = [key for key, _ in sweeps]
     for key in swept:
@@ -147,6 +148,14 @@ def target_runs(
         for point in itertools.product(*axes):
             run = target_run(spec, [*settings, *point])
             runs.setdefault((run.target.to_toml(), run.variant, run.spec, run.batch), run)
+    named: dict[str, TargetRun] = {}  # the tables tell targets apart by their names
+    for run in runs.values():
+        first = named.setdefault(run.name, run)
+        if first is not run:
+            raise BenchUsageError(
+                f"targets '{first.spec}' and '{run.spec}' are both named '{run.name}'; "
+                "give a target file another name (its key 'name')"
+            )
     return list(runs.values())
 
 

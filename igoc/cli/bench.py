@@ -213,6 +213,14 @@ def _settings(args: argparse.Namespace) -> tuple[list, list]:
                 into.append(parse(text))
             except SettingError as err:
                 raise UsageError(f"{option} {text}: {err}") from None
+    given: dict[str, str] = {}  # key -> the option that set it
+    named = [f"--psum-bytes {args.psum_bytes}"] if args.psum_bytes is not None else []
+    named += [f"--batch {args.batch}"] if args.batch is not None else []
+    named += [f"--set {text}" for text in args.set or []]
+    for (key, _), option in zip(settings, named, strict=True):
+        if key in given:
+            raise UsageError(f"{given[key]} and {option} both set {key}; give one")
+        given[key] = option
     return settings, sweeps
 
 
@@ -376,6 +384,12 @@ def _execute(args: argparse.Namespace, jobs: list) -> list[dict]:
         folder = pathlib.Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         cache = ResultCache(folder)
         problem = cache.problem(writing=not args.cached_only)
+        if problem is None and args.cached_only and not folder.exists():
+            print(
+                f"igoc-bench: warning: cache folder '{folder}' does not exist; "
+                "every job is reported as not run",
+                file=sys.stderr,
+            )
         if problem is not None:
             print(
                 f"igoc-bench: warning: cache folder '{folder}' cannot be used ({problem}); "

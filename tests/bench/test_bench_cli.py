@@ -197,6 +197,9 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
         (["--set", "batch=4", "--sweep", "batch=4,8"], "key 'batch' is both set and swept"),
         (["--batch", "2", "--sweep", "batch=4,8"], "key 'batch' is both set and swept"),
         (["--sweep", "cores=1", "cores=2"], "--sweep: key 'cores' is swept twice"),
+        (["--batch", "2", "--set", "batch=4"], "--batch 2 and --set batch=4 both set batch"),
+        (["--psum-bytes", "2", "--set", "psum_bytes=4"], "--psum-bytes 2 and --set psum_bytes"),
+        (["--set", "cores=1", "cores=2"], "--set cores=1 and --set cores=2 both set cores"),
         (
             ["--model", MLP, "--batch", "16"],
             f"--batch 16: model '{MLP}' is a .mlir file, whose batch the file fixes",
@@ -313,7 +316,7 @@ def test_an_unusable_cache_folder_is_one_warning_and_the_run_goes_on(capsys, tmp
             f"igoc-bench: warning: cache folder '{folder}' cannot be used (not a directory); "
             "results are not cached"
         ]
-        assert "1 jobs, 0 from the cache, 1 to run" in err
+        assert "1 job, 0 from the cache, 1 to run" in err
     assert taken.read_text() == "not a folder\n"
     assert [path.name for path in tmp_path.iterdir()] == ["taken"]
 
@@ -324,7 +327,7 @@ def test_a_usable_cache_folder_gives_no_warning(capsys, tmp_path):
     assert status == 0 and "warning" not in err
     status, _, err = _run(capsys, *args, "--cache-dir", str(tmp_path / "new" / "cache"))
     assert status == 0 and "warning" not in err
-    assert "1 jobs, 1 from the cache" in err
+    assert "1 job, 1 from the cache" in err
     assert [path.name for path in (tmp_path / "new" / "cache").glob(".probe-*")] == []
 
 
@@ -408,3 +411,13 @@ def test_console_command_runs(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and "linear" in done.stdout
+
+
+def test_cached_only_with_a_missing_cache_folder_says_so(capsys, tmp_path):
+    folder = tmp_path / "none"
+    args = ("--model", LINEAR, "--target", "edge", "--pipeline", "baseline", "--cached-only")
+    status, _, err = _run(capsys, *args, "--cache-dir", str(folder))
+    assert status == 1  # a job not run
+    assert f"warning: cache folder '{folder}' does not exist; every job is reported as not" in err
+    assert "1 job, 0 from the cache, 1 not run" in err
+    assert not folder.exists()

@@ -80,6 +80,7 @@ def test_each_row_is_against_its_own_reference_with_its_own_settings(toy, capsys
     ablation = next(line for line in out.splitlines() if line.startswith("ablation"))
     assert ablation.split()[-2:] == ["n/a", "n/a"]
     assert "  3: baseline vs igo, --set psum_bytes=4" in out
+    assert "ratios over the 2 models of each target; reduction" in out
     assert "step 4 (--set no_such_key=1) cannot run: this igoc's targets have no key " in err
     assert "'no_such_key'" in err
     assert "the ablation (--set cores=0) cannot run:" in err and "key 'cores'" in err

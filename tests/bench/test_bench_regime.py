@@ -94,3 +94,9 @@ def test_an_unknown_regime_is_bad_usage(capsys):
         main(["--regime", "fast"])
     assert stop.value.code == 2
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_a_single_name_may_be_given_as_a_string():
+    one = plan(targets="edge", models="ncf", pipelines="igo")
+    assert one == plan(targets=["edge"], models=["ncf"], pipelines=["igo"])
+    assert {job.target_name for job in one.jobs} == {"edge"}

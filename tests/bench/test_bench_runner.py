@@ -48,7 +48,7 @@ def test_equal_jobs_run_once(job, tmp_path):
     results = run_jobs([job, job], 1, ResultCache(tmp_path), Progress(stream))
     assert results[0] == results[1] and results[0]["status"] == "ok"
     lines = stream.getvalue().splitlines()
-    assert lines[0] == "igoc-bench: 1 jobs, 0 from the cache, 1 to run"
+    assert lines[0] == "igoc-bench: 1 job, 0 from the cache, 1 to run"
     assert len(lines) == 2 and lines[1].startswith("[1/1] linear.mlir on edge, baseline: ")
 
 
@@ -98,7 +98,7 @@ def test_cached_only_runs_nothing(job, tmp_path):
     stream = io.StringIO()
     (missing,) = run_jobs([job], 1, cache, Progress(stream), cached_only=True)
     assert (
-        stream.getvalue() == "igoc-bench: 1 jobs, 0 from the cache, 1 not run (not in the cache)\n"
+        stream.getvalue() == "igoc-bench: 1 job, 0 from the cache, 1 not run (not in the cache)\n"
     )
     assert missing["status"] == "failed" and missing["stage"] == "not run"
     assert not list(tmp_path.rglob("*.json"))

@@ -107,6 +107,23 @@ def test_a_key_is_set_or_swept_once():
         target_runs(["edge"], [], [("cores", [1]), ("cores", [2])])
 
 
+def test_two_targets_of_one_name_are_bad_usage(tmp_path):
+    """A preset and a file of the same name (its stem, or its key ``name``) would share a
+    column the tables cannot tell apart; the same target named twice is one target."""
+    for name, text in (
+        ("edge.toml", 'base = "edge"\n'),
+        ("x.toml", 'base = "edge"\nname = "edge"\n'),
+    ):
+        copy = tmp_path / name
+        copy.write_text(text)
+        with pytest.raises(BenchUsageError, match=f"'edge' and '{copy}' are both named 'edge'"):
+            target_runs(["edge", str(copy)])
+    assert len(target_runs(["edge", "edge"])) == 1
+    mine = tmp_path / "mine.toml"
+    mine.write_text('base = "edge"\n')
+    assert [r.name for r in target_runs(["edge", str(mine)])] == ["edge", "mine"]
+
+
 def test_unknown_target_lists_the_presets():
     with pytest.raises(BenchUsageError, match="unknown target 'tpu'; targets: edge, server"):
         target_run("tpu")
