@@ -1,6 +1,7 @@
 """igoc: a compiler for the backward pass of DNN training on NPUs.
 
-Its packages import in one direction only: ``target`` (the machine), ``limits``
+Its packages import in one direction only: ``errors`` (``IgocError``, the base
+of every error about what igoc was given), ``target`` (the machine), ``limits``
 (the sizes igoc accepts) and ``output`` (how every file is written) at the very
 bottom, then ``isa`` (instructions, the ``.npu`` file, what each instruction
 touches and how long a matmul takes); ``sim`` and ``schedule`` on ``isa``;

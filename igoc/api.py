@@ -8,11 +8,15 @@
 What the ``igoc`` command does, without the command line: parse and verify,
 stamp the target, run a named pipeline (or a pass-pipeline spec) down to the
 ``npu`` stage, and build the program (``Program``, ready for ``write_npu`` or
-``simulate``). Errors in the input raise ``igoc.frontend.DiagnosticError``.
+``simulate``). What igoc refuses raises an ``igoc.errors.IgocError``, in one
+line: ``DiagnosticError`` for the input (with its location), ``TargetError``
+for the target, ``PipelineError`` for the pipeline; an argument of the wrong
+type raises ``TypeError``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,7 +30,21 @@ if TYPE_CHECKING:
 def _target(target: Target | str) -> Target:
     from igoc.target import Target, load_target
 
-    return target if isinstance(target, Target) else load_target(target)
+    if isinstance(target, Target):
+        return target
+    if not isinstance(target, str):
+        raise TypeError(
+            "target must be an igoc.target.Target, a preset's name or a .toml path, "
+            f"not {type(target).__name__}"
+        )
+    return load_target(target)
+
+
+def _check_names(**names: object) -> None:
+    """TypeError unless each of ``names`` is a string or None."""
+    for name, value in names.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a string or None, not {type(value).__name__}")
 
 
 def lower_module(
@@ -38,9 +56,17 @@ def lower_module(
 ) -> Session:
     """Run a pipeline on a parsed module, in place, down to the ``npu`` stage; the session
     it ran in (``session``, or a new one)."""
+    from xdsl.dialects.builtin import ModuleOp
+
     from igoc import pipeline as pipelines
     from igoc.dialects.npu import stamp_target
 
+    if not isinstance(module, ModuleOp):
+        raise TypeError(
+            f"module must be a parsed module (igoc.frontend.parse_text), not "
+            f"{type(module).__name__}"
+        )
+    _check_names(pipeline=pipeline, pass_pipeline=pass_pipeline)
     stamp_target(module, _target(target))
     steps = pipelines.build_pipeline(pipeline, pass_pipeline)
     if pipelines.final_stage(steps) != "npu":
@@ -104,19 +130,23 @@ def compile_text(
     text: str,
     target: Target | str,
     pipeline: str = "igo",
-    filename: str = "<string>",
     pass_pipeline: str | None = None,
     session: Session | None = None,
+    *,
+    filename: str = "<string>",
 ) -> Program:
-    """The NPU program of MLIR text."""
+    """The NPU program of MLIR text (``filename``: the name its diagnostics give it)."""
     from igoc.frontend import parse_text
 
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, not {type(text).__name__}")
+    _check_names(filename=filename)
     module = parse_text(text, filename)
     return compile_module(module, target, pipeline, pass_pipeline, session)
 
 
 def compile_file(
-    path: str,
+    path: str | os.PathLike,
     target: Target | str,
     pipeline: str = "igo",
     pass_pipeline: str | None = None,
@@ -125,4 +155,6 @@ def compile_file(
     """The NPU program of an MLIR file."""
     from igoc.frontend import parse_file
 
-    return compile_module(parse_file(path), target, pipeline, pass_pipeline, session)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a string or a path, not {type(path).__name__}")
+    return compile_module(parse_file(os.fspath(path)), target, pipeline, pass_pipeline, session)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from igoc.errors import IgocError
 from igoc.frontend.registry import load_object
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def check_input(module: ModuleOp, steps: list[Step], name: str | None = None) ->
             )
 
 
-class PipelineError(Exception):
+class PipelineError(IgocError):
     """A pipeline that cannot be built: an unknown name, a bad spec or option (bad usage)."""
 
 

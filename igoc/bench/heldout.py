@@ -160,7 +160,7 @@ def measure(layer: Layer, target_spec: str) -> dict:
     session = Session()  # the two pipelines share one search, as in igoc-bench
     cycles = {}
     for pipeline in ("baseline", "igo"):
-        program = compile_text(text, run.target, pipeline, layer.name, session=session)
+        program = compile_text(text, run.target, pipeline, session=session, filename=layer.name)
         cycles[pipeline] = int(simulate(program).report["cycles"])
     bound = bound_cycles(layer, run.target, run.batch)
     return {

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from igoc.errors import IgocError
+
 QUOTE_CHARS = 200
 """At most this much of a source line is quoted under a diagnostic: the part around the
 caret, with ``...`` where the line goes on (a generated file may hold a whole model on
@@ -23,7 +25,7 @@ Location = tuple[str, int, int]
 """``(filename, line, column)``, both counted from 1."""
 
 
-class DiagnosticError(Exception):
+class DiagnosticError(IgocError):
     """An error in the user's input: a message and, when known, where it is."""
 
     def __init__(self, message: str, location: Location | None = None):

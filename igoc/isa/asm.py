@@ -13,6 +13,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 
+from igoc.errors import IgocError
 from igoc.isa import instructions as ins
 from igoc.isa.disasm import DTYPES, format_instruction, format_program
 from igoc.isa.program import (
@@ -39,7 +40,7 @@ _TOKEN = re.compile(
 )
 
 
-class AsmError(Exception):
+class AsmError(IgocError):
     """An assembly error at a place in the source; ``str()`` is the full diagnostic."""
 
     def __init__(self, filename: str, line: int, col: int, message: str, source: str) -> None:

@@ -34,6 +34,7 @@ import zlib
 
 import numpy as np
 
+from igoc.errors import IgocError
 from igoc.isa.encoding import RECORD_BYTES, RECORD_DTYPE, EncodingError, check_records
 from igoc.isa.instructions import ConvGeometry, DType
 from igoc.isa.program import (
@@ -56,7 +57,7 @@ _CONV_FIELDS = tuple(ConvGeometry.__dataclass_fields__)
 _SECTION_ORDER = (b"TRGT", b"TENS", b"CONV", b"STRM", b"LABL", b"REFS", b"META")
 
 
-class NpuFormatError(Exception):
+class NpuFormatError(IgocError):
     """A .npu file (or bytes) that cannot be read; the message is one line."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from igoc.errors import IgocError
 
-class SimError(Exception):
+
+class SimError(IgocError):
     """An invalid program: the core, the instruction index and kind, and what is wrong.
 
     ``core`` and ``index`` are ``None`` for errors in the program's tables or

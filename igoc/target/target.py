@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 
+from igoc.errors import IgocError
+
 DATAFLOWS = ("os", "ws")
 ARRAY_TIMINGS = ("scalesim", "pipelined")
 """Values of ``array_timing``: how a matmul's folds follow each other (``igoc.isa.cycles``)."""
@@ -28,7 +30,7 @@ DEFAULTS = {"array_timing": "scalesim", "overlap": "double-buffered"}
 these keys, so that older target files and programs mean what they meant."""
 
 
-class TargetError(Exception):
+class TargetError(IgocError):
     """A target description that cannot be used; the message names the file and the key."""
 
 

@@ -115,3 +115,41 @@ def test_the_api_records_what_ran():
     assert compile_text(text, "edge", pass_pipeline="").meta["pipeline"] == ""
     assert compile_text(text, "edge", pipeline=None).meta["pipeline"] == "igo"  # type: ignore[arg-type]
     assert compile_text(text, "edge", "baseline").meta["pipeline"] == "baseline"
+
+
+def test_the_api_raises_one_base_for_what_it_refuses(tmp_path):
+    """Bad input, target and pipeline are each an ``IgocError`` with a one-line message;
+    arguments of the wrong type are a ``TypeError`` naming the argument, not an error from
+    deep inside; the file name is a keyword of ``compile_text``."""
+    from igoc.api import compile_file, compile_module
+    from igoc.errors import IgocError
+    from igoc.pipeline import PipelineError
+    from igoc.target import TargetError
+
+    refused = [
+        (lambda: compile_text("x", "edge"), DiagnosticError),
+        (lambda: compile_text(LAYER, "tpu"), TargetError),
+        (lambda: compile_text(LAYER, "edge", "fast"), PipelineError),
+        (lambda: compile_text(LAYER, "edge", pass_pipeline="tile{"), PipelineError),
+        (lambda: compile_file(tmp_path / "missing.mlir", "edge"), DiagnosticError),
+    ]
+    for call, kind in refused:
+        with pytest.raises(kind) as caught:
+            call()
+        assert isinstance(caught.value, IgocError)
+        assert "\n" not in str(caught.value)
+    wrong = [
+        (lambda: compile_text(b"func", "edge"), "text must be a string, not bytes"),
+        (lambda: compile_text(LAYER, 3), "target must be an igoc.target.Target"),
+        (lambda: compile_text(LAYER, "edge", ["igo"]), "pipeline must be a string or None"),
+        (lambda: compile_module(LAYER, "edge"), "module must be a parsed module"),
+        (lambda: compile_file(None, "edge"), "path must be a string or a path"),
+    ]
+    for call, message in wrong:
+        with pytest.raises(TypeError, match=message):
+            call()
+    with pytest.raises(DiagnosticError, match=r"^layer\.mlir:1:1: error"):
+        compile_text("x", "edge", filename="layer.mlir")
+    path = tmp_path / "layer.mlir"
+    path.write_text(LAYER)
+    assert compile_file(path, "edge").meta["pipeline"] == "igo"
