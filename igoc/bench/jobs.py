@@ -195,7 +195,12 @@ def run_job(job: Job, session=None) -> dict:
         with paused_collector():
             try:
                 program = compile_text(
-                    job.text, target, job.pipeline, job.input_name, job.pass_pipeline, session
+                    job.text,
+                    target,
+                    job.pipeline,
+                    job.pass_pipeline,
+                    session,
+                    filename=job.input_name,
                 )
             except DiagnosticError as err:
                 raise _Failure(err.headline()) from None

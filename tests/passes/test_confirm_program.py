@@ -201,8 +201,8 @@ def test_it_weighs_the_orders_unsplit_when_an_op_was_split():
 def test_a_program_weighed_before_in_the_session_is_not_weighed_again(monkeypatch):
     """As igoc-bench compiles an input's pipelines in one session: after igo-rearrange,
     igo finds the baseline's and the all-interleaved programs weighed (and, on some inputs,
-    its own unsplit one: igo-rearrange's), weighs only the rest, and records and keeps what a compile of its
-    own does."""
+    its own unsplit one: igo-rearrange's), weighs only the rest, and records and keeps what
+    a compile of its own does."""
     text = (SAMPLES / "models" / "resnet50-b4.mlir").read_text()
     weighed: list[int] = []
     real = confirm_program.program_cycles
