@@ -15,6 +15,7 @@ import sys
 
 from igoc import __version__
 from igoc.cli.common import EXIT_INPUT_ERROR, UsageError, run_tool, whole_number
+from igoc.limits import MAX_DIM
 from igoc.output import write_output
 
 PROG = "igoc-import"
@@ -46,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", "--output", metavar="OUT.mlir", default="-", help="output file (default: stdout)"
     )
-    parser.add_argument("--batch", type=_positive, metavar="N", help="the batch (see below)")
+    parser.add_argument(
+        "--batch", type=_batch, metavar="N", help=f"the batch, 1 to {MAX_DIM:,} (see below)"
+    )
     parser.add_argument(
         "--dim",
         action="append",
@@ -62,6 +65,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _positive = whole_number(1)
+
+
+def _batch(text: str) -> int:
+    """An argparse ``type``: a batch, a whole number from 1 to igoc's limit on a dimension."""
+    value = _positive(text)
+    if value > MAX_DIM:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} is beyond igoc's limit of {MAX_DIM:,} (a tensor dimension)"
+        )
+    return value
 
 
 def _dims(specs: list[str]) -> dict[str, int]:
@@ -101,10 +114,12 @@ def _import(args: argparse.Namespace) -> int:
     write_output(args.output, imported.text())
     if not args.quiet:
         skipped = len(imported.skipped)
+        layers = len(imported.layers)
         where = "the output's header" if args.output == "-" else f"the header of {args.output}"
         print(
-            f"{PROG}: {len(imported.layers)} layers imported ({imported.counts()}) from "
-            f"{imported.source}; {skipped} {'node' if skipped == 1 else 'nodes'} skipped"
+            f"{PROG}: {layers} {'layer' if layers == 1 else 'layers'} imported "
+            f"({imported.counts()}) from {imported.source}; "
+            f"{skipped} {'node' if skipped == 1 else 'nodes'} skipped"
             + (f" (listed in {where})" if skipped else ""),
             file=sys.stderr,
         )

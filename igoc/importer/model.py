@@ -17,6 +17,7 @@ import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 
+from igoc.limits import check_conv_param, check_shape
 from igoc.zoo.layers import Conv2d, Layer, Linear
 from igoc.zoo.render import render_layer
 
@@ -57,6 +58,30 @@ class ImportedLayer:
         """What the layer is in the model (a grouped 1x1 convolution may be a batched product)."""
         return self.kind or ("convolution" if isinstance(self.layer, Conv2d) else "linear")
 
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shapes of the function's X, W and Y, as the file writes them."""
+        layer = self.layer
+        if isinstance(layer, Linear):
+            m, k, n = layer.gemm_dims(self.batch)
+            return {"X": (m, k), "W": (k, n), "Y": (m, n)}
+        return {
+            "X": (self.batch, layer.in_channels, *layer.in_hw),
+            "W": layer.weight_shape,
+            "Y": (self.batch, layer.out_channels, *layer.out_hw),
+        }
+
+    def check_params(self) -> None:
+        """:class:`~igoc.limits.LimitError` if igoc would refuse the layer's parameters."""
+        if isinstance(self.layer, Conv2d):
+            for name in ("stride", "padding", "dilation"):
+                check_conv_param(f"a {name}", getattr(self.layer, name))
+            check_conv_param("a group count", (self.layer.groups,))
+
+    def check_shapes(self) -> None:
+        """:class:`~igoc.limits.LimitError` if igoc would refuse the size of X, W or Y."""
+        for role, shape in self.shapes().items():
+            check_shape(role, shape)
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -65,6 +90,11 @@ class Skipped:
     kind: str  # the ONNX op type, or the kind of a topology row
     name: str  # the node's or row's name ('' when it has none)
     reason: str  # why it is not imported
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """``1 node``, ``2 nodes``: the count and the noun it takes (``nouns`` if not noun + s)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 MAX_COMMENT_CHARS = 96  # wrap comments so that a line with its "// " fits 100 characters
@@ -105,8 +135,8 @@ class ImportedModel:
         for kind in ("convolution", "linear", "activation product"):
             count = counted.get(kind, 0)
             if count:
-                plural = "s" if count != 1 and kind != "linear" else ""
-                parts.append(f"{count} {kind}{plural}")
+                ending = "s" if count != 1 and kind != "linear" else ""
+                parts.append(f"{count} {kind}{ending}")
         return ", ".join(parts) or "none"
 
     def skipped_lines(self) -> list[str]:
@@ -122,13 +152,39 @@ class ImportedModel:
                 lines += _wrapped(f"{named}: {s.reason}")
         return lines
 
+    def skipped_summary(self) -> str:
+        """The skipped nodes in one line, counted per op type with the first reason of each.
+
+        ``Conv x2: its weight is computed at run time, not a parameter; Relu x3, Add x1:
+        not a GEMM or a convolution``; the op types with reasons of their own first, in
+        the model's order.
+        """
+        counted = Counter(s.kind for s in self.skipped)
+        reasons: dict[str, list[str]] = {}
+        for s in self.skipped:
+            found = reasons.setdefault(s.kind, [])
+            if s.reason != NOT_MODELLED and s.reason not in found:
+                found.append(s.reason)
+        parts = []
+        for kind, found in reasons.items():
+            if found:
+                others = len(found) - 1
+                more = f" (and {plural(others, 'other reason')})" if others else ""
+                parts.append(f"{kind} x{counted[kind]}: {found[0]}{more}")
+        plain = [kind for kind, found in reasons.items() if not found]
+        if plain:
+            listed = ", ".join(f"{kind} x{counted[kind]}" for kind in plain)
+            parts.append(f"{listed}: {NOT_MODELLED}")
+        return "; ".join(parts)
+
     def header(self) -> list[str]:
         """The comment block that opens the file."""
         lines = [
             f"{self.source}: imported by igoc-import from {self.description}",
             f"Batch:  {self.batch_note}",
-            f"Layers: {len(self.layers)} imported ({self.counts()}); {self.weight_elems:,} "
-            f"weights; forward {self.macs / 1e9:.3g} GMAC",
+            f"Layers: {len(self.layers)} imported ({self.counts()}); "
+            f"{self.weight_elems:,} {'weight' if self.weight_elems == 1 else 'weights'}; "
+            f"forward {self.macs / 1e9:.3g} GMAC",
             "",
             *_CONVENTIONS,
         ]

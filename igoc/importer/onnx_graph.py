@@ -48,6 +48,7 @@ from igoc.importer.model import (
     SymbolNames,
     gemm_summary,
     linear_layer,
+    plural,
     read_file,
 )
 from igoc.zoo.layers import Conv2d
@@ -105,8 +106,8 @@ def read_onnx(
         result.notes.append(f"The subgraphs of {kind} nodes are not imported.")
     if not result.layers:
         raise ModelImportError(
-            f"{shown}: nothing to import: no Conv, Gemm or MatMul whose gradients igoc computes "
-            f"({len(result.skipped)} nodes skipped)"
+            f"{shown}: nothing to import: no Conv, Gemm or MatMul whose gradients igoc computes; "
+            f"{plural(len(result.skipped), 'node')} skipped: {result.skipped_summary()}"
         )
     return result
 
@@ -177,21 +178,39 @@ def _fix_input_sizes(model: Any, batch: int | None, dims: dict[str, int], shown:
 
     The batch's name is the symbol at axis 0 of the first input whose axis 0 is
     symbolic; every dimension of that name takes ``batch``. Other symbols take
-    their size from ``dims``.
+    their size from ``dims``, every one of which must name a symbol of the inputs.
     """
     initializers = {init.name for init in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     batch_symbol = None
-    fixed_batches = set()
+    leading: dict[int, list[str]] = {}  # each fixed size at axis 0: the inputs it leads
+    symbols: dict[str, None] = {}  # the inputs' symbolic dimensions, in order
     for value in inputs:
         shape = value.type.tensor_type.shape
+        symbols.update(dict.fromkeys(d.dim_param for d in shape.dim if d.dim_param))
         if not shape.dim:
             continue
         first = shape.dim[0]
         if first.HasField("dim_value"):
-            fixed_batches.add(first.dim_value)
+            leading.setdefault(first.dim_value, []).append(value.name)
         elif batch_symbol is None:
             batch_symbol = first.dim_param
+    unknown = [name for name in dims if name not in symbols]
+    if unknown:
+        given = ", ".join(f"{name}={dims[name]}" for name in unknown)
+        missing = ", ".join(f"'{name}'" for name in unknown)
+        known = ", ".join(
+            f"'{name}'" + (" (the batch)" if name == batch_symbol else "") for name in symbols
+        )
+        raise ModelImportError(
+            f"{shown}: --dim {given}: the model has no symbolic "
+            f"{'dimension' if len(unknown) == 1 else 'dimensions'} {missing}; "
+            + (
+                f"its inputs' symbolic dimensions are {known}"
+                if symbols
+                else "its inputs have none (every size is fixed), so leave --dim out"
+            )
+        )
     if batch_symbol is not None and batch_symbol not in dims:
         if batch is None:
             symbol = f" ('{batch_symbol}')" if batch_symbol else ""
@@ -214,14 +233,40 @@ def _fix_input_sizes(model: Any, batch: int | None, dims: dict[str, int], shown:
             dim.dim_value = size
     if batch_symbol is not None:
         return f"{dims[batch_symbol]} (the model's symbolic batch '{batch_symbol}')"
-    if batch is not None and fixed_batches and fixed_batches != {batch}:
+    if batch is not None and leading and set(leading) != {batch}:
+        if len(leading) == 1:
+            ((size, names),) = leading.items()
+            raise ModelImportError(
+                f"{shown}: the model's batch is fixed at {size}, not {batch} "
+                f"({_inputs_leading(size, names)}); export it with a dynamic batch axis, or "
+                "leave --batch out"
+            )
+        sizes = ", ".join(_inputs_leading(size, names) for size, names in leading.items())
         raise ModelImportError(
-            f"{shown}: the model's batch is fixed at {min(fixed_batches)}, not {batch}; export "
-            "it with a dynamic batch axis, or leave --batch out"
+            f"{shown}: --batch {batch} cannot be the model's batch: its inputs' leading sizes "
+            f"are fixed and differ ({sizes}); leave --batch out to import the sizes as they "
+            "are, or export the model with a dynamic batch axis"
         )
-    if fixed_batches:
-        return f"{min(fixed_batches)} (fixed in the model)"
+    if len(leading) == 1:
+        return f"{next(iter(leading))} (fixed in the model)"
+    if leading:
+        sizes = ", ".join(_inputs_leading(size, names) for size, names in leading.items())
+        return f"fixed in the model, and the inputs' leading sizes differ: {sizes}"
     return "none (the model's inputs have no batch axis)"
+
+
+MAX_NAMED_INPUTS = 3
+"""The most inputs a message names for one leading size; it counts the others."""
+
+
+def _inputs_leading(size: int, names: Sequence[str]) -> str:
+    """``input 'x' leads with 4``, ``inputs 'x', 'y' and 2 others lead with 8``."""
+    shown = [f"'{name}'" for name in names[:MAX_NAMED_INPUTS]]
+    others = len(names) - len(shown)
+    listed = ", ".join(shown) + (f" and {plural(others, 'other')}" if others else "")
+    if len(names) == 1:
+        return f"input {listed} leads with {size}"
+    return f"inputs {listed} lead with {size}"
 
 
 def _infer(onnx: Any, model: Any, shown: str) -> Any:
@@ -549,12 +594,15 @@ def _conv(graph: _Graph, node: Any, index: int, names: SymbolNames) -> ImportedL
         raise _BadNode(f"kernel_shape {kernel} disagrees with the weight's shape {list(w_shape)}")
     for label, values in (("strides", strides), ("dilations", dilations), ("pads", pads)):
         if len(values) != (2 * spatial if label == "pads" else spatial):
-            raise _BadNode(f"{label} has {len(values)} values for a {spatial}-D convolution")
+            raise _BadNode(
+                f"{label} has {plural(len(values), 'value')} for a {spatial}-D convolution"
+            )
     batch, channels, *sizes = x_shape
     out_channels = w_shape[0]
     if group < 1 or channels != group * w_shape[1] or out_channels % group:
         raise _BadNode(
-            f"X has {channels} channels, W {list(w_shape)} with group = {group} does not fit"
+            f"X has {plural(channels, 'channel')}, W {list(w_shape)} with group = {group} "
+            "does not fit"
         )
     spans = [d * (k - 1) + 1 for d, k in zip(dilations, kernel, strict=True)]
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -712,7 +760,7 @@ def _product(
     """The layer of ``Y = A.B`` (batched over ``batch``), or why there is none."""
     op = node.op_type
     if a.cols != b.rows:
-        raise _BadNode(f"A has {a.cols} columns, B {b.rows} rows")
+        raise _BadNode(f"A has {plural(a.cols, 'column')}, B {plural(b.rows, 'row')}")
     _check_output(graph, node, out)
     if a.constant and b.constant:
         return Skipped(op, node.name, "both operands are constants (it folds away)")

@@ -39,6 +39,7 @@ from igoc.importer.model import (
     SymbolNames,
     gemm_summary,
     linear_layer,
+    plural,
     read_file,
 )
 from igoc.zoo.layers import Conv2d
@@ -194,7 +195,8 @@ def _row(
         m, n, k = numbers
         layer = linear_layer(symbol, m * batch, k, n, computes_dx)
         origin = f"from row {number} of the topology: M={m}, N={n}, K={k}"
-        return ImportedLayer(layer, 1, f"GEMM {gemm_summary(layer, 1)}", (origin,))
+        summary = f"linear {k} -> {n}; {gemm_summary(layer, 1)}"  # gemm_summary says GEMM
+        return ImportedLayer(layer, 1, summary, (origin,))
     height, width, filter_h, filter_w, channels, filters, stride_h, *rest = numbers
     stride_w = rest[0] if rest else stride_h
     if filter_h > height or filter_w > width:
@@ -223,15 +225,15 @@ def _row(
     summary += f"{channels} -> {layer.out_channels} channels; {gemm_summary(layer, batch)}"
     origin = (
         f"from row {number} of the topology: IFMAP {height}x{width}, filter "
-        f"{filter_h}x{filter_w}, {channels} channels, {filters} filters, stride "
-        f"{stride_h}" + (f"x{stride_w}" if rest else "")
+        f"{filter_h}x{filter_w}, {plural(channels, 'channel')}, {plural(filters, 'filter')}, "
+        f"stride {stride_h}" + (f"x{stride_w}" if rest else "")
     )
     origins = [origin]
     if extra_h or extra_w:
         origins.append(
             f"SCALE-Sim counts a last window that runs past the IFMAP ({out_h}x{out_w} outputs) "
-            f"and reads nothing there: X gains {extra_h} zero row(s) and {extra_w} zero "
-            "column(s) at the end"
+            f"and reads nothing there: X gains {plural(extra_h, 'zero row')} and "
+            f"{plural(extra_w, 'zero column')} at the end"
         )
     return ImportedLayer(layer, batch, summary, tuple(origins), ((0, extra_h), (0, extra_w)))
 
