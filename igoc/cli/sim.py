@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import zipfile
 from collections.abc import Callable
@@ -146,6 +147,15 @@ def note_overflowed_inputs(path: str, given: dict[str, np.ndarray], program: Pro
         )
 
 
+def _same_path(first: str, second: str) -> bool:
+    """Whether two output paths name one file (through links, or by their resolved names
+    when they do not exist yet)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them is not there yet
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
 def run(args: argparse.Namespace) -> int:
     """Simulate as the arguments say; returns the exit status."""
     for output in (args.trace, args.outputs):  # before any work: an input is never replaced
@@ -251,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     for option in ("trace", "outputs"):  # the report goes to standard output, always
         if getattr(args, option) == STDOUT:
             parser.error(f"argument --{option}: cannot be '-': standard output carries the report")
+    if args.trace and args.outputs and _same_path(args.trace, args.outputs):
+        parser.error(f"--trace and --outputs both name '{args.outputs}'; give each its own file")
     try:
         return run(args)
     except (NpuFormatError, SimError) as err:

@@ -137,6 +137,22 @@ def test_igoc_sim_still_writes_new_outputs(npu, tmp_path):
     assert set(np.load(outputs)) == {"y", "dx", "dw"}
 
 
+def test_trace_and_outputs_of_one_file_are_bad_usage(npu, tmp_path, monkeypatch):
+    """One file named for both (the second write would win), new or existing, by another
+    spelling: refused before any work."""
+    monkeypatch.chdir(tmp_path)
+    both = tmp_path / "both.out"
+    for exists in (False, True):
+        if exists:
+            both.write_text("kept")
+        for second in ("both.out", "./both.out", both):
+            status, out, err = _run(sim.main, [npu, "--trace", "both.out", "--outputs", second])
+            assert status == 2 and out == ""
+            assert f"--trace and --outputs both name '{second}'; give each its own file" in err
+        assert both.exists() == exists
+    assert both.read_text() == "kept"
+
+
 def test_igoc_as_never_writes_over_its_source(folder, tmp_path):
     source = tmp_path / "c.s"
     source.write_bytes((folder / "c.s").read_bytes())
