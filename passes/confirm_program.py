@@ -6,10 +6,14 @@ Guarantees: the ops end with one of four sets of schedules, whichever whole
 program the simulator finds fastest (a tie keeps the earlier in this list):
 
 - ``schedules``: each op's schedule as it came;
-- ``unsplit``: each op's order at the conventional partition
-  (``decide.unsplit_schedule``: nothing split on one core, the batch across
-  several), undoing the ``partition`` pass's splits; weighed only when some op
-  has another partition;
+- ``unsplit``: the schedules ``select-order`` gave, at the conventional
+  partition (nothing split on one core, the batch across several), before the
+  ``partition`` pass split or replaced any (found again by the policy each op
+  records in ``sched.policy``, as that pass decided them: the program
+  ``igo-rearrange`` weighs as scheduled, so that ``igo`` is never slower than it
+  where it is weighed); for ops without that record, each op's order retiled at
+  the conventional partition (``decide.unsplit_schedule``); weighed only when it
+  differs from the schedules as they came;
 - ``interleaved``: each op's ``only-interleaving`` order at the conventional
   partition, decided as the ``igo-interleave`` pipeline decides it (in training
   order, each fused op after the one before it as that pipeline schedules it), so
@@ -59,13 +63,19 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from igoc.cost.decide import baseline_schedule, fused_context, select_order, unsplit_schedule
+from igoc.cost.decide import (
+    ORDER_POLICIES,
+    baseline_schedule,
+    fused_context,
+    select_order,
+    unsplit_schedule,
+)
 from igoc.cost.oracle import program_cycles, program_estimate
 from igoc.cost.parallel import side_by_side
 from igoc.cost.search import desc_key
 from igoc.cost.session import record_planned, release_estimates, search_for
 from igoc.dialects.npu import module_target
-from igoc.dialects.sched import set_record, set_schedule
+from igoc.dialects.sched import from_attr, set_record, set_schedule
 from igoc.dialects.views import TrainingLayers, declared_tensors
 from igoc.frontend import error_at
 from igoc.schedule.layer_schedule import core_step_count
@@ -88,18 +98,28 @@ def program_steps(descs: list, schedules: list, cores: int) -> int:
     )
 
 
-def interleaved_schedules(searches: list, descs: list, capacity_bytes: int) -> list | None:
-    """Each op's schedule as the ``igo-interleave`` pipeline decides it (``searches``: each
-    op's search under its discipline), or None if some op has no such schedule that fits."""
+def decided_schedules(
+    searches: list, descs: list, capacity_bytes: int, policies: list[str]
+) -> list | None:
+    """Each op's schedule as ``select-order`` decides it under ``policies[i]`` at the
+    conventional partition (in training order, each fused op after the one before it as
+    decided here; ``searches``: each op's search under its discipline), or None if some
+    op has no such schedule that fits."""
     out: list = []
     for index, desc in enumerate(descs):
         context = fused_context(descs, index, capacity_bytes, out.__getitem__)
         try:
-            schedule, _ = select_order(searches[index], desc, "only-interleaving", context=context)
+            schedule, _ = select_order(searches[index], desc, policies[index], context=context)
         except (ValueError, PlanError):
             return None
         out.append(schedule)
     return out
+
+
+def _select_order_policy(layer) -> object:
+    """The policy ``select-order`` recorded on a layer op (``sched.policy``), or None."""
+    attr = layer.attributes.get("sched.policy")
+    return None if attr is None else from_attr(attr)
 
 
 @dataclass(frozen=True)
@@ -128,16 +148,26 @@ class ConfirmProgramPass(ModulePass):
         # Each op's baseline and unsplit schedules under its own discipline (tiler, reuse).
         searches = [search.under(*s.discipline()) for s in current]  # type: ignore[union-attr]
         baseline = [baseline_schedule(s, d) for s, d in zip(searches, descs, strict=True)]
-        interleaved = interleaved_schedules(searches, descs, target.spm_bytes)
+        capacity = target.spm_bytes
+        interleaved = decided_schedules(
+            searches, descs, capacity, ["only-interleaving"] * len(descs)
+        )
         if current == baseline and interleaved in (None, baseline):
             set_record(op, "program", {"kept": "schedules", "same_as_baseline": True})
             return
         steps = program_steps(descs, current, target.cores)
         simulated = not self.limit or steps <= self.limit
         weigh = program_cycles if simulated else program_estimate
-        unsplit = [
-            unsplit_schedule(se, d, s) for se, d, s in zip(searches, descs, current, strict=True)
-        ]
+        policies = [_select_order_policy(layer) for layer in layers.ops]
+        unsplit = None
+        if all(policy in ORDER_POLICIES for policy in policies):
+            # ``select-order``'s decisions, found again in the search's memory of them.
+            unsplit = decided_schedules(searches, descs, capacity, policies)
+        if unsplit is None:
+            unsplit = [
+                unsplit_schedule(se, d, s)
+                for se, d, s in zip(searches, descs, current, strict=True)
+            ]
         weighed = {"schedules": current}
         for name, schedules in (
             ("unsplit", unsplit),
