@@ -71,7 +71,7 @@ from igoc.cost.decide import (
     unsplit_schedule,
 )
 from igoc.cost.oracle import program_cycles, program_estimate
-from igoc.cost.parallel import side_by_side
+from igoc.cost.parallel import prefetch_ops, side_by_side
 from igoc.cost.search import desc_key
 from igoc.cost.session import record_planned, release_estimates, search_for
 from igoc.dialects.npu import module_target
@@ -149,6 +149,13 @@ class ConfirmProgramPass(ModulePass):
         searches = [search.under(*s.discipline()) for s in current]  # type: ignore[union-attr]
         baseline = [baseline_schedule(s, d) for s, d in zip(searches, descs, strict=True)]
         capacity = target.spm_bytes
+
+        def request(index: int, desc):
+            discipline = current[index].discipline()  # type: ignore[union-attr]
+            args = (desc, "only-interleaving")
+            return (desc.signature(), discipline), (select_order, discipline, args)
+
+        prefetch_ops(ctx, search, layers, "confirm-program", request)  # the ops weighed alone
         interleaved = decided_schedules(
             searches, descs, capacity, ["only-interleaving"] * len(descs)
         )

@@ -96,36 +96,42 @@ def prefetch(
 T = TypeVar("T")
 
 _TASKS: list[Callable[[], object]] = []  # the tasks of the pool being run (read by workers)
+_NEXT: list = []  # the shared counter of the next task to claim (a multiprocessing Value)
 
 
 def side_by_side(tasks: list[Callable[[], T]], jobs: int) -> list[T]:
     """What each of ``tasks`` returns: the first is run in this process, the others meanwhile
     in up to ``jobs - 1`` forked workers (``jobs`` processes at most), which hand back only
-    what they return. A task whose worker fails (or dies) is run here afterwards, where its
-    error is raised; with one job, or without ``fork``, all are run here in order. For pure
-    tasks whose results are small (``confirm-program``'s whole programs, weighed side by
-    side)."""
+    what they return. Each process claims the next task not yet claimed when it is free
+    (this process once the first is done), so that no process idles while a task waits. A
+    task whose worker fails (or dies) is run here afterwards, where its error is raised;
+    with one job, or without ``fork``, all are run here in order. For pure tasks whose
+    results are small (``confirm-program``'s whole programs, weighed side by side)."""
     if jobs <= 1 or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [task() for task in tasks]
+    context = multiprocessing.get_context("fork")
     _TASKS[:] = tasks
+    _NEXT[:] = [context.Value("l", 1)]  # task 0 is this process's
     done: dict[int, T] = {}
     pool = None
     try:
         try:  # the workers are forked here, while ``_TASKS`` holds the tasks
-            context = multiprocessing.get_context("fork")
-            pool = ProcessPoolExecutor(min(jobs - 1, len(tasks) - 1), mp_context=context)
-            futures = {pool.submit(_run, i): i for i in range(1, len(tasks))}
+            workers = min(jobs - 1, len(tasks) - 1)
+            pool = ProcessPoolExecutor(workers, mp_context=context)
+            futures = [pool.submit(_drain) for _ in range(workers)]
         except OSError:  # no process to be had: all are run here
             _stop(pool)
-            pool, futures = None, {}
+            pool, futures = None, []
         first = tasks[0]()
+        while (index := _claim()) is not None:
+            done[index] = tasks[index]()
         try:
             for future in as_completed(futures):
                 try:
-                    done[futures[future]] = future.result()
+                    done.update(future.result())
                 except BrokenProcessPool:
                     raise
-                except Exception:  # noqa: BLE001 - run again here, where its error is raised
+                except Exception:  # noqa: BLE001 - what it claimed is run again here
                     continue
             if pool is not None:
                 pool.shutdown()
@@ -136,12 +142,32 @@ def side_by_side(tasks: list[Callable[[], T]], jobs: int) -> list[T]:
         raise
     finally:
         _TASKS.clear()
+        _NEXT.clear()
     return [first] + [done[i] if i in done else tasks[i]() for i in range(1, len(tasks))]
 
 
-def _run(index: int) -> object:
-    """In a worker: run task ``index``."""
-    return _TASKS[index]()
+def _claim() -> int | None:
+    """The index of the next task no process has claimed, now claimed; None when none is
+    left."""
+    counter = _NEXT[0]
+    with counter.get_lock():
+        index = counter.value
+        if index >= len(_TASKS):
+            return None
+        counter.value = index + 1
+    return index
+
+
+def _drain() -> dict[int, object]:
+    """In a worker: run tasks as it claims them, until none is left; what each returned (a
+    task that fails is left out, to be run again where its error is raised)."""
+    out: dict[int, object] = {}
+    while (index := _claim()) is not None:
+        try:
+            out[index] = _TASKS[index]()
+        except Exception:  # noqa: BLE001,S112 - run again in the parent
+            continue
+    return out
 
 
 def _stop(pool: ProcessPoolExecutor | None) -> None:

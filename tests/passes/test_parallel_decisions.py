@@ -65,7 +65,8 @@ def test_workers_give_the_program_of_one_process(target, monkeypatch):
     monkeypatch.setattr(confirm_program, "side_by_side", weighing)
     together = compile_text(text, target, "igo", session=Session(single=True, jobs=3))
     assert encode_program(together) == encode_program(alone)
-    assert len(decided) == 2 and decided[0] >= parallel.MIN_REQUESTS
+    # select-order's, partition's and confirm-program's (its all-interleaved program's) ops
+    assert len(decided) == 3 and decided[0] >= parallel.MIN_REQUESTS
     assert weighed and weighed[0] >= 2
 
 
@@ -209,6 +210,32 @@ def test_side_by_side_returns_each_task_s_result_in_order():
     tasks = [functools.partial(_square, x) for x in range(5)]
     assert parallel.side_by_side(tasks, jobs=2) == [0, 1, 4, 9, 16]
     assert parallel.side_by_side(tasks, jobs=1) == [0, 1, 4, 9, 16]
+
+
+def _wait_for(path: pathlib.Path) -> int:
+    """This process's id, once ``path`` exists (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid()
+
+
+def _mark_and_sleep(path: pathlib.Path) -> int:
+    path.write_text("started")
+    time.sleep(2)
+    return os.getpid()
+
+
+def test_side_by_side_takes_here_what_no_worker_has_begun(tmp_path):
+    """With one worker busy on a long task, this process, done with the first, runs the
+    tasks still waiting rather than leaving them queued for that worker."""
+    started = tmp_path / "started"
+    tasks = [functools.partial(_wait_for, started), functools.partial(_mark_and_sleep, started)]
+    tasks += [os.getpid, os.getpid]
+    pids = parallel.side_by_side(tasks, jobs=2)
+    here = os.getpid()
+    assert pids[0] == here and pids[1] != here
+    assert pids[2:] == [here, here]
 
 
 @pytest.mark.parametrize("odd", [_fail_in_a_worker, _die_in_a_worker])
