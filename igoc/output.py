@@ -58,6 +58,9 @@ def refuse_input(output: str | os.PathLike | None, *inputs: str | os.PathLike | 
     and a device (``/dev/stdin`` and ``/dev/stdout`` may be one terminal) never are."""
     if output is None or os.fspath(output) == STDOUT:
         return
+    # The file ``open_output`` would write: its name resolved as text (``d/../x`` is ``x``
+    # even when ``d`` does not exist).
+    given, output = os.fspath(output), os.path.realpath(output)
     try:
         if not stat.S_ISREG(os.stat(output).st_mode):
             return
@@ -72,7 +75,7 @@ def refuse_input(output: str | os.PathLike | None, *inputs: str | os.PathLike | 
             continue
         if same:
             raise OutputError(
-                f"cannot write '{os.fspath(output)}': it is the input file "
+                f"cannot write '{given}': it is the input file "
                 f"'{os.fspath(source)}', which it would replace"
             )
 

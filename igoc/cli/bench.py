@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from igoc import __version__
 from igoc.bench.regime import DEFAULT_REGIME, REGIMES
 from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool, target_keys_help
-from igoc.output import write_output
+from igoc.output import refuse_input, write_output
 
 EPILOG = """\
 Defaults: targets edge, server, server-4c (batches 4, 8, 32: 8 per core on the
@@ -306,6 +306,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
         raise UsageError("--json - and --csv - cannot both write to standard output")
     if args.cached_only and args.no_cache:
         raise UsageError("--cached-only needs the cache; it cannot go with --no-cache")
+    inputs = [name for name in args.model or [] if name.endswith(".mlir")]
+    inputs += [name for name in args.target or [] if name.endswith(".toml")]
+    for output in (args.json, args.csv, args.plot):  # an input file is never replaced
+        refuse_input(output, *inputs)
 
 
 def _check_modes(args: argparse.Namespace) -> None:

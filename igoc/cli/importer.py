@@ -16,7 +16,7 @@ import sys
 from igoc import __version__
 from igoc.cli.common import EXIT_INPUT_ERROR, UsageError, run_tool, whole_number
 from igoc.limits import MAX_DIM
-from igoc.output import write_output
+from igoc.output import refuse_input, write_output
 
 PROG = "igoc-import"
 
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 def _import(args: argparse.Namespace) -> int:
     from igoc.importer import ModelImportError, guess_format, import_model
 
+    refuse_input(args.output, args.model)  # before any work: the model is never replaced
     dims = _dims(args.dim)
     fmt = args.format or guess_format(args.model)
     if dims and fmt != "onnx":

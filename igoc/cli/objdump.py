@@ -8,7 +8,7 @@ import sys
 from igoc import __version__
 from igoc.isa.disasm import format_program
 from igoc.isa.npufile import NpuFormatError, read_npu
-from igoc.output import OutputError, write_output
+from igoc.output import OutputError, refuse_input, write_output
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,10 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        refuse_input(args.output, args.file)  # the program is never replaced
         program = read_npu(args.file)
         text = format_program(program)
     except NpuFormatError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OutputError as err:
+        print(err.headline(), file=sys.stderr)
         return 1
     try:
         write_output(args.output, text)

@@ -28,7 +28,7 @@ from igoc.cli.common import (
     machine_settings,
     run_tool,
 )
-from igoc.output import write_output
+from igoc.output import refuse_input, write_output
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -100,6 +100,7 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if args.list_passes:
         sys.stdout.write(pipeline.list_passes())
         return 0
+    refuse_input(args.output, args.input)  # before any work: the input is never replaced
     steps = pipeline.build_pipeline(spec=args.passes)
     settings = machine_settings(args.set)
     target: Target | list[tuple[str, object]] | None = None

@@ -41,6 +41,34 @@ def test_an_output_that_is_the_input_is_refused(capsys, layer, tmp_path):
     assert igoc_cli.main([str(layer), "--target", "edge", "-o", str(tmp_path / "l.npu")]) == 0
 
 
+def test_no_tool_writes_over_its_input(capsys, layer, tmp_path, monkeypatch):
+    """igoc-import, igoc-objdump, igoc-opt and igoc-bench's outputs refuse an input's name
+    as igoc does, also by a path through a folder that does not exist (``d/../x``)."""
+    from igoc.cli import bench, importer, objdump, opt
+
+    monkeypatch.chdir(tmp_path)
+    table = tmp_path / "t.csv"
+    table.write_text("Layer\tM\tN\tK\nfc1\t4\t8\t16\n")
+    program = tmp_path / "l.npu"
+    assert igoc_cli.main([str(layer), "--target", "edge", "-o", str(program)]) == 0
+    toml = tmp_path / "mine.toml"
+    toml.write_text('base = "edge"\n')
+    calls = [
+        (igoc_cli.main, [str(layer), "-o", "nowhere/../layer.mlir"], layer),
+        (importer.main, [str(table), "-o", str(table)], table),
+        (objdump.main, [str(program), "-o", "gone/../l.npu"], program),
+        (opt.main, [str(layer), "-p", "conv-to-gemm", "-o", "./layer.mlir"], layer),
+        (bench.main, ["--model", str(layer), "--target", "edge", "--json", str(layer)], layer),
+        (bench.main, ["--model", "ncf", "--target", str(toml), "--csv", str(toml)], toml),
+    ]
+    for main, argv, victim in calls:
+        before = victim.read_bytes()
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert "is the input file" in err, err
+        assert victim.read_bytes() == before
+
+
 def test_refuse_input_only_refuses_one_regular_file(tmp_path):
     one, other = tmp_path / "a", tmp_path / "b"
     one.write_text("x")
