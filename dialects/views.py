@@ -34,30 +34,30 @@ def functions(module: ModuleOp) -> list[func.FuncOp]:
 
 
 def tensor_names(module: ModuleOp, function: func.FuncOp) -> dict[SSAValue, str]:
-    """The DRAM tensor name of every value of a function.
+    """The DRAM tensor name of every value of a function (and of the module's others).
 
     Arguments and results keep the names the user gave them (``x``, ``dw``), prefixed
     by the function's name when the module holds several functions (``fc.x``);
-    values without a name become ``v<n>``.
+    values without a name become ``v<n>``. A name already taken, in this function or
+    an earlier one (``@a(%b.x)`` and ``@a.b(%x)`` both spell ``a.b.x``), gains
+    ``.2``, ``.3``, ...: two values never share a tensor.
     """
-    prefix = f"{function.sym_name.data}." if len(functions(module)) > 1 else ""
+    del function  # every function's names are worked out together, in module order
+    several = len(functions(module)) > 1
     names: dict[SSAValue, str] = {}
     taken: set[str] = set()
-
-    def name(value: SSAValue) -> None:
-        base = value.name_hint or f"v{len(names)}"
-        candidate, n = prefix + base, 1
-        while candidate in taken:
-            n += 1
-            candidate = f"{prefix}{base}.{n}"
-        taken.add(candidate)
-        names[value] = candidate
-
-    for arg in function.body.block.args:
-        name(arg)
-    for op in function.body.block.ops:
-        for result in op.results:
-            name(result)
+    for each in functions(module):
+        prefix = f"{each.sym_name.data}." if several else ""
+        values = list(each.body.block.args)
+        values += [result for op in each.body.block.ops for result in op.results]
+        for count, value in enumerate(values):
+            base = value.name_hint or f"v{count}"
+            candidate, n = prefix + base, 1
+            while candidate in taken:
+                n += 1
+                candidate = f"{prefix}{base}.{n}"
+            taken.add(candidate)
+            names[value] = candidate
     return names
 
 
