@@ -158,6 +158,22 @@ class PassError(Exception):
     """A pass that failed or left IR that does not verify (a bug in igoc, not in the input)."""
 
 
+DECIDING = ("tile", "select-order", "partition", "confirm-program")
+"""The passes that set an op's schedule (``sched.schedule``), whatever it held."""
+
+
+def decided_again(module: ModuleOp, steps: list[Step]) -> str | None:
+    """The first of ``steps`` that decides schedules again when ``module``'s ops already
+    carry some (an ``--emit`` output, perhaps edited by hand); None otherwise."""
+    first = next((step.name for step in steps if step.name in DECIDING), None)
+    if first is None:
+        return None
+    for op in module.walk():
+        if "sched.schedule" in op.attributes:
+            return first
+    return None
+
+
 @dataclass(frozen=True)
 class Step:
     """One pass of a pipeline: its spec text, the stage it produces, the pass itself."""

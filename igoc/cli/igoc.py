@@ -163,6 +163,13 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
     module = load_module(args.input, sources)
     timings.append(("parse + verify", time.perf_counter() - start))
     pipeline.check_input(module, steps, None if args.pass_pipeline is not None else args.pipeline)
+    again = pipeline.decided_again(module, steps)
+    if again is not None:
+        print(
+            f"{PROG}: warning: the input's schedules (sched.schedule) are decided again from "
+            f"{again} on; to lower them as they are: --pass-pipeline lower-to-npu",
+            file=sys.stderr,
+        )
 
     from igoc.dialects.npu import module_target, stamp_target
 

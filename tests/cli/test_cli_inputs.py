@@ -181,3 +181,21 @@ def test_the_api_raises_one_base_for_what_it_refuses(tmp_path):
     path = tmp_path / "layer.mlir"
     path.write_text(LAYER)
     assert compile_file(path, "edge").meta["pipeline"] == "igo"
+
+
+def test_schedules_in_the_input_decided_again_are_a_warning(capsys, layer, tmp_path):
+    """A scheduled input (an --emit output, perhaps edited by hand) compiled with a pipeline
+    that decides schedules says so, and how to keep them; lowering it as it is, or a plain
+    input, says nothing."""
+    scheduled = tmp_path / "part.mlir"
+    scheduled.write_text(stage(capsys, layer, "partitioned"))
+    out = str(tmp_path / "x.npu")
+    assert igoc_cli.main([str(scheduled), "--target", "edge", "-o", out]) == 0
+    err = capsys.readouterr().err
+    assert err == (
+        "igoc: warning: the input's schedules (sched.schedule) are decided again from tile "
+        "on; to lower them as they are: --pass-pipeline lower-to-npu\n"
+    )
+    for argv in ([str(scheduled), "--pass-pipeline", "lower-to-npu"], [str(layer)]):
+        assert igoc_cli.main([*argv, "--target", "edge", "-o", out]) == 0
+        assert "warning" not in capsys.readouterr().err
