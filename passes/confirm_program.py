@@ -38,8 +38,12 @@ With several jobs (``igoc -j``), the programs are weighed side by side: the prog
 as scheduled in this process, the others in forked workers that hand back their
 cycles (``igoc.cost.parallel.side_by_side``); the same program is kept either way.
 The module attribute ``sched.program`` says what was weighed, how, and what was
-kept: ``{kept, weighed_by, cycles, unsplit_cycles, interleaved_cycles, baseline_cycles}`` with
-``weighed_by`` ``"simulator"`` or ``"cost model"`` (whose cycles are estimates).
+kept: ``{kept, kept_cycles, weighed_by, cycles, unsplit_cycles, interleaved_cycles,
+baseline_cycles, same}``: ``cycles`` are those of the schedules as they came,
+``weighed_by`` is ``"simulator"`` or ``"cost model"`` (whose cycles are estimates),
+and ``same`` names each program not weighed because it is one weighed under another
+name (``{"unsplit": "schedules"}``). A program that could not be made (an op with
+no only-interleaving schedule that fits) has no entry.
 
 Why: ``select-order`` and ``partition`` weigh each op alone or after the op
 before it, but the planner plans a core's whole walk at once, and neighbours
@@ -124,7 +128,9 @@ def _select_order_policy(layer) -> object:
 
 @dataclass(frozen=True)
 class ConfirmProgramPass(ModulePass):
-    """Simulates the program as scheduled, unsplit and as the baseline's; keeps the fastest."""
+    """Weighs four whole programs (scheduled, unsplit, interleaved, baseline); keeps the fastest.
+
+    Simulated, or by the cost model over ``limit`` steps (see the module's docstring)."""
 
     name = "confirm-program"
 
@@ -176,15 +182,20 @@ class ConfirmProgramPass(ModulePass):
                 for se, d, s in zip(searches, descs, current, strict=True)
             ]
         weighed = {"schedules": current}
+        same: dict[str, str] = {}  # a program not weighed again -> the name it was weighed as
         for name, schedules in (
             ("unsplit", unsplit),
             ("interleaved", interleaved),
             ("baseline", baseline),
         ):
+            if schedules is None:
+                continue
             # Each program once, under its first name (the baseline's under its own).
-            distinct = schedules is not None and schedules not in weighed.values()
-            if distinct and (name == "baseline" or schedules != baseline):
+            earlier = next((n for n, s in weighed.items() if s == schedules), None)
+            if earlier is None and (name == "baseline" or schedules != baseline):
                 weighed[name] = schedules
+            else:
+                same[name] = earlier or "baseline"
         # Nothing is estimated from here on in this compile (the lowering takes what is
         # kept): in a compile's own session the search's estimates make room for the plans
         # of the programs weighed, two of which are held at a time.
@@ -235,11 +246,13 @@ class ConfirmProgramPass(ModulePass):
         record_planned(ctx, [held[kept]] if kept in held else [])
         for layer, schedule in zip(layers.ops, weighed[kept], strict=True):
             set_schedule(layer, schedule)
-        found: dict[str, object] = {"kept": kept}
+        found: dict[str, object] = {"kept": kept, "kept_cycles": cycles[kept]}
         found["weighed_by"] = "simulator" if simulated else "cost model"
         found.update(
             {("cycles" if n == "schedules" else f"{n}_cycles"): cycles[n] for n in weighed}
         )
         if "baseline" not in weighed:  # the schedules as they came are the baseline's
             found["baseline_cycles"] = cycles["schedules"]
+        if same:
+            found["same"] = same
         set_record(op, "program", found)

@@ -83,8 +83,14 @@ def test_what_it_compares_is_the_baseline_program(text, side, spm_kib, cores):
         assert weighed["interleaved"] == interleave
     elif interleave is not None:  # it is one of the others
         assert interleave in weighed.values()
-    assert igo == min(weighed.values())
+    assert igo == min(weighed.values()) == found["kept_cycles"]
     assert weighed[found["kept"]] == igo
+    for name, earlier in found.get("same", {}).items():  # not weighed again, said so
+        assert earlier in weighed and earlier != name
+        if name == "baseline":  # its cycles are given all the same: those it is the same as
+            assert found["baseline_cycles"] == weighed[earlier]
+        else:
+            assert f"{name}_cycles" not in found
 
 
 def test_a_network_of_small_layers_keeps_the_baseline_schedules():
