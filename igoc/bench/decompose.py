@@ -112,6 +112,15 @@ def plan_ladder(
         except SettingError as err:
             steps.append(StepPlan(step, None, _unavailable(number, step, str(err))))
             continue
+        for key, value in own:  # the step must switch something, as its label says
+            for run, _ in base.runs:
+                if run.target.as_dict().get(key) == value:
+                    raise w.BenchUsageError(
+                        f"target '{run.name}' has {key} = {value!r}, which step "
+                        f"{_name(number, step)} ('{step.label}') switches to, so that step "
+                        f"would switch nothing; --decompose needs targets with {key} as "
+                        "the presets set it"
+                    )
         try:
             planned = plan(
                 pipelines=[step.pipeline],

@@ -191,6 +191,11 @@ def test_the_first_steps_agree_with_the_main_tables_and_rerun_from_the_cache(
         (["--csv", "x.csv"], "--csv cannot go with --decompose"),
         (["--figures", "d", "--regime", "paper"], "--decompose and --figures are two runs"),
         (["--set", "vector_units=4"], "--set vector_units=4: unknown key 'vector_units'"),
+        (
+            ["--set", "array_timing=scalesim"],
+            "has array_timing = 'scalesim', which step 4 ('pipelined -> SCALE-Sim fold timing')",
+        ),
+        (["--set", "overlap=serial"], "which step ablation ('paper regime, double-buffered"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):
