@@ -141,6 +141,14 @@ def plan(
         if models
         else w.default_models(quick)
     )
+    labels: dict[str, str] = {}  # the tables' row name -> the model named so
+    for name, choice in zip(dict.fromkeys(models or []), choices, strict=False):
+        first = labels.setdefault(choice.label, name)
+        if first != name:
+            raise w.BenchUsageError(
+                f"models '{first}' and '{name}' are both named '{choice.label}' in the "
+                "tables; rename one of the files"
+            )
     folder = models_dir if models_dir is not None else w.samples_dir()
     planned = [(run, [w.workload(choice, run, folder) for choice in choices]) for run in runs]
     specs_of = {p: pipeline_spec(p, im2col) for p in chosen}

@@ -100,3 +100,20 @@ def test_a_single_name_may_be_given_as_a_string():
     one = plan(targets="edge", models="ncf", pipelines="igo")
     assert one == plan(targets=["edge"], models=["ncf"], pipelines=["igo"])
     assert {job.target_name for job in one.jobs} == {"edge"}
+
+
+def test_two_models_of_one_name_are_bad_usage(tmp_path):
+    """Two files of one stem (or a file named as a network) would share a row; a model
+    named twice is one model."""
+    from igoc.bench.workloads import BenchUsageError
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "net.mlir").write_text("")
+    first, second = str(tmp_path / "a" / "net.mlir"), str(tmp_path / "b" / "net.mlir")
+    with pytest.raises(BenchUsageError, match=f"models '{first}' and '{second}' are both named"):
+        plan(targets="edge", models=[first, second])
+    (tmp_path / "ncf.mlir").write_text("")
+    with pytest.raises(BenchUsageError, match="are both named 'ncf'"):
+        plan(targets="edge", models=["ncf", str(tmp_path / "ncf.mlir")])
+    assert plan(targets="edge", models=["ncf", "ncf"]) == plan(targets="edge", models="ncf")
