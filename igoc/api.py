@@ -27,17 +27,29 @@ if TYPE_CHECKING:
     from igoc.target import Target
 
 
-def _target(target: Target | str) -> Target:
-    from igoc.target import Target, load_target
+def _target(target: Target | str | os.PathLike) -> Target:
+    from igoc.target import Target, TargetError, load_target, target_from_dict
 
-    if isinstance(target, Target):
-        return target
-    if not isinstance(target, str):
+    if isinstance(target, Target):  # made by hand (dataclasses.replace): checked as a file is
+        return target_from_dict(target.as_dict(), f"target '{target.name}'")
+    if not isinstance(target, str | os.PathLike):
         raise TypeError(
             "target must be an igoc.target.Target, a preset's name or a .toml path, "
             f"not {type(target).__name__}"
         )
-    return load_target(target)
+    if not os.fspath(target):
+        raise TargetError("the target is empty: give a preset's name or a .toml path")
+    return load_target(os.fspath(target))
+
+
+def _check_session(session: object) -> None:
+    """TypeError unless ``session`` is a ``Session`` or None."""
+    from igoc.cost.session import Session
+
+    if session is not None and not isinstance(session, Session):
+        raise TypeError(
+            f"session must be an igoc.cost.session.Session or None, not {type(session).__name__}"
+        )
 
 
 def _check_names(**names: object) -> None:
@@ -67,6 +79,7 @@ def lower_module(
             f"{type(module).__name__}"
         )
     _check_names(pipeline=pipeline, pass_pipeline=pass_pipeline)
+    _check_session(session)
     stamp_target(module, _target(target))
     steps = pipelines.build_pipeline(pipeline, pass_pipeline)
     if pipelines.final_stage(steps) != "npu":

@@ -1,5 +1,6 @@
 """Inputs igoc cannot compile as asked are refused with one line, and no input is overwritten."""
 
+import dataclasses
 import pathlib
 
 import pytest
@@ -152,7 +153,9 @@ def test_the_api_raises_one_base_for_what_it_refuses(tmp_path):
     from igoc.api import compile_file, compile_module
     from igoc.errors import IgocError
     from igoc.pipeline import PipelineError
-    from igoc.target import TargetError
+    from igoc.target import TargetError, load_target
+
+    edge, nan = load_target("edge"), float("nan")
 
     refused = [
         (lambda: compile_text("x", "edge"), DiagnosticError),
@@ -160,6 +163,10 @@ def test_the_api_raises_one_base_for_what_it_refuses(tmp_path):
         (lambda: compile_text(LAYER, "edge", "fast"), PipelineError),
         (lambda: compile_text(LAYER, "edge", pass_pipeline="tile{"), PipelineError),
         (lambda: compile_file(tmp_path / "missing.mlir", "edge"), DiagnosticError),
+        (lambda: compile_text(LAYER, ""), TargetError),
+        (lambda: compile_text(LAYER, dataclasses.replace(edge, cores=0)), TargetError),
+        (lambda: compile_text(LAYER, dataclasses.replace(edge, dataflow="zz")), TargetError),
+        (lambda: compile_text(LAYER, dataclasses.replace(edge, clock_mhz=nan)), TargetError),
     ]
     for call, kind in refused:
         with pytest.raises(kind) as caught:
@@ -172,6 +179,7 @@ def test_the_api_raises_one_base_for_what_it_refuses(tmp_path):
         (lambda: compile_text(LAYER, "edge", ["igo"]), "pipeline must be a string or None"),
         (lambda: compile_module(LAYER, "edge"), "module must be a parsed module"),
         (lambda: compile_file(None, "edge"), "path must be a string or a path"),
+        (lambda: compile_text(LAYER, "edge", session=5), "session must be an igoc.cost.session"),
     ]
     for call, message in wrong:
         with pytest.raises(TypeError, match=message):
@@ -181,6 +189,8 @@ def test_the_api_raises_one_base_for_what_it_refuses(tmp_path):
     path = tmp_path / "layer.mlir"
     path.write_text(LAYER)
     assert compile_file(path, "edge").meta["pipeline"] == "igo"
+    preset = pathlib.Path(__file__).parents[2] / "igoc" / "target" / "presets" / "edge.toml"
+    assert compile_file(path, preset).target == edge  # a target file by its path
 
 
 def test_schedules_in_the_input_decided_again_are_a_warning(capsys, layer, tmp_path):
