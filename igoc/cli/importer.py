@@ -89,6 +89,8 @@ def _dims(specs: list[str]) -> dict[str, int]:
             raise UsageError(f"--dim {spec}: '{size}' is not a whole number") from None
         if value < 1:
             raise UsageError(f"--dim {spec}: the size must be positive")
+        if name.strip() in dims:
+            raise UsageError(f"--dim {name.strip()} is given twice; give it once")
         dims[name.strip()] = value
     return dims
 

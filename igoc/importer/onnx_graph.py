@@ -211,6 +211,11 @@ def _fix_input_sizes(model: Any, batch: int | None, dims: dict[str, int], shown:
                 else "its inputs have none (every size is fixed), so leave --dim out"
             )
         )
+    if batch_symbol is not None and batch_symbol in dims and batch is not None:
+        raise ModelImportError(
+            f"{shown}: --batch {batch} and --dim {batch_symbol}={dims[batch_symbol]} both give "
+            f"the batch ('{batch_symbol}'); give one"
+        )
     if batch_symbol is not None and batch_symbol not in dims:
         if batch is None:
             symbol = f" ('{batch_symbol}')" if batch_symbol else ""
@@ -225,7 +230,7 @@ def _fix_input_sizes(model: Any, batch: int | None, dims: dict[str, int], shown:
             size = dims.get(dim.dim_param)
             if size is None:
                 symbol = f"'{dim.dim_param}'" if dim.dim_param else "of unknown size"
-                hint = f"--dim {dim.dim_param}=N" if dim.dim_param else "a model with sizes"
+                hint = f"--dim {dim.dim_param}=SIZE" if dim.dim_param else "a model with sizes"
                 raise ModelImportError(
                     f"{shown}: input '{value.name}' has a dimension {symbol} at axis {axis}; "
                     f"give its size with {hint}"

@@ -75,6 +75,8 @@ def test_bad_usage_is_exit_2(tmp_path):
     assert _run(model, "--batch", "0")[0] == 2
     status, _, stderr = _run(model, "--batch", "2", "--dim", "seq")
     assert status == 2 and "--dim takes NAME=SIZE" in stderr
+    status, _, stderr = _run(model, "--dim", "seq=4", "--dim", "seq=5")
+    assert status == 2 and "--dim seq is given twice; give it once" in stderr
     path = tmp_path / "t.csv"
     path.write_text(TOPOLOGY)
     status, _, stderr = _run(str(path), "--dim", "seq=4")

@@ -464,10 +464,15 @@ def test_other_symbolic_dimensions_take_their_size_from_dims(tmp_path):
     built = kit.model(
         nodes, [kit.tensor("x", ["B", "seq", 8])], [kit.out("y")], [kit.weight("w", [8, 2])]
     )
-    with pytest.raises(ModelImportError, match="dimension 'seq' at axis 1.*--dim seq=N"):
+    with pytest.raises(ModelImportError, match="dimension 'seq' at axis 1.*--dim seq=SIZE"):
         _import(tmp_path, built, batch=2)
     entry = _only_layer(_import(tmp_path, built, batch=2, dims={"seq": 5}))
     assert entry.layer.gemm_dims(1) == (10, 8, 2)
+    # the batch by --dim alone is the batch; by both --batch and --dim, a conflict
+    entry = _only_layer(_import(tmp_path, built, dims={"seq": 5, "B": 3}))
+    assert entry.layer.gemm_dims(1) == (15, 8, 2)
+    with pytest.raises(ModelImportError, match="--batch 2 and --dim B=3 both give the batch"):
+        _import(tmp_path, built, batch=2, dims={"seq": 5, "B": 3})
 
 
 # ---- bad input -----------------------------------------------------------------------------------
