@@ -137,6 +137,19 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
             raise UsageError(f"--print-ir-after: unknown pass '{name}'")
     if args.emit is not None:
         steps = pipeline.steps_until(steps, args.emit)
+    ran = [step.name for step in steps]
+    for name in args.print_ir_after:
+        if name not in ran:
+            which = (
+                f"--pass-pipeline '{args.pass_pipeline}'"
+                if args.pass_pipeline is not None
+                else f"pipeline '{args.pipeline or pipeline.DEFAULT_PIPELINE}'"
+            )
+            until = f" up to --emit {args.emit}" if args.emit else ""
+            raise UsageError(
+                f"--print-ir-after {name}: the {which}{until} does not run it; "
+                f"it runs: {', '.join(ran) or 'no pass'}"
+            )
     stage = args.emit or pipeline.final_stage(steps)
     if stage == "npu" and args.emit is None:
         output = args.output or _default_program_path(args.input)

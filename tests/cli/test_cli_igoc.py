@@ -217,6 +217,15 @@ def test_bad_settings_are_one_line_naming_the_key(
         (["--emit=gemmm"], "unknown stage 'gemmm'; stages: grad, gemm, fused"),
         (["--pass-pipeline=cse", "--emit=tiled"], "never reaches stage 'tiled'; it reaches grad"),
         (["--print-ir-after=nosuch"], "--print-ir-after: unknown pass 'nosuch'"),
+        (
+            ["--pipeline=baseline", "--print-ir-after=confirm-program"],
+            "--print-ir-after confirm-program: the pipeline 'baseline' does not run it; it runs: "
+            "conv-to-gemm, tile, select-order, partition, lower-to-npu",
+        ),
+        (
+            ["--emit=tiled", "--print-ir-after=partition"],
+            "the pipeline 'igo' up to --emit tiled does not run it; it runs: conv-to-gemm",
+        ),
     ],
 )
 def test_bad_usage_exits_2(capsys, layer, argv, message):
