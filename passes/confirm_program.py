@@ -33,7 +33,9 @@ and run on the instruction simulator); longer ones are planned as the lowering
 plans them and weighed by the cost model's step-level timing
 (``cost.oracle.program_estimate``), which costs about half as much; its error
 is largely shared by the programs it compares (they differ in a few ops), though
-not always: a pick by it may simulate a few tenths of a percent slower.
+not always: on the networks' long programs a pick by it simulated up to a few
+tenths of a percent slower than the simulator's, and on a short one weighed so
+by force (NCF on ``edge``, ``limit=1``) 2.3% slower.
 With several jobs (``igoc -j``), the programs are weighed side by side: the program
 as scheduled in this process, the others in forked workers that hand back their
 cycles (``igoc.cost.parallel.side_by_side``); the same program is kept either way.

@@ -235,6 +235,9 @@ def _planning() -> Iterator[None]:
     except BenchUsageError as err:
         raise UsageError(str(err)) from None
     except (OSError, UnicodeDecodeError) as err:
+        if isinstance(err, OSError) and err.filename is not None:
+            why = (err.strerror or str(err)).lower()
+            raise _InputError(f"cannot read model file '{err.filename}': {why}") from None
         raise _InputError(f"cannot read a model file: {err}") from None
 
 

@@ -50,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="OUT",
-        help="output file (default: IN.npu in the current folder for an NPU program, "
-        "standard output for IR)",
+        help="output file (default: IN.npu in the current folder for an NPU program, a.npu "
+        "for standard input; standard output for IR)",
     )
     parser.add_argument(
         "--target",
@@ -272,7 +272,12 @@ class _Dumps:
             try:
                 os.makedirs(args.dump_dir, exist_ok=True)
             except OSError as err:
-                raise UsageError(f"--dump-dir: cannot create '{args.dump_dir}': {err}") from None
+                why = (
+                    "a file of that name is there"
+                    if isinstance(err, FileExistsError)
+                    else ((err.strerror or str(err)).lower())
+                )
+                raise UsageError(f"--dump-dir: cannot create '{args.dump_dir}': {why}") from None
 
     def _text(self, module) -> str:
         from igoc.frontend import print_module

@@ -234,6 +234,17 @@ def test_bad_usage_exits_2(capsys, layer, argv, message):
     assert err.startswith("igoc: error: ") and message in err and err.count("\n") == 1
 
 
+def test_a_dump_dir_that_is_a_file_is_bad_usage_in_words(capsys, layer, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("kept")
+    status, _, err = run(capsys, layer, "--dump-dir", taken, "-o", tmp_path / "x.npu")
+    assert status == 2
+    assert (
+        err == f"igoc: error: --dump-dir: cannot create '{taken}': a file of that name is there\n"
+    )
+    assert taken.read_text() == "kept"
+
+
 def test_no_input_is_bad_usage(capsys):
     status, _, err = run(capsys)
     assert status == 2 and "no input file" in err
