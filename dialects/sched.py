@@ -73,7 +73,7 @@ PREFIX = "sched."
 IM2COL_MODES = ("on-the-fly", "materialize")
 PARTITION_DIMS = ("none", "m", "n", "k")
 
-RECORDS = ("policy", "candidates", "partitions")
+RECORDS = ("policy", "candidates", "partitions", "replaced")
 """``sched.*`` attributes that record what a decision weighed (free-form dictionaries)."""
 
 OP_ATTRIBUTES = ("gemm", "im2col", "schedule", *RECORDS)

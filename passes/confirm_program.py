@@ -44,8 +44,10 @@ kept: ``{kept, kept_cycles, weighed_by, cycles, unsplit_cycles, interleaved_cycl
 baseline_cycles, same}``: ``cycles`` are those of the schedules as they came,
 ``weighed_by`` is ``"simulator"`` or ``"cost model"`` (whose cycles are estimates),
 and ``same`` names each program not weighed because it is one weighed under another
-name (``{"unsplit": "schedules"}``). A program that could not be made (an op with
-no only-interleaving schedule that fits) has no entry.
+name (``{"unsplit": "schedules"}``); a program that could not be made (an op with
+no only-interleaving schedule that fits) has no entry. An op whose schedule the kept
+program changed gets ``sched.replaced`` (its other records are of the schedule it
+came with).
 
 Why: ``select-order`` and ``partition`` weigh each op alone or after the op
 before it, but the planner plans a core's whole walk at once, and neighbours
@@ -246,8 +248,10 @@ class ConfirmProgramPass(ModulePass):
         # The lowering plans the kept program again unless it takes these plans (a long
         # program's plans take hundreds of megabytes).
         record_planned(ctx, [held[kept]] if kept in held else [])
-        for layer, schedule in zip(layers.ops, weighed[kept], strict=True):
+        for layer, before, schedule in zip(layers.ops, current, weighed[kept], strict=True):
             set_schedule(layer, schedule)
+            if schedule != before:  # the op's records are of the schedule it came with
+                set_record(layer, "replaced", f"by confirm-program: the {kept} program's")
         found: dict[str, object] = {"kept": kept, "kept_cycles": cycles[kept]}
         found["weighed_by"] = "simulator" if simulated else "cost model"
         found.update(

@@ -261,3 +261,25 @@ def test_the_unsplit_program_reads_dy_no_more_than_the_baseline():
     program = compile_module(unrecorded, target, pass_pipeline="confirm-program,lower-to-npu")
     assert "unsplit_cycles" not in decision(unrecorded)
     assert dy_reads(program) == {"dy": 8}
+
+
+def test_ops_whose_schedule_the_kept_program_changed_say_so():
+    """mlp on edge keeps the baseline's program: each op whose schedule that changed is
+    marked (its select-order and partition records are of the schedule it came with); the
+    others are not."""
+    module = parse_file(str(SAMPLES / "basics" / "mlp.mlir"))
+    run_passes(module, "edge", BEFORE)
+    before = {id(op): op.attributes.get("sched.schedule") for op in module.walk()}
+    run_passes(module, "edge", "confirm-program")
+    assert decision(module)["kept"] == "baseline"
+    marked = 0
+    for op in module.walk():
+        if "sched.schedule" not in op.attributes:
+            continue
+        changed = op.attributes["sched.schedule"] != before[id(op)]
+        record = op.attributes.get("sched.replaced")
+        assert (record is not None) == changed
+        if changed:
+            assert from_attr(record) == "by confirm-program: the baseline program's"
+            marked += 1
+    assert marked > 0
