@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import sys
 import time
 
@@ -32,6 +33,9 @@ from igoc.cli.common import (
 )
 from igoc.collector import paused_collector
 from igoc.output import refuse_input, write_output
+
+DUMP_NAME = r"\d+-[A-Za-z0-9_.-]+\.mlir"
+"""The name of a --dump-dir file: NN-<pass>.mlir."""
 
 PROG = "igoc"
 
@@ -218,6 +222,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
             )
         finally:
             status.close()
+        dumps.warn_stale()
         for index, step in enumerate(steps):
             timings.append((step.spec, dumps.seconds[index]))
 
@@ -278,6 +283,12 @@ class _Dumps:
                     else ((err.strerror or str(err)).lower())
                 )
                 raise UsageError(f"--dump-dir: cannot create '{args.dump_dir}': {why}") from None
+        # dumps of an earlier run in the folder: those this run does not write are named
+        self.earlier = set()
+        if args.dump_dir is not None:
+            self.earlier = {
+                name for name in os.listdir(args.dump_dir) if re.fullmatch(DUMP_NAME, name)
+            }
 
     def _text(self, module) -> str:
         from igoc.frontend import print_module
@@ -287,8 +298,21 @@ class _Dumps:
     def _write(self, index: int, name: str, note: str, module) -> None:
         if self.args.dump_dir is None:
             return
-        path = os.path.join(self.args.dump_dir, f"{index:0{self.width}d}-{name}.mlir")
-        write_output(path, f"// {note}\n{self._text(module)}")
+        file = f"{index:0{self.width}d}-{name}.mlir"
+        write_output(os.path.join(self.args.dump_dir, file), f"// {note}\n{self._text(module)}")
+        self.earlier.discard(file)
+
+    def warn_stale(self) -> None:
+        """Say which dumps in the folder are an earlier run's (left as they are)."""
+        if self.earlier:
+            stale = sorted(self.earlier)
+            print(
+                f"{PROG}: warning: --dump-dir {self.args.dump_dir} also holds "
+                f"{len(stale)} dump{'s' if len(stale) > 1 else ''} of an earlier run, left "
+                f"as {'they are' if len(stale) > 1 else 'it is'}: {', '.join(stale[:3])}"
+                + (", ..." if len(stale) > 3 else ""),
+                file=sys.stderr,
+            )
 
     def input(self, module) -> None:
         """The verified input (with the target stamped)."""

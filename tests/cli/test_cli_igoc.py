@@ -245,6 +245,23 @@ def test_a_dump_dir_that_is_a_file_is_bad_usage_in_words(capsys, layer, tmp_path
     assert taken.read_text() == "kept"
 
 
+def test_dumps_of_an_earlier_run_left_in_the_dump_dir_are_named(capsys, layer, tmp_path):
+    dumps, out = tmp_path / "dumps", tmp_path / "x.npu"
+    (dumps).mkdir()
+    (dumps / "notes.txt").write_text("mine")
+    assert run(capsys, layer, "--dump-dir", dumps, "-o", out)[0] == 0
+    status, _, err = run(capsys, layer, "--pipeline=baseline", "--dump-dir", dumps, "-o", out)
+    assert status == 0
+    assert err == (
+        f"igoc: warning: --dump-dir {dumps} also holds 6 dumps of an earlier run, left as "
+        "they are: 02-fuse-gradients.mlir, 03-tile.mlir, 04-select-order.mlir, ...\n"
+    )
+    assert (dumps / "notes.txt").read_text() == "mine"
+    fresh = tmp_path / "fresh"  # a run over its own dumps: nothing to say
+    for _ in range(2):
+        assert "warning" not in run(capsys, layer, "--dump-dir", fresh, "-o", out)[2]
+
+
 def test_no_input_is_bad_usage(capsys):
     status, _, err = run(capsys)
     assert status == 2 and "no input file" in err
