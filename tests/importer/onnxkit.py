@@ -1,7 +1,10 @@
-"""Small ONNX models built with onnx.helper, for the importer's tests (nothing is downloaded)."""
+"""Small ONNX models built with onnx.helper, for the importer's tests (nothing is downloaded),
+and ``igoc-import`` run as a user runs it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import pathlib
 from collections.abc import Sequence
 
@@ -89,3 +92,16 @@ def run(built: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray
     from onnx.reference import ReferenceEvaluator
 
     return ReferenceEvaluator(built).run(None, feeds)
+
+
+def run_import(*args: str) -> tuple[int, str, str]:
+    """``igoc-import`` with ``args``: its exit status, standard output and standard error."""
+    from igoc.cli.importer import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            status = int(exit_.code or 0)
+    return status, out.getvalue(), err.getvalue()

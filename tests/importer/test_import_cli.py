@@ -8,22 +8,13 @@ import io
 import onnxkit as kit
 from onnx import helper
 
-from igoc.cli.importer import main
-
 TOPOLOGY = (
     "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
     "Strides,\nconv1, 10, 10, 3, 3, 3, 8, 1,\nconv2, 8, 8, 3, 3, 8, 8, 2,\n"
 )
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(list(args))
-        except SystemExit as exit_:  # argparse's usage errors
-            status = int(exit_.code or 0)
-    return status, out.getvalue(), err.getvalue()
+_run = kit.run_import
 
 
 def _mlp(tmp_path) -> str:

@@ -7,28 +7,17 @@ igoc's limits that was written to a file igoc then refused.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import onnxkit as kit
 import pytest
 from onnx import helper
 
-from igoc.cli.importer import main
 from igoc.frontend import parse_text
 from igoc.importer import MAX_BATCH, ModelImportError, import_model
 from igoc.limits import MAX_CONV_PARAM, MAX_DIM
 
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(list(args))
-        except SystemExit as exit_:  # argparse's usage errors
-            status = int(exit_.code or 0)
-    return status, out.getvalue(), err.getvalue()
+_run = kit.run_import
 
 
 def _error(path: str, **options) -> str:
