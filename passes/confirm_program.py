@@ -38,7 +38,9 @@ tenths of a percent slower than the simulator's, and on a short one weighed so
 by force (NCF on ``edge``, ``limit=1``) 2.3% slower.
 With several jobs (``igoc -j``), the programs are weighed side by side: the program
 as scheduled in this process, the others in forked workers that hand back their
-cycles (``igoc.cost.parallel.side_by_side``); the same program is kept either way.
+cycles, and in this process once it is done (``igoc.cost.parallel.side_by_side``:
+each process takes the next program when it is free); the same program is kept
+either way.
 The module attribute ``sched.program`` says what was weighed, how, and what was
 kept: ``{kept, kept_cycles, weighed_by, cycles, unsplit_cycles, interleaved_cycles,
 baseline_cycles, same}``: ``cycles`` are those of the schedules as they came,
