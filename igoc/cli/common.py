@@ -69,10 +69,16 @@ def machine_settings(texts: list[str] | None) -> list[tuple[str, object]]:
     batch its input has, so they are bad usage here.
     """
     from igoc.target import SettingError, parse_setting
-    from igoc.target.spec import WORKLOAD_KEYS
+    from igoc.target.spec import KEY_TYPES, WORKLOAD_KEYS
 
+    machine_keys = [key for key in KEY_TYPES if key not in WORKLOAD_KEYS]
     settings = []
     for text in texts or []:
+        named = text.partition("=")[0].strip()
+        if "=" in text and named and named not in KEY_TYPES:  # the keys a compiler takes
+            raise UsageError(
+                f"--set {text}: unknown key '{named}'; keys: {', '.join(machine_keys)}"
+            )
         try:
             key, value = parse_setting(text)
         except SettingError as err:

@@ -184,6 +184,7 @@ def test_set_replaces_keys_of_the_target_typed_by_the_key(capsys, layer, tmp_pat
     [
         ("cores=two", 2, "igoc: error: --set cores=two: key 'cores' takes an integer, got 'two'"),
         ("vector_units=4", 2, "igoc: error: --set vector_units=4: unknown key 'vector_units'"),
+        ("vector=1", 2, "array_timing, overlap\n"),  # a compiler's keys: not variant or batch
         ("batch=8", 2, "igoc: error: --set batch=8: key 'batch' chooses what igoc-bench runs"),
         ("dram_bandwidth_gb_per_s", 2, "--set dram_bandwidth_gb_per_s: expected KEY=VALUE"),
         (
