@@ -122,7 +122,7 @@ def _import(args: argparse.Namespace) -> int:
         print(
             f"{PROG}: {layers} {'layer' if layers == 1 else 'layers'} imported "
             f"({imported.counts()}) from {imported.source}; "
-            f"{skipped} {'node' if skipped == 1 else 'nodes'} skipped"
+            f"{skipped} {'node' if fmt == 'onnx' else 'row'}{'' if skipped == 1 else 's'} skipped"
             + (f" (listed in {where})" if skipped else ""),
             file=sys.stderr,
         )

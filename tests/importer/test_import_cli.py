@@ -49,6 +49,8 @@ def test_without_an_output_the_text_goes_to_stdout(tmp_path):
     status, stdout, _ = _run(str(path), "-q")
     assert status == 0
     assert stdout.startswith("// t.csv: imported by igoc-import from a SCALE-Sim topology")
+    status, _, stderr = _run(str(path), "-o", str(tmp_path / "t.mlir"))
+    assert status == 0 and stderr.endswith("from t.csv; 0 rows skipped\n")  # a table's rows
 
 
 def test_a_model_that_cannot_be_imported_is_one_line_and_exit_1(tmp_path):
