@@ -283,3 +283,18 @@ def test_ops_whose_schedule_the_kept_program_changed_say_so():
             assert from_attr(record) == "by confirm-program: the baseline program's"
             marked += 1
     assert marked > 0
+
+
+def test_a_network_whose_ops_each_keep_the_baseline_order_runs_interleaved():
+    """NCF on edge on the paper's footing: the program as select-order and partition
+    scheduled it (each op's choice faster where it was weighed) takes the baseline's time;
+    the program with every op interleaved is faster as a whole, and igo-paper keeps it."""
+    text = (SAMPLES / "models" / "ncf-b4.mlir").read_text()
+    baseline = cycles(compile_text(text, "edge", "baseline-paper"))
+    interleave = cycles(compile_text(text, "edge", "igo-interleave-paper"))
+    module = parse_text(text, "ncf-b4.mlir")
+    igo = cycles(compile_module(module, "edge", "igo-paper"))
+    found = decision(module)
+    assert found["cycles"] == found["baseline_cycles"] == baseline
+    assert found["kept"] == "interleaved"
+    assert igo == interleave < baseline
