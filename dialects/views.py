@@ -2,7 +2,7 @@
 
 What the passes read of the IR besides the ``sched.*`` attributes:
 
-- ``tensor_names``: the DRAM tensor name of every value of a function;
+- ``tensor_names``: the DRAM tensor name of every value of the module's functions;
 - ``layer_ops``: the grad ops that become GEMMs, with their function;
 - ``describe_op``: such an op as a ``LayerDesc`` (``igoc.schedule.describe``);
 - ``training_order`` / ``TrainingLayers``: the layer ops in the order a training
@@ -33,8 +33,8 @@ def functions(module: ModuleOp) -> list[func.FuncOp]:
     return [op for op in module.body.block.ops if isinstance(op, func.FuncOp)]
 
 
-def tensor_names(module: ModuleOp, function: func.FuncOp) -> dict[SSAValue, str]:
-    """The DRAM tensor name of every value of a function (and of the module's others).
+def tensor_names(module: ModuleOp) -> dict[SSAValue, str]:
+    """The DRAM tensor name of every value of the module's functions.
 
     Arguments and results keep the names the user gave them (``x``, ``dw``), prefixed
     by the function's name when the module holds several functions (``fc.x``);
@@ -42,7 +42,6 @@ def tensor_names(module: ModuleOp, function: func.FuncOp) -> dict[SSAValue, str]
     an earlier one (``@a(%b.x)`` and ``@a.b(%x)`` both spell ``a.b.x``), gains
     ``.2``, ``.3``, ...: two values never share a tensor.
     """
-    del function  # every function's names are worked out together, in module order
     several = len(functions(module)) > 1
     names: dict[SSAValue, str] = {}
     taken: set[str] = set()
@@ -131,13 +130,11 @@ class TrainingLayers:
     @staticmethod
     def of(module: ModuleOp, target: Target) -> TrainingLayers:
         """The layers of ``module``, to be scheduled for ``target``."""
-        names_of: dict[func.FuncOp, dict[SSAValue, str]] = {}
+        names = tensor_names(module)
         ops, descs = [], []
-        for function, op in training_order(module):
-            if function not in names_of:
-                names_of[function] = tensor_names(module, function)
+        for _, op in training_order(module):
             ops.append(op)
-            descs.append(describe_op(op, names_of[function]))
+            descs.append(describe_op(op, names))
         return TrainingLayers(ops, descs, target)
 
     def schedule(self, index: int) -> LayerSchedule | None:
@@ -152,8 +149,8 @@ def declared_tensors(module: ModuleOp) -> list[TensorSpec]:
     scratch.
     """
     out: list[TensorSpec] = []
+    names = tensor_names(module)
     for function in functions(module):
-        names = tensor_names(module, function)
         returned: set[SSAValue] = set()
         for op in function.body.block.ops:
             if isinstance(op, func.ReturnOp):

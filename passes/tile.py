@@ -53,11 +53,9 @@ class TilePass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         search = search_for(ctx, module_target(op)).under(self.tiler, self.reuse)
-        names_of = {}
-        for function, layer in layer_ops(op):
-            if function not in names_of:
-                names_of[function] = tensor_names(op, function)
-            desc = describe_op(layer, names_of[function])
+        names = tensor_names(op)
+        for _, layer in layer_ops(op):
+            desc = describe_op(layer, names)
             try:
                 schedule, _ = initial_schedule(search, desc)
             except ValueError as err:

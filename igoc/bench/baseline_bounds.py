@@ -48,8 +48,9 @@ def gemm_rows(text: str, run) -> list[dict]:
     steps = pipelines.build_pipeline("baseline")
     session = pipelines.run(module, steps[:-1])  # all but lower-to-npu: keep the ops to describe
     ops = []
-    for function, op in layer_ops(module):
-        desc = describe_op(op, tensor_names(module, function))
+    names = tensor_names(module)
+    for _, op in layer_ops(module):
+        desc = describe_op(op, names)
         ops.append((desc, op_schedule(op, desc.computations)))
     session = pipelines.run(module, steps[-1:], session=session)
     report = simulate(program_from_module(module, ctx=session)).report

@@ -42,8 +42,9 @@ def _pairs(text: str, target, pipelines: list[str]):
         module = parse_text(text)
         stamp_target(module, target)
         pipelines_.run(module, pipelines_.parse_spec(spec))
-        for function, op in layer_ops(module):
-            desc = describe_op(op, tensor_names(module, function))
+        names = tensor_names(module)
+        for _, op in layer_ops(module):
+            desc = describe_op(op, names)
             chosen = op_schedule(op, desc.computations)
             seen.setdefault((desc.signature(), chosen), (desc, chosen))
             if len(desc.computations) == 2:
