@@ -103,8 +103,8 @@ class Plan:
     steps: Sequence[tuple[Matmul, ...]]
     before: list[list[Action]]  # per step: loads and reloads, before its matmuls
     after: list[list[Action]]  # per step: final stores and spills, after its matmuls
-    fresh: list[list[bool]]  # per step, per matmul: True if it starts its accumulator at zero
-    residency_of: list[list[tuple[Residency, Residency, Residency]]]  # per matmul: acc, a, b
+    fresh: list[tuple[bool, ...]]  # per step, per matmul: True if it starts its acc at zero
+    residency_of: list[tuple[tuple[Residency, Residency, Residency], ...]]  # per matmul: acc, a, b
     residencies: list[Residency] = field(default_factory=list)
     peak_bytes: int = 0
     budget_bytes: int = 0
@@ -197,6 +197,9 @@ def _plan(
                         distinct.append(t)
             step_ids.append(distinct)
             mm_ids.append(triples)
+    # What interning needed goes now, and each step's tiles once it is planned: the plan
+    # grows while they go (a long walk's peak memory is the plan and these together).
+    del ident, by_identity, last_op, window
     count = len(keys)
     is_acc = [key[1] for key in keys]
     align = ALIGN_BYTES
@@ -230,6 +233,7 @@ def _plan(
                 used_bytes -= res.size_bytes
                 release(res.address, res.size_bytes)
         ids = step_ids[s]
+        step_ids[s] = None  # type: ignore[call-overload]
         pending = []
         arrives = s - 1 if s else 0  # one int for the tiles this step brings in
         for t in ids:
@@ -370,13 +374,22 @@ def _plan(
                 spilled[t] = False
                 dirty[t] = True
                 before.append(new(Action, ("reload", res)))
-        fresh: list[bool] = []
-        res_of: list[tuple[Residency, Residency, Residency]] = []
         freed_later = None  # the tiles this step uses last
-        for acc, a, b in mm_ids[s]:
-            fresh.append(not dirty[acc])
+        triples = mm_ids[s]
+        mm_ids[s] = None  # type: ignore[call-overload]
+        if len(triples) == 1:  # most steps: tuples, not lists, and the flag's one shared
+            acc, a, b = triples[0]
+            fresh = _FRESH if not dirty[acc] else _NOT_FRESH
             dirty[acc] = True
-            res_of.append((resident[acc], resident[a], resident[b]))  # type: ignore[arg-type]
+            res_of = ((resident[acc], resident[a], resident[b]),)
+        else:
+            flags = []
+            stays = []
+            for acc, a, b in triples:
+                flags.append(not dirty[acc])
+                dirty[acc] = True
+                stays.append((resident[acc], resident[a], resident[b]))
+            fresh, res_of = tuple(flags), tuple(stays)
         for t in ids:
             # ``uses[t]`` lists exactly the steps whose tiles include ``t``, and the pointer
             # stood at this one: the next use is the entry after it (none: this was the last).
@@ -404,6 +417,10 @@ def _plan(
     plan.peak_bytes = peak
     plan.budget_bytes = budget_bytes
     return plan
+
+
+_FRESH = (True,)
+_NOT_FRESH = (False,)
 
 
 def _undo_arrival(
