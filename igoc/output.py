@@ -80,6 +80,38 @@ def refuse_input(output: str | os.PathLike | None, *inputs: str | os.PathLike | 
             )
 
 
+def check_output(output: str | os.PathLike | None, *inputs: str | os.PathLike | None) -> None:
+    """Before a tool's work: raise the :class:`OutputError` that writing ``output`` would
+    end in, now rather than after a long compile or run. Refused: one of ``inputs``
+    (:func:`refuse_input`), a directory, and a path whose folder does not exist, is not a
+    folder or cannot be written to. Standard output, ``None`` and a device pass; so does
+    anything else, whose write still reports what goes wrong then (a full disk)."""
+    refuse_input(output, *inputs)
+    if output is None or os.fspath(output) == STDOUT:
+        return
+    name = os.fspath(output)
+    real = os.path.realpath(name)
+    try:
+        info = os.stat(real)
+    except FileNotFoundError:
+        info = None
+    except OSError as err:
+        raise _error(name, err) from None
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise OutputError(f"cannot write '{name}': it is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            return  # a device, FIFO or socket: written in place
+    folder = os.path.dirname(real)
+    try:
+        if not stat.S_ISDIR(os.stat(folder).st_mode):
+            raise _error(name, NotADirectoryError(errno.ENOTDIR, "not a folder"), folder)
+    except OSError as err:
+        raise _error(name, err, folder) from None
+    if not os.access(folder, os.W_OK):
+        raise _error(name, PermissionError(errno.EACCES, "permission denied"), folder)
+
+
 @contextlib.contextmanager
 def open_output(path: str | os.PathLike, binary: bool = True) -> Iterator[IO]:
     """A stream that writes ``path`` by the rules of this module, committed at the end.

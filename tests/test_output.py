@@ -104,6 +104,39 @@ def test_errors_are_one_line_and_name_the_path(tmp_path):
         write_output(blocker / "out.npu", b"x")
 
 
+def test_check_output_says_before_any_work_what_writing_would_say(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for path in (tmp_path, tmp_path / "no" / "out.npu", blocker / "out.npu"):
+        with pytest.raises(OutputError) as at_write:
+            write_output(path, b"x")
+        with pytest.raises(OutputError) as early:
+            output.check_output(path)
+        assert str(early.value) == str(at_write.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # nothing was made
+
+
+def test_check_output_lets_pass_what_can_be_written(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "old.npu").write_text("")
+    for path in (None, "-", tmp_path / "new.npu", tmp_path / "old.npu", fifo):
+        output.check_output(path)
+    with pytest.raises(OutputError, match="it is the input file"):
+        output.check_output(tmp_path / "old.npu", tmp_path / "old.npu")
+
+
+def test_check_output_of_a_folder_that_refuses_writing(tmp_path, monkeypatch):
+    """Faked, as below: as root, no mode stops a write."""
+    monkeypatch.setattr(output.os, "access", lambda path, mode: False)
+    with pytest.raises(OutputError) as early:
+        output.check_output(tmp_path / "out.npu")
+    assert str(early.value) == (
+        f"error: cannot write '{tmp_path / 'out.npu'}': permission denied "
+        f"(cannot write to folder '{tmp_path}')"
+    )
+
+
 def test_a_folder_that_refuses_writing(tmp_path, monkeypatch):
     """A read-only folder (faked, since the tests may run as root, whom no mode stops)."""
 

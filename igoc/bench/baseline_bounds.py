@@ -112,7 +112,9 @@ def _why(row: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print bound / actual per target (and per GEMM when asked)."""
-    parser = argparse.ArgumentParser(prog="python -m igoc.bench.baseline_bounds")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, prog="python -m igoc.bench.baseline_bounds"
+    )
     parser.add_argument("--model", nargs="+", default=None)
     parser.add_argument("--target", nargs="+", default=["edge", "server", "server-4c"])
     parser.add_argument("--per-gemm", action="store_true", help="one line per GEMM")

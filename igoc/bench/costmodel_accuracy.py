@@ -119,7 +119,9 @@ def measure(text: str, target, pipelines: list[str]) -> list[tuple[float, float,
 
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and print its summary."""
-    parser = argparse.ArgumentParser(prog="python -m igoc.bench.costmodel_accuracy")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, prog="python -m igoc.bench.costmodel_accuracy"
+    )
     parser.add_argument("--model", nargs="+", default=["res", "bert", "yolo"])
     parser.add_argument("--target", nargs="+", default=["edge", "server", "server-4c"])
     parser.add_argument("--pipeline", nargs="+", default=["baseline", "igo"])

@@ -214,6 +214,7 @@ def render(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog="python -m igoc.bench.heldout",
         description="igo against the baseline on layers of networks outside igoc-bench's nine.",
     )

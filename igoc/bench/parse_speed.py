@@ -73,7 +73,7 @@ def generate(grad_ops: int, seed: int = 0) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print one line per phase."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=10000, help="grad ops in the file")
     parser.add_argument("--repeat", type=int, default=3, help="runs; the best one counts")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shapes")

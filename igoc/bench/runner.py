@@ -250,12 +250,11 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        _probe(scheduler)
         try:
-            client = Client(scheduler)  # waits distributed.comm.timeouts.connect (30 s)
+            client = Client(scheduler)
         except (OSError, ValueError, TypeError) as err:
-            reason = " ".join(str(err).split()) or type(err).__name__
-            message = f"cannot reach the Dask scheduler at {scheduler}: {reason}"
-            raise ClusterError(message) from None
+            raise ClusterError(_unreachable(scheduler, err)) from None
         with client:
             _check_workers(client, scheduler)
             yield client
@@ -294,6 +293,51 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
             yield client
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _probe(scheduler: str) -> None:
+    """Raise ClusterError unless a Dask scheduler answers at ``scheduler`` within Dask's connect
+    timeout (``distributed.comm.timeouts.connect``, 30 s unless configured).
+
+    Tried first with an asynchronous client, which a timeout can cancel: something else
+    listening there (the dashboard's HTTP port, a proxy) may never answer Dask's handshake,
+    and a client made the usual way would wait for it for ever, or take an HTTP reply for
+    the length of a message.
+    """
+    import asyncio
+
+    import dask
+    from dask.utils import parse_timedelta
+    from distributed import Client
+
+    seconds = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"))
+
+    async def connect() -> None:
+        client = Client(scheduler, asynchronous=True, timeout=seconds)
+        try:
+            await asyncio.wait_for(client, seconds + 2)  # Dask's own error first, if it has one
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(connect())
+    except TimeoutError:
+        raise ClusterError(
+            f"no Dask scheduler answered at {scheduler} within {seconds:g} s (a scheduler "
+            "listens on port 8786 unless told otherwise; 8787 is its dashboard's)"
+        ) from None
+    except (OSError, ValueError, TypeError) as err:
+        raise ClusterError(_unreachable(scheduler, err)) from None
+    except Exception as err:  # noqa: BLE001 - what answered does not speak Dask's protocol
+        raise ClusterError(
+            f"what answers at {scheduler} is not a Dask scheduler ({type(err).__name__} "
+            "in Dask's handshake)"
+        ) from None
+
+
+def _unreachable(scheduler: str, err: Exception) -> str:
+    reason = " ".join(str(err).split()) or type(err).__name__
+    return f"cannot reach the Dask scheduler at {scheduler}: {reason}"
 
 
 def dask_setup(worker: Any) -> None:

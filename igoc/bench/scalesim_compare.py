@@ -123,7 +123,9 @@ def igoc_cycles(side: int, dataflow: str, m: int, k: int, n: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m igoc.bench.scalesim_compare``."""
-    parser = argparse.ArgumentParser(description="igoc matmul cycles against SCALE-Sim v3")
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, description="igoc matmul cycles against SCALE-Sim v3"
+    )
     parser.add_argument(
         "--scalesim-python",
         default=os.environ.get("IGOC_SCALESIM_PYTHON"),

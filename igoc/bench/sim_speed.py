@@ -159,7 +159,7 @@ def functional_benchmark(gflop: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m igoc.bench.sim_speed``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--instructions", type=int, default=1_000_000)
     parser.add_argument("--cores", type=int, default=1, choices=(1, 2, 4, 8))
     parser.add_argument("--functional-gflop", type=float, default=1.0)

@@ -195,7 +195,7 @@ def _export(model, example, path: Path, torchscript: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Export, import, compile and check every model; return 1 if any step failed."""
-    parser = argparse.ArgumentParser(prog="python -m igoc.bench.torch_exports")
+    parser = argparse.ArgumentParser(allow_abbrev=False, prog="python -m igoc.bench.torch_exports")
     parser.add_argument("--target", default="edge", help="target to compile for (default edge)")
     parser.add_argument("--batch", type=int, default=2, help="the batch to import at")
     parser.add_argument("--pipeline", default="igo", help="pipeline (default igo)")

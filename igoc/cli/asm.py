@@ -9,12 +9,13 @@ from igoc import __version__
 from igoc.isa.asm import AsmError, parse_assembly
 from igoc.isa.npufile import write_npu
 from igoc.isa.program import ProgramError
-from igoc.output import OutputError, refuse_input
+from igoc.output import OutputError, check_output
 
 
 def main(argv: list[str] | None = None) -> int:
     """Assemble FILE.s (``-`` for stdin) into the .npu file given with ``-o``."""
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog="igoc-as",
         description="Assemble igoc NPU assembly text (.s) into a program file (.npu). "
         "The syntax is documented in igoc/isa/README.md.",
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        refuse_input(args.output, args.file)  # the source is never replaced by the program
+        check_output(args.output, args.file)  # the source is never replaced by the program
     except OutputError as err:
         print(err.headline(), file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from igoc import __version__
 from igoc.bench.regime import DEFAULT_REGIME, REGIMES
 from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool, target_keys_help
-from igoc.output import refuse_input, write_output
+from igoc.output import check_output, write_output
 
 EPILOG = """\
 Defaults: targets edge, server, server-4c (batches 4, 8, 32: 8 per core on the
@@ -62,7 +62,8 @@ ADDRESS on a running cluster. Results are cached per job in --cache-dir, keyed
 by the content of the input, the target and the pipeline and by igoc's own
 source, so a rerun is instant and a changed compiler recomputes.
 
-Exit status: 0 every job ran, 1 some job failed (the tables say which), a step
+Exit status: 0 every job ran, 1 some job failed (the tables say which) or was
+not in the cache (--cached-only), a step
 of the decomposition cannot run on this igoc (a key its targets lack), or a bad
 input file, 2 bad usage (an unknown model, target or pipeline, options that do
 not go together).
@@ -72,6 +73,7 @@ not go together).
 def build_parser() -> argparse.ArgumentParser:
     """The command line of igoc-bench."""
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog="igoc-bench",
         description="Compile and simulate the paper's workloads for several NPU targets and "
         "pipelines; print execution time and DRAM traffic normalised to the baseline.",
@@ -272,7 +274,15 @@ def _targets(args: argparse.Namespace) -> list[str] | None:
 
 
 def _models_dir(args: argparse.Namespace) -> pathlib.Path | None:
-    return pathlib.Path(args.models_dir) if args.models_dir else None
+    """The folder of ``--models-dir`` (UsageError if it is none: every model would quietly
+    come from the zoo)."""
+    if not args.models_dir:
+        return None
+    folder = pathlib.Path(args.models_dir)
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"--models-dir '{folder}' {why}")
+    return folder
 
 
 def _plan(args: argparse.Namespace):
@@ -311,8 +321,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
         raise UsageError("--cached-only needs the cache; it cannot go with --no-cache")
     inputs = [name for name in args.model or [] if name.endswith(".mlir")]
     inputs += [name for name in args.target or [] if name.endswith(".toml")]
-    for output in (args.json, args.csv, args.plot):  # an input file is never replaced
-        refuse_input(output, *inputs)
+    for output in (args.json, args.csv, args.plot):  # before any job (never an input)
+        check_output(output, *inputs)
 
 
 def _check_modes(args: argparse.Namespace) -> None:
@@ -478,7 +488,12 @@ def _run_figures(args: argparse.Namespace) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise _InputError(f"cannot make the folder of --figures '{folder}': {err}") from None
+        why = (
+            "a file of that name is there"
+            if isinstance(err, FileExistsError)
+            else (err.strerror or str(err)).lower()
+        )
+        raise _InputError(f"cannot make the folder of --figures '{folder}': {why}") from None
     plans = list(planned.plans.values())
     split = split_results(plans, _execute(args, jobs_of(plans)))
     plots = plot.available()

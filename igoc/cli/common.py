@@ -9,12 +9,15 @@ Nothing here imports xDSL, lark or numpy at module level, so ``--help`` is fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
+import signal
 import sys
 import textwrap
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from igoc.frontend.diagnostics import DiagnosticError
 from igoc.target.target import CHOICES, DEFAULTS, Target
@@ -108,6 +111,40 @@ def whole_number(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+EXIT_TERMINATED = 128 + signal.SIGTERM
+"""The status of a tool ended by SIGTERM, as a shell reports a process the signal killed."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (``kill``, ``timeout``, a batch system's end of a job), raised in the tool's main
+    thread: the tool then ends as after Ctrl-C, its workers stopped and its temporary files
+    and folders removed, instead of dying where it stands."""
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` in this process while the block runs (from the main
+    thread only; a process forked meanwhile, which inherits the handler, dies of the signal
+    as it would have)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != pid:  # a forked worker: the signal's default
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int:
     """Run a tool's body, turning every failure into a message and an exit code.
 
@@ -118,7 +155,11 @@ def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int
     from igoc.target import TargetError
 
     try:
-        return body()
+        with _terminable():
+            return body()
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except DiagnosticError as err:
         location = err.location
         source = sources.get(location[0]) if location else None

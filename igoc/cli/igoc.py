@@ -32,7 +32,7 @@ from igoc.cli.common import (
     whole_number,
 )
 from igoc.collector import paused_collector
-from igoc.output import refuse_input, write_output
+from igoc.output import check_output, write_output
 
 DUMP_NAME = r"\d+-[A-Za-z0-9_.-]+\.mlir"
 """The name of a --dump-dir file: NN-<pass>.mlir."""
@@ -42,6 +42,7 @@ PROG = "igoc"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog=PROG,
         description="Compile the backward pass of a DNN training step for an NPU.",
         epilog=target_keys_help()
@@ -167,7 +168,7 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
                 "NPU program (a pipeline that lowers writes one)"
             )
             raise UsageError(f"-o {output}: {why}")
-    refuse_input(output, args.input)
+    check_output(output, args.input)  # before any work (the input is never replaced)
     settings = machine_settings(args.set)
     target = None
     if args.target is not None:

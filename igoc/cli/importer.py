@@ -16,7 +16,7 @@ import sys
 from igoc import __version__
 from igoc.cli.common import EXIT_INPUT_ERROR, UsageError, run_tool, whole_number
 from igoc.limits import MAX_DIM
-from igoc.output import refuse_input, write_output
+from igoc.output import check_output, write_output
 
 PROG = "igoc-import"
 
@@ -37,6 +37,7 @@ Exit status: 0 success, 1 a model that cannot be imported, 2 bad usage.
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog=PROG,
         description="Import an ONNX model or a SCALE-Sim topology as igoc input (grad IR).",
         epilog=EPILOG,
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 def _import(args: argparse.Namespace) -> int:
     from igoc.importer import ModelImportError, guess_format, import_model
 
-    refuse_input(args.output, args.model)  # before any work: the model is never replaced
+    check_output(args.output, args.model)  # before any work (the model is never replaced)
     dims = _dims(args.dim)
     fmt = args.format or guess_format(args.model)
     if dims and fmt != "onnx":

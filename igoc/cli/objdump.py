@@ -8,12 +8,13 @@ import sys
 from igoc import __version__
 from igoc.isa.disasm import format_program
 from igoc.isa.npufile import NpuFormatError, read_npu
-from igoc.output import OutputError, refuse_input, write_output
+from igoc.output import OutputError, check_output, write_output
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the program in FILE.npu as assembly (``igoc-as`` reads it back to the same bytes)."""
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog="igoc-objdump",
         description="Print an igoc NPU program (.npu) as assembly text.",
     )
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        refuse_input(args.output, args.file)  # the program is never replaced
+        check_output(args.output, args.file)  # the program is never replaced
         program = read_npu(args.file)
         text = format_program(program)
     except NpuFormatError as err:

@@ -28,7 +28,7 @@ from igoc.cli.common import (
     machine_settings,
     run_tool,
 )
-from igoc.output import refuse_input, write_output
+from igoc.output import check_output, write_output
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -41,6 +41,7 @@ PROG = "igoc-opt"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog=PROG,
         description="Run passes on igoc IR and print the result.",
         epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
@@ -100,7 +101,7 @@ def _run(args: argparse.Namespace, sources: dict[str, str]) -> int:
     if args.list_passes:
         sys.stdout.write(pipeline.list_passes())
         return 0
-    refuse_input(args.output, args.input)  # before any work: the input is never replaced
+    check_output(args.output, args.input)  # before any work (the input is never replaced)
     steps = pipeline.build_pipeline(spec=args.passes)
     settings = machine_settings(args.set)
     target: Target | list[tuple[str, object]] | None = None

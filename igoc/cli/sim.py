@@ -15,7 +15,7 @@ import numpy as np
 from igoc import __version__
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.isa.program import Program
-from igoc.output import STDOUT, OutputError, open_output, refuse_input, write_output
+from igoc.output import STDOUT, OutputError, check_output, open_output, write_output
 from igoc.progress import StatusLine
 from igoc.sim import SimError, simulate
 from igoc.sim.report import format_report
@@ -159,7 +159,7 @@ def _same_path(first: str, second: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Simulate as the arguments say; returns the exit status."""
     for output in (args.trace, args.outputs):  # before any work: an input is never replaced
-        refuse_input(output, args.file, args.inputs)
+        check_output(output, args.file, args.inputs)
     functional = bool(args.inputs or args.outputs or args.check)
     if not functional:
         keeping_freed_memory()
@@ -239,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``igoc-sim``."""
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog="igoc-sim",
         description="Simulate an igoc NPU program (.npu): cycles, DRAM traffic, stalls, "
         "utilization; with data when asked.",

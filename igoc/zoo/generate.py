@@ -95,6 +95,7 @@ def write(out_dir: pathlib.Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: 0 when done or current, 1 when --check finds differences."""
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog="python -m igoc.zoo.generate",
         description="Write the paper's nine workloads as igoc input, one file per model and batch.",
     )

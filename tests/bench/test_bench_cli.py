@@ -216,6 +216,8 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
             ["--decompose", "--model", MLP, "--batch", "8"],
             f"--batch 8: model '{MLP}' is a .mlir file, whose batch the file fixes",
         ),
+        (["--models-dir", "no-such-folder", "--model", "ncf"], "'no-such-folder' does not exist"),
+        (["--models-dir", MLP, "--model", "ncf"], "is not a folder"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):
@@ -225,6 +227,28 @@ def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):
     assert err.startswith("igoc-bench: error: ") and message in err
     assert err.count("\n") == 1
     assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_an_abbreviated_option_is_not_taken_for_another(capsys):
+    """``--models`` is no abbreviation of ``--models-dir`` (which would run every network)."""
+    with pytest.raises(SystemExit) as stop:
+        main(["--models", "ncf", "--target", "edge", "--cached-only"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --models ncf" in capsys.readouterr().err
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_job(capsys, tmp_path):
+    cache = tmp_path / "cache"
+    for option in ("--json", "--csv"):
+        status, out, err = _run(
+            capsys,
+            *("--model", "ncf", "--target", "edge", "--pipeline", "baseline"),
+            *(option, str(tmp_path / "no" / "out"), "--cache-dir", str(cache)),
+        )
+        assert status == 1
+        assert out == ""
+        assert f"cannot write '{tmp_path / 'no' / 'out'}': folder" in err
+        assert not cache.exists()  # nothing ran, nothing was cached
 
 
 def test_unknown_flag_value_is_usage_error(capsys):

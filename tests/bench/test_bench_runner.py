@@ -373,6 +373,61 @@ def test_an_unreachable_scheduler_is_one_line(job):
         run_jobs([job, dataclasses.replace(job, pipeline="igo")], scheduler="tcp://127.0.0.1:9")
 
 
+@contextlib.contextmanager
+def _listener(reply: bytes | None):
+    """The address of a TCP server on this machine that is no Dask scheduler: it sends
+    ``reply`` to whoever connects and hangs up, or (None) says nothing and holds on."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # closed: the test is over
+                return
+            if reply is None:
+                held.append(connection)
+                continue
+            with connection:
+                connection.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (None, r"^no Dask scheduler answered at tcp://127.0.0.1:\d+ within 1 s \(a scheduler"),
+        (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "at tcp://127.0.0.1:"),
+    ],
+)
+def test_a_port_where_no_dask_scheduler_answers_is_refused_in_time(job, reply, message):
+    """A dashboard's port, say, never answers Dask's handshake: the client once waited for
+    ever (or took an HTTP reply for a message's length and ran out of memory)."""
+    import dask
+
+    start = time.monotonic()
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        _listener(reply) as address,
+        pytest.raises(runner.ClusterError, match=message),
+    ):
+        run_jobs([job], scheduler=address)
+    assert time.monotonic() - start < 30
+
+
 def test_groups_are_by_input_and_target_longest_input_first(job):
     short = dataclasses.replace(job, text="// short\n")
     server = dataclasses.replace(job, target_name="server", target_toml="server")
@@ -407,6 +462,43 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigterm_of_igoc_bench_stops_its_workers_and_removes_its_scratch_folder(tmp_path):
+    """``kill``, ``timeout`` and batch systems end a job with SIGTERM: igoc-bench then ends as
+    after Ctrl-C, not where it stands (which left the cluster's scratch folder behind)."""
+    env = {k: v for k, v in os.environ.items() if k != "IGOC_DECISION_CACHE"}
+    env["TMPDIR"] = str(tmp_path)
+    command = [sys.executable, "-m", "igoc.cli.bench", "--target", "edge", "--model", "res", "goo"]
+    command += ["--pipeline", "baseline", "--jobs", "2", "--no-cache"]
+    process = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = process.stderr.readline()
+        assert first.startswith("igoc-bench: 2 jobs, 0 from the cache, 2 to run on 2 workers")
+        assert [p.name for p in tmp_path.glob("igoc-bench-dask-*")] != []
+        time.sleep(0.5)
+        below = _children(process.pid)
+        process.send_signal(signal.SIGTERM)
+        rest = process.communicate(timeout=60)[1]
+        assert process.returncode == 128 + signal.SIGTERM
+        assert rest.splitlines()[-1] == "igoc-bench: terminated"
+        assert list(tmp_path.glob("igoc-bench-dask-*")) == []
+        deadline = time.monotonic() + 60
+        while any(_alive(p) for p in below) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [p for p in below if _alive(p)] == []
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
 
 
 @pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs /proc")
