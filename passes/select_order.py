@@ -13,6 +13,8 @@ dump shows what was chosen and why. Policies (option ``policy``):
   the others; see ``igoc.cost.decide``);
 - ``paper``: Algorithm 1 of the paper, from M, N and K alone;
 - ``exhaustive``: every candidate of ``cost``, simulated;
+- ``paper-oracle``: the paper's per-layer oracle, its three orders
+  (only-interleaving, dX-major, dW-major) simulated and the fastest kept;
 - an order's name (``only-interleaving``, ``dx-major``, ...): that order.
 
 An op with a single GEMM (a forward op, or a gradient without its partner)
@@ -46,12 +48,12 @@ from igoc.schedule.planner import PlanError
 
 @dataclass(frozen=True)
 class SelectOrderPass(ModulePass):
-    """Chooses each layer op's tile order and tiles (policy cost, paper, exhaustive or an order)."""
+    """Chooses each op's tile order and tiles (cost, paper, exhaustive, paper-oracle, an order)."""
 
     name = "select-order"
 
     policy: str = "cost"
-    """cost, paper, exhaustive, or the name of one order (e.g. dx-major)."""
+    """cost, paper, exhaustive, paper-oracle, or the name of one order (e.g. dx-major)."""
 
     def __post_init__(self) -> None:
         if self.policy not in ORDER_POLICIES:

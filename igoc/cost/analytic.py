@@ -2,16 +2,21 @@
 
 The paper's baseline takes its tiles from "earlier studies" (its [43]: Moon et al.,
 TPDS 2022, analytic tile sizes for output-stationary arrays). Its authors' public
-simulator, mNPUsim (``software_layer/software_gemm.cpp``, ``gemm_translation``),
-computes them so for a GEMM ``[M x K] . [K x N]`` on an ``R x C`` array with ``S``
-elements of SPM (``SUM_TILING``: the three operands of a tile together in half of it):
+simulator, mNPUsim (github casys-kaist/mNPUsim at b0f3c14,
+``software_layer/software_gemm.cpp`` lines 11-83, ``gemm_translation``), computes them
+so for a GEMM ``[M x K] . [K x N]`` on an ``R x C`` array with ``S`` elements of SPM,
+a tile's operands in half of it (the tile budgets "should be set to half of sram size
+for double buffering", ``arch_config/README.md`` line 12; line 16 of the source):
 
 - ``M_t = M`` (the rows of the output whole);
 - ``K_t`` (the reduction) and ``N_t = C . K_t`` (the other output dimension) the
   largest whose tile fits: ``M.K_t + K_t.N_t + M.N_t = S/2``, that is
   ``K_t = (sqrt(2CS + (1+C)^2 M^2) - (1+C) M) / 2C``;
 - then, as ``K_t`` and ``N_t`` are whole numbers, ``N_t`` grown to fill what is
-  left, and if ``N_t`` reaches ``N``, ``K_t`` grown likewise.
+  left, and if ``N_t`` reaches ``N``, ``K_t`` grown likewise, from the three operands'
+  budgets pooled (``SUM_TILING``, lines 34-41). mNPUsim gained that rule after the
+  paper (added switched off on 2023-11-28, commit 89f6a7d; on since 2025-12-11,
+  0b2e48e): the paper's simulator may have filled less.
 
 mNPUsim runs the tiles with the reduction chunk outside the output chunk (each
 reduction chunk writes a partial output). Read as a rule, the formula keeps one

@@ -11,9 +11,12 @@ Policies of ``select-order`` (ops with both gradients):
   tiles, ranked by the cost model; ``sequential`` is the baseline's own
   schedule, so ``cost`` never picks anything the cost model ranks worse;
   ``paper`` — Algorithm 1 of the paper (from M, N, K alone), with the best tiles
-  for that order; ``exhaustive`` — every candidate of ``cost``, simulated; or the
-  name of one order. An op with one GEMM always gets its best loop order and
-  tiles (``cost``; simulated under ``exhaustive``).
+  for that order; ``exhaustive`` — every candidate of ``cost``, simulated;
+  ``paper-oracle`` — the paper's per-layer oracle: its three orders
+  (``PAPER_ORDERS``), each with its best tiles, simulated, the fastest kept (no
+  ``sequential``, and none left out for reading dY more); or the name of one
+  order. An op with one GEMM always gets its best loop order and tiles
+  (``cost``; simulated under ``exhaustive`` and ``paper-oracle``).
 
 Policies of ``partition``: ``cost``, ``exhaustive``, or a fixed dimension
 ``m``, ``n``, ``k`` (split across the cores, the baseline's batch split is
@@ -62,7 +65,10 @@ from igoc.schedule.layer_schedule import (
 from igoc.schedule.planner import PlanError
 from igoc.target import Target
 
-ORDER_POLICIES = ("cost", "paper", "exhaustive", *INTERLEAVED_ORDERS)
+ORDER_POLICIES = ("cost", "paper", "exhaustive", "paper-oracle", *INTERLEAVED_ORDERS)
+
+PAPER_ORDERS = ("only-interleaving", "dx-major", "dw-major")
+"""The three orders of the paper's §4 (Algorithm 1 picks one; its oracle simulates all three)."""
 PARTITION_POLICIES = ("cost", "exhaustive", "m", "n", "k", "none")
 
 COST_MARGIN = 0.05
@@ -391,11 +397,13 @@ def select_order(
 
     def decide():
         layers = desc.layers()
-        simulated = policy == "exhaustive"
+        simulated = policy in ("exhaustive", "paper-oracle")
         if len(desc.computations) == 1:
             cands = single_candidates(search, layers, desc.computations[0], part, ectx)
         elif policy in ("cost", "exhaustive"):
             cands = interleaved_candidates(search, layers, part, context=ectx)
+        elif policy == "paper-oracle":
+            cands = interleaved_candidates(search, layers, part, PAPER_ORDERS, context=ectx)
         else:
             order = paper_order(*desc.gemm_dims()[:3]) if policy == "paper" else policy
             if order == "sequential":

@@ -26,8 +26,10 @@ estimated:
   ``analytic`` (the analytic tile sizes of the paper's baseline, ``igoc.cost.analytic``);
 - ``reuse``: ``belady`` (the SPM planner keeps any tile for any later use of it, evicting
   by Belady's rule) or ``window`` (an input tile is kept for its next use only if the
-  tiles touched in between fit half the SPM; the paper's description of its baseline,
-  see ``igoc.schedule.planner``).
+  tiles touched in between fit half the SPM: the paper's description of its baseline,
+  §4.2, with the distance measured in bytes, LRU stack distance, where the paper counts
+  tiled computations, and partial sums kept while they fit, igoc's own choices; see
+  ``igoc.schedule.planner``).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def test_the_order_oracle_carries_its_spec_on_the_paper_footing():
     spec = jobs[1].pass_pipeline
     assert jobs[1].pipeline == "igo-oracle-order-paper"
     assert "tile{tiler=analytic reuse=window}" in spec
-    assert "select-order{policy=exhaustive}" in spec and "partition{policy=m}" in spec
+    assert "select-order{policy=paper-oracle}" in spec and "partition{policy=m}" in spec
     assert jobs[0].pass_pipeline is None  # a named pipeline of the compiler runs as it is
     materialized = plan(
         targets=["edge"], models=[LINEAR], pipelines=["igo-oracle-order"], im2col="materialize"

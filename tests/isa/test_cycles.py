@@ -39,8 +39,15 @@ def array(rows: int, cols: int, dataflow: str = "os", timing: str = "pipelined")
         # m < R, three column folds (8, 8, 4 columns): 3 * 10 + 2 + 3 + 8
         (3, 10, 20, 8, 8, "os", 43),
         # a 4 x 16 array: 3 row folds (the last 1 row), 2 column folds (the last 1 column),
-        # 6 folds of 2 cycles, drain max(4, 16)
-        (9, 2, 17, 4, 16, "os", 12 + 0 + 0 + 16),
+        # 6 folds of 2 cycles, drain max(4, 16). The last fold's one PE ends at 0 + 0 + 6 * 2;
+        # PE (0, 15), idle in every second column fold, ends its fifth fold at 0 + 15 + 5 * 2
+        (9, 2, 17, 4, 16, "os", 25 + 16),
+        # mNPUsim's loop (software_eff_conv.cpp) on 128 x 128: two row folds, the second
+        # using row 0 only; PE (127, 127)'s only fold, the first, ends at 127 + 127 + 64,
+        # after the second fold's PEs (0 + 127 + 2 * 64 = 255)
+        (129, 64, 128, 128, 128, "os", 318 + 128),
+        # the same on the edge array: 44 + 44 + 16 against 0 + 44 + 2 * 16
+        (46, 16, 45, 45, 45, "os", 104 + 45),
         # WS: weights load in R = 8, then ceil(12/8) * ceil(9/8) = 4 folds of m = 20 rows;
         # the last fold uses 12 - 8 = 4 rows (of k) and 9 - 8 = 1 column (of n)
         (20, 12, 9, 8, 8, "ws", 8 + 80 + 3 + 0 + 8),
@@ -48,9 +55,49 @@ def array(rows: int, cols: int, dataflow: str = "os", timing: str = "pipelined")
         (2, 8, 8, 8, 8, "ws", 32),
         # WS on 4 x 16: 3 folds over k (the last 1 row), one over n (all 16 columns)
         (5, 9, 16, 4, 16, "ws", 4 + 15 + 0 + 15 + 16),
+        # WS, m short: 2 folds over k (the last 1 of 8 rows), row 7 ends its first fold at
+        # 7 + 7 + 3, after the last fold's 0 + 7 + 2 * 3; the load first, the drain last
+        (3, 9, 8, 8, 8, "ws", 8 + 17 + 8),
     ],
 )
 def test_pipelined_cycles_by_hand(m, k, n, rows, cols, dataflow, expected):
+    assert matmul_cycles(m, k, n, array(rows, cols, dataflow)) == expected
+
+
+def mnpusim_loop(on_rows: int, on_cols: int, streamed: int, rows: int, cols: int) -> int:
+    """The cycle at which mNPUsim's output-stationary loop ends (``software_eff_conv.cpp``):
+    every cycle, each PE ``(r, c)`` is at offset ``cycle - r - c`` of its fold (the first
+    one while the offset is negative), moving to the next fold (the columns' inner) every
+    ``streamed`` cycles; the loop ends at the first cycle at which no PE is at a fold that
+    uses it. Cycle by cycle, PE by PE, as mNPUsim runs it (small arrays only)."""
+    col_folds = -(-on_cols // cols)
+
+    def busy(r: int, c: int, cycle: int) -> bool:
+        row_fold, col_fold = divmod(max(0, cycle - r - c) // streamed, col_folds)
+        return row_fold * rows + r < on_rows and col_fold * cols + c < on_cols
+
+    cycle = 0
+    while any(busy(r, c, cycle) for r in range(rows) for c in range(cols)):
+        cycle += 1
+    return cycle
+
+
+@settings(max_examples=200)
+@given(
+    m=st.integers(1, 30),
+    k=st.integers(1, 12),
+    n=st.integers(1, 30),
+    rows=st.integers(1, 7),
+    cols=st.integers(1, 7),
+    dataflow=st.sampled_from(["os", "ws"]),
+)
+def test_pipelined_is_mnpusims_loop(m, k, n, rows, cols, dataflow):
+    """The closed form against mNPUsim's loop run cycle by cycle, plus the drain (and, for
+    weight stationary, derived the same way: k on the rows, m streamed, the first load)."""
+    if dataflow == "os":
+        expected = mnpusim_loop(m, n, k, rows, cols) + max(rows, cols)
+    else:
+        expected = rows + mnpusim_loop(k, n, m, rows, cols) + max(rows, cols)
     assert matmul_cycles(m, k, n, array(rows, cols, dataflow)) == expected
 
 

@@ -264,13 +264,13 @@ def test_the_unsplit_program_reads_dy_no_more_than_the_baseline():
 
 
 def test_ops_whose_schedule_the_kept_program_changed_say_so():
-    """mlp on edge keeps the baseline's program: each op whose schedule that changed is
+    """NCF on server keeps the baseline's program: each op whose schedule that changed is
     marked (its select-order and partition records are of the schedule it came with); the
     others are not."""
-    module = parse_file(str(SAMPLES / "basics" / "mlp.mlir"))
-    run_passes(module, "edge", BEFORE)
+    module = parse_file(str(SAMPLES / "models" / "ncf-b4.mlir"))
+    run_passes(module, "server", BEFORE)
     before = {id(op): op.attributes.get("sched.schedule") for op in module.walk()}
-    run_passes(module, "edge", "confirm-program")
+    run_passes(module, "server", "confirm-program")
     assert decision(module)["kept"] == "baseline"
     marked = 0
     for op in module.walk():

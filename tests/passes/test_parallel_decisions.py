@@ -71,14 +71,20 @@ def test_workers_give_the_program_of_one_process(target, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("sample", "kept"), [("conv-stride2.mlir", "schedules"), ("mlp.mlir", "baseline")]
+    ("sample", "target", "kept"),
+    [
+        ("basics/conv-stride2.mlir", "edge", "schedules"),
+        ("models/ncf-b4.mlir", "server", "baseline"),
+    ],
 )
-def test_programs_weighed_side_by_side_keep_the_program_of_one_process(monkeypatch, sample, kept):
+def test_programs_weighed_side_by_side_keep_the_program_of_one_process(
+    monkeypatch, sample, target, kept
+):
     """confirm-program with workers keeps the same program; the lowering takes the plans of
     the program weighed in this process when that one is kept, and plans the kept one
     again otherwise."""
-    path = str(SAMPLES / "basics" / sample)
-    alone = encode_program(compile_text(pathlib.Path(path).read_text(), "edge", "igo"))
+    path = str(SAMPLES / sample)
+    alone = encode_program(compile_text(pathlib.Path(path).read_text(), target, "igo"))
     taken: list = []
 
     def take(*args):
@@ -87,7 +93,7 @@ def test_programs_weighed_side_by_side_keep_the_program_of_one_process(monkeypat
 
     monkeypatch.setattr(lower_to_npu, "take_planned", take)
     module = parse_file(path)
-    together = compile_module(module, "edge", "igo", session=Session(single=True, jobs=2))
+    together = compile_module(module, target, "igo", session=Session(single=True, jobs=2))
     assert encode_program(together) == alone
     assert from_attr(module.attributes["sched.program"])["kept"] == kept
     assert (taken[0] is not None) == (kept == "schedules")

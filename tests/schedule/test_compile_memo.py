@@ -121,14 +121,18 @@ def test_a_walk_that_does_not_fit_fails_again_when_remembered():
 
 
 @pytest.mark.parametrize(
-    ("sample", "kept"), [("conv-stride2.mlir", "schedules"), ("mlp.mlir", "baseline")]
+    ("sample", "target", "kept"),
+    [
+        ("basics/conv-stride2.mlir", "edge", "schedules"),
+        ("models/ncf-b4.mlir", "server", "baseline"),
+    ],
 )
-def test_the_lowering_takes_the_plans_confirm_program_kept(monkeypatch, sample, kept):
+def test_the_lowering_takes_the_plans_confirm_program_kept(monkeypatch, sample, target, kept):
     """Where confirm-program weighs programs, lower-to-npu plans nothing itself, and the
     program is the one made when every plan is made afresh."""
-    path = str(SAMPLES / "basics" / sample)
+    path = str(SAMPLES / sample)
     module = parse_file(path)
-    fresh = encode_program(compile_module(module, "edge", "igo"))
+    fresh = encode_program(compile_module(module, target, "igo"))
     assert from_attr(module.attributes["sched.program"])["kept"] == kept
     taken: list = []
 
@@ -143,7 +147,7 @@ def test_the_lowering_takes_the_plans_confirm_program_kept(monkeypatch, sample, 
     monkeypatch.setattr(lower_to_npu, "take_planned", take)
     monkeypatch.setattr(lower_to_npu, "plan_program", refuse)
     session = Session()
-    assert encode_program(compile_file(path, "edge", "igo", session=session)) == fresh
+    assert encode_program(compile_file(path, target, "igo", session=session)) == fresh
     assert taken and taken[0] is not None
     assert session.planned == []  # let go once taken
 

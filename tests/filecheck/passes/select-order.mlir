@@ -45,4 +45,4 @@ func.func @tall_m(%x: tensor<256x16xf16>, %w: tensor<16x32xf16>, %dy: tensor<256
   func.return %y, %dx, %dw : tensor<256x32xf16>, tensor<256x16xf16>, tensor<16x32xf16>
 }
 
-// BAD: select-order: policy must be one of cost, paper, exhaustive, sequential, only-interleaving, dx-major, dw-major
+// BAD: select-order: policy must be one of cost, paper, exhaustive, paper-oracle, sequential, only-interleaving, dx-major, dw-major
