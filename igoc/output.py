@@ -91,17 +91,9 @@ def check_output(output: str | os.PathLike | None, *inputs: str | os.PathLike | 
         return
     name = os.fspath(output)
     real = os.path.realpath(name)
-    try:
-        info = os.stat(real)
-    except FileNotFoundError:
-        info = None
-    except OSError as err:
-        raise _error(name, err) from None
-    if info is not None:
-        if stat.S_ISDIR(info.st_mode):
-            raise OutputError(f"cannot write '{name}': it is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            return  # a device, FIFO or socket: written in place
+    info = _status(name, real)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return  # a device, FIFO or socket: written in place
     folder = os.path.dirname(real)
     try:
         if not stat.S_ISDIR(os.stat(folder).st_mode):
@@ -110,6 +102,20 @@ def check_output(output: str | os.PathLike | None, *inputs: str | os.PathLike | 
         raise _error(name, err, folder) from None
     if not os.access(folder, os.W_OK):
         raise _error(name, PermissionError(errno.EACCES, "permission denied"), folder)
+
+
+def _status(name: str, real: str) -> os.stat_result | None:
+    """What is at ``real`` (the path ``name`` resolved), None if nothing; an OutputError if
+    it is a directory or cannot be looked at."""
+    try:
+        info = os.stat(real)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise _error(name, err) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputError(f"cannot write '{name}': it is a directory")
+    return info
 
 
 @contextlib.contextmanager
@@ -126,14 +132,7 @@ def open_output(path: str | os.PathLike, binary: bool = True) -> Iterator[IO]:
             yield stream
         return
     real = os.path.realpath(name)
-    try:
-        info = os.stat(real)
-    except FileNotFoundError:
-        info = None
-    except OSError as err:
-        raise _error(name, err) from None
-    if info is not None and stat.S_ISDIR(info.st_mode):
-        raise OutputError(f"cannot write '{name}': it is a directory")
+    info = _status(name, real)
     if info is not None and not stat.S_ISREG(info.st_mode):
         with _in_place(name, real, binary) as stream:
             yield stream

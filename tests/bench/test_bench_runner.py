@@ -464,15 +464,22 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_sigterm_of_igoc_bench_stops_its_workers_and_removes_its_scratch_folder(tmp_path):
-    """``kill``, ``timeout`` and batch systems end a job with SIGTERM: igoc-bench then ends as
-    after Ctrl-C, not where it stands (which left the cluster's scratch folder behind)."""
+def _left_alive(pids: set[int]) -> list[int]:
+    """Those of ``pids`` still alive a minute on (at once, when none is)."""
+    deadline = time.monotonic() + 60
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [p for p in pids if _alive(p)]
+
+
+def _bench_on_two_workers(tmp_path: pathlib.Path) -> subprocess.Popen:
+    """igoc-bench running two jobs on a local cluster of two workers, its temporary folder
+    (the cluster's scratch folder) in ``tmp_path``."""
     env = {k: v for k, v in os.environ.items() if k != "IGOC_DECISION_CACHE"}
     env["TMPDIR"] = str(tmp_path)
     command = [sys.executable, "-m", "igoc.cli.bench", "--target", "edge", "--model", "res", "goo"]
     command += ["--pipeline", "baseline", "--jobs", "2", "--no-cache"]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         command,
         cwd=tmp_path,
         env=env,
@@ -480,6 +487,13 @@ def test_sigterm_of_igoc_bench_stops_its_workers_and_removes_its_scratch_folder(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigterm_of_igoc_bench_stops_its_workers_and_removes_its_scratch_folder(tmp_path):
+    """``kill``, ``timeout`` and batch systems end a job with SIGTERM: igoc-bench then ends as
+    after Ctrl-C, not where it stands (which left the cluster's scratch folder behind)."""
+    process = _bench_on_two_workers(tmp_path)
     try:
         first = process.stderr.readline()
         assert first.startswith("igoc-bench: 2 jobs, 0 from the cache, 2 to run on 2 workers")
@@ -491,10 +505,7 @@ def test_sigterm_of_igoc_bench_stops_its_workers_and_removes_its_scratch_folder(
         assert process.returncode == 128 + signal.SIGTERM
         assert rest.splitlines()[-1] == "igoc-bench: terminated"
         assert list(tmp_path.glob("igoc-bench-dask-*")) == []
-        deadline = time.monotonic() + 60
-        while any(_alive(p) for p in below) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert [p for p in below if _alive(p)] == []
+        assert _left_alive(below) == []
     finally:
         process.kill()
         process.wait()
@@ -503,18 +514,7 @@ def test_sigterm_of_igoc_bench_stops_its_workers_and_removes_its_scratch_folder(
 
 @pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_kill_9_of_igoc_bench_leaves_no_process_behind(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "IGOC_DECISION_CACHE"}
-    env["TMPDIR"] = str(tmp_path)  # the cluster's scratch folder, which kill -9 leaves behind
-    command = [sys.executable, "-m", "igoc.cli.bench", "--target", "edge", "--model", "res", "goo"]
-    command += ["--pipeline", "baseline", "--jobs", "2", "--no-cache"]
-    process = subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _bench_on_two_workers(tmp_path)
     try:
         # The first line comes once the local cluster runs; then its workers are at work.
         first = process.stderr.readline()
@@ -527,10 +527,7 @@ def test_kill_9_of_igoc_bench_leaves_no_process_behind(tmp_path):
         assert len(workers) == 2
         process.send_signal(signal.SIGKILL)
         process.wait()
-        deadline = time.monotonic() + 60
-        while any(_alive(p) for p in below) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert [p for p in below if _alive(p)] == []
+        assert _left_alive(below) == []
     finally:
         process.kill()
         process.wait()
