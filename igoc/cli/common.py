@@ -125,7 +125,9 @@ class Terminated(BaseException):
 def _terminable() -> Iterator[None]:
     """SIGTERM raises :class:`Terminated` in this process while the block runs (from the main
     thread only; a process forked meanwhile, which inherits the handler, dies of the signal
-    as it would have)."""
+    as it would have). Python prints and drops an exception raised while a finalizer runs
+    (a ``__del__``), so a SIGTERM that lands there is lost and the tool runs on; each
+    SIGTERM raises anew, so the next one ends it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from igoc.cli.common import EXIT_TERMINATED, run_tool
@@ -50,3 +52,39 @@ def test_a_process_forked_by_the_tool_dies_of_sigterm_as_before():
 
     assert run_tool("igoc-x", body, {}) == 0
     assert os.WIFSIGNALED(status["child"]) and os.WTERMSIG(status["child"]) == signal.SIGTERM
+
+
+SWALLOWED = """
+import os, sys, time
+from igoc.cli.common import Terminated, run_tool
+
+def body():
+    try:
+        print("ready", flush=True)
+        time.sleep(30)
+    except Terminated:  # as Python drops an exception raised in a finalizer
+        print("dropped", flush=True)
+    time.sleep(30)
+    return 0
+
+sys.exit(run_tool("igoc-x", body, {}))
+"""
+
+
+def test_a_second_sigterm_ends_a_tool_whose_first_was_dropped(tmp_path):
+    """Python drops an exception a signal handler raises while a finalizer runs: the tool
+    goes on, and the next SIGTERM ends it as the first would have."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SWALLOWED], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGTERM)
+        assert process.stdout.readline() == "dropped\n"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 143
+        assert process.stdout.read() == ""
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
