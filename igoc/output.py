@@ -104,6 +104,30 @@ def check_output(output: str | os.PathLike | None, *inputs: str | os.PathLike | 
         raise _error(name, PermissionError(errno.EACCES, "permission denied"), folder)
 
 
+def same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Whether two output paths name one file (through links, or by their resolved names
+    when they do not exist yet)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them is not there yet
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
+def make_folder(path: str | os.PathLike, option: str) -> None:
+    """Make the folder that ``option`` names, with its parents (one that exists is kept);
+    an :class:`OutputError` naming the option and the reason when it cannot be."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        why = (
+            "a file of that name is there"
+            if isinstance(err, FileExistsError)
+            else (err.strerror or str(err)).lower()
+        )
+        shown = os.fspath(path)
+        raise OutputError(f"cannot make the folder of {option} '{shown}': {why}") from None
+
+
 def _status(name: str, real: str) -> os.stat_result | None:
     """What is at ``real`` (the path ``name`` resolved), None if nothing; an OutputError if
     it is a directory or cannot be looked at."""

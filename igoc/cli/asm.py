@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from igoc import __version__
+from igoc.cli.common import ending_on_signals
 from igoc.isa.asm import AsmError, parse_assembly
 from igoc.isa.npufile import write_npu
 from igoc.isa.program import ProgramError
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", required=True, help="the .npu file to write ('-': standard output)"
     )
     args = parser.parse_args(argv)
+    return ending_on_signals("igoc-as", lambda: _assemble(args))
+
+
+def _assemble(args: argparse.Namespace) -> int:
+    """Assemble as the arguments say; returns the exit status."""
     try:
         check_output(args.output, args.file)  # the source is never replaced by the program
     except OutputError as err:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from igoc import __version__
 from igoc.bench.regime import DEFAULT_REGIME, REGIMES
 from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool, target_keys_help
-from igoc.output import check_output, write_output
+from igoc.output import OutputError, check_output, make_folder, same_file, write_output
 
 EPILOG = """\
 Defaults: targets edge, server, server-4c (batches 4, 8, 32: 8 per core on the
@@ -323,6 +323,14 @@ def _check_outputs(args: argparse.Namespace) -> None:
     inputs += [name for name in args.target or [] if name.endswith(".toml")]
     for output in (args.json, args.csv, args.plot):  # before any job (never an input)
         check_output(output, *inputs)
+    files = [("--json", args.json), ("--csv", args.csv), ("--plot", args.plot)]
+    files = [(option, path) for option, path in files if path not in (None, "-")]
+    for i, (option, path) in enumerate(files):
+        for other, second in files[i + 1 :]:
+            if same_file(path, second):
+                raise UsageError(f"{option} and {other} both name '{second}'; give each its file")
+    if args.figures == "-":
+        raise UsageError("--figures names a folder, and '-' (standard output) is not one")
 
 
 def _check_modes(args: argparse.Namespace) -> None:
@@ -486,14 +494,9 @@ def _run_figures(args: argparse.Namespace) -> int:
         )
     folder = pathlib.Path(args.figures)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        why = (
-            "a file of that name is there"
-            if isinstance(err, FileExistsError)
-            else (err.strerror or str(err)).lower()
-        )
-        raise _InputError(f"cannot make the folder of --figures '{folder}': {why}") from None
+        make_folder(folder, "--figures")
+    except OutputError as err:
+        raise _InputError(err.message) from None
     plans = list(planned.plans.values())
     split = split_results(plans, _execute(args, jobs_of(plans)))
     plots = plot.available()

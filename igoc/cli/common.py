@@ -113,6 +113,8 @@ def whole_number(minimum: int) -> Callable[[str], int]:
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
 """The status of a tool ended by SIGTERM, as a shell reports a process the signal killed."""
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+"""The status of a tool ended by Ctrl-C (SIGINT)."""
 
 
 class Terminated(BaseException):
@@ -147,6 +149,21 @@ def _terminable() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+def ending_on_signals(prog: str, body: Callable[[], int]) -> int:
+    """Run a tool's body; Ctrl-C and SIGTERM end it with its ``finally`` blocks and
+    context managers run, a line on stderr and exit status 130 or :data:`EXIT_TERMINATED`.
+    The body's own errors pass through."""
+    try:
+        with _terminable():
+            return body()
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
 def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int:
     """Run a tool's body, turning every failure into a message and an exit code.
 
@@ -157,11 +174,7 @@ def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int
     from igoc.target import TargetError
 
     try:
-        with _terminable():
-            return body()
-    except Terminated:
-        print(f"{prog}: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
+        return ending_on_signals(prog, body)
     except DiagnosticError as err:
         location = err.location
         source = sources.get(location[0]) if location else None
@@ -177,9 +190,6 @@ def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int
         print(f"{prog}: internal error: {err}", file=sys.stderr)
         _traceback_if_asked()
         return EXIT_INTERNAL
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # The reader of our output went away (`igoc ... | head`); nothing left to say.
         sys.stderr.close()

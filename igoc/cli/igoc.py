@@ -32,7 +32,7 @@ from igoc.cli.common import (
     whole_number,
 )
 from igoc.collector import paused_collector
-from igoc.output import check_output, write_output
+from igoc.output import check_output, make_folder, write_output
 
 DUMP_NAME = r"\d+-[A-Za-z0-9_.-]+\.mlir"
 """The name of a --dump-dir file: NN-<pass>.mlir."""
@@ -169,6 +169,11 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
             )
             raise UsageError(f"-o {output}: {why}")
     check_output(output, args.input)  # before any work (the input is never replaced)
+    if args.dump_dir == "-":
+        raise UsageError(
+            "--dump-dir names a folder, and '-' (standard output) is not one; "
+            "--print-ir-after-all prints every pass's IR on stderr"
+        )
     settings = machine_settings(args.set)
     target = None
     if args.target is not None:
@@ -275,15 +280,7 @@ class _Dumps:
         self.width = max(2, len(str(count)))
         self.seconds: list[float] = []
         if args.dump_dir is not None:
-            try:
-                os.makedirs(args.dump_dir, exist_ok=True)
-            except OSError as err:
-                why = (
-                    "a file of that name is there"
-                    if isinstance(err, FileExistsError)
-                    else ((err.strerror or str(err)).lower())
-                )
-                raise UsageError(f"--dump-dir: cannot create '{args.dump_dir}': {why}") from None
+            make_folder(args.dump_dir, "--dump-dir")
         # dumps of an earlier run in the folder: those this run does not write are named
         self.earlier = set()
         if args.dump_dir is not None:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from igoc import __version__
+from igoc.cli.common import ending_on_signals
 from igoc.isa.disasm import format_program
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.output import OutputError, check_output, write_output
@@ -24,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", default="-", help="write the text to this file (default: stdout)"
     )
     args = parser.parse_args(argv)
+    return ending_on_signals("igoc-objdump", lambda: _disassemble(args))
+
+
+def _disassemble(args: argparse.Namespace) -> int:
+    """Disassemble as the arguments say; returns the exit status."""
     try:
         check_output(args.output, args.file)  # the program is never replaced
         program = read_npu(args.file)

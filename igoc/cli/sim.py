@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import zipfile
 from collections.abc import Callable
@@ -13,9 +12,17 @@ from collections.abc import Callable
 import numpy as np
 
 from igoc import __version__
+from igoc.cli.common import ending_on_signals
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.isa.program import Program
-from igoc.output import STDOUT, OutputError, check_output, open_output, write_output
+from igoc.output import (
+    STDOUT,
+    OutputError,
+    check_output,
+    open_output,
+    same_file,
+    write_output,
+)
 from igoc.progress import StatusLine
 from igoc.sim import SimError, simulate
 from igoc.sim.report import format_report
@@ -147,15 +154,6 @@ def note_overflowed_inputs(path: str, given: dict[str, np.ndarray], program: Pro
         )
 
 
-def _same_path(first: str, second: str) -> bool:
-    """Whether two output paths name one file (through links, or by their resolved names
-    when they do not exist yet)."""
-    try:
-        return os.path.samefile(first, second)
-    except OSError:  # one of them is not there yet
-        return os.path.realpath(first) == os.path.realpath(second)
-
-
 def run(args: argparse.Namespace) -> int:
     """Simulate as the arguments say; returns the exit status."""
     for output in (args.trace, args.outputs):  # before any work: an input is never replaced
@@ -262,8 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     for option in ("trace", "outputs"):  # the report goes to standard output, always
         if getattr(args, option) == STDOUT:
             parser.error(f"argument --{option}: cannot be '-': standard output carries the report")
-    if args.trace and args.outputs and _same_path(args.trace, args.outputs):
+    if args.trace and args.outputs and same_file(args.trace, args.outputs):
         parser.error(f"--trace and --outputs both name '{args.outputs}'; give each its own file")
+    return ending_on_signals("igoc-sim", lambda: _reported(args))
+
+
+def _reported(args: argparse.Namespace) -> int:
+    """``run``, each failure a message and an exit status."""
     try:
         return run(args)
     except (NpuFormatError, SimError) as err:
@@ -281,9 +284,6 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("error: not enough memory for the program's tensors", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # as the other tools: a line, no traceback
-        print("igoc-sim: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

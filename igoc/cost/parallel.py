@@ -27,8 +27,12 @@ error at its op, as without workers.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Callable
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import wait
@@ -68,8 +72,9 @@ def prefetch(
     pool = None
     try:
         context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(min(jobs, len(requests)), mp_context=context)
-        futures = [pool.submit(_decide, i) for i in range(len(requests))]
+        with _forking():
+            pool = ProcessPoolExecutor(min(jobs, len(requests)), mp_context=context)
+            futures = [pool.submit(_decide, i) for i in range(len(requests))]
         for future in as_completed(futures):
             try:
                 memory = future.result()
@@ -91,6 +96,43 @@ def prefetch(
         _REQUESTS.clear()
         _SEARCH.clear()
     return decided
+
+
+@contextlib.contextmanager
+def _forking() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back while a pool forks its workers, then handled as they
+    would have been.
+
+    Python runs a signal's handler between two bytecodes of the main thread, and an
+    exception it raises inside a function run at a fork (``os.register_at_fork``:
+    logging's, for one) is printed and dropped, so a tool would go on as if the signal had
+    never come. While the block runs, the two signals are only noted (a worker forked
+    meanwhile, which inherits that, handles them as it would have); when it ends, the
+    handlers come back and each noted signal is raised again."""
+    held = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not None]
+    if threading.current_thread() is not threading.main_thread() or not held:
+        yield
+        return
+    pid = os.getpid()
+    previous = {signum: signal.getsignal(signum) for signum in held}
+    noted: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        if os.getpid() != pid:  # in a worker: its handler as it was, and the signal again
+            signal.signal(signum, previous[signum])
+            signal.raise_signal(signum)
+            return
+        noted.append(signum)
+
+    try:
+        for signum in held:
+            signal.signal(signum, note)
+        yield
+    finally:
+        for signum in held:
+            signal.signal(signum, previous[signum])
+        for signum in dict.fromkeys(noted):
+            signal.raise_signal(signum)
 
 
 T = TypeVar("T")
@@ -117,8 +159,9 @@ def side_by_side(tasks: list[Callable[[], T]], jobs: int) -> list[T]:
     try:
         try:  # the workers are forked here, while ``_TASKS`` holds the tasks
             workers = min(jobs - 1, len(tasks) - 1)
-            pool = ProcessPoolExecutor(workers, mp_context=context)
-            futures = [pool.submit(_drain) for _ in range(workers)]
+            with _forking():
+                pool = ProcessPoolExecutor(workers, mp_context=context)
+                futures = [pool.submit(_drain) for _ in range(workers)]
         except OSError:  # no process to be had: all are run here
             _stop(pool)
             pool, futures = None, []
@@ -176,11 +219,16 @@ def _stop(pool: ProcessPoolExecutor | None) -> None:
 
     The pool's own manager thread reaps the workers it sees end, so they are waited for
     through it: a worker joined here too could be reaped by that thread first and look
-    alive a moment longer."""
+    alive a moment longer. A worker killed while it wrote its result leaves part of it in
+    the result pipe, and the manager thread waits for the rest (for ever: this process
+    holds the pipe's other end too), and Python's exit waits for that thread; once every
+    worker is gone, that end is closed, so the thread reads the end of the pipe and
+    stops."""
     if pool is None:
         return
     workers = list((getattr(pool, "_processes", None) or {}).values())
     manager = getattr(pool, "_executor_manager_thread", None)
+    results = getattr(pool, "_result_queue", None)  # (which shutting down forgets)
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         worker.terminate()
@@ -188,7 +236,13 @@ def _stop(pool: ProcessPoolExecutor | None) -> None:
         if not wait([worker.sentinel], 2):  # still running: it ignored the request
             worker.kill()
     if manager is not None:
-        manager.join(10)
+        manager.join(2)
+        if manager.is_alive():  # waiting for the rest of a result no worker will write
+            for worker in workers:
+                wait([worker.sentinel], 5)
+            with contextlib.suppress(AttributeError, OSError):
+                results._writer.close()
+            manager.join(10)
     for worker in workers:
         worker.join(1)  # reaped by now; this only takes note of it
 

@@ -235,15 +235,25 @@ def test_bad_usage_exits_2(capsys, layer, argv, message):
     assert err.startswith("igoc: error: ") and message in err and err.count("\n") == 1
 
 
-def test_a_dump_dir_that_is_a_file_is_bad_usage_in_words(capsys, layer, tmp_path):
+def test_a_dump_dir_that_is_a_file_is_an_output_error_in_words(capsys, layer, tmp_path):
+    """As every output that cannot be written: exit 1, and nothing compiled."""
     taken = tmp_path / "taken"
     taken.write_text("kept")
     status, _, err = run(capsys, layer, "--dump-dir", taken, "-o", tmp_path / "x.npu")
-    assert status == 2
-    assert (
-        err == f"igoc: error: --dump-dir: cannot create '{taken}': a file of that name is there\n"
+    assert status == 1
+    assert err == (
+        f"error: cannot make the folder of --dump-dir '{taken}': a file of that name is there\n"
     )
     assert taken.read_text() == "kept"
+    assert not (tmp_path / "x.npu").exists()
+
+
+def test_a_dump_dir_of_standard_output_is_bad_usage(capsys, layer, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, layer, "--dump-dir", "-", "-o", tmp_path / "x.npu")
+    assert (status, out) == (2, "")
+    assert err.startswith("igoc: error: --dump-dir names a folder, and '-' (standard output)")
+    assert not (tmp_path / "-").exists() and not (tmp_path / "x.npu").exists()
 
 
 def test_dumps_of_an_earlier_run_left_in_the_dump_dir_are_named(capsys, layer, tmp_path):

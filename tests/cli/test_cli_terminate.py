@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from igoc.cli.common import EXIT_TERMINATED, run_tool
 
 
@@ -88,3 +90,49 @@ def test_a_second_sigterm_ends_a_tool_whose_first_was_dropped(tmp_path):
         process.kill()
         process.wait()
         process.stdout.close()
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a handler for SIGTERM now (Linux: /proc/PID/status)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    "tool, args",
+    [
+        ("sim", ["-", "--check", "--outputs", "out.npz", "--trace", "trace.json"]),
+        ("asm", ["-", "-o", "out.npu"]),
+        ("objdump", ["-", "-o", "out.s"]),
+    ],
+)
+def test_the_program_tools_end_on_sigterm_with_a_line_and_143(tmp_path, tool, args):
+    """igoc-sim, igoc-as and igoc-objdump, waiting on their standard input: ended by
+    SIGTERM with a line and 143, no file written or left behind."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", f"import sys; from igoc.cli.{tool} import main; sys.exit(main())"]
+        + args,
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _catches_sigterm(process.pid):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 143
+        prog = {"sim": "igoc-sim", "asm": "igoc-as", "objdump": "igoc-objdump"}[tool]
+        assert process.stderr.read() == f"{prog}: terminated\n"
+        assert sorted(os.listdir(tmp_path)) == []
+    finally:
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stderr.close()

@@ -7,6 +7,9 @@ import multiprocessing
 import os
 import pathlib
 import signal
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -289,3 +292,76 @@ def test_a_worker_that_ignores_termination_is_killed(tmp_path):
         parallel.side_by_side(tasks, jobs=2)
     assert ready.exists()
     assert time.monotonic() - started < 20  # the deaf worker was killed (and reaped)
+
+
+def _torn_result(ready: str) -> None:
+    """In a worker: the start of a result on the pool's result pipe, then death, as a worker
+    killed while it writes its result."""
+    frame = sys._getframe()
+    while frame.f_code.co_name != "_process_worker":  # the pool's loop in this worker
+        frame = frame.f_back
+    results = frame.f_locals["result_queue"]
+    results._writer._send(b"\x00\x00\x10\x00" + b"x" * 10)  # 10 bytes of 4,096
+    pathlib.Path(ready).write_text("ready")
+    os._exit(1)
+
+
+def test_a_worker_that_died_writing_its_result_leaves_no_thread_waiting(tmp_path):
+    """The pool's manager thread, waiting for the rest of that result, is stopped: nothing
+    would keep this process from exiting."""
+    ready = tmp_path / "ready"
+
+    def boom_once_the_worker_is_dead() -> None:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        raise ValueError("here")
+
+    tasks = [boom_once_the_worker_is_dead, functools.partial(_torn_result, str(ready))]
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="here"):
+        parallel.side_by_side(tasks, jobs=2)
+    assert ready.exists()
+    assert time.monotonic() - started < 20
+    managers = [t for t in threading.enumerate() if "ExecutorManager" in type(t).__name__]
+    assert not [t for t in managers if t.is_alive()]
+
+
+SIGNAL_AT_FORK = """
+import os, signal, sys
+from igoc.cli.common import run_tool
+from igoc.cost import parallel
+
+def at_fork():  # a signal whose handler runs inside a function run at a fork
+    if os.environ.pop("IGOC_TEST_ARMED", None):
+        os.kill(os.getpid(), signal.SIG{name})
+        for _ in range(100_000):
+            pass
+
+os.register_at_fork(after_in_parent=at_fork)
+
+def body():
+    os.environ["IGOC_TEST_ARMED"] = "1"
+    parallel.side_by_side([int, int, int], 2)
+    print("finished", flush=True)
+    return 0
+
+sys.exit(run_tool("igoc-x", body, {{}}))
+"""
+
+
+@pytest.mark.parametrize(
+    "name, status, line", [("TERM", 143, "terminated"), ("INT", 130, "interrupted")]
+)
+def test_a_signal_that_comes_while_workers_are_forked_ends_the_tool(tmp_path, name, status, line):
+    """Not dropped by Python, as it would be, raised inside a function run at the fork."""
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AT_FORK.format(name=name)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (status, "")
+    assert done.stderr == f"igoc-x: {line}\n"
