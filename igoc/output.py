@@ -105,10 +105,11 @@ def check_output(output: str | os.PathLike | None, *inputs: str | os.PathLike | 
 
 
 def same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
-    """Whether two output paths name one file (through links, or by their resolved names
-    when they do not exist yet)."""
+    """Whether two output paths name one regular file, through links, or one new file (by
+    their resolved names): writing both would keep only the last. A device or a FIFO,
+    written in place, may be named twice."""
     try:
-        return os.path.samefile(first, second)
+        return stat.S_ISREG(os.stat(first).st_mode) and os.path.samefile(first, second)
     except OSError:  # one of them is not there yet
         return os.path.realpath(first) == os.path.realpath(second)
 

@@ -148,3 +148,28 @@ def test_a_folder_that_refuses_writing(tmp_path, monkeypatch):
         write_output(tmp_path / "out.npu", b"x")
     assert "permission denied" in str(caught.value)
     assert str(caught.value).count("\n") == 0
+
+
+def test_same_file_is_one_regular_or_new_file_by_any_name(tmp_path):
+    """Two outputs that would overwrite each other; a FIFO (or device) is written in place,
+    so naming it twice is not that."""
+    (tmp_path / "a.json").write_text("")
+    os.symlink(tmp_path / "a.json", tmp_path / "link")
+    os.mkfifo(tmp_path / "fifo")
+    assert output.same_file(tmp_path / "a.json", tmp_path / "link")
+    assert output.same_file(tmp_path / "new", tmp_path / "sub" / ".." / "new")
+    assert not output.same_file(tmp_path / "a.json", tmp_path / "new")
+    assert not output.same_file(tmp_path / "fifo", tmp_path / "fifo")
+
+
+def test_make_folder_makes_parents_and_says_why_it_cannot(tmp_path):
+    output.make_folder(tmp_path / "a" / "b", "--dump-dir")
+    assert (tmp_path / "a" / "b").is_dir()
+    output.make_folder(tmp_path / "a" / "b", "--dump-dir")  # one that exists is kept
+    (tmp_path / "file").write_text("kept")
+    with pytest.raises(OutputError) as caught:
+        output.make_folder(tmp_path / "file", "--figures")
+    assert caught.value.message == (
+        f"cannot make the folder of --figures '{tmp_path / 'file'}': a file of that name is there"
+    )
+    assert (tmp_path / "file").read_text() == "kept"

@@ -66,7 +66,7 @@ Exit status: 0 every job ran, 1 some job failed (the tables say which) or was
 not in the cache (--cached-only), a step
 of the decomposition cannot run on this igoc (a key its targets lack), or a bad
 input file, 2 bad usage (an unknown model, target or pipeline, options that do
-not go together).
+not go together), 130 Ctrl-C, 143 SIGTERM.
 """
 
 

@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Compile the backward pass of a DNN training step for an NPU.",
         epilog=target_keys_help()
-        + "\n\nExit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
+        + "\n\nExit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error,\n"
+        "130 Ctrl-C, 143 SIGTERM.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -168,12 +169,12 @@ def _compile(args: argparse.Namespace, sources: dict[str, str]) -> int:
                 "NPU program (a pipeline that lowers writes one)"
             )
             raise UsageError(f"-o {output}: {why}")
-    check_output(output, args.input)  # before any work (the input is never replaced)
     if args.dump_dir == "-":
         raise UsageError(
             "--dump-dir names a folder, and '-' (standard output) is not one; "
             "--print-ir-after-all prints every pass's IR on stderr"
         )
+    check_output(output, args.input)  # before any work (the input is never replaced)
     settings = machine_settings(args.set)
     target = None
     if args.target is not None:

@@ -31,7 +31,8 @@ From PyTorch:
   torch.onnx.export(model, (x,), "model.onnx", dynamic_shapes=({0: torch.export.Dim("batch")},))
   igoc-import model.onnx -o model.mlir --batch 4 && igoc-bench --model model.mlir --target edge
 
-Exit status: 0 success, 1 a model that cannot be imported, 2 bad usage.
+Exit status: 0 success, 1 a model that cannot be imported, 2 bad usage, 130
+Ctrl-C, 143 SIGTERM.
 """
 
 

@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
         prog=PROG,
         description="Run passes on igoc IR and print the result.",
-        epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error.",
+        epilog="Exit status: 0 success, 1 error in the input, 2 bad usage, 3 internal error, "
+        "130 Ctrl-C, 143 SIGTERM.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(

@@ -39,7 +39,8 @@ tensors are read and written as float32 arrays.
 With --json, numbers that are not finite (an error of NaN or infinity, with such
 values in the data) are null.
 
-Exit status: 0 success, 1 an invalid program or file, or a failed check, 2 bad usage.
+Exit status: 0 success, 1 an invalid program or file, or a failed check, 2 bad usage,
+130 Ctrl-C, 143 SIGTERM.
 """
 
 

@@ -32,8 +32,10 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import wait
 from typing import TypeVar
@@ -75,7 +77,7 @@ def prefetch(
         with _forking():
             pool = ProcessPoolExecutor(min(jobs, len(requests)), mp_context=context)
             futures = [pool.submit(_decide, i) for i in range(len(requests))]
-        for future in as_completed(futures):
+        for future in _completed(pool, futures):
             try:
                 memory = future.result()
             except BrokenProcessPool:
@@ -98,6 +100,34 @@ def prefetch(
     return decided
 
 
+DEAD_WORKER_SECONDS = 2.0
+"""How long a worker may be dead before a pool that has not noticed is taken as broken."""
+
+
+def _completed(pool: ProcessPoolExecutor | None, futures: list[Future]) -> Iterator[Future]:
+    """``futures`` as they complete, as ``as_completed`` gives them; BrokenProcessPool when
+    a worker has been dead for :data:`DEAD_WORKER_SECONDS` and the pool has not said so.
+
+    A worker killed while it writes its result (the OOM killer, ``kill -9``; a result can
+    be larger than a pipe holds) leaves part of it in the pool's result pipe, and the
+    pool's manager thread waits for the rest for ever instead of noticing the death: its
+    futures would never complete. :func:`_stop` then ends that thread."""
+    pending = set(futures)
+    dead_since = None
+    while pending:
+        done, pending = wait_futures(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        yield from done
+        if done or pool is None:
+            continue
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        if not wait([worker.sentinel for worker in workers], 0):
+            dead_since = None
+        elif dead_since is None:
+            dead_since = time.monotonic()
+        elif time.monotonic() - dead_since > DEAD_WORKER_SECONDS:
+            raise BrokenProcessPool("a worker died while it handed back its result")
+
+
 @contextlib.contextmanager
 def _forking() -> Iterator[None]:
     """Ctrl-C and SIGTERM held back while a pool forks its workers, then handled as they
@@ -116,9 +146,12 @@ def _forking() -> Iterator[None]:
     pid = os.getpid()
     previous = {signum: signal.getsignal(signum) for signum in held}
     noted: list[int] = []
+    over: list[bool] = []
 
     def note(signum: int, frame: object) -> None:
-        if os.getpid() != pid:  # in a worker: its handler as it was, and the signal again
+        # In a worker, or once the block is over (an exception, say a Ctrl-C, may leave
+        # a handler not yet put back): the handler as it was, and the signal again.
+        if os.getpid() != pid or over:
             signal.signal(signum, previous[signum])
             signal.raise_signal(signum)
             return
@@ -129,6 +162,7 @@ def _forking() -> Iterator[None]:
             signal.signal(signum, note)
         yield
     finally:
+        over.append(True)
         for signum in held:
             signal.signal(signum, previous[signum])
         for signum in dict.fromkeys(noted):
@@ -169,7 +203,7 @@ def side_by_side(tasks: list[Callable[[], T]], jobs: int) -> list[T]:
         while (index := _claim()) is not None:
             done[index] = tasks[index]()
         try:
-            for future in as_completed(futures):
+            for future in _completed(pool, futures):
                 try:
                     done.update(future.result())
                 except BrokenProcessPool:

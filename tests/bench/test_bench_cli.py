@@ -189,7 +189,6 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
         (["--json", "-", "--csv", "-"], "cannot both write to standard output"),
         (["--json", "same", "--csv", "same"], "--json and --csv both name 'same'; give each"),
         (["--csv", "same", "--plot", "./same"], "--csv and --plot both name './same'; give each"),
-        (["--figures", "-", "--regime", "paper"], "--figures names a folder, and '-' (standard"),
         (["--cached-only", "--no-cache"], "--cached-only needs the cache"),
         (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:9"], "--jobs sizes the local cluster"),
         (["--set", "cores=two"], "--set cores=two: key 'cores' takes an integer, got 'two'"),
@@ -230,6 +229,18 @@ def test_bad_usage_is_one_line_and_exit_2(capsys, tmp_path, args, message):
     assert err.startswith("igoc-bench: error: ") and message in err
     assert err.count("\n") == 1
     assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_figures_to_standard_output_is_bad_usage(capsys, tmp_path, monkeypatch):
+    """Not a folder named '-' (nor, should that check go, a whole run: the cache is empty)."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--figures", "-", "--regime", "paper", "--model", "ncf", "--cached-only"]
+    status, out, err = _run(capsys, *args, "--cache-dir", "cache")
+    assert (status, out) == (2, "")
+    assert err == (
+        "igoc-bench: error: --figures names a folder, and '-' (standard output) is not one\n"
+    )
+    assert not list(tmp_path.iterdir())
 
 
 def test_an_abbreviated_option_is_not_taken_for_another(capsys):

@@ -9,6 +9,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -294,9 +295,11 @@ def test_a_worker_that_ignores_termination_is_killed(tmp_path):
     assert time.monotonic() - started < 20  # the deaf worker was killed (and reaped)
 
 
-def _torn_result(ready: str) -> None:
+def _torn_result(ready: str, parent: int | None = None) -> str:
     """In a worker: the start of a result on the pool's result pipe, then death, as a worker
-    killed while it writes its result."""
+    killed while it writes its result. In process ``parent``: ``"here"``."""
+    if os.getpid() == parent:
+        return "here"
     frame = sys._getframe()
     while frame.f_code.co_name != "_process_worker":  # the pool's loop in this worker
         frame = frame.f_back
@@ -324,6 +327,21 @@ def test_a_worker_that_died_writing_its_result_leaves_no_thread_waiting(tmp_path
         parallel.side_by_side(tasks, jobs=2)
     assert ready.exists()
     assert time.monotonic() - started < 20
+    managers = [t for t in threading.enumerate() if "ExecutorManager" in type(t).__name__]
+    assert not [t for t in managers if t.is_alive()]
+
+
+def test_a_worker_that_died_writing_its_result_is_a_broken_pool_its_task_run_here():
+    """Not waited for for ever: the pool is taken as broken once the worker has been dead a
+    while, and what it did not hand back is run in this process."""
+    started = time.monotonic()
+    here = os.getpid()
+    with tempfile.TemporaryDirectory() as folder:
+        ready = pathlib.Path(folder) / "ready"
+        tasks = [functools.partial(_wait_for, ready), functools.partial(_torn_result, ready, here)]
+        assert parallel.side_by_side(tasks, jobs=2) == [here, "here"]
+        assert ready.exists()  # the worker did tear its result
+    assert time.monotonic() - started < 30
     managers = [t for t in threading.enumerate() if "ExecutorManager" in type(t).__name__]
     assert not [t for t in managers if t.is_alive()]
 
@@ -365,3 +383,43 @@ def test_a_signal_that_comes_while_workers_are_forked_ends_the_tool(tmp_path, na
     )
     assert (done.returncode, done.stdout) == (status, "")
     assert done.stderr == f"igoc-x: {line}\n"
+
+
+CTRL_C_WHILE_HANDLERS_COME_BACK = """
+import os, signal, sys, time, types
+from igoc.cost import parallel
+
+real, armed = signal.signal, [True]
+
+def signal_then_ctrl_c(signum, handler):  # Ctrl-C once SIGINT's handler is back, not SIGTERM's
+    before = real(signum, handler)
+    if armed and signum == signal.SIGINT and handler is signal.default_int_handler:
+        armed.clear()
+        os.kill(os.getpid(), signal.SIGINT)
+    return before
+
+shim = types.SimpleNamespace(**{k: getattr(signal, k) for k in dir(signal) if k[0] != "_"})
+shim.signal = signal_then_ctrl_c
+parallel.signal = shim
+try:
+    parallel.side_by_side([int, int, int], 2)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(10)
+print("still here", flush=True)
+"""
+
+
+def test_sigterm_after_a_ctrl_c_that_ended_the_fork_s_block_early_acts_as_before(tmp_path):
+    """A Ctrl-C that lands while the handlers are being put back leaves SIGTERM's handler
+    the block's own; a SIGTERM after it still does what it did before the block (here:
+    ends the process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_WHILE_HANDLERS_COME_BACK],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (-signal.SIGTERM, "interrupted\n")
