@@ -230,6 +230,13 @@ def _wait_for(path: pathlib.Path) -> int:
     return os.getpid()
 
 
+def _boom_once(path: pathlib.Path, after: float = 0.0) -> None:
+    """ValueError("here"), ``after`` seconds once ``path`` exists (10 s at most)."""
+    _wait_for(path)
+    time.sleep(after)
+    raise ValueError("here")
+
+
 def _mark_and_sleep(path: pathlib.Path) -> int:
     path.write_text("started")
     time.sleep(2)
@@ -280,14 +287,7 @@ def test_a_worker_that_ignores_termination_is_killed(tmp_path):
     """A worker still there after it was asked to terminate is killed and reaped."""
 
     ready = tmp_path / "ready"
-
-    def boom_once_the_worker_is_deaf() -> None:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        raise ValueError("here")
-
-    tasks = [boom_once_the_worker_is_deaf, functools.partial(_deaf_sleeper, str(ready))]
+    tasks = [functools.partial(_boom_once, ready), functools.partial(_deaf_sleeper, str(ready))]
     started = time.monotonic()
     with pytest.raises(ValueError, match="here"):
         parallel.side_by_side(tasks, jobs=2)
@@ -313,15 +313,7 @@ def test_a_worker_that_died_writing_its_result_leaves_no_thread_waiting(tmp_path
     """The pool's manager thread, waiting for the rest of that result, is stopped: nothing
     would keep this process from exiting."""
     ready = tmp_path / "ready"
-
-    def boom_once_the_worker_is_dead() -> None:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
-        raise ValueError("here")
-
-    tasks = [boom_once_the_worker_is_dead, functools.partial(_torn_result, str(ready))]
+    tasks = [functools.partial(_boom_once, ready, 0.5), functools.partial(_torn_result, str(ready))]
     started = time.monotonic()
     with pytest.raises(ValueError, match="here"):
         parallel.side_by_side(tasks, jobs=2)
