@@ -338,6 +338,24 @@ def test_a_worker_that_died_writing_its_result_is_a_broken_pool_its_task_run_her
     assert not [t for t in managers if t.is_alive()]
 
 
+def _sigint_as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _python(script: str, folder) -> subprocess.CompletedProcess:
+    """``python -c script`` in ``folder``, with Ctrl-C handled as Python handles it at a
+    terminal, even when this test runs where SIGINT is ignored (a job started in the
+    background by a shell), which the child would otherwise inherit."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_sigint_as_at_a_terminal,
+    )
+
+
 SIGNAL_AT_FORK = """
 import os, signal, sys
 from igoc.cli.common import run_tool
@@ -366,13 +384,7 @@ sys.exit(run_tool("igoc-x", body, {{}}))
 )
 def test_a_signal_that_comes_while_workers_are_forked_ends_the_tool(tmp_path, name, status, line):
     """Not dropped by Python, as it would be, raised inside a function run at the fork."""
-    done = subprocess.run(
-        [sys.executable, "-c", SIGNAL_AT_FORK.format(name=name)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _python(SIGNAL_AT_FORK.format(name=name), tmp_path)
     assert (done.returncode, done.stdout) == (status, "")
     assert done.stderr == f"igoc-x: {line}\n"
 
@@ -407,11 +419,5 @@ def test_sigterm_after_a_ctrl_c_that_ended_the_fork_s_block_early_acts_as_before
     """A Ctrl-C that lands while the handlers are being put back leaves SIGTERM's handler
     the block's own; a SIGTERM after it still does what it did before the block (here:
     ends the process)."""
-    done = subprocess.run(
-        [sys.executable, "-c", CTRL_C_WHILE_HANDLERS_COME_BACK],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _python(CTRL_C_WHILE_HANDLERS_COME_BACK, tmp_path)
     assert (done.returncode, done.stdout) == (-signal.SIGTERM, "interrupted\n")
