@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import pathlib
+import statistics
 import threading
 from concurrent.futures import CancelledError
 
@@ -125,12 +126,15 @@ def test_a_reference_that_overwrites_a_name_is_checked_at_the_end():
     st.integers(1, 300),
 )
 def test_seeded_values_are_the_whole_draw_rounded(shape, fan, dtype, seed, chunk):
-    """Drawing a chunk at a time gives the bits of one whole draw, divided and rounded."""
+    """Drawing a chunk at a time gives the bits of one whole draw: each element the normal
+    quantile its 16 random bits pick, divided and rounded."""
     shape = tuple(shape) + (fan % 97 + 1,)
-    expected = round_to(
-        np.random.default_rng([seed, 5]).standard_normal(shape, dtype=np.float32) / math.sqrt(fan),
-        dtype,
-    )
+    count = math.prod(shape)
+    words = np.random.default_rng([seed, 5]).bit_generator.random_raw((count + 3) // 4)
+    picks = [(int(w) >> (16 * j)) & 0xFFFF for w in words for j in range(4)][:count]
+    inverse = statistics.NormalDist().inv_cdf
+    normal = np.array([inverse((u + 0.5) / 65536) for u in picks], np.float32)
+    expected = round_to((normal / np.float32(math.sqrt(fan))).reshape(shape), dtype)
     original = compare.GENERATE_CHUNK
     compare.GENERATE_CHUNK = chunk
     try:
@@ -139,6 +143,22 @@ def test_seeded_values_are_the_whole_draw_rounded(shape, fan, dtype, seed, chunk
         compare.GENERATE_CHUNK = original
     assert got.dtype == expected.dtype and got.shape == expected.shape
     assert got.tobytes() == expected.tobytes()
+
+
+def test_seeded_values_are_standard_normal_values():
+    """The levels are symmetric and increasing, and a large draw has the standard normal's
+    mean, spread and share within one and two standard deviations."""
+    levels = compare.normal_quantiles()
+    assert levels.shape == (65536,) and np.all(np.diff(levels) > 0)
+    assert np.array_equal(levels, -levels[::-1])
+    assert 4.3 < levels[-1] < 4.4
+    values = compare.seeded_values(np.random.default_rng(11), (1 << 20,), 1, DType.F32)
+    assert abs(values.mean()) < 0.005
+    assert abs(values.std() - 1.0) < 0.005
+    assert abs(np.mean(np.abs(values) < 1.0) - 0.6827) < 0.003
+    assert abs(np.mean(np.abs(values) < 2.0) - 0.9545) < 0.002
+    scaled = compare.seeded_values(np.random.default_rng(11), (1 << 20,), 400, DType.F16)
+    assert abs(scaled.astype(np.float32).std() - 1 / 20) < 0.0005
 
 
 def test_inputs_drawn_side_by_side_are_the_inputs_drawn_one_by_one(monkeypatch):
