@@ -28,9 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from igoc.isa.instructions import DType
-from igoc.isa.numerics import STORAGE_DTYPE, round_to
+from igoc.isa.numerics import round_to
 from igoc.isa.program import Program
 from igoc.reference import ReferenceError, evaluate, evaluate_op
+from igoc.sim import pages
 from igoc.sim.blas import one_blas_thread
 from igoc.sim.errors import SimError
 from igoc.sim.inputs import Drawing, Draws, drawn
@@ -141,7 +142,7 @@ def seeded_values(rng: np.random.Generator, shape: tuple[int, ...], fan: int, dt
     """
     count = math.prod(shape)
     table = _scaled_levels(fan, dtype)
-    result = np.empty(count, table.dtype)
+    result = pages.zeros(count, table.dtype)  # each element written once: huge pages
     step = max(4, GENERATE_CHUNK - GENERATE_CHUNK % 4)
     for start in range(0, count, step):
         size = min(step, count - start)

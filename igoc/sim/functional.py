@@ -44,6 +44,7 @@ from igoc.isa.im2col import (
 from igoc.isa.instructions import DType
 from igoc.isa.numerics import STORAGE_DTYPE, from_spm_bytes, round_to, to_spm_bytes
 from igoc.isa.program import Program
+from igoc.sim import pages
 from igoc.sim.errors import SimError
 from igoc.sim.inputs import Drawing
 from igoc.sim.prepare import CoreCode
@@ -93,13 +94,13 @@ class Machine:
             elif t.name in inputs:
                 values = _input_values(given, t.dtype, shared=i not in stored)
             else:
-                values = np.zeros(t.numel, STORAGE_DTYPE[t.dtype])
+                values = pages.zeros(t.numel, STORAGE_DTYPE[t.dtype])
             self.dram.append(values)
         # Per tensor, the elements written so far; None for inputs (written before the run)
         # and for tensors written whole (the mask is dropped then: it is as big as a
         # quarter to a half of the tensor).
         self.dram_written: list[np.ndarray | None] = [
-            None if t.name in inputs or t.role == "input" else np.zeros(t.numel, bool)
+            None if t.name in inputs or t.role == "input" else pages.zeros(t.numel, bool)
             for t in program.tensors
         ]
         self.written_count = [0] * len(program.tensors)  # elements written, while masked
