@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from igoc.isa.instructions import DType
-from igoc.isa.numerics import round_to
+from igoc.isa.numerics import round_to, single
 
 
 class ReferenceError(ValueError):
@@ -59,7 +59,7 @@ def _window(xp: np.ndarray, r: int, s: int, oh: int, ow: int, st, di) -> np.ndar
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
-    return np.asarray(a, dtype=np.float32)
+    return single(a)
 
 
 def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ which is real bytes, bf16 is its 16-bit pattern (the top half of the fp32 bits).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from igoc.isa.instructions import DType
@@ -54,11 +56,49 @@ def to_spm_bytes(values: np.ndarray, dtype: DType) -> np.ndarray:
     return data.reshape(-1).view(np.uint8)
 
 
+@functools.cache
+def _half_table() -> np.ndarray:
+    """float32 casts of the 65,536 float16 values, by bit pattern."""
+    every = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    with np.errstate(invalid="ignore"):
+        table = every.astype(np.float32)
+    table.flags.writeable = False
+    return table
+
+
+HALF_CHUNK = 1 << 16
+"""Elements :func:`half_to_single` converts at a time: ``np.take`` makes an index array of
+its own (8 bytes an element) for the indices it is given."""
+
+
+def half_to_single(values: np.ndarray) -> np.ndarray:
+    """``values.astype(np.float32)`` for a float16 array, bit for bit (NaN payloads too),
+    C-ordered: a lookup in a table of the 65,536 float16 values' casts, a chunk at a time,
+    in about two thirds of the time of numpy's cast loop."""
+    bits = np.asarray(values, order="C").view(np.uint16)
+    out = np.empty(bits.shape, np.float32)
+    flat_bits, flat_out = bits.reshape(-1), out.reshape(-1)
+    table = _half_table()
+    for start in range(0, flat_bits.size, HALF_CHUNK):
+        end = start + HALF_CHUNK
+        np.take(table, flat_bits[start:end], out=flat_out[start:end])
+    return out
+
+
+def single(values: np.ndarray) -> np.ndarray:
+    """``np.asarray(values, dtype=np.float32)``, float16 arrays converted by
+    :func:`half_to_single`."""
+    values = np.asarray(values)
+    if values.dtype == np.float16:
+        return half_to_single(values)
+    return np.asarray(values, dtype=np.float32)
+
+
 def from_spm_bytes(data: np.ndarray, dtype: DType) -> np.ndarray:
     """float32 values of SPM bytes holding elements of ``dtype`` (a flat array)."""
     raw = np.ascontiguousarray(data)
     if dtype is DType.F16:
-        return raw.view(np.float16).astype(np.float32)
+        return half_to_single(raw.view(np.float16))
     if dtype is DType.F32:
         return raw.view(np.float32).copy()
     return bf16_values(raw.view(np.uint16))
