@@ -45,3 +45,9 @@ def test_single_widens_halves_and_leaves_other_types_to_numpy():
     assert single(singles) is singles  # no copy
     doubles = np.array([0.1, 3e38, -0.0])
     assert single(doubles).tobytes() == doubles.astype(np.float32).tobytes()
+
+
+def test_float16_of_the_other_byte_order_widens_as_numpy_casts_it():
+    swapped = EVERY_HALF[:4096].astype(EVERY_HALF.dtype.newbyteorder())
+    got = half_to_single(swapped)
+    assert got.view(np.uint32).tobytes() == _cast(swapped).view(np.uint32).tobytes()
