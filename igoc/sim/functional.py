@@ -100,7 +100,9 @@ class Machine:
         # and for tensors written whole (the mask is dropped then: it is as big as a
         # quarter to a half of the tensor).
         self.dram_written: list[np.ndarray | None] = [
-            None if t.name in inputs or t.role == "input" else pages.zeros(t.numel, bool, True)
+            None
+            if t.name in inputs or t.role == "input"
+            else pages.zeros(t.numel, bool, fill_last=True)
             for t in program.tensors
         ]
         self.written_count = [0] * len(program.tensors)  # elements written, while masked
