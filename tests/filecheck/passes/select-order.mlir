@@ -33,8 +33,8 @@ func.func @wide_k(%x: tensor<16x256xf16>, %w: tensor<256x32xf16>, %dy: tensor<16
 // COST: grad.matmul {{.*}}sched.schedule = #sched.schedule<order = "{{ijl|ilj|jil|jli|lij|lji}}"
 // COST-SAME: sched.candidates = [{order = "ijl", {{.*}}}, {order = "ilj", {{.*}}}, {order = "jil", {{.*}}}, {order = "jli", {{.*}}}, {order = "lij", {{.*}}}, {order = "lji", {{.*}}}]
 // The fused op weighs every order, the sequential (baseline) one first, each with its tiles,
-// DRAM bytes and estimated cycles.
-// COST: grad.interleaved {{.*}}sched.policy = "cost", sched.candidates = [{order = "sequential", tile = {{\[\[.*\]\]}}, dram_bytes = {{[0-9]+}}, cycles = {{[0-9]+}}}, {order = "only-interleaving", {{.*}}}, {order = "dx-major", {{.*}}}, {order = "dw-major", {{.*}}}, {order = "fused-ilj", {{.*}}}, {order = "fused-jli", {{.*}}}, {order = "fused-lij", {{.*}}}, {order = "fused-lji", {{.*}}}]
+// DRAM bytes and estimated cycles (and simulated cycles where the simulator decided).
+// COST: grad.interleaved {{.*}}sched.policy = "cost", sched.candidates = [{order = "sequential", tile = {{\[\[.*\]\]}}, dram_bytes = {{[0-9]+}}, cycles = {{[0-9]+}}{{(, simulated_cycles = [0-9]+)?}}}, {order = "only-interleaving", {{.*}}}, {order = "dx-major", {{.*}}}, {order = "dw-major", {{.*}}}, {order = "fused-ilj", {{.*}}}, {order = "fused-jli", {{.*}}}, {order = "fused-lij", {{.*}}}, {order = "fused-lji", {{.*}}}]
 // FIXED-LABEL: func.func @tall_m
 // FIXED: grad.interleaved {{.*}}sched.schedule = #sched.schedule<order = "dw-major"
 func.func @tall_m(%x: tensor<256x16xf16>, %w: tensor<16x32xf16>, %dy: tensor<256x32xf16>)
