@@ -29,12 +29,14 @@ one after the other, at the conventional partition: one the baseline could make)
 reads the layer's dY from DRAM more than the baseline's schedule does (such candidates
 are listed with ``reads_more_dy = true``): such a schedule is the baseline's kind of
 schedule with worse tiles, and a gain from it would be the tiling's, not interleaving's.
-A schedule that interleaves the two GEMMs or splits the op (IGO's techniques) is
-weighed by its time alone, whatever it reads: where dY's second read is small beside
-the re-reads of X and W that a small SPM forces, an interleaved order can read dY
-more than the baseline's schedule and still move fewer bytes or overlap better (on
-ViT-B/16's ``mlp_fc1`` on ``edge``, ``igo`` reads dY almost five times where the
-baseline reads it twice, and runs 15% faster).
+A schedule that interleaves the two GEMMs, or splits the op into parts (the
+``partition`` pass's splits, which run the parts one after another, each its own dX
+and dW, so that the two GEMMs alternate), is not one the baseline makes (these are
+IGO's techniques): it is weighed by its time alone, whatever it reads. Where dY's
+second read is small beside the re-reads of X and W that a small SPM forces, an
+interleaved order can read dY more than the baseline's schedule and still move fewer
+bytes or overlap better (on ViT-B/16's ``mlp_fc1`` on ``edge``, ``igo`` reads dY
+almost five times where the baseline reads it twice, and runs 15% faster).
 When ``sequential`` itself is one of them (its tiles, searched again where the op
 runs, read dY more than the baseline's own schedule), the baseline's own schedule
 is weighed there too (listed last, with ``baseline_schedule = true``) and takes its

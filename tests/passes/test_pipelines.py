@@ -25,6 +25,7 @@ from igoc.cost.decide import default_partition
 from igoc.dialects.npu import stamp_target
 from igoc.dialects.sched import from_attr
 from igoc.frontend import parse_text
+from igoc.schedule.layer_schedule import Partition
 from igoc.sim import simulate
 from igoc.sim.compare import check_outputs, generate_inputs
 from igoc.target import load_target, target_from_dict
@@ -106,6 +107,12 @@ def dy_reads(program) -> dict[str, int]:
     }
 
 
+def _partition_text(attr) -> str:
+    """A ``sched.schedule`` attribute's partition as candidate rows print it."""
+    dim = attr.partition.data
+    return str(Partition(None if dim == "none" else dim, attr.parts.data, attr.cores.data))
+
+
 @settings(max_examples=12)
 @given(
     text=programs(),
@@ -142,16 +149,34 @@ def test_pipelines_agree_and_igo_keeps_its_promises(text, side, spm_kib, cores, 
         base = next((c for c in candidates if c.get("baseline_schedule")), by_order["sequential"])
         mine = by_order[chosen]
         assert not mine.get("reads_more_dy")
-        for row in candidates:
-            if row.get("reads_more_dy"):
-                assert row["order"] == "sequential", row
-                assert row.get("partition", str(default_partition(target))) == str(
-                    default_partition(target)
-                ), row
         if "simulated_cycles" in mine and "simulated_cycles" in base:
             assert mine["simulated_cycles"] <= base["simulated_cycles"]
         else:
             assert mine["cycles"] <= base["cycles"]
+
+    # The dY rule sets aside only conventional candidates, and the policies never pick one
+    # it set aside: in select-order's record and in partition's.
+    pipelines.run(module, pipelines.parse_spec("partition"))
+    conventional = str(default_partition(target))
+    for op in module.walk():
+        for record in ("sched.candidates", "sched.partitions"):
+            if record not in op.attributes:
+                continue
+            rows = from_attr(op.attributes[record])
+            for row in rows:
+                if row.get("reads_more_dy"):
+                    assert row["order"] == "sequential" or op.name != "grad.interleaved", row
+                    assert row.get("partition", "none") == conventional, row
+            schedule = op.attributes["sched.schedule"]
+            tiles = [[t.m, t.n, t.k] for t in schedule.tilings()]  # type: ignore[attr-defined]
+            picked = [
+                r
+                for r in rows
+                if r["order"] == schedule.order.data  # type: ignore[attr-defined]
+                and r["tile"] == tiles
+                and r.get("partition", "none") == _partition_text(schedule)
+            ]
+            assert all(not r.get("reads_more_dy") for r in picked), picked
 
 
 @settings(max_examples=10)
@@ -256,7 +281,10 @@ def test_an_interleaved_order_may_read_dy_more_when_it_is_faster():
         for p in ("baseline", "igo")
     }
     dy = {p: r["traffic"]["dy"]["read"] for p, r in reports.items()}
-    dy_bytes = run.batch * layer.rows * layer.n * 2
-    assert dy["baseline"] == 2 * dy_bytes
     assert dy["igo"] > dy["baseline"]
     assert reports["igo"]["cycles"] < 0.9 * reports["baseline"]["cycles"]
+    module = parse_text(layer.text(run.batch))
+    stamp_target(module, run.target)
+    pipelines.run(module, pipelines.parse_spec("conv-to-gemm,fuse-gradients,tile,select-order"))
+    (op,) = [op for op in module.walk() if op.name == "grad.interleaved"]
+    assert op.attributes["sched.schedule"].order.data != "sequential"  # type: ignore[attr-defined]
