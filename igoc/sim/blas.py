@@ -1,4 +1,4 @@
-"""Runs on data use one BLAS thread: the same bits on every machine, whatever its cores.
+"""Runs on data use one BLAS thread: the same bits whatever the machine's cores.
 
 A matmul run on data (``functional._matmul``) and the numpy reference of ``--check``
 (``igoc.reference``) sum float32 products with BLAS. OpenBLAS splits a product among
@@ -6,9 +6,14 @@ its threads differently for different thread counts, and so sums in a different 
 on a machine with another number of cores, the simulated gradients and the check's
 errors came out different in their last bits (ResNet-50 at batch 8: 155 of 161 tensors
 differed between one and two threads). With one thread, a product is summed the same
-way wherever it runs (on the same BLAS build), and calls made from several Python
-threads at once cannot change each other's split: the check evaluates its reference
-beside the simulator (``compare.StreamingCheck``) for that reason too.
+way wherever it runs with the same BLAS kernel, and calls made from several Python
+threads at once cannot change each other's split. The kernel is the BLAS library's
+choice, not igoc's: OpenBLAS picks one for the processor (or the one
+``OPENBLAS_CORETYPE`` names), and its kernels for different instruction sets sum in
+different orders (BERT-tiny on ``edge``: 80 of 84 tensors differ in their last bits
+between OpenBLAS's Haswell and SkylakeX kernels). That calls from several threads
+cannot change each other's split is also why the check may evaluate its reference
+beside the simulator (``compare.StreamingCheck``).
 
 The limit is the process's (BLAS has no per-thread setting), and it is set and restored
 by the thread that asks for it: OpenBLAS (0.3.31, numpy's wheels) ignores a new limit set
