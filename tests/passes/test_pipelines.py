@@ -6,9 +6,9 @@ targets (array sides, SPM, 1-4 cores, 2- or 4-byte partial sums):
 - every pipeline's program passes the functional check against numpy;
 - the ``igo`` program is never slower than ``baseline``'s (``confirm-program``
   simulates both on programs this small);
-- ``select-order`` never picks a candidate set aside for reading dY more than the
-  baseline's schedule, and sets aside only conventional ones (``sequential`` at the
-  conventional partition);
+- ``select-order`` and ``partition`` never pick a candidate set aside for reading dY
+  more than the baseline's schedule, and set aside only conventional ones (its GEMMs one
+  after the other, at the conventional partition);
 - the ``cost`` policy never picks an order ranked worse than the baseline's
   (``sequential``) schedule by the judge that decided: the simulator where it
   weighed both (small ops), its own cost model elsewhere.
