@@ -501,11 +501,10 @@ def unsplit_schedule(search: Search, desc: LayerDesc, schedule: LayerSchedule) -
         cand = _retile(search, desc, schedule, part)
         if cand.estimate is None:
             return schedule
-        if conventional(cand.schedule, search.target) and dy_read_bytes(desc, cand) > dy_read_bytes(
-            desc, baseline_candidate(search, desc)
-        ):
-            return schedule
-        return cand.schedule
+        if not conventional(cand.schedule, search.target):
+            return cand.schedule
+        limit = dy_read_bytes(desc, baseline_candidate(search, desc))
+        return schedule if dy_read_bytes(desc, cand) > limit else cand.schedule
 
     return search.decided(("unsplit", desc.signature(), search.target, schedule), compute)
 
