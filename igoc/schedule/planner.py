@@ -57,7 +57,8 @@ from igoc.collector import paused_collector
 from igoc.schedule.steps import Matmul, TileKey
 
 ALIGN_BYTES = 64
-_NEVER = 1 << 62
+_TILE_BITS = 32  # a heap entry's low bits: its tile (fewer than 2**32 tiles in a walk)
+_TILE_MASK = (1 << _TILE_BITS) - 1
 
 
 class PlanError(Exception):
@@ -209,7 +210,10 @@ def _plan(
     resident: list[Residency | None] = [None] * count
     dirty = [False] * count  # accumulators holding a partial sum
     spilled = [False] * count  # accumulators with a partial sum in their buffer
-    heap: list[tuple[int, int]] = []  # (-next use, tile)
+    # Evictable tiles by next use, farthest first (then the lower tile): each entry is one
+    # int, ``tile - (next use << _TILE_BITS)`` (ints compare faster than tuples). Entries go
+    # stale when their tile is used again or leaves, and are skipped when popped.
+    heap: list[int] = []
     free = _FreeList(budget_bytes)
     dying: dict[int, list[int]] = {}  # step -> tiles never used again, freed at that step
     used_bytes = 0
@@ -248,7 +252,7 @@ def _plan(
         while pending:
             t = pending.pop(0)
             need = size[t]
-            held: list[tuple[int, int]] = []
+            held: list[int] = []
             address = -1
             # True while every hole is known to be smaller than ``need``: a search found
             # none and only releases followed, each of which grew one hole, whose size
@@ -261,14 +265,13 @@ def _plan(
                 victim = -1
                 while heap:
                     entry = heappop(heap)
-                    v = entry[1]
+                    v = entry & _TILE_MASK
                     res = resident[v]
                     if res is None:
                         continue  # stale: no longer resident
                     lst = uses[v]
                     p = pointer[v]
-                    nxt = lst[p] if p < len(lst) else _NEVER
-                    if -entry[0] != nxt:
+                    if p >= len(lst) or entry != v - (lst[p] << _TILE_BITS):
                         continue  # stale: used since
                     if res.end >= s - 1:
                         held.append(entry)  # protected: used by this or the previous step
@@ -277,12 +280,19 @@ def _plan(
                     break
                 if victim < 0:
                     # Give up double buffering rather than fail: take a tile of step s-1
-                    # (its replacement's load then waits for that step's compute).
-                    for h, entry in enumerate(held):
-                        if resident[entry[1]].end < s:  # type: ignore[union-attr]
-                            victim = entry[1]
-                            del held[h]
+                    # (its replacement's load then waits for that step's compute). First one
+                    # that no later step uses (the lowest; those have no heap entry), then
+                    # the one used furthest ahead.
+                    for u in sorted(dying.get(s + 1, ())):
+                        if resident[u] is not None:
+                            victim = u
                             break
+                    else:
+                        for h, entry in enumerate(held):
+                            if resident[entry & _TILE_MASK].end < s:  # type: ignore[union-attr]
+                                victim = entry & _TILE_MASK
+                                del held[h]
+                                break
                 if (
                     victim < 0
                     and used_bytes + need <= budget_bytes
@@ -396,10 +406,14 @@ def _plan(
             lst = uses[t]
             p = pointer[t] = pointer[t] + 1
             if p < len(lst):
-                heappush(heap, (-lst[p], t))
+                nxt = lst[p]
+                # A tile the next step uses is protected until it is used again, and never
+                # evicted meanwhile: it needs no entry until then.
+                if nxt != s + 1:
+                    heappush(heap, t - (nxt << _TILE_BITS))
                 continue
-            heappush(heap, (-_NEVER, t))
-            # Free it once no step may still read it.
+            # Free it once no step may still read it (until then it is protected, and taken
+            # only by the fallback above, from ``dying``: it needs no heap entry).
             if freed_later is None:
                 freed_later = dying[s + 2] = [t]
             else:
