@@ -65,8 +65,9 @@ source, so a rerun is instant and a changed compiler recomputes.
 Exit status: 0 every job ran, 1 some job failed (the tables say which) or was
 not in the cache (--cached-only), a step
 of the decomposition cannot run on this igoc (a key its targets lack), or a bad
-input file, 2 bad usage (an unknown model, target or pipeline, options that do
-not go together), 130 Ctrl-C, 143 SIGTERM.
+input or target file, 2 bad usage (an unknown model, target or pipeline, a
+--set or --sweep value a target cannot take, options that do not go together),
+130 Ctrl-C, 143 SIGTERM.
 """
 
 

@@ -171,7 +171,7 @@ def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int
     input, so that diagnostics show the offending line.
     """
     from igoc.pipeline import PassError, PipelineError
-    from igoc.target import TargetError
+    from igoc.target import TargetError, TargetUsageError
 
     try:
         return ending_on_signals(prog, body)
@@ -180,6 +180,9 @@ def run_tool(prog: str, body: Callable[[], int], sources: dict[str, str]) -> int
         source = sources.get(location[0]) if location else None
         print(err.render(source), file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except TargetUsageError as err:  # named or set on the command line
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except TargetError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR

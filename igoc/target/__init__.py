@@ -16,6 +16,7 @@ from igoc.target.spec import (
 from igoc.target.target import (
     Target,
     TargetError,
+    TargetUsageError,
     load_target,
     preset_names,
     target_from_dict,
@@ -26,6 +27,7 @@ __all__ = [
     "Target",
     "TargetError",
     "TargetSpec",
+    "TargetUsageError",
     "load_spec",
     "load_target",
     "parse_setting",

@@ -31,7 +31,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
-from igoc.target.target import _FIELD_TYPES, Target, TargetError, _check, preset_names
+from igoc.target.target import (
+    _FIELD_TYPES,
+    Target,
+    TargetError,
+    TargetUsageError,
+    _check,
+    preset_names,
+)
 
 VARIANTS = ("edge", "server")
 """Values of ``variant``: the zoo's networks come in an edge and a server variant."""
@@ -81,6 +88,8 @@ def parse_value(key: str, text: str) -> str | int | float | bool:
         raise SettingError(f"unknown key '{key}'; keys: {known_keys()}")
     text = text.strip()
     try:
+        if kind in ("int", "float") and "_" in text:  # Python's digit separators: no number
+            raise ValueError(text)
         if kind == "int":
             return int(text, 10)
         if kind == "float":
@@ -172,7 +181,7 @@ def resolve_keys(spec: str) -> tuple[dict, str]:
         return _preset_keys(spec), f"preset '{spec}'"
     path = pathlib.Path(spec)
     if path.suffix != ".toml" and not path.exists():
-        raise TargetError(
+        raise TargetUsageError(
             f"unknown target '{spec}'; presets: {', '.join(preset_names())}, "
             "or the path of a .toml file"
         )
@@ -254,17 +263,27 @@ def load_spec(spec: str, settings: Iterable[tuple[str, object]] = ()) -> TargetS
     """A preset by name or a target file by path (``base`` followed), with settings applied."""
     data, origin = resolve_keys(spec)
     settings = list(settings)
-    if settings:
-        data, changed = apply_settings(data, settings)
-        if changed:
-            shown = ", ".join(f"{k}={format_value(v)}" for k, v in changed)
-            origin = f"{origin} with {shown}"
-    return spec_from_dict(data, origin)
+    if not settings:
+        return spec_from_dict(data, origin)
+    given, given_origin = data, origin
+    data, changed = apply_settings(data, settings)
+    if changed:
+        shown = ", ".join(f"{k}={format_value(v)}" for k, v in changed)
+        origin = f"{origin} with {shown}"
+    try:
+        return spec_from_dict(data, origin)
+    except TargetError as err:
+        spec_from_dict(given, given_origin)  # a fault of the file's own is bad input
+        raise TargetUsageError(str(err)) from None
 
 
 def derive_target(target: Target, settings: Iterable[tuple[str, object]], origin: str) -> Target:
-    """``target`` with machine settings applied and renamed after them (as :func:`load_spec`)."""
+    """``target`` with machine settings applied and renamed after them (as :func:`load_spec`);
+    ``TargetUsageError`` if the settings make it no target."""
     data, changed = apply_settings(target.as_dict(), list(settings))
     if changed:
         origin = f"{origin} with {', '.join(f'{k}={format_value(v)}' for k, v in changed)}"
-    return spec_from_dict(data, origin).target
+    try:
+        return spec_from_dict(data, origin).target
+    except TargetError as err:
+        raise TargetUsageError(str(err)) from None

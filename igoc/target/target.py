@@ -34,6 +34,11 @@ class TargetError(IgocError):
     """A target description that cannot be used; the message names the file and the key."""
 
 
+class TargetUsageError(TargetError):
+    """A target the command line names or changes wrongly: an unknown preset name, or a
+    setting the target cannot take (bad usage, where a bad target file is bad input)."""
+
+
 @dataclass(frozen=True)
 class Target:
     """One NPU. Units are in the field names; every field is a TOML key."""

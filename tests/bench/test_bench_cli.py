@@ -294,9 +294,10 @@ def test_missing_model_file_is_an_input_error(capsys, tmp_path):
         ),
     ],
 )
-def test_target_values_out_of_range_are_input_errors(capsys, tmp_path, args, message):
+def test_target_values_out_of_range_are_usage_errors(capsys, tmp_path, args, message):
+    # Given on the command line, as a value of the wrong type is (a bad target file: exit 1).
     status, out, err = _run(capsys, "--target", "edge", *args, "--cache-dir", str(tmp_path))
-    assert (status, out) == (1, "")
+    assert (status, out) == (2, "")
     assert message in err and err.count("\n") == 1
     assert not any(tmp_path.iterdir())
 

@@ -119,15 +119,32 @@ def test_the_inputs_target_is_kept_without_target_flag(capsys, tmp_path, test_pa
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "status", "message"),
     [
-        (["--target=nowhere"], "error: unknown target 'nowhere'"),
-        (["--target=missing.toml"], "cannot read target file"),
+        # A name that is no target, or a setting the target cannot take: bad usage.
+        (["--target=nowhere"], 2, "igoc: error: unknown target 'nowhere'"),
+        (["--set", "cores=0"], 2, "igoc: error: the input's target with cores=0: key 'cores'"),
+        (["--target=edge", "--set", "cores=0"], 2, "igoc: error: preset 'edge' with cores=0"),
+        (["--set", "cores=1_0"], 2, "key 'cores' takes an integer, got '1_0'"),
+        # A target file that cannot be read, or is no target: bad input.
+        (["--target=missing.toml"], 1, "cannot read target file"),
+        (["--target={bad}"], 1, "error: {bad}: key 'cores' must be between 1 and 32, got 0"),
+        (["--target={bad}", "--set", "cores=-1"], 1, "error: {bad}: key 'cores' must be"),
     ],
 )
-def test_bad_targets(capsys, layer, argv, message):
-    status, _, err = run(capsys, layer, *argv)
-    assert status == 1 and message in err
+def test_bad_targets(capsys, layer, tmp_path, argv, status, message):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base = "edge"\ncores = 0\n')
+    argv = [a.replace("{bad}", str(bad)) for a in argv]
+    got, _, err = run(capsys, layer, *argv)
+    assert got == status and message.replace("{bad}", str(bad)) in err
+
+
+def test_a_setting_mends_a_target_file(capsys, layer, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base = "edge"\ncores = 0\n')
+    status, out, _ = run(capsys, layer, f"--target={bad}", "--set", "cores=2", "--emit", "grad")
+    assert status == 0 and "cores = 2" in out
 
 
 def test_a_broken_target_in_the_input(capsys, tmp_path):
@@ -189,10 +206,10 @@ def test_set_replaces_keys_of_the_target_typed_by_the_key(capsys, layer, tmp_pat
         ("dram_bandwidth_gb_per_s", 2, "--set dram_bandwidth_gb_per_s: expected KEY=VALUE"),
         (
             "cores=0",
-            1,
-            "error: preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0",
+            2,
+            "igoc: error: preset 'edge' with cores=0: key 'cores' must be between 1 and 32, got 0",
         ),
-        ("dataflow=rs", 1, "key 'dataflow' must be one of os, ws, got 'rs'"),
+        ("dataflow=rs", 2, "key 'dataflow' must be one of os, ws, got 'rs'"),
     ],
 )
 def test_bad_settings_are_one_line_naming_the_key(

@@ -61,7 +61,7 @@ def test_set_changes_the_given_target_or_the_inputs(capsys, layer, tmp_path):
     target = module_target(parse_text(out))
     assert (target.name, target.cores, target.psum_bytes) == ("server[cores=4][psum_bytes=4]", 4, 4)
     status, _, err = run(capsys, layer, "--set", "psum_bytes=3")
-    assert status == 1 and "key 'psum_bytes' must be 2 or 4, got 3" in err
+    assert status == 2 and "key 'psum_bytes' must be 2 or 4, got 3" in err
 
 
 def test_print_ir_after_all(capsys, layer):
@@ -89,7 +89,7 @@ def test_split_input_file_keeps_going_and_keeps_line_numbers(capsys, tmp_path):
     [
         (["{layer}", "-p", "nosuch"], 2, "unknown pass 'nosuch'"),
         (["{layer}", "-p", "cse{"], 2, "bad pass pipeline"),
-        (["{layer}", "--target", "nowhere"], 1, "error: unknown target 'nowhere'"),
+        (["{layer}", "--target", "nowhere"], 2, "error: unknown target 'nowhere'"),
         (["{missing}"], 1, "no such file"),
     ],
 )
