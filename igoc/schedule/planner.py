@@ -102,8 +102,8 @@ class Plan:
     """The planner's decisions for one schedule."""
 
     steps: Sequence[tuple[Matmul, ...]]
-    before: list[list[Action]]  # per step: loads and reloads, before its matmuls
-    after: list[list[Action]]  # per step: final stores and spills, after its matmuls
+    before: list[Sequence[Action]]  # per step: loads and reloads, before its matmuls
+    after: list[Sequence[Action]]  # per step: final stores and spills, after its matmuls
     fresh: list[tuple[bool, ...]]  # per step, per matmul: True if it starts its acc at zero
     residency_of: list[tuple[tuple[Residency, Residency, Residency], ...]]  # per matmul: acc, a, b
     residencies: list[Residency] = field(default_factory=list)
@@ -333,7 +333,7 @@ def _plan(
                             res.end = uses[u][pointer[u] - 1]
                             if dirty[u]:
                                 dirty[u], spilled[u] = False, True
-                                plan_after[res.end].append(new(Action, ("spill", res)))
+                                _spill_after(plan_after, res)
                         pending.append(u)
                     placed.clear()
                     pending.append(t)
@@ -364,7 +364,7 @@ def _plan(
                     spilled[victim] = True
                     # Write it back right after its last use, not now: the store then runs
                     # long before this step's load needs the space (same bytes either way).
-                    plan_after[res.end].append(new(Action, ("spill", res)))
+                    _spill_after(plan_after, res)
                 if used_bytes + need <= budget_bytes and (grown >= need or not too_small):
                     address = allocate(need)
                     too_small = address < 0
@@ -422,8 +422,8 @@ def _plan(
                 dirty[t] = False
                 kind = "store_acc" if partial_acc[t] else "store"
                 after.append(new(Action, (kind, resident[t])))
-        plan_before.append(before)
-        plan_after.append(after)
+        plan_before.append(before or _NO_ACTIONS)  # a step that moves nothing: a shared ()
+        plan_after.append(after or _NO_ACTIONS)
         plan_fresh.append(fresh)
         plan_residency_of.append(res_of)
     if withdrawn:
@@ -435,6 +435,15 @@ def _plan(
 
 _FRESH = (True,)
 _NOT_FRESH = (False,)
+_NO_ACTIONS: tuple[Action, ...] = ()  # the actions of a step that moves nothing (shared)
+
+
+def _spill_after(after: list[Sequence[Action]], res: Residency) -> None:
+    """Spill a partial sum right after its last use, step ``res.end`` (planned already)."""
+    actions = after[res.end]
+    if not actions:  # (the shared empty tuple)
+        actions = after[res.end] = []
+    actions.append(Action("spill", res))  # type: ignore[union-attr]
 
 
 def _undo_arrival(
