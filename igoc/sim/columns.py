@@ -53,6 +53,10 @@ class Columns:
         self.rows, self.cols = self.f2, self.f3
         self._spm_operands()
 
+    def raw(self, name: str, i: int) -> int:
+        """Field ``name`` of record ``i`` as the record holds it (not clipped), for messages."""
+        return int(self.records[name][i])
+
     def _spm_operands(self) -> None:
         """``start1`` .. ``end3``, worked out on the matmuls and the DMAs alone."""
         count = self.n

@@ -80,14 +80,16 @@ def _dram_checks(program: Program, c: Columns) -> list[Check]:
         (
             c.is_block & (extent > numel),
             lambda i: (
-                f"DRAM block [elem {c.f5[i]}, rows {c.rows[i]} x cols {c.cols[i]}, stride "
-                f"{c.f6[i]}] ends past the {int(numel[i])} elements of tensor "
+                f"DRAM block [elem {c.raw('f5', i)}, rows {c.rows[i]} x cols {c.cols[i]}, "
+                f"stride {c.raw('f6', i)}] ends past the {int(numel[i])} elements of tensor "
                 f"'{program.tensors[c.tensor[i]].name}'"
             ),
         ),
         (
             c.is_store & (c.rows > 1) & (c.f6 < c.cols),
-            lambda i: f"rows of the block overlap in DRAM (stride {c.f6[i]} < cols {c.cols[i]})",
+            lambda i: (
+                f"rows of the block overlap in DRAM (stride {c.raw('f6', i)} < cols {c.cols[i]})"
+            ),
         ),
     ]
 
@@ -124,8 +126,9 @@ def _im2col_checks(program: Program, c: Columns) -> list[Check]:
         (
             c.is_im2col & outside,
             lambda i: (
-                f"tile [m {c.f5[i]}, k {c.f6[i]}] of {c.rows[i]} x {c.cols[i]} lies outside "
-                f"the {int(conv_rows[conv[i]])} x {int(conv_cols[conv[i]])} im2col matrix "
+                f"tile [m {c.raw('f5', i)}, k {c.raw('f6', i)}] of {c.rows[i]} x {c.cols[i]} "
+                f"lies outside the {int(conv_rows[conv[i]])} x {int(conv_cols[conv[i]])} "
+                "im2col matrix "
                 f"of conv {c.f4[i]}"
             ),
         ),

@@ -60,6 +60,18 @@ def test_dram_block_past_the_tensor():
     assert "tensor 'c'" in err.message and "64 elements" in err.message
 
 
+def test_messages_give_a_field_as_the_record_holds_it():
+    # The checks clip 64-bit fields to 2^62 to compute in int64; the messages do not.
+    top = 2**64 - 1
+    err = error_of(program([[Load(0, top, 1, 1, 8, 0, F16), Halt()]]))
+    assert f"[elem {top}, rows 1 x cols 1, stride 8]" in err.message
+    err = error_of(program([[Store(1, 0, 2, 8, top, 0, F16), Halt()]]))
+    assert f"stride {top}]" in err.message
+    conv = ConvGeometry(1, 2, 4, 4, 3, 3, 1, 1, 1, 1)
+    err = error_of(program([[Gather(2, 0, top, 0, 1, 1, 0, F16)]], convs=[conv]))
+    assert f"tile [m {top}, k 0]" in err.message
+
+
 def test_bad_tensor_and_conv_index():
     err = error_of(program([[Load(7, 0, 1, 1, 1, 0, F16)]]))
     assert "tensor index 7" in err.message
