@@ -273,8 +273,18 @@ def load_spec(spec: str, settings: Iterable[tuple[str, object]] = ()) -> TargetS
     try:
         return spec_from_dict(data, origin)
     except TargetError as err:
-        spec_from_dict(given, given_origin)  # a fault of the file's own is bad input
+        try:
+            spec_from_dict(given, given_origin)
+        except TargetError as own:
+            if _fault(own, given_origin) == _fault(err, origin):
+                raise own from None  # the file's own fault, which the settings leave: bad input
         raise TargetUsageError(str(err)) from None
+
+
+def _fault(err: TargetError, origin: str) -> str:
+    """What a target error says, without the origin it starts with."""
+    text = str(err)
+    return text[len(origin) :] if text.startswith(origin) else text
 
 
 def derive_target(target: Target, settings: Iterable[tuple[str, object]], origin: str) -> Target:

@@ -129,7 +129,9 @@ def test_the_inputs_target_is_kept_without_target_flag(capsys, tmp_path, test_pa
         # A target file that cannot be read, or is no target: bad input.
         (["--target=missing.toml"], 1, "cannot read target file"),
         (["--target={bad}"], 1, "error: {bad}: key 'cores' must be between 1 and 32, got 0"),
-        (["--target={bad}", "--set", "cores=-1"], 1, "error: {bad}: key 'cores' must be"),
+        (["--target={bad}", "--set", "clock_mhz=500"], 1, "error: {bad}: key 'cores' must be"),
+        # The file's fault replaced by one of the settings': bad usage.
+        (["--target={bad}", "--set", "cores=-1"], 2, "igoc: error: {bad} with cores=-1: key"),
     ],
 )
 def test_bad_targets(capsys, layer, tmp_path, argv, status, message):
