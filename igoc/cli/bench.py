@@ -22,7 +22,14 @@ from collections.abc import Iterator
 
 from igoc import __version__
 from igoc.bench.regime import DEFAULT_REGIME, REGIMES
-from igoc.cli.common import EXIT_INPUT_ERROR, EXIT_OK, UsageError, run_tool, target_keys_help
+from igoc.cli.common import (
+    EXIT_INPUT_ERROR,
+    EXIT_OK,
+    UsageError,
+    integer,
+    run_tool,
+    target_keys_help,
+)
 from igoc.output import OutputError, check_output, make_folder, same_file, write_output
 
 EPILOG = """\
@@ -143,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--jobs",
         "-j",
-        type=int,
+        type=integer,
         metavar="N",
         help="worker processes of the local Dask cluster (default 1: run in this process)",
     )
@@ -171,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--psum-bytes",
-        type=int,
+        type=integer,
         choices=(2, 4),
         help="width of partial sums spilled to DRAM (default: the target's; as --set psum_bytes)",
     )
@@ -183,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--batch",
-        type=int,
+        type=integer,
         metavar="N",
         help="batch of every target (default: the target's, 4 on edge, 8 per core on the "
         "server NPUs; as --set batch)",

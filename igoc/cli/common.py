@@ -95,12 +95,29 @@ def machine_settings(texts: list[str] | None) -> list[tuple[str, object]]:
     return settings
 
 
+def decimal_integer(text: str) -> int:
+    """``int(text)`` for an integer in decimal digits (a sign and spaces around allowed);
+    ValueError for anything else, ``1_0`` too (Python's digit separators: no number to a
+    user, as ``--set`` takes none either)."""
+    if "_" in text:
+        raise ValueError(text)
+    return int(text, 10)
+
+
+def integer(text: str) -> int:
+    """An argparse ``type``: an integer (:func:`decimal_integer`)."""
+    try:
+        return decimal_integer(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+
+
 def whole_number(minimum: int) -> Callable[[str], int]:
     """An argparse ``type``: a whole number no smaller than ``minimum``."""
 
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = decimal_integer(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
         if value < minimum:

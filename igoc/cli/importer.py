@@ -14,7 +14,13 @@ import argparse
 import sys
 
 from igoc import __version__
-from igoc.cli.common import EXIT_INPUT_ERROR, UsageError, run_tool, whole_number
+from igoc.cli.common import (
+    EXIT_INPUT_ERROR,
+    UsageError,
+    decimal_integer,
+    run_tool,
+    whole_number,
+)
 from igoc.limits import MAX_DIM
 from igoc.output import check_output, write_output
 
@@ -86,7 +92,7 @@ def _dims(specs: list[str]) -> dict[str, int]:
         if not equal or not name.strip():
             raise UsageError(f"--dim takes NAME=SIZE, got '{spec}'")
         try:
-            value = int(size)
+            value = decimal_integer(size)
         except ValueError:
             raise UsageError(f"--dim {spec}: '{size}' is not a whole number") from None
         if value < 1:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from igoc import __version__
-from igoc.cli.common import ending_on_signals
+from igoc.cli.common import decimal_integer, ending_on_signals
 from igoc.isa.npufile import NpuFormatError, read_npu
 from igoc.isa.program import Program
 from igoc.output import (
@@ -114,9 +114,9 @@ def seed(text: str) -> int:
     negative one); one short line for what is not."""
     shown = text if len(text) <= 40 else f"{text[:20]}...{text[-8:]}"
     try:
-        value = int(text)
+        value = decimal_integer(text)
     except ValueError:
-        digits = text.strip().lstrip("+-").replace("_", "")
+        digits = text.strip().lstrip("+-")
         if digits.isdigit():  # more digits than Python reads (4,300 by default)
             raise argparse.ArgumentTypeError(
                 f"'{shown}' has {len(digits):,} digits, too many for a number"

@@ -179,6 +179,14 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
     return status, out, err
 
 
+@pytest.mark.parametrize("option", ["--jobs", "--batch"])
+def test_digit_separators_are_no_number(capsys, option):
+    with pytest.raises(SystemExit) as info:
+        main([option, "1_0"])
+    assert info.value.code == 2
+    assert "'1_0' is not a whole number" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -186,6 +194,7 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
         (["--target", "tpu"], "unknown target 'tpu'; targets: edge, server"),
         (["--pipeline", "fast"], "unknown pipeline 'fast'; pipelines: baseline"),
         (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--sweep", "batch=4,1_0"], "key 'batch' takes an integer, got '1_0'"),
         (["--json", "-", "--csv", "-"], "cannot both write to standard output"),
         (["--json", "same", "--csv", "same"], "--json and --csv both name 'same'; give each"),
         (["--csv", "same", "--plot", "./same"], "--csv and --plot both name './same'; give each"),
