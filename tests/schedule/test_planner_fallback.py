@@ -3,33 +3,9 @@ buffering lost for it), a tile that no later step uses before one that is used a
 
 from __future__ import annotations
 
-from igoc.isa.instructions import DType
-from igoc.schedule.layer import Access
+from plankit import loads_of, step, tile_bytes
+
 from igoc.schedule.planner import plan_schedule
-from igoc.schedule.steps import Matmul
-
-
-def tile(tensor: str, is_acc: bool = False):
-    access = Access(tensor, "rows", DType.F16, 8, 8, 8)
-    return (access, is_acc, 0, 0, 8, 8)
-
-
-def step(acc: str, a: str, b: str) -> tuple[Matmul, ...]:
-    return (Matmul("y", tile(acc, True), tile(a), tile(b), 8, 8, 8),)
-
-
-def tile_bytes(key, is_acc: bool) -> int:
-    return key[4] * key[5] * (4 if is_acc else 2)  # 128 bytes an input tile, 256 an acc
-
-
-def loads_of(plan, tensor: str) -> int:
-    return sum(
-        1
-        for actions in plan.before
-        for action in actions
-        if action.kind == "load" and action.residency.key[0].tensor == tensor
-    )
-
 
 # Step 1 brings in 512 bytes while step 0's 512 stay protected, in 768 bytes of SPM: two of
 # step 0's tiles must go. ``w0`` and ``y0`` are not used again; ``x`` is, at step 2.

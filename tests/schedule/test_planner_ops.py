@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-from igoc.isa.instructions import DType
-from igoc.schedule.layer import Access
+from plankit import loads_of, step, tile_bytes
+
 from igoc.schedule.planner import plan_schedule
-from igoc.schedule.steps import Matmul
-
-
-def tile(tensor: str, is_acc: bool = False):
-    access = Access(tensor, "rows", DType.F16, 8, 8, 8)
-    return (access, is_acc, 0, 0, 8, 8)
-
-
-def step(acc: str, a: str, b: str) -> tuple[Matmul, ...]:
-    return (Matmul("y", tile(acc, True), tile(a), tile(b), 8, 8, 8),)
-
-
-def loads_of(plan, tensor: str) -> int:
-    return sum(
-        1
-        for actions in plan.before
-        for action in actions
-        if action.kind == "load" and action.residency.key[0].tensor == tensor
-    )
-
-
-def tile_bytes(key, is_acc: bool) -> int:
-    return key[4] * key[5] * (4 if is_acc else 2)
-
 
 # Op 0 reads x; op 1 reads other tensors; op 2 reads x again.
 STEPS = [step("y0", "x", "w0"), step("y1", "a", "w1"), step("y2", "x", "w2")]

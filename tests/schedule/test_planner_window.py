@@ -4,33 +4,9 @@ affected; without a window, Belady keeps everything that fits."""
 
 from __future__ import annotations
 
-from igoc.isa.instructions import DType
-from igoc.schedule.layer import Access
+from plankit import count, step, tile_bytes
+
 from igoc.schedule.planner import ALIGN_BYTES, plan_schedule
-from igoc.schedule.steps import Matmul
-
-
-def tile(tensor: str, is_acc: bool = False):
-    access = Access(tensor, "rows", DType.F16, 8, 8, 8)
-    return (access, is_acc, 0, 0, 8, 8)
-
-
-def step(acc: str, a: str, b: str) -> tuple[Matmul, ...]:
-    return (Matmul("y", tile(acc, True), tile(a), tile(b), 8, 8, 8),)
-
-
-def count(plan, kind: str, tensor: str) -> int:
-    return sum(
-        1
-        for actions in plan.before
-        for action in actions
-        if action.kind == kind and action.residency.key[0].tensor == tensor
-    )
-
-
-def tile_bytes(key, is_acc: bool) -> int:
-    return key[4] * key[5] * (4 if is_acc else 2)
-
 
 # x is read at steps 0 and 2; step 1 touches an accumulator and two inputs in between.
 STEPS = [step("y0", "x", "w0"), step("y1", "a", "w1"), step("y2", "x", "w2")]
