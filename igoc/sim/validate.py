@@ -128,8 +128,7 @@ def _im2col_checks(program: Program, c: Columns) -> list[Check]:
             lambda i: (
                 f"tile [m {c.raw('f5', i)}, k {c.raw('f6', i)}] of {c.rows[i]} x {c.cols[i]} "
                 f"lies outside the {int(conv_rows[conv[i]])} x {int(conv_cols[conv[i]])} "
-                "im2col matrix "
-                f"of conv {c.f4[i]}"
+                f"im2col matrix of conv {c.f4[i]}"
             ),
         ),
     ]
