@@ -260,7 +260,12 @@ def spec_from_dict(data: dict, origin: str) -> TargetSpec:
 
 
 def load_spec(spec: str, settings: Iterable[tuple[str, object]] = ()) -> TargetSpec:
-    """A preset by name or a target file by path (``base`` followed), with settings applied."""
+    """A preset by name or a target file by path (``base`` followed), with settings applied.
+
+    ``TargetUsageError`` (the command line's fault) for a name that is neither a preset nor
+    a file, or for settings that make the keys no target; ``TargetError`` for a file that
+    cannot be read or is no target, unless the settings mend its fault or replace it
+    with one of their own."""
     data, origin = resolve_keys(spec)
     settings = list(settings)
     if not settings:
