@@ -133,6 +133,13 @@ class Access:
             object.__setattr__(self, "_hash", cached)
         return cached
 
+    def __getstate__(self) -> dict:
+        # Not the cached hash: another process hashes strings with another seed, and an
+        # access unpickled there must hash as one made there does.
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
     def __post_init__(self) -> None:
         if self.kind not in ("rows", "cols", "im2col"):
             raise ValueError(f"unknown access kind {self.kind!r}")
