@@ -15,11 +15,12 @@ each group is one Dask task (:func:`run_group`), on a ``LocalCluster`` of
 ``workers`` processes that this module starts and stops, or on the cluster
 whose scheduler address is given. A task's key is a hash of its jobs' keys,
 so a group submitted twice (by two clients of one cluster, say) runs once.
-Groups are submitted longest input first, and run in that order. Each job's
-result comes back as it is done (a Dask event on a topic of this client's),
-is stored in the cache at once and prints a progress line, so an interrupted
-run loses only the jobs under way; the finished group's own result, taken
-from ``as_completed``, fills in any event that went astray.
+Groups are submitted longest input first, one each time a thread of the
+cluster is free (so that none waits on a worker behind another), and run in
+that order. Each job's result comes back as it is done (a Dask event on a
+topic of this client's), is stored in the cache at once and prints a progress
+line, so an interrupted run loses only the jobs under way; the finished
+group's own result fills in any event that went astray.
 
 A worker that dies (killed, out of memory) is restarted by its nanny and the
 scheduler runs its task again: on the local cluster once (Dask's
@@ -32,6 +33,7 @@ local cluster's workers exit when it does, even after ``kill -9``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import hashlib
@@ -416,62 +418,83 @@ def _run_on_dask(
     record: Callable[[str, Job, dict], None],
     cache_folder: str | None,
 ) -> None:
-    """Submit every group, record each job's result as it comes, resubmit what a death left."""
-    from distributed import as_completed
+    """Submit the groups, no more at a time than the cluster has threads; record each job's
+    result as it comes; submit anew what a death left.
 
+    A task is submitted only when a thread is free for it, so that it waits on no worker
+    behind another task: Dask counts a worker's death against every task it held, the ones
+    waiting there too, and a group that only waited behind one that kills its worker would
+    fail with it (Dask queues tasks on the scheduler by itself only when there are many more
+    of them than threads).
+    """
     jobs = {key: job for group in groups for key, job in group}
     done: set[str] = set()
-    events: queue.Queue = queue.Queue()
+    wake: queue.Queue = queue.Queue()  # ("result", message) and ("done", future)
     topic = f"igoc-bench-{client.id}"
-    client.subscribe_topic(topic, events.put)
+    client.subscribe_topic(topic, lambda event: wake.put(("result", event[1])))
 
     def take(key: str, result: dict) -> None:
         if key in jobs and key not in done:
             done.add(key)
             record(key, jobs[key], result)
 
+    counter = iter(range(len(jobs), 0, -1))  # earlier groups first; never more than the jobs
+    waiting = collections.deque(groups)
+    running: dict[Any, Group] = {}
+
+    def fill() -> None:
+        threads = sum(client.nthreads().values()) if waiting else 0
+        while waiting and len(running) < max(threads, 1):
+            group = waiting.popleft()
+            future = client.submit(
+                run_group,
+                run,
+                group,
+                topic,
+                cache_folder,
+                key=group_key(group),
+                priority=next(counter),
+            )
+            running[future] = group
+            future.add_done_callback(lambda f: wake.put(("done", f)))
+
+    def finished(future: Any) -> None:
+        group = running.pop(future)
+        if future.status == "finished":
+            for key, result in future.result():
+                take(key, result)
+            return
+        drain()  # results its jobs sent before the task failed
+        left = [(key, job) for key, job in group if key not in done]
+        if left:
+            take(left[0][0], _worker_failure(future))  # the job it was running
+            if left[1:]:
+                waiting.appendleft(left[1:])
+
+    def handle(item: tuple[str, Any]) -> None:
+        kind, value = item
+        if kind == "result":
+            take(value["key"], value["result"])
+        elif value in running:
+            finished(value)
+
     def drain() -> None:
         while True:
             try:
-                _, message = events.get_nowait()
+                item = wake.get_nowait()
             except queue.Empty:
                 return
-            take(message["key"], message["result"])
+            handle(item)
 
-    counter = iter(range(len(jobs), 0, -1))  # earlier groups first; never more than the jobs
-
-    def submit(group: Group) -> Any:
-        return client.submit(
-            run_group, run, group, topic, cache_folder, key=group_key(group), priority=next(counter)
-        )
-
-    futures = {}
-    for group in groups:
-        futures[submit(group)] = group
-    completed = as_completed(list(futures))
     try:
-        while not completed.is_empty():
+        fill()
+        while running:
             try:
-                _, message = events.get(timeout=POLL_SECONDS)
-                take(message["key"], message["result"])
+                handle(wake.get(timeout=POLL_SECONDS))  # wakes for Ctrl-C now and then
             except queue.Empty:
-                pass
+                continue
             drain()
-            for future in completed.next_batch(block=False):
-                group = futures.pop(future)
-                if future.status == "finished":
-                    for key, result in future.result():
-                        take(key, result)
-                    continue
-                drain()
-                left = [(key, job) for key, job in group if key not in done]
-                if left:
-                    culprit, rest = left[0], left[1:]
-                    take(culprit[0], _worker_failure(future))
-                    if rest:
-                        again = submit(rest)
-                        futures[again] = rest
-                        completed.add(again)
+            fill()
         drain()
     finally:
         client.unsubscribe_topic(topic)

@@ -163,6 +163,16 @@ def killed_always(job: Job) -> dict:
     return {"status": "ok", "cycles": len(job.pipeline), "input": job.input_name}
 
 
+def held_by_its_worker(job: Job) -> dict:
+    """Run in a worker: how many tasks the worker holds (this one included), a while after the
+    job started (what was submitted meanwhile has reached the worker)."""
+    from distributed import get_worker
+
+    time.sleep(0.3)
+    held = [t for t in get_worker().state.tasks.values() if t.state in ("executing", "ready")]
+    return {"status": "ok", "held": len(held)}
+
+
 def _runs(folder: pathlib.Path) -> dict[str, int]:
     return {p.name[: -len(".runs")]: len(p.read_text().splitlines()) for p in folder.glob("*.runs")}
 
@@ -229,6 +239,16 @@ def test_a_job_that_always_kills_its_worker_fails_uncached_and_its_group_goes_on
     assert _runs(tmp_path)["in0.mlir-baseline"] == 2  # the first run and the one rerun
     assert len(list((tmp_path / "cache").rglob("*.json"))) == 3  # not the failure
     assert "in0.mlir on edge, baseline: 0.0 s FAILED (worker)" in stream.getvalue()
+
+
+def test_a_group_waits_on_no_worker_behind_another(cluster, job, tmp_path):
+    """Each group is submitted when a thread is free for it: Dask counts a worker's death
+    against every task the worker holds, and a group held behind one that kills its worker
+    would fail with it (as a small run did, its worker restarting after a kill). Four groups on
+    two workers: Dask queues them on the scheduler by itself only when they are many more."""
+    jobs = _jobs(job, 4, ("baseline",), str(tmp_path))
+    results = run_jobs(jobs, scheduler=cluster, run=held_by_its_worker)
+    assert [r["held"] for r in results] == [1, 1, 1, 1]
 
 
 def test_resubmitted_work_runs_once_on_the_cluster(cluster, job, tmp_path):
