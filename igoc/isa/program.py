@@ -1,10 +1,12 @@
 """An NPU program in memory: target, DRAM tensors, conv table, per-core streams, labels.
 
 The compiler builds a ``Program`` and hands it to ``write_npu``; ``read_npu`` gives
-it back. A stream is a list of instruction records (``igoc.isa.instructions``) or,
-after decoding, an ``InstructionStream`` that holds the fixed-width records and
-builds an instruction only when one is looked at, so a program of millions of
-instructions decodes in milliseconds.
+it back. A stream is a list of instructions (``igoc.isa.instructions``) or an
+``InstructionStream`` that holds the fixed-width records and builds an instruction
+only when one is looked at, so a program of millions of instructions decodes in
+milliseconds. Decoded programs have the latter, and so do the compiler's
+(``igoc.schedule.emit.ProgramBuilder`` encodes each stream once, for the writer and
+the simulator to take as it is).
 """
 
 from __future__ import annotations

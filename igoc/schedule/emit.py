@@ -7,26 +7,39 @@ its matmuls, then the stores of the tiles it completed. The simulator's
 decoupled queues overlap them by themselves (the planner placed the tiles so
 that a step's loads never wait for the step before).
 
+A plan's instructions are appended as their records' fields (the tuples
+``encoding.instruction_tuple`` makes of instructions, made directly: most of a
+program's instructions are a plan's, and an instruction object per one, encoded
+again to be written or simulated, took most of the time of emitting them);
+other instructions (copies, barriers) as objects. ``ProgramBuilder.build``
+encodes each stream once, into an ``InstructionStream``, which the writer and
+the simulator take as it is and which reads as instructions wherever they are
+asked for.
+
 ``plan_traffic`` counts the DRAM bytes the same plan moves, per tensor, without
 emitting anything: the cost model's traffic, equal to the simulator's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from igoc.isa.im2col import im2col_elements, is_injective
-from igoc.isa.instructions import (
-    ConvGeometry,
-    DType,
-    Gather,
-    Instruction,
-    Load,
-    Matmul,
-    Scatter,
-    Store,
+import numpy as np
+
+from igoc.isa.encoding import (
+    FLAG_ACCUMULATE,
+    FLAG_TRANSPOSE,
+    FLAG_TRANSPOSE_B,
+    RECORD_DTYPE,
+    EncodingError,
+    Opcode,
+    decode_record,
+    instruction_tuple,
 )
-from igoc.isa.program import Label, Program, layout_tensors
+from igoc.isa.im2col import im2col_elements, is_injective
+from igoc.isa.instructions import ConvGeometry, DType, Instruction
+from igoc.isa.program import InstructionStream, Label, Program, layout_tensors
 from igoc.schedule.layer import COMPUTATIONS, Access
 from igoc.schedule.planner import Action, Plan
 from igoc.schedule.steps import TileKey
@@ -76,7 +89,7 @@ class ProgramBuilder:
     tensor_index: dict[str, int] = field(default_factory=dict)
     convs: list[ConvGeometry] = field(default_factory=list)
     conv_index: dict[ConvGeometry, int] = field(default_factory=dict)
-    streams: list[list[Instruction]] = field(default_factory=list)
+    streams: list[list[Instruction | tuple]] = field(default_factory=list)  # see the module doc
     labels: list[Label] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -114,11 +127,21 @@ class ProgramBuilder:
             target=self.target,
             tensors=layout_tensors(specs),
             convs=list(self.convs),
-            streams=[list(s) for s in self.streams],
+            streams=[_encoded(s) for s in self.streams],
             labels=list(self.labels),
             reference=reference,
             meta=meta,
         )
+
+
+def _encoded(stream: list[Instruction | tuple]) -> Sequence[Instruction]:
+    """A builder's stream as an ``InstructionStream``; as a list of instructions if one does
+    not encode (a field out of its range): writing it then says which, as it always has."""
+    try:
+        rows = [item if type(item) is tuple else instruction_tuple(item) for item in stream]
+        return InstructionStream(np.array(rows, dtype=RECORD_DTYPE))
+    except (OverflowError, EncodingError):
+        return [decode_record(item) if type(item) is tuple else item for item in stream]
 
 
 def partial_name(tensor: str) -> str:
@@ -139,52 +162,71 @@ def _psum_offset(access: Access, r0: int, c0: int) -> int:
     return (access.row_offset + r0) * access.view_cols + access.col_offset + c0
 
 
-def _dma(action: Action, ctx: EmitContext, builder: ProgramBuilder) -> Instruction:
-    """The DMA instruction of one planned movement."""
+_LOAD, _GATHER, _STORE, _SCATTER = Opcode.LOAD, Opcode.GATHER, Opcode.STORE, Opcode.SCATTER
+_MATMUL = Opcode.MATMUL
+
+
+def _dma(action: Action, ctx: EmitContext, builder: ProgramBuilder) -> tuple:
+    """The record fields (``encoding.instruction_tuple``'s) of the DMA instruction of one
+    planned movement."""
     res = action.residency
+    kind = action.kind
     access, _, r0, c0, rows, cols = res.key
     spm = ctx.spm_base + res.address
-    if action.kind in ("spill", "reload"):
+    if kind == "spill" or kind == "reload":
         tensor = builder.tensor(
             psum_name(access.tensor), "psum", ctx.psum_dtype, (access.view_rows, access.view_cols)
         )
         offset = _psum_offset(access, r0, c0)
-        if action.kind == "spill":
-            return Store(tensor, offset, rows, cols, access.view_cols, spm, ctx.acc_dtype)
-        return Load(tensor, offset, rows, cols, access.view_cols, spm, ctx.acc_dtype)
+        op = _STORE if kind == "spill" else _LOAD
+        return (op, 0, ctx.acc_dtype, 0, tensor, spm, rows, cols, 0, offset, access.view_cols)
     tensor = builder.tensor_index[access.tensor]
-    if action.kind == "store_acc" and reduces_wider(access, ctx):
+    if kind == "store_acc" and reduces_wider(access, ctx):
         _, _, shape = builder.tensor_specs[access.tensor]
         tensor = builder.tensor(partial_name(access.tensor), "psum", ctx.psum_dtype, shape)
-    spm_dtype = access.dtype if action.kind == "load" else ctx.acc_dtype
+    spm_dtype = access.dtype if kind == "load" else ctx.acc_dtype
     if access.kind == "im2col":
         conv = builder.conv(access.conv)
         m0, k0 = access.row_offset + r0, access.col_offset + c0
-        if action.kind == "load":
-            return Gather(tensor, conv, m0, k0, rows, cols, spm, spm_dtype)
-        accumulate = action.kind == "store_acc" or not is_injective(access.conv)
-        return Scatter(tensor, conv, m0, k0, rows, cols, spm, spm_dtype, accumulate)
+        if kind == "load":
+            return (_GATHER, 0, spm_dtype, 0, tensor, spm, rows, cols, conv, m0, k0)
+        accumulate = kind == "store_acc" or not is_injective(access.conv)
+        flags = FLAG_ACCUMULATE if accumulate else 0
+        return (_SCATTER, flags, spm_dtype, 0, tensor, spm, rows, cols, conv, m0, k0)
     if access.kind == "rows":
         offset = (access.row_offset + r0) * access.ld_elems + access.col_offset + c0
-        block_rows, block_cols, transpose = rows, cols, False
+        block_rows, block_cols, flags = rows, cols, 0
     else:  # "cols": DRAM holds the transpose
         offset = (access.col_offset + c0) * access.ld_elems + access.row_offset + r0
-        block_rows, block_cols, transpose = cols, rows, True
-    if action.kind == "load":
-        return Load(
-            tensor, offset, block_rows, block_cols, access.ld_elems, spm, spm_dtype, transpose
-        )
-    return Store(
+        block_rows, block_cols, flags = cols, rows, FLAG_TRANSPOSE
+    if kind == "load":
+        op = _LOAD
+    else:
+        op = _STORE
+        if kind == "store_acc":
+            flags |= FLAG_ACCUMULATE
+    return (
+        op,
+        flags,
+        spm_dtype,
+        0,
         tensor,
-        offset,
+        spm,
         block_rows,
         block_cols,
+        0,
+        offset,
         access.ld_elems,
-        spm,
-        spm_dtype,
-        action.kind == "store_acc",
-        transpose,
     )
+
+
+_MATMUL_FLAGS = {
+    name: (FLAG_TRANSPOSE if comp.transpose_a else 0)
+    | (FLAG_TRANSPOSE_B if comp.transpose_b else 0)
+    for name, comp in COMPUTATIONS.items()
+}
+"""The flags of each computation's matmuls that start their accumulator (others add
+``FLAG_ACCUMULATE``)."""
 
 
 def emit_plan(
@@ -197,31 +239,34 @@ def emit_plan(
 ) -> int:
     """Append steps ``first..end`` of a plan to a core's stream; return the instructions added."""
     stream = builder.streams[core]
+    append = stream.append
     start = len(stream)
     end = len(plan.steps) if end is None else end
+    base, c_dtype = ctx.spm_base, ctx.acc_dtype
     for s in range(first, end):
-        step = plan.steps[s]
         for action in plan.before[s]:
-            stream.append(_dma(action, ctx, builder))
-        for mm, fresh, (acc, a, b) in zip(step, plan.fresh[s], plan.residency_of[s], strict=True):
-            comp = COMPUTATIONS[mm.computation]
-            stream.append(
-                Matmul(
-                    a_addr=ctx.spm_base + a.address,
-                    b_addr=ctx.spm_base + b.address,
-                    c_addr=ctx.spm_base + acc.address,
-                    m=mm.m,
-                    k=mm.k,
-                    n=mm.n,
-                    in_dtype=a.key[0].dtype,
-                    c_dtype=ctx.acc_dtype,
-                    accumulate=not fresh,
-                    transpose_a=comp.transpose_a,
-                    transpose_b=comp.transpose_b,
+            append(_dma(action, ctx, builder))
+        for mm, fresh, (acc, a, b) in zip(
+            plan.steps[s], plan.fresh[s], plan.residency_of[s], strict=True
+        ):
+            flags = _MATMUL_FLAGS[mm.computation]
+            append(
+                (
+                    _MATMUL,
+                    flags if fresh else flags | FLAG_ACCUMULATE,
+                    a.key[0].dtype,
+                    c_dtype,
+                    base + a.address,
+                    base + b.address,
+                    base + acc.address,
+                    mm.m,
+                    mm.k,
+                    mm.n,
+                    0,
                 )
             )
         for action in plan.after[s]:
-            stream.append(_dma(action, ctx, builder))
+            append(_dma(action, ctx, builder))
     return len(stream) - start
 
 
