@@ -118,6 +118,14 @@ PIPELINES.update(
         for name in ("baseline", "igo")
     }
 )
+# An ablation of the paper's footing (``--decompose``): no input tile kept from one step to
+# the next, as mNPUsim's request generator reads each tile anew (``layer_schedule``).
+PIPELINES.update(
+    {
+        f"{name}-noreuse": paper_footing(PIPELINES[name], "tile{tiler=analytic reuse=none}")
+        for name in ("baseline", "igo")
+    }
+)
 
 DEFAULT_PIPELINE = "igo"
 

@@ -43,7 +43,8 @@ class TilePass(ModulePass):
     """search (tile sizes searched by the cost model) or analytic (the paper's baseline's)."""
 
     reuse: str = "belady"
-    """belady (any tile kept for any later use) or window (only within half the SPM)."""
+    """belady (any tile kept for any later use), window (only within half the SPM) or none
+    (no input tile kept from one step to the next)."""
 
     def __post_init__(self) -> None:
         if self.tiler not in TILERS:

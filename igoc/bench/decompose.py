@@ -55,6 +55,12 @@ LADDER: tuple[Step, ...] = (
         ("overlap=serial",),
         ablation=True,
     ),
+    Step(
+        "paper regime, half-SPM window -> no tile kept across steps (mNPUsim)",
+        "baseline-noreuse",
+        "igo-noreuse",
+        ablation=True,
+    ),
 )
 """The steps, from the paper's regime toward the strong one; then the ablations."""
 

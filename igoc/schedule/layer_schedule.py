@@ -25,11 +25,14 @@ estimated:
 - ``tiler``: ``search`` (tile sizes searched on an aligned grid by the cost model) or
   ``analytic`` (the analytic tile sizes of the paper's baseline, ``igoc.cost.analytic``);
 - ``reuse``: ``belady`` (the SPM planner keeps any tile for any later use of it, evicting
-  by Belady's rule) or ``window`` (an input tile is kept for its next use only if the
+  by Belady's rule), ``window`` (an input tile is kept for its next use only if the
   tiles touched in between fit half the SPM: the paper's description of its baseline,
   §4.2, with the distance measured in bytes, LRU stack distance, where the paper counts
   tiled computations, and partial sums kept while they fit, igoc's own choices; see
-  ``igoc.schedule.planner``).
+  ``igoc.schedule.planner``) or ``none`` (no input tile is kept from one step to the
+  next: each step loads its inputs anew, as mNPUsim's request generator reads each
+  tile's lines again, ``software_request_generator.cpp`` lines 94-96; partial sums are
+  kept while they fit, as under ``window``; for an ablation, not the paper's description).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ NATURAL_ORDER = {"fwd": "ijl", "dx": "ilj", "dw": "jli"}
 
 FUSED_NAMES = {"ijl": "dx-major", "jil": "dw-major"}
 TILERS = ("search", "analytic")
-REUSES = ("belady", "window")
+REUSES = ("belady", "window", "none")
 INTERLEAVED_ORDERS = (
     "sequential",
     "only-interleaving",
@@ -191,8 +194,11 @@ class LayerSchedule:
 def window_bytes(reuse: str, spm_bytes: int) -> int | None:
     """The reuse window of a discipline (``planner.plan_schedule``): half the SPM under
     ``window`` (the other half holds the tiles being loaded: the paper's double buffering),
-    None (no window) under ``belady``."""
-    return spm_bytes // 2 if reuse == "window" else None
+    -1 under ``none`` (nothing touched in between is ever that little: no input tile is
+    kept for a later step), None (no window) under ``belady``."""
+    if reuse == "window":
+        return spm_bytes // 2
+    return -1 if reuse == "none" else None
 
 
 # ---- the walk of each core -------------------------------------------------------------------

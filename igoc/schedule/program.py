@@ -202,13 +202,13 @@ def plan_core(
 
     ctx = EmitContext.of(target, core)
     tile_bytes = ctx.tile_bytes
-    # Under the ``window`` discipline (any layer's schedule has it: a pipeline gives it to
-    # all), tiles are kept only within the window, and the plan is made once.
+    # Under the ``window`` or ``none`` discipline (any layer's schedule has it: a pipeline
+    # gives it to all), tiles are kept only within the window, and the plan is made once.
     window = next(
         (
             window_bytes(item.schedule.reuse, target.spm_bytes)
             for item in items
-            if isinstance(item, ScheduledLayer) and item.schedule.reuse == "window"
+            if isinstance(item, ScheduledLayer) and item.schedule.reuse != "belady"
         ),
         None,
     )

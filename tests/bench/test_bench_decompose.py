@@ -18,6 +18,7 @@ from igoc.bench.decompose import LADDER, Step
 from igoc.bench.plan import valid_pipelines
 from igoc.bench.regime import REGIMES
 from igoc.cli.bench import main
+from igoc.pipeline import PIPELINES
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LINEAR = str(ROOT / "samples" / "basics" / "linear.mlir")
@@ -152,7 +153,14 @@ def test_the_ladder_goes_from_the_paper_regime_to_the_strong_one():
     )
     assert (steps[2].reference, steps[2].pipeline) == (strong.reference, strong.igo)
     assert [step.settings for step in steps] == [(), (), (), ("array_timing=scalesim",)]
-    assert [step.settings for step in LADDER if step.ablation] == [("overlap=serial",)]
+    ablations = [step for step in LADDER if step.ablation]
+    assert [step.settings for step in ablations] == [("overlap=serial",), ()]
+    # the paper's footing but for the reuse: its tiler, nothing kept from step to step
+    no_reuse = ablations[1]
+    assert [PIPELINES[no_reuse.reference], PIPELINES[no_reuse.pipeline]] == [
+        PIPELINES[name].replace("reuse=window", "reuse=none")
+        for name in (paper.reference, paper.igo)
+    ]
     known = valid_pipelines()
     assert all(step.reference in known and step.pipeline in known for step in LADDER)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from plankit import count, step, tile_bytes
 
+from igoc.schedule.layer_schedule import window_bytes
 from igoc.schedule.planner import ALIGN_BYTES, plan_schedule
 
 # x is read at steps 0 and 2; step 1 touches an accumulator and two inputs in between.
@@ -65,3 +66,18 @@ def test_a_wider_window_never_loads_more() -> None:
     ]
     assert loads == sorted(loads, reverse=True)
     assert loads[0] == 6 and loads[-1] == 1
+
+
+def test_under_no_reuse_every_step_loads_its_inputs_and_keeps_its_sums() -> None:
+    # ``reuse=none`` (window_bytes(-1)): x, read at three steps in a row, loads each time;
+    # within a step one load serves every matmul that reads it; y accumulates in SPM.
+    steps = [
+        step("y", "x", "w0"),
+        step("y", "x", "w1"),
+        (*step("y", "x", "w2"), *step("z", "x", "w2")),
+    ]
+    plan = plan_schedule(steps, tile_bytes, CAPACITY, window_bytes=window_bytes("none", CAPACITY))
+    assert count(plan, "load", "x") == 3 and count(plan, "load", "w2") == 1
+    assert count(plan, "reload", "y") == 0
+    assert window_bytes("window", CAPACITY) == CAPACITY // 2
+    assert window_bytes("belady", CAPACITY) is None
