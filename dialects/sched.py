@@ -17,7 +17,7 @@ for it in discardable attributes named ``sched.*``:
 
   (``tiles``: one ``MxNxK`` per computation; the partition is left out when
   nothing is split on one core; ``tiler = "analytic"`` and ``reuse = "window"``, the
-  discipline of the paper's baseline, are printed only when chosen);
+  discipline of the paper's baseline, or ``reuse = "none"`` are printed only when chosen);
 - ``sched.policy``, ``sched.candidates``, ``sched.partitions`` — what a decision
   weighed and why (records for the reader; no pass reads them); the module's
   ``sched.program`` — what ``confirm-program`` compared.

@@ -240,7 +240,10 @@ def _failures(steps: Sequence[StepResult]) -> list[str]:
     for number, result in enumerate(steps, 1):
         if result.bench is not None:
             for line in failures(result.bench):
-                lines.append(f"step {_name(number, result.step)}: {line}")
+                name = _name(number, result.step)
+                if result.step.ablation:  # the ablations share a name: their labels differ
+                    name = f"{name} ({result.step.label})"
+                lines.append(f"step {name}: {line}")
     return lines
 
 

@@ -16,11 +16,13 @@ each group is one Dask task (:func:`run_group`), on a ``LocalCluster`` of
 whose scheduler address is given. A task's key is a hash of its jobs' keys,
 so a group submitted twice (by two clients of one cluster, say) runs once.
 Groups are submitted longest input first, one each time a thread of the
-cluster is free (so that none waits on a worker behind another), and run in
-that order. Each job's result comes back as it is done (a Dask event on a
-topic of this client's), is stored in the cache at once and prints a progress
-line, so an interrupted run loses only the jobs under way; the finished
-group's own result fills in any event that went astray.
+cluster is free, and run in that order: while the workers are up, none waits
+on a worker behind another (a task whose worker died is placed again by Dask
+at once, behind another task if no worker is free). Each job's result comes
+back as it is done (a Dask event on a topic of this client's), is stored in
+the cache at once and prints a progress line, so an interrupted run loses only
+the jobs under way; the finished group's own result fills in any event that
+went astray.
 
 A worker that dies (killed, out of memory) is restarted by its nanny and the
 scheduler runs its task again: on the local cluster once (Dask's
@@ -232,7 +234,8 @@ LOCAL_CLUSTER_CONFIG = {
 }
 
 POLL_SECONDS = 0.2
-"""How often the client looks up from waiting for results (for Ctrl-C and for events)."""
+"""How often the client looks up when nothing comes (for Ctrl-C, and to give a worker back from
+a restart a group)."""
 
 
 class ClusterError(Exception):
@@ -425,7 +428,8 @@ def _run_on_dask(
     behind another task: Dask counts a worker's death against every task it held, the ones
     waiting there too, and a group that only waited behind one that kills its worker would
     fail with it (Dask queues tasks on the scheduler by itself only when there are many more
-    of them than threads).
+    of them than threads). A task whose worker died is the exception: Dask places it again
+    at once, on a busy worker if no other is free.
     """
     jobs = {key: job for group in groups for key, job in group}
     done: set[str] = set()
@@ -490,10 +494,10 @@ def _run_on_dask(
         fill()
         while running:
             try:
-                handle(wake.get(timeout=POLL_SECONDS))  # wakes for Ctrl-C now and then
-            except queue.Empty:
-                continue
-            drain()
+                handle(wake.get(timeout=POLL_SECONDS))
+                drain()
+            except queue.Empty:  # now and then: for Ctrl-C, and for a worker back from a restart
+                pass
             fill()
         drain()
     finally:

@@ -18,8 +18,8 @@ first.
 
 A search has a *discipline* (``Search.under``): the tiler (``search``, the grid search
 above, or ``analytic``, the paper's baseline's tile sizes, ``igoc.cost.analytic``, of
-which the cost model picks the best member) and the SPM reuse (``belady`` or
-``window``, ``igoc.schedule.layer_schedule``) of every schedule it makes.
+which the cost model picks the best member) and the SPM reuse (``belady``, ``window``
+or ``none``, ``igoc.schedule.layer_schedule``) of every schedule it makes.
 """
 
 from __future__ import annotations

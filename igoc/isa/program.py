@@ -6,7 +6,8 @@ it back. A stream is a list of instructions (``igoc.isa.instructions``) or an
 only when one is looked at, so a program of millions of instructions decodes in
 milliseconds. Decoded programs have the latter, and so do the compiler's
 (``igoc.schedule.emit.ProgramBuilder`` encodes each stream once, for the writer and
-the simulator to take as it is).
+the simulator to take as it is; a stream with a field out of its range stays a list
+of instructions, for the writer to name the field).
 """
 
 from __future__ import annotations

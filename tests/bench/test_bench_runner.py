@@ -169,7 +169,8 @@ def held_by_its_worker(job: Job) -> dict:
     from distributed import get_worker
 
     time.sleep(0.3)
-    held = [t for t in get_worker().state.tasks.values() if t.state in ("executing", "ready")]
+    tasks = list(get_worker().state.tasks.values())  # copied at once, under the GIL
+    held = [t for t in tasks if t.state in ("executing", "ready")]
     return {"status": "ok", "held": len(held)}
 
 

@@ -20,9 +20,15 @@ SAMPLES = sorted((ROOT / "samples" / "basics").glob("*.mlir"))
 PIPELINES = ("baseline", "igo-interleave", "igo-rearrange", "igo")
 # On the paper's footing: analytic tiles, reuse within a half-SPM window.
 PAPER_PIPELINES = ("baseline-paper", "igo-interleave-paper", "igo-alg1-paper", "igo-paper")
+# Its ablation: no input tile kept from one step to the next.
+NO_REUSE_PIPELINES = ("baseline-noreuse", "igo-noreuse")
 
 
-@pytest.mark.parametrize("pipelines", [PIPELINES, PAPER_PIPELINES], ids=["strong", "paper"])
+@pytest.mark.parametrize(
+    "pipelines",
+    [PIPELINES, PAPER_PIPELINES, NO_REUSE_PIPELINES],
+    ids=["strong", "paper", "noreuse"],
+)
 @pytest.mark.parametrize("target", preset_names())
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
 def test_every_pipeline_computes_the_gradients(
