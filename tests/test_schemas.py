@@ -64,6 +64,10 @@ def test_igoc_sim_json_prints_a_report_that_follows_the_schema(tmp_path, capsys)
     capsys.readouterr()
     assert sim([str(program), "--json", "--check"]) == 0
     _validator("sim-report").validate(json.loads(capsys.readouterr().out))
+    assert sim([str(program), "--json", "--read-once-dy"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["read_once"] == ["dy"]
+    _validator("sim-report").validate(report)
 
 
 def _bench(*args: str) -> dict:

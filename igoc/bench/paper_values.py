@@ -118,3 +118,17 @@ LAYERS = {
     "compute-bound": "traffic .45-.70, time .64-1.0 (shallow conv layers)",
 }
 """What the paper says of each kind of layer (ranges, not one value)."""
+
+DY_SHARE_SOURCE = (
+    f"{PAPER}, motivation: dY's share of the backward pass's DRAM traffic, measured on an "
+    "A100 (not on the simulated NPUs)"
+)
+DY_SHARE = {"bytes": PaperValue(39.0), "reads": PaperValue(51.4)}
+"""Percent of the backward pass's reads and writes, and of its reads alone."""
+
+DY_ORACLE_SOURCE = (
+    f"{PAPER}, motivation: an oracle that reads dY only once, against the baseline, on each "
+    "simulated NPU"
+)
+DY_ORACLE_SPEEDUP = {"edge": 1.70, "server": 1.43}
+"""Speedup (baseline time / oracle time) per NPU."""

@@ -39,6 +39,12 @@ tensors are read and written as float32 arrays.
 With --json, numbers that are not finite (an error of NaN or infinity, with such
 values in the data) are null.
 
+--read-once and --read-once-dy run an oracle, not the machine: the loads of the
+named tensors (of every output gradient, the dY that dX and dW read) are charged
+only for elements their core has not read before, so a re-read moves no bytes and
+takes no time on the DRAM channel. The report then says what the program would
+take if those re-reads were free (its "read_once" lists the tensors).
+
 Exit status: 0 success, 1 an invalid program or file, or a failed check, 2 bad usage,
 130 Ctrl-C, 143 SIGTERM.
 """
@@ -190,6 +196,23 @@ def run(args: argparse.Namespace) -> int:
         streaming = StreamingCheck(program, inputs, background=True)
         if not streaming.applies:
             streaming = None
+    read_once = list(dict.fromkeys(args.read_once))
+    if args.read_once_dy:
+        from igoc.sim.readonce import output_gradients
+
+        if not program.reference:
+            raise SimError(
+                "--read-once-dy needs the program's reference ops to know its output "
+                "gradients, and this program carries none (only programs made by the "
+                "compiler do); name the tensors with --read-once"
+            )
+        gradients = output_gradients(program)
+        if not gradients:
+            raise SimError(
+                "--read-once-dy: the program has no output gradient (no dX or dW among its "
+                "reference ops)"
+            )
+        read_once += [name for name in gradients if name not in read_once]
     line = StatusLine("igoc-sim", sys.stderr)  # on a terminal: how far a run on data is
 
     def running(executed: int, total: int) -> None:
@@ -203,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
             trace_path=args.trace,
             done=returning_freed_memory(streaming.done) if streaming else None,
             on_progress=running if line.enabled else None,
+            read_once=read_once,
         )
     except BaseException:  # a failed or interrupted run: stop what runs beside it
         line.close()
@@ -212,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
             streaming.close()
         raise
     report = result.report
+    if read_once:
+        report["read_once"] = read_once
     status = 0
     if args.check:
         line.show("comparing with numpy")
@@ -257,6 +283,18 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="run on seeded inputs and compare with numpy"
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of generated inputs (default 0)")
+    parser.add_argument(
+        "--read-once",
+        nargs="+",
+        metavar="TENSOR",
+        default=[],
+        help="an oracle: re-reads of these tensors are free (see below)",
+    )
+    parser.add_argument(
+        "--read-once-dy",
+        action="store_true",
+        help="an oracle: re-reads of every output gradient (dY) are free",
+    )
     args = parser.parse_args(argv)
     for option in ("trace", "outputs"):  # the report goes to standard output, always
         if getattr(args, option) == STDOUT:

@@ -123,6 +123,12 @@ def format_report(report: dict) -> str:
     ]
     for name, t in report["traffic"].items():
         lines.append(f"  {name:<24} {t['read']:>14,} {t['write']:>14,}")
+    if report.get("read_once"):
+        lines.append(
+            "  (an oracle: re-reads of "
+            + ", ".join(report["read_once"])
+            + " were free; each element is charged once per core)"
+        )
     lines += ["", "per core (cycles)"]
     head = f"  {'core':>4} {'cycles':>12} {'instr':>9} {'util':>6}"
     head += "".join(f" {'busy ' + q:>13}" for q in QUEUES)

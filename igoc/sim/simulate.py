@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +34,7 @@ def simulate(
     trace_path: str | os.PathLike | None = None,
     done: Callable[[str, np.ndarray, int], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    read_once: Collection[str] = (),
 ) -> SimResult:
     """Simulate ``program``; ``SimError`` for an invalid one.
 
@@ -48,13 +49,22 @@ def simulate(
     may also be a ``Drawing`` (``compare.generate_inputs(background=True)``): its draws
     start here, in the order the program first reads the inputs, and each is waited for
     when first read. ``on_progress(executed, total)`` (functional mode) is told now and
-    then how many instructions have run on data.
+    then how many instructions have run on data. ``read_once`` names tensors whose
+    re-reads are free, an oracle (``igoc.sim.readonce``): each core's loads and gathers of
+    them are charged only for elements that core has not read before.
     """
     try:
         check_program(program)
     except ProgramError as err:
         raise SimError(f"invalid program: {err}") from None
     codes = prepare(program)
+    if read_once:
+        from igoc.sim.readonce import charge_first_reads  # only for the oracle
+
+        try:
+            charge_first_reads(program, codes, read_once)
+        except ValueError as err:
+            raise SimError(str(err)) from None
     channel = Channel(record=trace_path is not None)
     runners = run_timing(
         codes,

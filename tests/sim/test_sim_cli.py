@@ -294,3 +294,42 @@ def test_only_a_timing_run_keeps_freed_memory(matmul_npu, monkeypatch, capsys):
     assert main([str(matmul_npu), "--check"]) == 0
     assert calls == []
     capsys.readouterr()
+
+
+def test_read_once_dy_charges_each_byte_of_dy_once(tmp_path, capsys):
+    """A compiled layer whose dY the baseline reads more than once: with --read-once-dy the
+    report charges dY's bytes once, says so, and leaves the other tensors' traffic."""
+    import pathlib
+
+    from igoc.api import compile_file
+
+    sample = pathlib.Path(__file__).resolve().parents[2] / "samples" / "basics" / "linear.mlir"
+    program = compile_file(sample, "edge", "baseline-noreuse")
+    path = tmp_path / "linear.npu"
+    write_npu(program, path)
+    assert main([str(path), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main([str(path), "--json", "--read-once-dy"]) == 0
+    oracle = json.loads(capsys.readouterr().out)
+    assert oracle["read_once"] == ["dy"] and "read_once" not in plain
+    dy = next(t for t in program.tensors if t.name == "dy")
+    assert plain["traffic"]["dy"]["read"] > dy.nbytes == oracle["traffic"]["dy"]["read"]
+    assert oracle["cycles"] < plain["cycles"]
+    for name in ("x", "w", "dx", "dw"):
+        assert oracle["traffic"][name] == plain["traffic"][name]
+    assert main([str(path), "--read-once", "dy"]) == 0
+    assert "re-reads of dy were free" in capsys.readouterr().out
+
+
+def test_read_once_errors(matmul_npu, capsys):
+    assert main([str(matmul_npu), "--read-once", "nope"]) == 1
+    assert "no tensor named 'nope'" in capsys.readouterr().err
+    assert main([str(matmul_npu), "--read-once-dy"]) == 1  # a forward matmul alone
+    assert "the program has no output gradient" in capsys.readouterr().err
+
+
+def test_read_once_dy_without_reference_ops(tmp_path, capsys):
+    path = tmp_path / "plain.npu"
+    write_npu(program_file("01_load_store.s"), path)
+    assert main([str(path), "--read-once-dy"]) == 1
+    assert "--read-once-dy needs the program's reference ops" in capsys.readouterr().err
