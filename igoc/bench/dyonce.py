@@ -12,11 +12,12 @@ them, and simulates the baseline's program once more with every output gradient
 read-once (``igoc.sim.readonce``: a load of dY is charged only for elements its
 core has not read before; the schedule is the same). Per network:
 
-* dY's share of the backward pass's DRAM bytes (reads and writes, as the paper
-  counts) and of its reads, under the baseline;
+* dY's reads as a share of all the backward pass's DRAM bytes, read and written
+  (the paper's measure), and of its reads alone, under the baseline (dY's reads
+  are its loads: in the nine networks dY is an input of its layer, never written);
 * how many times the baseline reads each byte of dY (1 is the least), and what its
-  re-reads of dY are of the backward pass's bytes: the most the oracle can take off
-  the backward pass where its time is all DRAM transfers;
+  re-reads of dY are of the backward pass's bytes: to first order, the most the
+  oracle can take off a backward pass bound by the DRAM link throughout;
 * the oracle's reduction of the step's time (forward + backward, what the
   results compare) and of the backward pass's alone;
 * igo's reduction of the step's time, for comparison.

@@ -197,6 +197,16 @@ def run(args: argparse.Namespace) -> int:
         if not streaming.applies:
             streaming = None
     read_once = list(dict.fromkeys(args.read_once))
+    unknown = [name for name in read_once if name not in {t.name for t in program.tensors}]
+    if unknown:
+        names = [t.name for t in program.tensors]
+        shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+        print(
+            f"igoc-sim: error: --read-once: no tensor named {', '.join(map(repr, unknown))} in "
+            f"{args.file}; its tensors: {shown}",
+            file=sys.stderr,
+        )
+        return 2
     if args.read_once_dy:
         from igoc.sim.readonce import output_gradients
 
@@ -236,8 +246,6 @@ def run(args: argparse.Namespace) -> int:
             streaming.close()
         raise
     report = result.report
-    if read_once:
-        report["read_once"] = read_once
     status = 0
     if args.check:
         line.show("comparing with numpy")
@@ -286,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--read-once",
         nargs="+",
+        action="extend",
         metavar="TENSOR",
         default=[],
         help="an oracle: re-reads of these tensors are free (see below)",

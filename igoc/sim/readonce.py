@@ -10,8 +10,9 @@ that schedule would be if those re-reads came from somewhere for free.
 It is the paper's motivating oracle (a backward pass that reads dY only once),
 measured on igoc's own schedules by ``python -m igoc.bench.dyonce``.
 Each core counts its own first reads (on several cores a dY element that two
-cores load is charged to both), and elements are counted exactly: the 2-D
-block of a load, the in-bounds elements of a gather's im2col tile.
+cores load is charged to both; what a core writes to the tensor it must read
+again), and elements are counted exactly: the 2-D block of a load, the
+in-bounds elements of a gather's im2col tile.
 """
 
 from __future__ import annotations
@@ -48,19 +49,27 @@ def charge_first_reads(program: Program, codes: list[CoreCode], names: Collectio
     """Charge each core's loads and gathers of the tensors ``names`` only for elements it
     has not read before (in stream order): their DRAM bytes and transfer cycles, in place.
 
+    A core's own store or scatter to such a tensor makes the elements it writes unread
+    again (its next read of them fetches the new values). Other cores' writes are not
+    seen: the oracle is meant for tensors the program reads, such as dY.
+
     ``ValueError`` for a name that is no tensor of the program.
     """
+    if isinstance(names, str):
+        raise TypeError("read_once takes a collection of tensor names, not one string")
     index = {t.name: i for i, t in enumerate(program.tensors)}
     unknown = sorted(set(names) - set(index))
     if unknown:
         raise ValueError(f"read-once: no tensor named {', '.join(map(repr, unknown))}")
     per_cycle = program.target.dram_bytes_per_cycle
     for code in codes:
-        reads = (code.records["op"] == Opcode.LOAD) | (code.records["op"] == Opcode.GATHER)
+        op = code.records["op"]
+        reads = (op == Opcode.LOAD) | (op == Opcode.GATHER)
+        writes = (op == Opcode.STORE) | (op == Opcode.SCATTER)
         for name in dict.fromkeys(names):
             t = index[name]
-            picked = np.flatnonzero(reads & (code.tensor == t))
-            if not len(picked):
+            picked = np.flatnonzero((reads | writes) & (code.tensor == t))
+            if not reads[picked].any():
                 continue
             decl = program.tensors[t]
             # per element, 0 until read; a load marks the unread elements it reads with
@@ -69,6 +78,9 @@ def charge_first_reads(program: Program, codes: list[CoreCode], names: Collectio
             marks = np.zeros(int(np.prod(decl.shape, dtype=np.int64)), np.int32)
             for i in picked.tolist():
                 elements = _elements(program, code.records[i])
+                if writes[i]:
+                    marks[elements] = 0  # written: read again, it is fetched again
+                    continue
                 fresh = elements[marks[elements] == 0]
                 stamp = np.arange(1, len(fresh) + 1, dtype=np.int32)
                 marks[fresh] = stamp
@@ -78,10 +90,9 @@ def charge_first_reads(program: Program, codes: list[CoreCode], names: Collectio
 
 
 def _elements(program: Program, record) -> np.ndarray:
-    """Flat indices of the tensor elements a load or gather reads (an im2col tile's may
-    repeat)."""
+    """Flat indices of the tensor elements a DMA moves (an im2col tile's may repeat)."""
     rows, cols = int(record["f2"]), int(record["f3"])
-    if record["op"] == Opcode.LOAD:
+    if record["op"] in (Opcode.LOAD, Opcode.STORE):
         offset, stride = int(record["f5"]), int(record["f6"])
         if rows > 1 and stride < cols:  # rows that meet: one run from the first to the last
             return np.arange(offset, offset + (rows - 1) * stride + cols, dtype=np.int64)

@@ -51,7 +51,8 @@ def simulate(
     when first read. ``on_progress(executed, total)`` (functional mode) is told now and
     then how many instructions have run on data. ``read_once`` names tensors whose
     re-reads are free, an oracle (``igoc.sim.readonce``): each core's loads and gathers of
-    them are charged only for elements that core has not read before.
+    them are charged only for elements that core has not read before; the report's
+    ``read_once`` then lists them.
     """
     try:
         check_program(program)
@@ -65,6 +66,7 @@ def simulate(
             charge_first_reads(program, codes, read_once)
         except ValueError as err:
             raise SimError(str(err)) from None
+        read_once = list(dict.fromkeys(read_once))
     channel = Channel(record=trace_path is not None)
     runners = run_timing(
         codes,
@@ -74,6 +76,8 @@ def simulate(
         serial=program.target.overlap == "serial",
     )
     report = build_report(program, codes, runners)
+    if read_once:
+        report["read_once"] = read_once
     if trace_path is not None:
         from igoc.sim.trace import trace_events, write_trace  # only for a trace
 

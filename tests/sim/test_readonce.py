@@ -13,7 +13,7 @@ from test_prepare import gather_programs
 
 from igoc.api import compile_file
 from igoc.isa import im2col
-from igoc.isa.instructions import DType, Gather, Halt, Load
+from igoc.isa.instructions import DType, Gather, Halt, Load, Store
 from igoc.isa.program import Program, layout_tensors
 from igoc.sim import SimError, simulate
 from igoc.sim.prepare import prepare
@@ -103,22 +103,46 @@ def test_blocks_charge_the_elements_no_earlier_load_read(data):
 
 @settings(max_examples=100, deadline=None)
 @given(gather_programs())
-def test_gathers_charge_the_in_bounds_elements_no_earlier_gather_read(program):
-    """im2col tiles, padding and overlapping windows included (scatters left as they are)."""
+def test_gathers_charge_the_in_bounds_elements_not_read_since_last_written(program):
+    """im2col tiles, padding and overlapping windows included: a gather is charged the
+    elements no earlier gather read, unless a scatter wrote them since (then read again,
+    they are fetched again); scatters are charged as they were."""
     stream = program.streams[0]
     (code,) = prepare(program)
     before = code.read_bytes.copy()
     charge_first_reads(program, [code], ["x"])
     seen: set[int] = set()
     for i, inst in enumerate(stream[:-1]):
-        if not isinstance(inst, Gather):
-            assert code.read_bytes[i] == before[i]
-            continue
         g = program.convs[inst.conv]
         flat, valid = im2col.tile_indices(g, inst.m_start, inst.rows, inst.k_start, inst.cols)
         elements = set(flat[valid].tolist())
-        assert code.read_bytes[i] == 2 * len(elements - seen)
-        seen |= elements
+        if isinstance(inst, Gather):
+            assert code.read_bytes[i] == 2 * len(elements - seen)
+            seen |= elements
+        else:
+            assert code.read_bytes[i] == before[i]
+            seen -= elements
+
+
+def test_what_the_core_writes_it_reads_again():
+    """A store into rows 2-3 of a between two loads of rows 0-3: the second load is
+    charged those two rows (32 B) and nothing else."""
+    stream = [
+        Load(0, 0, 4, 8, 8, 0x000, F16),
+        Store(0, 16, 2, 8, 8, 0x100, F16),
+        Load(0, 0, 4, 8, 8, 0x200, F16),
+        Halt(),
+    ]
+    program = _program([stream])
+    report = simulate(program, read_once=["a"]).report
+    assert report["traffic"]["a"] == {"read": 64 + 32, "write": 32}
+    assert report["read_once"] == ["a"]
+
+
+def test_a_string_is_not_a_list_of_names():
+    program = _program([[Load(0, 0, 1, 8, 8, 0, F16), Halt()]])
+    with pytest.raises(TypeError, match="not one string"):
+        simulate(program, read_once="a")
 
 
 def test_an_unknown_tensor_is_an_error():

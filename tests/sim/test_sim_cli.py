@@ -319,11 +319,16 @@ def test_read_once_dy_charges_each_byte_of_dy_once(tmp_path, capsys):
         assert oracle["traffic"][name] == plain["traffic"][name]
     assert main([str(path), "--read-once", "dy"]) == 0
     assert "re-reads of dy were free" in capsys.readouterr().out
+    # given twice, the option adds its names; with --read-once-dy, dY is named once
+    twice = ["--read-once", "dy", "--read-once", "x", "--read-once-dy"]
+    assert main([str(path), "--json", *twice]) == 0
+    assert json.loads(capsys.readouterr().out)["read_once"] == ["dy", "x"]
 
 
 def test_read_once_errors(matmul_npu, capsys):
-    assert main([str(matmul_npu), "--read-once", "nope"]) == 1
-    assert "no tensor named 'nope'" in capsys.readouterr().err
+    assert main([str(matmul_npu), "--read-once", "a", "nope"]) == 2  # bad usage
+    err = capsys.readouterr().err
+    assert "no tensor named 'nope' in" in err and err.rstrip().endswith("its tensors: a, b, c")
     assert main([str(matmul_npu), "--read-once-dy"]) == 1  # a forward matmul alone
     assert "the program has no output gradient" in capsys.readouterr().err
 
