@@ -33,15 +33,18 @@ schedule; igo may gain more (it also changes how X, W and partial sums move).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
+import importlib
 import json
+import multiprocessing
 import os
+import signal
 import sys
 import time
 
 from igoc import __version__
 from igoc.bench import paper_values
+from igoc.cli.common import ending_on_signals
 from igoc.output import OutputError, open_output
 
 REGIMES = {
@@ -83,7 +86,7 @@ def measure(
     row: dict = {
         "network": network_label,
         "model": load.model,
-        "target": target_spec,
+        "target": run.name,
         "batch": run.batch,
         "regime": regime,
         "settings": {key: value for key, value in settings},
@@ -165,16 +168,15 @@ def render(rows: list[dict]) -> str:
         mine = [row for row in rows if row["target"] == target]
         first = mine[0]
         reference, fused = REGIMES[first["regime"]]
-        setting = "".join(f", {key}={value}" for key, value in first["settings"].items())
         lines.append(
-            f"{target} (batch {first['batch']}{setting}): {reference}, the oracle reading dY once "
+            f"{target} (batch {first['batch']}): {reference}, the oracle reading dY once "
             f"on its program, and {fused}; reductions of time against {reference}"
         )
         lines.append(f"{'':<{width}}  " + "  ".join(f"{h:>13}" for h, _, _ in COLUMNS))
         for row in mine + [{"network": "mean", **averages[target]}]:
             cells = "  ".join(f"{_cell(row[key], how):>13}" for _, key, how in COLUMNS)
             lines.append(f"{row['network']:<{width}}  {cells}")
-        speedup = PAPER_ORACLE_SPEEDUP.get(target)
+        speedup = PAPER_ORACLE_SPEEDUP.get(target.split("[", 1)[0])  # settings in brackets
         paper = [
             _cell(PAPER_DY_SHARE["bytes"], "%"),
             _cell(PAPER_DY_SHARE["reads"], "%"),
@@ -188,9 +190,9 @@ def render(rows: list[dict]) -> str:
         lines.append(f"{'paper':<{width}}  " + "  ".join(f"{c:>13}" for c in paper))
         lines.append("")
     lines.append(
-        "paper: dY's shares measured on an A100; its oracle's backward speedup "
+        "paper: dY's shares measured on an A100; its oracle's speedup "
         + " and ".join(f"{s:.2f}x on {t}" for t, s in PAPER_ORACLE_SPEEDUP.items())
-        + ", shown as a reduction of time"
+        + " (of the backward pass or the step: not said), shown as a reduction of time"
     )
     return "\n".join(lines) + "\n"
 
@@ -216,16 +218,15 @@ def main(argv: list[str] | None = None) -> int:
         "--target",
         nargs="+",
         default=list(TARGETS),
-        choices=TARGETS,
         metavar="TARGET",
-        help=f"the targets (default: all of {', '.join(TARGETS)})",
+        help=f"presets or .toml files, as igoc-bench's --target (default: {' '.join(TARGETS)})",
     )
     parser.add_argument(
         "--model",
         nargs="+",
-        choices=labels,
+        type=_network(labels),
         metavar="NETWORK",
-        help=f"only these networks (default: all nine: {', '.join(labels)})",
+        help=f"only these networks (default: all nine: {' '.join(labels)})",
     )
     parser.add_argument(
         "--jobs",
@@ -249,7 +250,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be at least 1")
     settings = _settings(parser, args.set, args.target)
     chosen = [label for label in labels if not args.model or label in args.model]
-    tasks = [(label, target) for target in args.target for label in chosen]
+    tasks = [(label, target) for target in dict.fromkeys(args.target) for label in chosen]
+    return ending_on_signals(parser.prog, lambda: _measured(args, tasks, settings))
+
+
+def _network(labels: list[str]):
+    """An argparse ``type``: a network label, in any case (``t5`` is ``T5``)."""
+    by_lower = {label.lower(): label for label in labels}
+
+    def network(text: str) -> str:
+        if text.lower() not in by_lower:
+            raise argparse.ArgumentTypeError(
+                f"unknown network '{text}'; networks: {' '.join(labels)}"
+            )
+        return by_lower[text.lower()]
+
+    return network
+
+
+def _measured(args: argparse.Namespace, tasks: list[tuple[str, str]], settings: tuple) -> int:
+    """Measure, print the table, write the JSON; the exit status."""
     table = sys.stderr if args.json == "-" else sys.stdout
     try:
         with contextlib.ExitStack() as stack:
@@ -273,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _settings(parser: argparse.ArgumentParser, texts: list[str], targets: list[str]) -> tuple:
     """``--set``'s settings, typed and tried on every target (bad usage: exit 2)."""
-    from igoc.bench.workloads import target_run
+    from igoc.bench.workloads import BenchUsageError, target_run
     from igoc.target import SettingError, TargetError, parse_setting
 
     settings = []
@@ -285,9 +305,21 @@ def _settings(parser: argparse.ArgumentParser, texts: list[str], targets: list[s
     for target in targets:
         try:
             target_run(target, settings)
-        except TargetError as err:
-            parser.error(f"--set: {err}")
+        except (BenchUsageError, TargetError) as err:
+            parser.error(str(err))
     return tuple(settings)
+
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C (sent to the whole foreground group) to the command, which
+    ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _measure_task(arguments: tuple) -> tuple[tuple[str, str], dict]:
+    """``measure`` in a worker of the pool: the task and its row."""
+    task, regime, settings = arguments
+    return task, measure(*task, regime, settings)
 
 
 def _run(tasks: list[tuple[str, str]], regime: str, settings: tuple, jobs: int) -> list[dict]:
@@ -309,10 +341,19 @@ def _run(tasks: list[tuple[str, str]], regime: str, settings: tuple, jobs: int) 
         for task in tasks:
             report(task, measure(*task, regime, settings))
     else:
-        with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-            futures = {pool.submit(measure, *task, regime, settings): task for task in tasks}
-            for future in concurrent.futures.as_completed(futures):
-                report(futures[future], future.result())
+        # a pool that can be ended at once: on Ctrl-C or SIGTERM (``ending_on_signals``)
+        # its workers stop with the command, not after the measurements they run
+        # by its importable name, also when this module runs as ``__main__``
+        module = importlib.import_module("igoc.bench.dyonce")
+        pool = multiprocessing.get_context("fork").Pool(min(jobs, len(tasks)), module._quiet_worker)
+        try:
+            arguments = [(task, regime, settings) for task in tasks]
+            for task, row in pool.imap_unordered(module._measure_task, arguments):
+                report(task, row)
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
     return [found[task] for task in tasks]
 
 

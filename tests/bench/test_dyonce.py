@@ -50,20 +50,27 @@ def test_bad_jobs_is_usage(capsys):
 
 
 @pytest.mark.parametrize(
-    ("setting", "message"),
-    [("foo=1", "unknown key 'foo'"), ("dram_bandwidth_gb_per_s=-1", "must be between")],
+    ("argv", "message"),
+    [
+        (["--set", "foo=1"], "unknown key 'foo'"),
+        (["--set", "dram_bandwidth_gb_per_s=-1"], "must be between"),
+        (["--target", "nope"], "unknown target 'nope'"),
+        (["--model", "resnet"], "unknown network 'resnet'; networks: rcnn goo"),
+    ],
 )
-def test_a_bad_setting_is_usage_before_any_work(setting, message, capsys):
+def test_bad_usage_before_any_work(argv, message, capsys):
     with pytest.raises(SystemExit) as stop:
-        dyonce.main(["--set", setting])
+        dyonce.main(argv)
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_a_setting_reaches_the_target_and_the_rows(tmp_path):
+    """Any preset, networks named in any case, settings applied; two processes."""
     out = tmp_path / "rows.json"
-    argv = ["--target", "edge", "--model", "ncf", "-j", "1", "--set", "batch=2", "--json", str(out)]
+    argv = ["--target", "server-2c", "--model", "NCF", "--set", "batch=2", "--json", str(out)]
     assert dyonce.main(argv) == 0
     document = json.loads(out.read_text())
     (row,) = document["rows"]
     assert document["settings"] == row["settings"] == {"batch": 2} and row["batch"] == 2
+    assert (row["network"], row["target"]) == ("ncf", "server-2c[batch=2]")
