@@ -9,7 +9,11 @@ simulates each program as emitted and once more with every load (and gather)
 moved ahead of the stores (and scatters) just before it in its core's stream,
 as far as it shares neither SPM bytes nor a DRAM tensor with them (so the
 program computes the same; ``hoist_loads``), and reports both programs' change
-of cycles and igo's ratio to the baseline under each order.
+of cycles and igo's ratio to the baseline under each order. That is one other
+fixed order, not a model of a DMA engine that serves requests as they become
+ready: a moved load now goes ahead of a store that may have been ready long
+before it. It says how much the results depend on the order the streams give
+their DMAs, not which order is right.
 
     python -m igoc.bench.dma_order                      # edge, server, server-4c; strong regime
     python -m igoc.bench.dma_order --regime paper --target edge --model res ncf
@@ -36,7 +40,8 @@ TARGETS = ("edge", "server", "server-4c")
 def hoist_loads(program):
     """``program`` with each load or gather moved ahead of the stores and scatters that
     precede it in its core's stream, up to the first that shares SPM bytes or a DRAM tensor
-    with it (or anything but a store); and how many loads moved."""
+    with it (or anything but a store); and how many loads moved. Its labels are dropped:
+    their instruction ranges no longer hold what they name."""
     from igoc.isa.program import InstructionStream, records_of
     from igoc.sim.columns import Columns
 
@@ -61,7 +66,7 @@ def hoist_loads(program):
                 moved += at != len(order)
             order.insert(at, i)
         streams.append(InstructionStream(records[np.array(order, dtype=np.int64)]))
-    return dataclasses.replace(program, streams=streams), moved
+    return dataclasses.replace(program, streams=streams, labels=[]), moved
 
 
 def measure(network_label: str, target_spec: str, regime: str) -> dict:
@@ -137,9 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         "--target",
         nargs="+",
         default=list(TARGETS),
-        choices=TARGETS,
         metavar="TARGET",
-        help=f"default: {' '.join(TARGETS)}",
+        help=f"presets or .toml files (default: {' '.join(TARGETS)})",
     )
     parser.add_argument(
         "--model",
@@ -151,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.model or []:
         if name.lower() not in by_lower:
             parser.error(f"unknown network '{name}'; networks: {' '.join(labels)}")
+    from igoc.bench.workloads import BenchUsageError, target_run
+    from igoc.target import TargetError
+
+    for target in args.target:
+        try:
+            target_run(target)
+        except (BenchUsageError, TargetError) as err:
+            parser.error(str(err))
     wanted = {by_lower[name.lower()] for name in args.model or labels}
     chosen = [label for label in labels if label in wanted]
 
