@@ -121,10 +121,11 @@ def render(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from igoc.bench.workloads import BenchUsageError, network_label, target_run
+    from igoc.target import TargetError
     from igoc.zoo.models import NETWORKS
 
     labels = [network.label for network in NETWORKS]
-    by_lower = {label.lower(): label for label in labels}
     parser = argparse.ArgumentParser(
         allow_abbrev=False,
         prog="python -m igoc.bench.dma_order",
@@ -148,23 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model",
         nargs="+",
+        type=network_label,
         metavar="NETWORK",
         help=f"only these networks (default: all nine: {' '.join(labels)})",
     )
     args = parser.parse_args(argv)
-    for name in args.model or []:
-        if name.lower() not in by_lower:
-            parser.error(f"unknown network '{name}'; networks: {' '.join(labels)}")
-    from igoc.bench.workloads import BenchUsageError, target_run
-    from igoc.target import TargetError
-
     for target in args.target:
         try:
             target_run(target)
         except (BenchUsageError, TargetError) as err:
             parser.error(str(err))
-    wanted = {by_lower[name.lower()] for name in args.model or labels}
-    chosen = [label for label in labels if label in wanted]
+    chosen = [label for label in labels if not args.model or label in args.model]
 
     def body() -> int:
         rows = []

@@ -198,6 +198,7 @@ def render(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from igoc.bench.workloads import network_label
     from igoc.zoo.models import NETWORKS
 
     labels = [network.label for network in NETWORKS]
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model",
         nargs="+",
-        type=_network(labels),
+        type=network_label,
         metavar="NETWORK",
         help=f"only these networks (default: all nine: {' '.join(labels)})",
     )
@@ -252,20 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [label for label in labels if not args.model or label in args.model]
     tasks = [(label, target) for target in dict.fromkeys(args.target) for label in chosen]
     return ending_on_signals(parser.prog, lambda: _measured(args, tasks, settings))
-
-
-def _network(labels: list[str]):
-    """An argparse ``type``: a network label, in any case (``t5`` is ``T5``)."""
-    by_lower = {label.lower(): label for label in labels}
-
-    def network(text: str) -> str:
-        if text.lower() not in by_lower:
-            raise argparse.ArgumentTypeError(
-                f"unknown network '{text}'; networks: {' '.join(labels)}"
-            )
-        return by_lower[text.lower()]
-
-    return network
 
 
 def _measured(args: argparse.Namespace, tasks: list[tuple[str, str]], settings: tuple) -> int:

@@ -183,6 +183,18 @@ def model_choice(name: str) -> ModelChoice:
     )
 
 
+def network_label(text: str) -> str:
+    """An argparse ``type`` for the benchmark scripts: one of the nine networks' labels, in
+    any case (``t5`` is ``T5``)."""
+    import argparse
+
+    labels = [network.label for network in NETWORKS]
+    for label in labels:
+        if text.lower() == label.lower():
+            return label
+    raise argparse.ArgumentTypeError(f"unknown network '{text}'; networks: {' '.join(labels)}")
+
+
 def default_models(quick: bool = False) -> list[ModelChoice]:
     """The networks of a full run (all nine), or of ``--quick``."""
     names = QUICK_MODELS if quick else [network.label for network in NETWORKS]
