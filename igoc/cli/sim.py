@@ -169,6 +169,34 @@ def run(args: argparse.Namespace) -> int:
     if not functional:
         keeping_freed_memory()
     program = read_npu(args.file)
+    # the oracle's tensors first: a bad name ends the run before anything starts beside it
+    read_once = list(dict.fromkeys(args.read_once))
+    names = [t.name for t in program.tensors]
+    unknown = [name for name in read_once if name not in set(names)]
+    if unknown:
+        shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+        print(
+            f"igoc-sim: error: --read-once: no tensor named {', '.join(map(repr, unknown))} in "
+            f"{args.file}; its tensors: {shown}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.read_once_dy:
+        from igoc.sim.readonce import output_gradients
+
+        if not program.reference:
+            raise SimError(
+                "--read-once-dy needs the program's reference ops to know its output "
+                "gradients, and this program carries none (only programs made by the "
+                "compiler do); name the tensors with --read-once"
+            )
+        gradients = output_gradients(program)
+        if not gradients:
+            raise SimError(
+                "--read-once-dy: the program has no output gradient (no dX or dW among its "
+                "reference ops)"
+            )
+        read_once += [name for name in gradients if name not in read_once]
     inputs = None
     if functional:  # the modules of runs on data, loaded only for those
         from igoc.sim.compare import StreamingCheck, check_outputs, generate_inputs
@@ -196,33 +224,6 @@ def run(args: argparse.Namespace) -> int:
         streaming = StreamingCheck(program, inputs, background=True)
         if not streaming.applies:
             streaming = None
-    read_once = list(dict.fromkeys(args.read_once))
-    unknown = [name for name in read_once if name not in {t.name for t in program.tensors}]
-    if unknown:
-        names = [t.name for t in program.tensors]
-        shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
-        print(
-            f"igoc-sim: error: --read-once: no tensor named {', '.join(map(repr, unknown))} in "
-            f"{args.file}; its tensors: {shown}",
-            file=sys.stderr,
-        )
-        return 2
-    if args.read_once_dy:
-        from igoc.sim.readonce import output_gradients
-
-        if not program.reference:
-            raise SimError(
-                "--read-once-dy needs the program's reference ops to know its output "
-                "gradients, and this program carries none (only programs made by the "
-                "compiler do); name the tensors with --read-once"
-            )
-        gradients = output_gradients(program)
-        if not gradients:
-            raise SimError(
-                "--read-once-dy: the program has no output gradient (no dX or dW among its "
-                "reference ops)"
-            )
-        read_once += [name for name in gradients if name not in read_once]
     line = StatusLine("igoc-sim", sys.stderr)  # on a terminal: how far a run on data is
 
     def running(executed: int, total: int) -> None:
