@@ -22,7 +22,9 @@ their DMAs, not which order is right.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import json
 import sys
 import time
 
@@ -30,6 +32,7 @@ import numpy as np
 
 from igoc import __version__
 from igoc.cli.common import ending_on_signals
+from igoc.output import OutputError, open_output
 
 REGIMES = {"strong": ("baseline", "igo"), "paper": ("baseline-paper", "igo-paper")}
 """Each regime's reference pipeline and igo's."""
@@ -153,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NETWORK",
         help=f"only these networks (default: all nine: {' '.join(labels)})",
     )
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON ('-': stdout)")
     args = parser.parse_args(argv)
     for target in args.target:
         try:
@@ -162,14 +166,24 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [label for label in labels if not args.model or label in args.model]
 
     def body() -> int:
-        rows = []
-        started = time.perf_counter()
-        for target in args.target:
-            for label in chosen:
-                rows.append(measure(label, target, args.regime))
-                print(f"{target} {label} ({time.perf_counter() - started:.0f} s)",
-                      file=sys.stderr, flush=True)  # fmt: skip
-        sys.stdout.write(render(rows))
+        table = sys.stderr if args.json == "-" else sys.stdout
+        try:
+            with contextlib.ExitStack() as stack:
+                # opened first: an output that cannot be written fails before the work
+                stream = stack.enter_context(open_output(args.json, False)) if args.json else None
+                rows = []
+                started = time.perf_counter()
+                for target in dict.fromkeys(args.target):
+                    for label in chosen:
+                        rows.append(measure(label, target, args.regime))
+                        print(f"{target} {label} ({time.perf_counter() - started:.0f} s)",
+                              file=sys.stderr, flush=True)  # fmt: skip
+                table.write(render(rows))
+                if stream is not None:
+                    stream.write(json.dumps({"regime": args.regime, "rows": rows}, indent=2) + "\n")
+        except OutputError as err:
+            print(err, file=sys.stderr)
+            return 1
         return 0
 
     return ending_on_signals(parser.prog, body)

@@ -165,3 +165,15 @@ def test_checked_in_files_are_read_and_others_generated(tmp_path):
     assert generated.text == expected_files()["ncf-b4.mlir"]
     sixteen = workload(model_choice("ncf"), target_run("server-2c"), tmp_path)
     assert sixteen.batch == 16 and "tensor<16x256xf16>" in sixteen.text
+
+
+def test_a_network_label_in_any_case():
+    import argparse
+
+    from igoc.bench.workloads import network_label
+
+    assert network_label("t5") == "T5" and network_label("RES") == "res"
+    with pytest.raises(
+        argparse.ArgumentTypeError, match="unknown network 'resnet'; networks: rcnn"
+    ):
+        network_label("resnet")

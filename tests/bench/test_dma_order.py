@@ -3,6 +3,7 @@ program computes the same."""
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import numpy as np
@@ -78,7 +79,13 @@ def test_loads_first_keeps_partial_sums_spilled_and_read_back():
     _same_run(program, moved)
 
 
-def test_the_command_reports_both_orders(capsys):
-    assert dma_order.main(["--target", "edge", "--model", "NCF"]) == 0
-    out = capsys.readouterr().out
-    assert "edge       ncf" in out and "edge: igo's mean reduction" in out
+def test_the_command_reports_both_orders(tmp_path, capsys):
+    out = tmp_path / "rows.json"
+    assert dma_order.main(["--target", "edge", "--model", "NCF", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "edge       ncf" in table and "edge: igo's mean reduction" in table
+    document = json.loads(out.read_text())
+    (row,) = document["rows"]
+    assert document["regime"] == "strong" and (row["network"], row["target"]) == ("ncf", "edge")
+    assert row["ratio"] == row["igo"]["cycles"] / row["baseline"]["cycles"]
+    assert f"{row['ratio']:.4f}" in table
