@@ -37,8 +37,6 @@ from igoc.output import OutputError, open_output
 REGIMES = {"strong": ("baseline", "igo"), "paper": ("baseline-paper", "igo-paper")}
 """Each regime's reference pipeline and igo's."""
 
-TARGETS = ("edge", "server", "server-4c")
-
 
 def hoist_loads(program):
     """``program`` with each load or gather moved ahead of the stores and scatters that
@@ -124,8 +122,7 @@ def render(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from igoc.bench.workloads import BenchUsageError, network_label, target_run
-    from igoc.target import TargetError
+    from igoc.bench.workloads import add_network_arguments, check_targets
     from igoc.zoo.models import NETWORKS
 
     labels = [network.label for network in NETWORKS]
@@ -142,27 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         default="strong",
         help="strong: baseline and igo (the default); paper: baseline-paper and igo-paper",
     )
-    parser.add_argument(
-        "--target",
-        nargs="+",
-        default=list(TARGETS),
-        metavar="TARGET",
-        help=f"presets or .toml files (default: {' '.join(TARGETS)})",
-    )
-    parser.add_argument(
-        "--model",
-        nargs="+",
-        type=network_label,
-        metavar="NETWORK",
-        help=f"only these networks (default: all nine: {' '.join(labels)})",
-    )
+    add_network_arguments(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON ('-': stdout)")
     args = parser.parse_args(argv)
-    for target in args.target:
-        try:
-            target_run(target)
-        except (BenchUsageError, TargetError) as err:
-            parser.error(str(err))
+    check_targets(parser, args.target)
     chosen = [label for label in labels if not args.model or label in args.model]
 
     def body() -> int:

@@ -55,8 +55,6 @@ REGIMES = {
 """Each regime's reference pipeline and igo's (``noreuse``: the paper's, keeping no input
 tile from one step to the next, an ablation of ``igoc-bench --decompose``)."""
 
-TARGETS = ("edge", "server", "server-4c")
-
 PAPER_DY_SHARE = {key: value.value / 100 for key, value in paper_values.DY_SHARE.items()}
 """dY's share of the backward pass's DRAM traffic the paper measured (an A100)."""
 
@@ -198,7 +196,7 @@ def render(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from igoc.bench.workloads import network_label
+    from igoc.bench.workloads import add_network_arguments
     from igoc.zoo.models import NETWORKS
 
     labels = [network.label for network in NETWORKS]
@@ -215,20 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         help="paper: baseline-paper and igo-paper (the default); strong: baseline and igo; "
         "noreuse: baseline-noreuse and igo-noreuse",
     )
-    parser.add_argument(
-        "--target",
-        nargs="+",
-        default=list(TARGETS),
-        metavar="TARGET",
-        help=f"presets or .toml files, as igoc-bench's --target (default: {' '.join(TARGETS)})",
-    )
-    parser.add_argument(
-        "--model",
-        nargs="+",
-        type=network_label,
-        metavar="NETWORK",
-        help=f"only these networks (default: all nine: {' '.join(labels)})",
-    )
+    add_network_arguments(parser)
     parser.add_argument(
         "--jobs",
         "-j",
@@ -280,8 +265,8 @@ def _measured(args: argparse.Namespace, tasks: list[tuple[str, str]], settings: 
 
 def _settings(parser: argparse.ArgumentParser, texts: list[str], targets: list[str]) -> tuple:
     """``--set``'s settings, typed and tried on every target (bad usage: exit 2)."""
-    from igoc.bench.workloads import BenchUsageError, target_run
-    from igoc.target import SettingError, TargetError, parse_setting
+    from igoc.bench.workloads import check_targets
+    from igoc.target import SettingError, parse_setting
 
     settings = []
     for text in texts:
@@ -289,11 +274,7 @@ def _settings(parser: argparse.ArgumentParser, texts: list[str], targets: list[s
             settings.append(parse_setting(text))
         except SettingError as err:
             parser.error(f"--set {text}: {err}")
-    for target in targets:
-        try:
-            target_run(target, settings)
-        except (BenchUsageError, TargetError) as err:
-            parser.error(str(err))
+    check_targets(parser, targets, settings)
     return tuple(settings)
 
 

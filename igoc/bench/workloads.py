@@ -195,6 +195,36 @@ def network_label(text: str) -> str:
     raise argparse.ArgumentTypeError(f"unknown network '{text}'; networks: {' '.join(labels)}")
 
 
+def add_network_arguments(parser) -> None:
+    """``--target`` and ``--model`` as the benchmark scripts take them (``python -m
+    igoc.bench.dyonce``, ``.dma_order``): presets or target files, network labels."""
+    labels = [network.label for network in NETWORKS]
+    parser.add_argument(
+        "--target",
+        nargs="+",
+        default=list(DEFAULT_TARGETS),
+        metavar="TARGET",
+        help="presets or .toml files, as igoc-bench's --target "
+        f"(default: {' '.join(DEFAULT_TARGETS)})",
+    )
+    parser.add_argument(
+        "--model",
+        nargs="+",
+        type=network_label,
+        metavar="NETWORK",
+        help=f"only these networks (default: all nine: {' '.join(labels)})",
+    )
+
+
+def check_targets(parser, targets: Sequence[str], settings: Sequence[Setting] = ()) -> None:
+    """Each target with ``settings`` applied, or the parser's usage error (exit 2)."""
+    for spec in targets:
+        try:
+            target_run(spec, settings)
+        except (BenchUsageError, TargetError) as err:
+            parser.error(str(err))
+
+
 def default_models(quick: bool = False) -> list[ModelChoice]:
     """The networks of a full run (all nine), or of ``--quick``."""
     names = QUICK_MODELS if quick else [network.label for network in NETWORKS]
