@@ -510,14 +510,23 @@ def unsplit_schedule(search: Search, desc: LayerDesc, schedule: LayerSchedule) -
 
 
 def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
-    """The partitions ``cost`` weighs: each dimension, in as many parts as the cores, or twice."""
+    """The partitions ``cost`` weighs: each dimension, in as many parts as the cores, or twice.
+
+    A split across the cores is weighed whenever each part is at least one wide: parts
+    narrower than the array leave some of it idle, but every core works, and the cost
+    model weighs the one against the other (NCF's layers on eight cores gain from an N
+    split whose parts are narrower than half the array). Twice as many parts, two run one
+    after the other on each core, are weighed only when each is at least half the array's
+    side: parts a core runs in turn gain nothing from being narrower."""
     m, n, k, _ = desc.gemm_dims()
     sizes = {"m": m, "n": n, "k": k}
     out = [default_partition(target)]
+    side = min(target.array_rows, target.array_cols)
     for dim in ("m", "n", "k"):
         for factor in (1, 2):
             parts = target.cores * factor
-            if parts > 1 and sizes[dim] >= parts * min(target.array_rows, target.array_cols) // 2:
+            least = 1 if factor == 1 else side // 2
+            if parts > 1 and sizes[dim] >= parts * least:
                 cand = Partition(dim, parts, target.cores)
                 if cand not in out:
                     out.append(cand)
