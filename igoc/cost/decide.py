@@ -525,8 +525,8 @@ def partition_candidates(target: Target, desc: LayerDesc) -> list[Partition]:
     for dim in ("m", "n", "k"):
         for factor in (1, 2):
             parts = target.cores * factor
-            least = 1 if factor == 1 else side // 2
-            if parts > 1 and sizes[dim] >= parts * least:
+            wide_enough = sizes[dim] >= (parts if factor == 1 else parts * side // 2)
+            if parts > 1 and wide_enough:
                 cand = Partition(dim, parts, target.cores)
                 if cand not in out:
                     out.append(cand)

@@ -32,8 +32,9 @@ def test_a_dimension_narrower_than_the_cores_is_not_split():
 
 
 def test_twice_as_many_parts_need_half_the_array_each():
-    """On one core the only splits are into two parts run in turn, each at least half the
-    array's side (64 on the server NPU)."""
+    """On one core the only splits are into two parts run in turn, together at least the
+    array's side (128 on the server NPU, 45 on edge's odd one); on four cores, eight
+    parts need 8 · 64, while four need only one row or column each."""
     target = load_target("server")
     assert partition_candidates(target, layer(127, 128, 128)) == [
         Partition(),
@@ -44,3 +45,9 @@ def test_twice_as_many_parts_need_half_the_array_each():
     cands = partition_candidates(four, layer(512, 511, 8))
     assert Partition("m", 8, 4) in cands and Partition("n", 8, 4) not in cands
     assert Partition("n", 4, 4) in cands and Partition("k", 4, 4) in cands
+
+
+def test_the_double_split_keeps_its_rule_on_an_odd_sided_array():
+    edge = load_target("edge")
+    assert partition_candidates(edge, layer(4, 44, 8)) == [Partition()]
+    assert partition_candidates(edge, layer(4, 45, 8)) == [Partition(), Partition("n", 2, 1)]
